@@ -1,0 +1,5 @@
+namespace Vigil.Analysis;
+
+internal static class AssemblyMarker
+{
+}

@@ -1,0 +1,16 @@
+using System.CommandLine;
+
+namespace Vigil.Cli;
+
+/// <summary>The `vigil` command tree: one class per command, composed here.</summary>
+internal static class VigilCommandLine
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("Vigil: real-time malware detection and removal for Linux hosts.");
+        EicarCommand.AddTo(root);
+        return root;
+    }
+
+    public static Task<int> InvokeAsync(string[] args) => Build().Parse(args).InvokeAsync();
+}

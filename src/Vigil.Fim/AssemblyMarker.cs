@@ -1,0 +1,5 @@
+namespace Vigil.Fim;
+
+internal static class AssemblyMarker
+{
+}

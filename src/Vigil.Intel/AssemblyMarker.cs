@@ -1,0 +1,5 @@
+namespace Vigil.Intel;
+
+internal static class AssemblyMarker
+{
+}

@@ -1,0 +1,5 @@
+namespace Vigil.Response;
+
+internal static class AssemblyMarker
+{
+}

@@ -1,0 +1,5 @@
+namespace Vigil.Transport;
+
+internal static class AssemblyMarker
+{
+}
