@@ -88,5 +88,5 @@ public sealed record EventMessage(char Queue, string Location, string Message)
 public interface IEventSink
 {
     /// <summary>Accepts one event; returns once it is durably queued or processed.</summary>
-    ValueTask PublishAsync(EventMessage message, CancellationToken cancellationToken);
+    public ValueTask PublishAsync(EventMessage message, CancellationToken cancellationToken);
 }
