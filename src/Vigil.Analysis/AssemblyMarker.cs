@@ -1,5 +1,0 @@
-namespace Vigil.Analysis;
-
-internal static class AssemblyMarker
-{
-}

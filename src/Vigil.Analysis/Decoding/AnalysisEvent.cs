@@ -1,0 +1,56 @@
+using Vigil.Core.Events;
+
+namespace Vigil.Analysis.Decoding;
+
+/// <summary>
+/// One event while it is decoded and matched (Wazuh's <c>Eventinfo</c>): where it came from, the log text,
+/// the decoder that claimed it, and the fields rules test.
+/// </summary>
+internal sealed class AnalysisEvent
+{
+    public AnalysisEvent(EventMessage message, DateTimeOffset receivedAt)
+    {
+        Queue = message.Queue;
+        var (agent, location) = message.SplitLocation();
+        Agent = agent;
+        Location = location;
+        FullLocation = message.Location;
+        Log = message.Message;
+        FullLog = message.Message;
+        ReceivedAt = receivedAt;
+    }
+
+    public char Queue { get; }
+
+    /// <summary>The agent, or null for events of the manager itself.</summary>
+    public AgentIdentity? Agent { get; }
+
+    /// <summary>The location after <c>-&gt;</c> (what the alert's <c>location</c> shows).</summary>
+    public string Location { get; }
+
+    /// <summary>The location as received, with the agent part (what <c>&lt;location&gt;</c> in a rule tests).</summary>
+    public string FullLocation { get; }
+
+    /// <summary>The text <c>match</c> and <c>regex</c> test (Wazuh's <c>lf-&gt;log</c>).</summary>
+    public string Log { get; set; }
+
+    /// <summary>The whole message (Wazuh's <c>full_log</c>).</summary>
+    public string FullLog { get; set; }
+
+    public DateTimeOffset ReceivedAt { get; }
+
+    public DecoderInfo? Decoder { get; set; }
+
+    public EventFields Fields { get; } = new();
+
+    /// <summary>The FIM event when the decoder is one of the syscheck decoders.</summary>
+    public FimEventData? Syscheck { get; set; }
+
+    /// <summary>Claimed by a decoder but never alerted (FIM scan_start / scan_end).</summary>
+    public bool IsSuppressed { get; set; }
+
+    public string AgentId => Agent?.Id ?? "000";
+}
+
+/// <summary>The decoder that claimed an event: its name, its parent's name (child decoders), and its rule category.</summary>
+internal sealed record DecoderInfo(string Name, string? Parent, string Category);

@@ -1,0 +1,74 @@
+using System.Text;
+using Vigil.Analysis.Decoding;
+
+namespace Vigil.Analysis.Rules;
+
+/// <summary>A rule description with <c>$(field)</c> references, parsed once at load (spec §3.7).</summary>
+internal sealed class DescriptionTemplate
+{
+    /// <summary>Wazuh's output limit; past it the raw description is used.</summary>
+    public const int MaxLength = 1024;
+
+    private readonly string _raw;
+    private readonly (string Text, bool IsField)[] _parts;
+
+    private DescriptionTemplate(string raw, (string, bool)[] parts)
+    {
+        _raw = raw;
+        _parts = parts;
+    }
+
+    public static DescriptionTemplate Empty { get; } = new("", []);
+
+    public bool HasFields => _parts.Any(p => p.IsField);
+
+    public static DescriptionTemplate Parse(string raw)
+    {
+        var parts = new List<(string, bool)>();
+        var i = 0;
+        while (i < raw.Length)
+        {
+            var start = raw.IndexOf("$(", i, StringComparison.Ordinal);
+            var end = start < 0 ? -1 : raw.IndexOf(')', start + 2);
+            if (start < 0 || end < 0)
+            {
+                parts.Add((raw[i..], false));
+                break;
+            }
+
+            if (start > i)
+            {
+                parts.Add((raw[i..start], false));
+            }
+
+            parts.Add((raw[(start + 2)..end], true));
+            i = end + 1;
+        }
+
+        return new DescriptionTemplate(raw, [.. parts]);
+    }
+
+    /// <summary>Substitutes fields; a missing field becomes empty; over 1024 characters the raw text is used.</summary>
+    public string Render(AnalysisEvent analysisEvent)
+    {
+        if (!HasFields)
+        {
+            return _raw;
+        }
+
+        var sb = new StringBuilder(_raw.Length + 64);
+        foreach (var (text, isField) in _parts)
+        {
+            sb.Append(isField ? Lookup(analysisEvent, text) : text);
+        }
+
+        return sb.Length > MaxLength ? _raw : sb.ToString();
+    }
+
+    private static string? Lookup(AnalysisEvent e, string name) => name.ToLowerInvariant() switch
+    {
+        "hostname" => e.Agent?.Name,
+        "program_name" => null,
+        _ => e.Fields.Get(name),
+    };
+}

@@ -1,0 +1,599 @@
+using System.Globalization;
+using System.Xml;
+using System.Xml.Linq;
+using Vigil.Analysis.Decoding;
+using Vigil.Analysis.Rules.Lists;
+using Vigil.Core.Configuration;
+using Vigil.Core.Diagnostics;
+using Vigil.Core.Patterns;
+
+namespace Vigil.Analysis.Rules;
+
+/// <summary>
+/// Reads one rule file in Wazuh's rule XML: <c>&lt;var&gt;</c> definitions and <c>&lt;group name&gt;</c> roots holding
+/// <c>&lt;rule&gt;</c> elements (spec §3.1–3.3). Every problem is reported at file:line; a bad rule is left out, the
+/// rest of the file still loads.
+/// </summary>
+internal sealed class RuleFileReader(DecoderSet decoders, MitreCatalog mitre, Func<string, CdbList?> resolveList, DiagnosticBag diagnostics)
+{
+    private const string SyntheticRoot = "vigil-rules";
+
+    // Elements compared with OSMatch against a static field (or the location / hostname).
+    private static readonly Dictionary<string, string> s_staticElements = new(StringComparer.Ordinal)
+    {
+        ["user"] = "dstuser", ["srcuser"] = "srcuser", ["dstuser"] = "dstuser", ["url"] = "url", ["id"] = "id",
+        ["status"] = "status", ["hostname"] = "hostname", ["program_name"] = "program_name", ["data"] = "data",
+        ["extra_data"] = "extra_data", ["location"] = "location", ["protocol"] = "protocol",
+        ["system_name"] = "system_name", ["srcport"] = "srcport", ["dstport"] = "dstport",
+        ["srcgeoip"] = "srcgeoip", ["dstgeoip"] = "dstgeoip",
+    };
+
+    // same_X / not_same_X / different_X: X → the field compared.
+    private static readonly Dictionary<string, string> s_contextFields = new(StringComparer.Ordinal)
+    {
+        ["source_ip"] = "srcip", ["srcip"] = "srcip", ["src_port"] = "srcport", ["srcport"] = "srcport",
+        ["dst_port"] = "dstport", ["dstport"] = "dstport", ["dstip"] = "dstip", ["location"] = "location",
+        ["user"] = "dstuser", ["srcuser"] = "srcuser", ["dstuser"] = "dstuser", ["id"] = "id",
+        ["protocol"] = "protocol", ["action"] = "action", ["url"] = "url", ["data"] = "data",
+        ["extra_data"] = "extra_data", ["status"] = "status", ["system_name"] = "system_name",
+        ["srcgeoip"] = "srcgeoip", ["dstgeoip"] = "dstgeoip", ["agent"] = "agent",
+    };
+
+    private static readonly Dictionary<string, RuleOptions> s_options = new(StringComparer.Ordinal)
+    {
+        ["alert_by_email"] = RuleOptions.AlertByEmail, ["no_email_alert"] = RuleOptions.NoEmailAlert,
+        ["log_alert"] = RuleOptions.LogAlert, ["no_log"] = RuleOptions.NoLog, ["no_ar"] = RuleOptions.NoAr,
+        ["no_full_log"] = RuleOptions.NoFullLog, ["no_counter"] = RuleOptions.NoCounter,
+    };
+
+    private static readonly Dictionary<string, CdbLookup> s_lookups = new(StringComparer.Ordinal)
+    {
+        ["match_key"] = CdbLookup.MatchKey, ["not_match_key"] = CdbLookup.NotMatchKey,
+        ["match_key_value"] = CdbLookup.MatchKeyValue, ["address_match_key"] = CdbLookup.AddressMatchKey,
+        ["not_address_match_key"] = CdbLookup.NotAddressMatchKey,
+        ["address_match_key_value"] = CdbLookup.AddressMatchKeyValue,
+    };
+
+    private string _file = "";
+    private List<(string Name, string Value)> _variables = [];
+
+    /// <summary>Reads the rules of one file, in file order.</summary>
+    public List<Rule> Read(string path) => ReadText(File.ReadAllText(path), path);
+
+    public List<Rule> ReadText(string text, string fileName)
+    {
+        _file = fileName;
+        _variables = [];
+        var rules = new List<Rule>();
+        XElement root;
+        try
+        {
+            root = XElement.Parse(Wrap(text), LoadOptions.SetLineInfo | LoadOptions.PreserveWhitespace);
+        }
+        catch (XmlException ex)
+        {
+            diagnostics.Error(_file, ex.LineNumber, $"malformed XML: {StripPosition(ex.Message)}");
+            return rules;
+        }
+
+        foreach (var element in root.Elements())
+        {
+            switch (element.Name.LocalName)
+            {
+                case "var":
+                    ReadVariable(element);
+                    break;
+                case "group":
+                    ReadGroup(element, rules);
+                    break;
+                default:
+                    Error(element, $"unexpected <{element.Name.LocalName}> at the top of a rule file: expected <group name=\"…\"> or <var name=\"…\">");
+                    break;
+            }
+        }
+
+        return rules;
+    }
+
+    // Wazuh's rule files are fragments (several roots, <var> beside <group>): wrap them in one root on line 1 so
+    // that line numbers stay those of the file. An XML declaration is blanked out (same length, same lines).
+    private static string Wrap(string text)
+    {
+        if (text.StartsWith("<?xml", StringComparison.Ordinal))
+        {
+            var end = text.IndexOf("?>", StringComparison.Ordinal);
+            if (end > 0)
+            {
+                text = new string(' ', end + 2) + text[(end + 2)..];
+            }
+        }
+
+        return $"<{SyntheticRoot}>{text}</{SyntheticRoot}>";
+    }
+
+    private static string StripPosition(string message)
+    {
+        var at = message.LastIndexOf(" Line ", StringComparison.Ordinal);
+        return at > 0 ? message[..at].TrimEnd(',', ' ') : message;
+    }
+
+    private void ReadVariable(XElement element)
+    {
+        var name = element.Attribute("name")?.Value;
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            Error(element, "<var> needs a name attribute");
+            return;
+        }
+
+        _variables.RemoveAll(v => v.Name == name);
+        _variables.Add((name, Expand(element.Value.Trim())));
+        _variables.Sort((a, b) => b.Name.Length.CompareTo(a.Name.Length));
+    }
+
+    private string Expand(string value)
+    {
+        if (_variables.Count == 0 || !value.Contains('$'))
+        {
+            return value;
+        }
+
+        foreach (var (name, replacement) in _variables)
+        {
+            value = value.Replace("$" + name, replacement, StringComparison.Ordinal);
+        }
+
+        return value;
+    }
+
+    private void ReadGroup(XElement group, List<Rule> rules)
+    {
+        var attributes = group.Attributes().ToList();
+        var nameAttribute = group.Attribute("name");
+        if (nameAttribute is null || attributes.Count != 1)
+        {
+            Error(group, "<group> must have exactly one attribute, name (e.g. <group name=\"syscheck,\">)");
+            if (nameAttribute is null)
+            {
+                return;
+            }
+        }
+
+        var groupName = Expand(nameAttribute!.Value);
+        foreach (var element in group.Elements())
+        {
+            if (element.Name.LocalName == "rule")
+            {
+                if (ReadRule(element, groupName) is { } rule)
+                {
+                    rules.Add(rule);
+                }
+            }
+            else if (element.Name.LocalName == "var")
+            {
+                ReadVariable(element);
+            }
+            else
+            {
+                Error(element, $"unexpected <{element.Name.LocalName}> in <group>: only <rule> elements belong there");
+            }
+        }
+    }
+
+    private Rule? ReadRule(XElement element, string groupName)
+    {
+        var errorsBefore = diagnostics.Items.Count(d => d.Severity == DiagnosticSeverity.Error);
+        var id = ReadIntAttribute(element, "id", 1, 999_999, required: true, "a rule id of 1 to 6 digits");
+        var level = ReadIntAttribute(element, "level", 0, 16, required: true, "a level from 0 to 16");
+        var rule = new Rule
+        {
+            Id = id ?? 0,
+            Level = level ?? 0,
+            Description = "",
+            Source = new SourceLocation(_file, Line(element)),
+            GroupString = groupName,
+        };
+
+        var overwrite = false;
+        foreach (var attribute in element.Attributes())
+        {
+            var value = Expand(attribute.Value);
+            switch (attribute.Name.LocalName)
+            {
+                case "id" or "level":
+                    break;
+                case "frequency":
+                    rule.Frequency = ParseInt(element, attribute.Name.LocalName, value, 2, 9999, "a count from 2 to 9999");
+                    break;
+                case "timeframe":
+                    rule.Timeframe = ParseInt(element, "timeframe", value, 1, 99999, "seconds, 1 to 99999") ?? 360;
+                    break;
+                case "ignore":
+                    rule.Ignore = ParseInt(element, "ignore", value, 0, 999999, "seconds") ?? 0;
+                    break;
+                case "maxsize":
+                    ParseInt(element, "maxsize", value, 1, 9999, "a size from 1 to 9999");
+                    break;
+                case "accuracy":
+                    rule.IsLowAccuracy = (ParseInt(element, "accuracy", value, 0, 1, "0 or 1") ?? 1) == 0;
+                    break;
+                case "noalert":
+                    rule.NoAlert = (ParseInt(element, "noalert", value, 0, 1, "0 or 1") ?? 0) == 1;
+                    break;
+                case "overwrite":
+                    if (value is not ("yes" or "no"))
+                    {
+                        Error(element, $"attribute overwrite must be yes or no, got '{value}'");
+                    }
+
+                    overwrite = value == "yes";
+                    break;
+                default:
+                    Error(element, $"unknown <rule> attribute '{attribute.Name.LocalName}': allowed are id, level, frequency, timeframe, ignore, maxsize, accuracy, noalert, overwrite");
+                    break;
+            }
+        }
+
+        var staticConditions = new List<FieldCondition>();
+        var fields = new List<FieldCondition>();
+        var lists = new List<ListCondition>();
+        var context = new List<ContextConstraint>();
+        var mitreIds = new List<string>();
+        var info = new List<string>();
+        var cve = new List<string>();
+        var groupExtra = "";
+        string? description = null;
+
+        foreach (var child in element.Elements())
+        {
+            var name = child.Name.LocalName;
+            var value = Expand(child.Value.Trim());
+            switch (name)
+            {
+                case "match":
+                    rule.Match = ReadPattern(child, value, PatternType.OsMatch);
+                    break;
+                case "regex":
+                    rule.Regex = ReadPattern(child, value, PatternType.OsRegex);
+                    break;
+                case "decoded_as":
+                    if (!decoders.Contains(value))
+                    {
+                        Error(child, $"<decoded_as> names unknown decoder '{value}': known decoders are {string.Join(", ", decoders.Names)}");
+                    }
+
+                    rule.DecodedAs = value;
+                    break;
+                case "category":
+                    if (!RuleCategories.All.Contains(value))
+                    {
+                        Error(child, $"<category> '{value}' is not one of {string.Join(", ", RuleCategories.All.Order(StringComparer.Ordinal))}");
+                    }
+
+                    rule.Category = value;
+                    break;
+                case "field":
+                    ReadField(child, value, fields);
+                    break;
+                case "action":
+                    rule.Action = value;
+                    rule.IsActionNegated = IsNegated(child);
+                    break;
+                case "srcip" or "dstip":
+                    if (!IpCondition.TryParse(value, out var ip, out var ipError))
+                    {
+                        Error(child, $"<{name}>: {ipError}");
+                    }
+                    else if (name == "srcip")
+                    {
+                        rule.SrcIp = ip;
+                    }
+                    else
+                    {
+                        rule.DstIp = ip;
+                    }
+
+                    break;
+                case "if_sid" or "if_matched_sid":
+                    var sids = ReadIdList(child, value);
+                    if (name == "if_sid")
+                    {
+                        rule.IfSids = sids;
+                    }
+                    else
+                    {
+                        rule.IfMatchedSids = sids;
+                    }
+
+                    break;
+                case "if_group":
+                    rule.IfGroups = [.. value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+                    break;
+                case "if_level":
+                    rule.IfLevel = ParseInt(child, "if_level", value, 0, 16, "a level from 0 to 16");
+                    break;
+                case "if_matched_group":
+                    rule.IfMatchedGroup = value;
+                    break;
+                case "global_frequency":
+                    rule.IsGlobalFrequency = true;
+                    break;
+                case "same_field" or "not_same_field" or "different_field":
+                    context.Add(new ContextConstraint(value, name == "same_field"));
+                    break;
+                case var s when s.StartsWith("same_", StringComparison.Ordinal) || s.StartsWith("not_same_", StringComparison.Ordinal) || s.StartsWith("different_", StringComparison.Ordinal):
+                    var (prefix, same) = s.StartsWith("not_same_", StringComparison.Ordinal) ? ("not_same_", false)
+                        : s.StartsWith("different_", StringComparison.Ordinal) ? ("different_", false)
+                        : ("same_", true);
+                    var key = s[prefix.Length..];
+                    if (s_contextFields.TryGetValue(key, out var contextField))
+                    {
+                        context.Add(new ContextConstraint(contextField, same));
+                    }
+                    else
+                    {
+                        Error(child, $"unknown context option <{s}>: use same_/not_same_/different_ with one of {string.Join(", ", s_contextFields.Keys.Order(StringComparer.Ordinal))}, or same_field");
+                    }
+
+                    break;
+                case "description":
+                    description = value.Replace('\n', ' ');
+                    break;
+                case "group":
+                    groupExtra += value;
+                    break;
+                case "options":
+                    foreach (var option in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    {
+                        if (s_options.TryGetValue(option, out var flag))
+                        {
+                            rule.Options |= flag;
+                        }
+                        else
+                        {
+                            Error(child, $"unknown option '{option}': allowed are {string.Join(", ", s_options.Keys)}");
+                        }
+                    }
+
+                    break;
+                case "mitre":
+                    foreach (var mitreId in child.Elements())
+                    {
+                        if (mitreId.Name.LocalName is "id" or "techniqueID")
+                        {
+                            var technique = mitreId.Value.Trim();
+                            if (!mitre.Contains(technique))
+                            {
+                                diagnostics.Warning(_file, Line(mitreId), $"MITRE technique '{technique}' is not in ruleset/mitre.json: the alert shows its id without tactic or name");
+                            }
+
+                            mitreIds.Add(technique);
+                        }
+                        else if (mitreId.Name.LocalName != "tacticID")
+                        {
+                            Error(mitreId, $"unexpected <{mitreId.Name.LocalName}> in <mitre>: expected <id>");
+                        }
+                    }
+
+                    break;
+                case "list":
+                    ReadList(child, value, lists);
+                    break;
+                case "info":
+                    info.Add(value);
+                    break;
+                case "cve":
+                    cve.Add(value);
+                    break;
+                case "check_diff" or "if_fts" or "if_matched_regex" or "time" or "weekday" or "compiled_rule" or "check_if_ignored":
+                    Error(child, $"<{name}> is not supported by Vigil yet; remove it or move the rule out of the files Vigil loads");
+                    break;
+                default:
+                    if (s_staticElements.TryGetValue(name, out var staticField))
+                    {
+                        if (ReadPattern(child, value, PatternType.OsMatch) is { } pattern)
+                        {
+                            staticConditions.Add(new FieldCondition(staticField, pattern));
+                        }
+                    }
+                    else
+                    {
+                        Error(child, $"unknown rule element <{name}>");
+                    }
+
+                    break;
+            }
+        }
+
+        if (description is null)
+        {
+            Error(element, "<description> is mandatory");
+        }
+
+        if (context.Count > 0 && !rule.IsContextRule)
+        {
+            Error(element, "Invalid use of frequency/context options. Missing if_matched_sid or if_matched_group");
+        }
+
+        if (rule.Frequency is not null && !rule.IsContextRule)
+        {
+            Error(element, "frequency needs if_matched_sid or if_matched_group");
+        }
+
+        rule.Description = description ?? "";
+        rule.DescriptionTemplate = DescriptionTemplate.Parse(rule.Description);
+        rule.GroupString = groupName + groupExtra;
+        rule.Groups = [.. rule.GroupString.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+        rule.StaticConditions = staticConditions;
+        rule.Fields = fields;
+        rule.Lists = lists;
+        rule.ContextConstraints = context;
+        rule.MitreIds = mitreIds;
+        rule.Info = info;
+        rule.Cve = cve;
+        if (rule.IfMatchedSids.Count > 0 && rule.IfSids.Count == 0)
+        {
+            rule.IfSids = rule.IfMatchedSids; // if_matched_sid without if_sid implies if_sid (spec §3.3)
+        }
+
+        if (rule.IfMatchedGroup is not null && rule.IfSids.Count == 0 && rule.IfGroups.Count == 0)
+        {
+            rule.IfGroups = [rule.IfMatchedGroup];
+        }
+
+        var errorsAfter = diagnostics.Items.Count(d => d.Severity == DiagnosticSeverity.Error);
+        if (id is null || level is null || errorsAfter > errorsBefore)
+        {
+            return null;
+        }
+
+        Overwrites[rule] = overwrite;
+        return rule;
+    }
+
+    /// <summary>Which rules were read with <c>overwrite="yes"</c>.</summary>
+    public Dictionary<Rule, bool> Overwrites { get; } = new(ReferenceEqualityComparer.Instance);
+
+    private Pattern? ReadPattern(XElement element, string value, PatternType defaultType)
+    {
+        var typeAttribute = element.Attribute("type")?.Value;
+        var type = defaultType;
+        if (typeAttribute is not null && !Pattern.TryParseType(typeAttribute, out type))
+        {
+            Error(element, $"<{element.Name.LocalName}> type '{typeAttribute}' must be osmatch, osregex or pcre2");
+            return null;
+        }
+
+        if (!Pattern.TryCompile(value, type, IsNegated(element), out var pattern, out var error))
+        {
+            Error(element, $"<{element.Name.LocalName}>: {error}");
+            return null;
+        }
+
+        return pattern;
+    }
+
+    private bool IsNegated(XElement element)
+    {
+        var negate = element.Attribute("negate")?.Value;
+        if (negate is not null and not ("yes" or "no"))
+        {
+            Error(element, $"<{element.Name.LocalName}> negate must be yes or no, got '{negate}'");
+        }
+
+        return negate == "yes";
+    }
+
+    private void ReadField(XElement element, string value, List<FieldCondition> fields)
+    {
+        var name = element.Attribute("name")?.Value;
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            Error(element, "<field> needs a name attribute");
+            return;
+        }
+
+        if (EventFields.IsStaticName(name) || name is "user" or "srcgeoip" or "dstgeoip")
+        {
+            Error(element, $"<field name=\"{name}\"> names a static field: use the <{name}> element instead");
+            return;
+        }
+
+        if (ReadPattern(element, value, PatternType.OsRegex) is { } pattern)
+        {
+            fields.Add(new FieldCondition(name, pattern));
+        }
+    }
+
+    private void ReadList(XElement element, string path, List<ListCondition> lists)
+    {
+        var field = element.Attribute("field")?.Value;
+        var lookupText = element.Attribute("lookup")?.Value ?? "match_key";
+        if (string.IsNullOrWhiteSpace(field))
+        {
+            Error(element, "<list> needs a field attribute");
+            return;
+        }
+
+        if (!s_lookups.TryGetValue(lookupText, out var lookup))
+        {
+            Error(element, $"<list> lookup '{lookupText}' must be one of {string.Join(", ", s_lookups.Keys)}");
+            return;
+        }
+
+        Pattern? check = null;
+        if (element.Attribute("check")?.Value is { } checkText && !Pattern.TryCompile(checkText, PatternType.OsRegex, false, out check, out var error))
+        {
+            Error(element, $"<list> check: {error}");
+            return;
+        }
+
+        CdbList? list;
+        try
+        {
+            list = resolveList(path);
+        }
+        catch (Core.VigilException ex)
+        {
+            Error(element, $"<list> {path}: {ex.Message}");
+            return;
+        }
+
+        if (list is null)
+        {
+            Error(element, $"<list> '{path}' is not declared in <ruleset><list> of the configuration");
+            return;
+        }
+
+        lists.Add(new ListCondition(field, lookup, check, list, path));
+    }
+
+    private List<int> ReadIdList(XElement element, string value)
+    {
+        var ids = new List<int>();
+        foreach (var part in value.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var sid) && part.Length <= 6)
+            {
+                ids.Add(sid);
+            }
+            else
+            {
+                Error(element, $"<{element.Name.LocalName}> '{part}' is not a rule id");
+            }
+        }
+
+        return ids;
+    }
+
+    private int? ReadIntAttribute(XElement element, string name, int min, int max, bool required, string allowed)
+    {
+        var attribute = element.Attribute(name);
+        if (attribute is null)
+        {
+            if (required)
+            {
+                Error(element, $"<rule> needs the {name} attribute ({allowed})");
+            }
+
+            return null;
+        }
+
+        return ParseInt(element, name, Expand(attribute.Value), min, max, allowed);
+    }
+
+    private int? ParseInt(XElement element, string name, string value, int min, int max, string allowed)
+    {
+        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var result) && result >= min && result <= max)
+        {
+            return result;
+        }
+
+        Error(element, $"{name} '{value}' is invalid: expected {allowed}");
+        return null;
+    }
+
+    private void Error(XElement element, string message) => diagnostics.Error(_file, Line(element), message);
+
+    private static int Line(XObject node) => node is IXmlLineInfo info && info.HasLineInfo() ? info.LineNumber : 0;
+}
