@@ -1,10 +1,9 @@
 namespace Vigil.Core.Patterns;
 
-/// <summary>
-/// Wazuh's OSMatch ("sregex"): <c>|</c>-separated literal alternatives, each optionally anchored with a leading
-/// <c>^</c> and/or a trailing <c>$</c>, compared ignoring case; a leading <c>!</c> negates the whole expression.
-/// Matching compares spans in place, so it never allocates.
-/// </summary>
+// Wazuh's OSMatch ("sregex"): |-separated literal alternatives, each optionally anchored with a leading
+// ^ and/or a trailing $, compared ignoring case; a leading ! negates the whole expression.
+// Matching compares spans in place, so it never allocates. OrdinalIgnoreCase also folds non-ASCII letters (é, É),
+// where Wazuh folds ASCII only; the vectorised search is worth that difference for log text.
 internal sealed class OsMatchPattern : Pattern
 {
     private readonly Alternative[] _alternatives;

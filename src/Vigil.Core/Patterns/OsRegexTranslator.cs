@@ -2,26 +2,21 @@ using System.Text;
 
 namespace Vigil.Core.Patterns;
 
-/// <summary>
-/// Translates Wazuh's OSRegex into an equivalent .NET regular expression, character by character, so that nothing
-/// in the input pattern keeps a .NET meaning it does not have in OSRegex.
-/// </summary>
-/// <remarks>
-/// The syntax follows Wazuh's "Regular expression syntax" documentation:
-/// <list type="bullet">
-/// <item><c>\w \W \d \D \s \S \p \t \.</c> are classes, <c>\\ \( \) \$ \| \&lt;</c> are literals, any other escape is an error.</item>
-/// <item><c>+</c> and <c>*</c> repeat only the class escape right before them; the documentation says bare characters
-/// cannot be repeated, so <c>a+</c>, <c>)+</c> or <c>\$+</c> are rejected rather than guessed at.</item>
-/// <item><c>^</c> is an anchor at the start of an alternative and <c>$</c> at its end; the documentation says there is
-/// no literal caret, and a literal dollar is written <c>\$</c>, so either one elsewhere is rejected.</item>
-/// <item><c>( )</c> capture and cannot nest, hold <c>|</c>, or be repeated.</item>
-/// <item>Every other character is literal, including <c>. ? [ ] { }</c>. Letters match either case (ASCII only,
-/// like Wazuh's case map), so the regex itself is built without <c>IgnoreCase</c>.</item>
-/// <item>An alternative that is only <c>$</c> matches only the empty string, as Wazuh's own unit tests expect.</item>
-/// </list>
-/// Wazuh's engine gives up on some matches that need backtracking (its documentation's example: <c>\p*\d*\s*\w*:</c>
-/// does not match ":"); the translated regex backtracks fully, so it matches a superset in such corner cases.
-/// </remarks>
+// Translates Wazuh's OSRegex into an equivalent .NET regular expression, character by character, so that nothing
+// in the input pattern keeps a .NET meaning it does not have in OSRegex.
+// The syntax follows Wazuh's "Regular expression syntax" documentation:
+// - \w \W \d \D \s \S \p \t \. are classes, \\ \( \) \$ \| \< are literals, any other escape is an error.
+// - + and * repeat only the class escape right before them; the documentation says bare characters
+//   cannot be repeated, so a+, )+ or \$+ are rejected rather than guessed at.
+// - ^ is an anchor at the start of an alternative and $ at its end; the documentation says there is
+//   no literal caret, and a literal dollar is written \$, so either one elsewhere is rejected.
+// - ( ) capture and cannot nest, hold |, or be repeated.
+// - Every other character is literal, including . ? [ ] { }. Letters match either case (ASCII only,
+//   like Wazuh's case map), so the regex itself is built without IgnoreCase.
+// - An alternative that is only $ matches only the empty string, as Wazuh's own unit tests expect.
+// Wazuh's engine gives up on some matches that need backtracking (its documentation's example: \p*\d*\s*\w*:
+// does not match ":"); the translated regex finds a match whenever one exists, so it matches a superset in such
+// corner cases.
 internal static class OsRegexTranslator
 {
     private const string WordClass = "[A-Za-z0-9@_\\-]";
@@ -30,7 +25,7 @@ internal static class OsRegexTranslator
     // ! " # $ % & ' ( ) * + , - . : ; < = > ? [ ] { | }
     private const string PunctuationClass = "[!\"#$%&'()*+,\\-.:;<=>?\\[\\]{|}]";
 
-    /// <summary>Returns the .NET pattern, or null with an error such as <c>invalid OSRegex '\q': unknown escape '\q' at offset 0</c>.</summary>
+    // Returns the .NET pattern, or null with an error such as invalid OSRegex '\q': unknown escape '\q' at offset 0.
     public static string? Translate(string text, out string? error)
     {
         var builder = new StringBuilder(text.Length * 4);

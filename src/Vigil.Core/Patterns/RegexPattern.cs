@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 
 namespace Vigil.Core.Patterns;
 
-/// <summary>An OSRegex (translated) or PCRE2 pattern run by the .NET regex engine.</summary>
+// An OSRegex (translated) or PCRE2 pattern run by the .NET regex engine.
 internal sealed class RegexPattern : Pattern
 {
     // OSRegex never needs backreferences or lookaround, so it runs on the linear-time engine and cannot hang.
@@ -27,7 +27,7 @@ internal sealed class RegexPattern : Pattern
         _regex = regex;
     }
 
-    /// <summary>The .NET pattern actually run (the OSRegex translation, or the PCRE2 text itself).</summary>
+    // The .NET pattern actually run (the OSRegex translation, or the PCRE2 text itself).
     public string RegexText => _regex.ToString();
 
     public static RegexPattern CreateOsRegex(string text, string translated, bool negate)

@@ -88,9 +88,9 @@ public sealed class Pcre2Tests
     [Fact]
     public void IsMatch_CatastrophicBacktracking_TimesOutAsNoMatch()
     {
-        var pattern = Pattern.Compile("^(a+)+$", PatternType.Pcre2);
-        var input = new string('a', 5_000) + "!";
+        var input = new string('a', 40) + "!";
 
-        Assert.False(pattern.IsMatch(input));
+        Assert.False(Pattern.Compile("^(\\w+\\s?)*$", PatternType.Pcre2).IsMatch(input));
+        Assert.True(Pattern.Compile("^(\\w+\\s?)*$", PatternType.Pcre2, negate: true).IsMatch(input));
     }
 }
