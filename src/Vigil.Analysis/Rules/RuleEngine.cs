@@ -18,6 +18,9 @@ internal sealed class RuleEngine(RuleSet rules, TimeProvider timeProvider)
 
     public RuleSet Rules => rules;
 
+    /// <summary>When set, every rule tried is recorded with whether its own conditions held (for logtest).</summary>
+    public List<(Rule Rule, bool Matched)>? Trace { get; set; }
+
     /// <summary>The final rule for the event, or null when no rule matched or the rule is silent (level 0, noalert).</summary>
     public RuleMatch? Match(AnalysisEvent analysisEvent)
     {
@@ -87,7 +90,9 @@ internal sealed class RuleEngine(RuleSet rules, TimeProvider timeProvider)
 
     private (Rule? Rule, Rule? Parent) Descend(Rule rule, Rule? parent, AnalysisEvent analysisEvent)
     {
-        if (!Check(rule, analysisEvent))
+        var matched = Check(rule, analysisEvent);
+        Trace?.Add((rule, matched));
+        if (!matched)
         {
             return (null, null);
         }

@@ -46,14 +46,6 @@ internal sealed class RuleFileReader(DecoderSet decoders, MitreCatalog mitre, Fu
         ["no_full_log"] = RuleOptions.NoFullLog, ["no_counter"] = RuleOptions.NoCounter,
     };
 
-    private static readonly Dictionary<string, CdbLookup> s_lookups = new(StringComparer.Ordinal)
-    {
-        ["match_key"] = CdbLookup.MatchKey, ["not_match_key"] = CdbLookup.NotMatchKey,
-        ["match_key_value"] = CdbLookup.MatchKeyValue, ["address_match_key"] = CdbLookup.AddressMatchKey,
-        ["not_address_match_key"] = CdbLookup.NotAddressMatchKey,
-        ["address_match_key_value"] = CdbLookup.AddressMatchKeyValue,
-    };
-
     private string _file = "";
     private List<(string Name, string Value)> _variables = [];
 
@@ -508,21 +500,21 @@ internal sealed class RuleFileReader(DecoderSet decoders, MitreCatalog mitre, Fu
     private void ReadList(XElement element, string path, List<ListCondition> lists)
     {
         var field = element.Attribute("field")?.Value;
-        var lookupText = element.Attribute("lookup")?.Value ?? "match_key";
+        var lookupText = element.Attribute("lookup")?.Value;
         if (string.IsNullOrWhiteSpace(field))
         {
             Error(element, "<list> needs a field attribute");
             return;
         }
 
-        if (!s_lookups.TryGetValue(lookupText, out var lookup))
+        if (!CdbList.TryParseLookup(lookupText, out var lookup))
         {
-            Error(element, $"<list> lookup '{lookupText}' must be one of {string.Join(", ", s_lookups.Keys)}");
+            Error(element, $"<list> lookup '{lookupText}' must be one of match_key, not_match_key, match_key_value, address_match_key, not_address_match_key, address_match_key_value");
             return;
         }
 
         Pattern? check = null;
-        if (element.Attribute("check")?.Value is { } checkText && !Pattern.TryCompile(checkText, PatternType.OsRegex, false, out check, out var error))
+        if ((element.Attribute("check_value") ?? element.Attribute("check"))?.Value is { } checkText && !Pattern.TryCompile(checkText, PatternType.OsRegex, false, out check, out var error))
         {
             Error(element, $"<list> check: {error}");
             return;

@@ -1,0 +1,121 @@
+using System.Globalization;
+using System.Text;
+
+namespace Vigil.Analysis.Alerts;
+
+/// <summary>
+/// Appends alerts to <c>alerts.json</c> and <c>alerts.log</c> and gives each its Wazuh id <c>&lt;epoch&gt;.&lt;offset&gt;</c>
+/// (the offset of alerts.log, or of alerts.json when alerts.log is off; spec §6.2). Append-only and crash-safe: on open, a
+/// torn last line (a write cut short by a crash) is cut off, so the files always end on a whole line.
+/// </summary>
+internal sealed class AlertFileWriter : IDisposable
+{
+    private readonly FileStream? _json;
+    private readonly FileStream? _log;
+    private long _detachedOffset;
+
+    private AlertFileWriter(FileStream? json, FileStream? log)
+    {
+        _json = json;
+        _log = log;
+    }
+
+    /// <summary>Bytes cut off torn tails when the files were opened (0 after a clean stop).</summary>
+    public long RepairedBytes { get; private init; }
+
+    /// <summary>Opens (creating) the alert files in <paramref name="directory"/>; null paths mean that output is off.</summary>
+    public static AlertFileWriter Open(string directory, bool jsonOutput, bool logOutput)
+    {
+        Directory.CreateDirectory(directory);
+        long repaired = 0;
+        var json = jsonOutput ? OpenRepaired(Path.Combine(directory, "alerts.json"), ref repaired) : null;
+        var log = logOutput ? OpenRepaired(Path.Combine(directory, "alerts.log"), ref repaired) : null;
+        return new AlertFileWriter(json, log) { RepairedBytes = repaired };
+    }
+
+    /// <summary>A writer with no files (logtest): ids count the bytes alerts.log would hold.</summary>
+    public static AlertFileWriter Detached() => new(null, null);
+
+    /// <summary>Gives the alert its id and appends it; returns the alerts.json line.</summary>
+    public string Append(Alert alert, AlertContext context)
+    {
+        var offset = (_log ?? _json)?.Position ?? _detachedOffset;
+        alert.Id = string.Create(CultureInfo.InvariantCulture, $"{alert.Timestamp.ToUnixTimeSeconds()}.{offset}");
+        var json = AlertJson.Serialize(alert, context);
+        if (_log is not null || _json is null)
+        {
+            var entry = Encoding.UTF8.GetBytes(AlertLog.Format(alert, context));
+            _log?.Write(entry);
+            _detachedOffset += entry.Length;
+        }
+
+        if (_json is not null)
+        {
+            // One write call per line: a crash can tear only the last line, which the next open cuts off.
+            var bytes = new byte[Encoding.UTF8.GetByteCount(json) + 1];
+            Encoding.UTF8.GetBytes(json, bytes);
+            bytes[^1] = (byte)'\n';
+            _json.Write(bytes);
+        }
+
+        return json;
+    }
+
+    /// <summary>The JSON of an alert that is not written (below log_alert_level), for active responses and logtest.</summary>
+    public string Describe(Alert alert, AlertContext context)
+    {
+        var offset = (_log ?? _json)?.Position ?? _detachedOffset;
+        alert.Id = string.Create(CultureInfo.InvariantCulture, $"{alert.Timestamp.ToUnixTimeSeconds()}.{offset}");
+        return AlertJson.Serialize(alert, context);
+    }
+
+    /// <summary>Pushes buffered alerts to the files; with <paramref name="durable"/>, to the disk (fsync).</summary>
+    public void Flush(bool durable)
+    {
+        _log?.Flush(durable);
+        _json?.Flush(durable);
+    }
+
+    public void Dispose()
+    {
+        Flush(durable: true);
+        _log?.Dispose();
+        _json?.Dispose();
+    }
+
+    private static FileStream OpenRepaired(string path, ref long repaired)
+    {
+        var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, 64 * 1024);
+        var length = stream.Length;
+        var end = LastNewlineEnd(stream);
+        if (end < length)
+        {
+            stream.SetLength(end);
+            repaired += length - end;
+        }
+
+        stream.Seek(0, SeekOrigin.End);
+        return stream;
+    }
+
+    // The offset just after the last '\n' (0 when there is none).
+    private static long LastNewlineEnd(FileStream stream)
+    {
+        var buffer = new byte[8192];
+        var position = stream.Length;
+        while (position > 0)
+        {
+            var count = (int)Math.Min(buffer.Length, position);
+            position -= count;
+            stream.Seek(position, SeekOrigin.Begin);
+            stream.ReadExactly(buffer, 0, count);
+            var index = Array.LastIndexOf(buffer, (byte)'\n', count - 1, count);
+            if (index >= 0)
+            {
+                return position + index + 1;
+            }
+        }
+
+        return 0;
+    }
+}

@@ -1,0 +1,112 @@
+using System.Globalization;
+using System.Text;
+
+namespace Vigil.Analysis.Alerts;
+
+/// <summary>Formats an alert as an <c>alerts.log</c> entry (spec §6.3).</summary>
+internal static class AlertLog
+{
+    public static string Format(Alert alert, AlertContext context)
+    {
+        var e = alert.Event;
+        var sb = new StringBuilder(512);
+        sb.Append("** Alert ").Append(alert.Id).Append(':').Append(alert.IsMail ? " mail " : "").Append(" - ")
+          .Append(alert.Rule.GroupString).Append('\n');
+        var local = TimeZoneInfo.ConvertTime(alert.Timestamp, TimeZoneInfo.Local);
+        sb.Append(local.ToString("yyyy MMM dd HH:mm:ss", CultureInfo.InvariantCulture)).Append(' ');
+        if (e.Agent is { } agent)
+        {
+            sb.Append('(').Append(agent.Name).Append(") ").Append(agent.Ip ?? "any").Append("->").Append(e.Location);
+        }
+        else
+        {
+            sb.Append(context.ManagerName).Append("->").Append(e.Location);
+        }
+
+        sb.Append('\n');
+        sb.Append("Rule: ").Append(alert.Rule.Id).Append(" (level ").Append(alert.Rule.Level).Append(") -> '")
+          .Append(alert.Description).Append("'\n");
+        AppendStatic(sb, "Src IP: ", e.Fields.GetStatic("srcip"));
+        AppendStatic(sb, "Src Port: ", e.Fields.GetStatic("srcport"));
+        AppendStatic(sb, "Dst IP: ", e.Fields.GetStatic("dstip"));
+        AppendStatic(sb, "Dst Port: ", e.Fields.GetStatic("dstport"));
+        AppendStatic(sb, "User: ", e.Fields.GetStatic("dstuser"));
+
+        // full_log is printed even with no_full_log.
+        sb.Append(e.FullLog).Append('\n');
+        if (e.Syscheck is { } fim)
+        {
+            var a = fim.After;
+            sb.Append("Attributes:\n");
+            Line(" - Size: ", a.Size);
+            Line(" - Permissions: ", a.Perm);
+            if (a.Mtime is { } mtime)
+            {
+                var date = TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeSeconds(mtime), TimeZoneInfo.Local);
+                Line(" - Date: ", date.ToString("ddd MMM d HH:mm:ss yyyy", CultureInfo.InvariantCulture));
+            }
+
+            Line(" - Inode: ", a.Inode);
+            if (a.Uid is not null)
+            {
+                Line(" - User: ", $"{a.UserName} ({a.Uid})");
+            }
+
+            if (a.Gid is not null)
+            {
+                Line(" - Group: ", $"{a.GroupName} ({a.Gid})");
+            }
+
+            Line(" - MD5: ", a.Md5);
+            Line(" - SHA1: ", a.Sha1);
+            Line(" - SHA256: ", a.Sha256);
+            if (fim.Diff is { } diff)
+            {
+                sb.Append("What changed:\n").Append(diff).Append('\n');
+            }
+
+            if (fim.Tags is { Count: > 0 } tags)
+            {
+                sb.Append("Tags:\n");
+                foreach (var tag in tags)
+                {
+                    sb.Append(" - ").Append(tag).Append('\n');
+                }
+            }
+        }
+        else
+        {
+            foreach (var (name, value) in e.Fields.Dynamic)
+            {
+                sb.Append(name).Append(": ").Append(value).Append('\n');
+            }
+        }
+
+        if (alert.PreviousEvents is { Count: > 0 } previous)
+        {
+            foreach (var p in previous)
+            {
+                sb.Append(p.FullLog).Append('\n');
+            }
+        }
+
+        sb.Append('\n');
+        return sb.ToString();
+
+        void Line(string label, string? value)
+        {
+            if (!string.IsNullOrEmpty(value))
+            {
+                sb.Append(label).Append(value).Append('\n');
+            }
+        }
+    }
+
+    private static void AppendStatic(StringBuilder sb, string label, string? value)
+    {
+        if (value is not null)
+        {
+            sb.Append(label).Append(value).Append('\n');
+        }
+    }
+}

@@ -1,0 +1,32 @@
+using Vigil.Analysis.Alerts;
+using Vigil.Analysis.Decoding;
+using Vigil.Analysis.Rules;
+using Vigil.Core.Configuration;
+using Vigil.Core.Diagnostics;
+
+namespace Vigil.Analysis;
+
+/// <summary>Builds the analysis pipeline of a configuration: decoders, the rule tree, the alert writer.</summary>
+internal static class AnalysisFactory
+{
+    /// <summary>Loads the rules a configuration names (or <paramref name="ruleFiles"/> instead), reporting every problem.</summary>
+    public static RuleSet LoadRules(OssecConfig config, DiagnosticBag diagnostics, IReadOnlyList<string>? ruleFiles = null)
+    {
+        if (config.Ruleset.DecoderDirs.Count > 0)
+        {
+            diagnostics.Warning(config.SourcePath, 0,
+                $"<decoder_dir> {string.Join(", ", config.Ruleset.DecoderDirs)}: Vigil uses its built-in decoders ({string.Join(", ", DecoderSet.BuiltIn.Names)}); decoder files are not read");
+        }
+
+        return RuleSet.Load(config, ruleFiles ?? RuleSet.RuleFilesOf(config), DecoderSet.BuiltIn, diagnostics);
+    }
+
+    public static AlertContext ContextOf(OssecConfig config, RuleSet rules) => new(
+        System.Net.Dns.GetHostName(),
+        rules.Mitre,
+        config.Cluster.Disabled ? null : config.Cluster.Name,
+        config.Cluster.Disabled ? null : config.Cluster.NodeName);
+
+    public static AnalysisPipeline Create(OssecConfig config, RuleSet rules, AlertFileWriter writer, TimeProvider timeProvider) =>
+        new(config, rules, DecoderSet.BuiltIn, writer, ContextOf(config, rules), timeProvider);
+}

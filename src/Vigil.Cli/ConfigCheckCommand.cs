@@ -1,0 +1,28 @@
+using System.CommandLine;
+using Vigil.Core.Diagnostics;
+
+namespace Vigil.Cli;
+
+/// <summary>`vigil config check`: validates ossec.conf and every rule file, listing each problem at file:line.</summary>
+internal static class ConfigCheckCommand
+{
+    public static void AddTo(RootCommand root)
+    {
+        var configOption = new Option<string?>("--config") { Description = "The ossec.conf to check (default: config/ossec.conf under the Vigil home)." };
+        var rulesOption = new Option<string[]>("--rules") { Description = "Rule files to check instead of those the configuration names.", AllowMultipleArgumentsPerToken = true };
+        var check = new Command("check", "Validate ossec.conf and the rules; exit 1 when there is any error.") { configOption, rulesOption };
+        check.SetAction(parseResult =>
+        {
+            var (_, rules, diagnostics) = ConfigLoading.Load(parseResult.GetValue(configOption), NullIfEmpty(parseResult.GetValue(rulesOption)));
+            ConfigLoading.Print(diagnostics, Console.Out);
+            var errors = diagnostics.Count(d => d.Severity == DiagnosticSeverity.Error);
+            var warnings = diagnostics.Count - errors;
+            Console.WriteLine($"{errors} error(s), {warnings} warning(s); {rules.Rules.Count} rules loaded");
+            return errors > 0 ? ExitCodes.Findings : ExitCodes.Success;
+        });
+        var command = new Command("config", "Configuration tools.") { check };
+        root.Subcommands.Add(command);
+    }
+
+    internal static string[]? NullIfEmpty(string[]? values) => values is { Length: > 0 } ? values : null;
+}
