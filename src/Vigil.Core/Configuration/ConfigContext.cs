@@ -73,7 +73,6 @@ internal sealed class ConfigContext(string file, ConfigLoadOptions options, Diag
 
     private int? Integer(XObject at, string what, string value, int min, int max, string? unit)
     {
-        var unitText = unit is null ? "" : $" {unit}";
         var negative = min < 0 && value.StartsWith('-');
         if (!TryParseDigits(negative ? value[1..] : value, out var number))
         {
@@ -82,10 +81,16 @@ internal sealed class ConfigContext(string file, ConfigLoadOptions options, Diag
         }
 
         number = negative ? -number : number;
+        var unitText = unit is null ? "" : $" {unit}";
         if (number < min || number > max)
         {
-            var range = max == int.MaxValue ? $"at least {min}" : $"from {min} to {max}";
-            Error(at, $"{what} must be {range}{unitText}, got {Shown(value)}");
+            var range = (min, max) switch
+            {
+                (1, int.MaxValue) => $"a positive whole number{(unit is null ? "" : $" of {unit}")}",
+                (_, int.MaxValue) => $"at least {min}{unitText}",
+                _ => $"from {min} to {max}{unitText}",
+            };
+            Error(at, $"{what} must be {range}, got {Shown(value)}");
             return null;
         }
 
