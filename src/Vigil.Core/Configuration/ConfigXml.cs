@@ -24,7 +24,11 @@ internal static partial class ConfigXml
         }
         catch (XmlException e)
         {
-            diagnostics.Error(file, e.LineNumber, $"malformed XML: {WithoutPosition(e.Message)}");
+            // The parser quotes tokens from the text; on a line holding a secret, say where but not what.
+            var message = LineAt(xml, e.LineNumber).Contains("api_key", StringComparison.OrdinalIgnoreCase)
+                ? "the line with <api_key> is not well-formed (details withheld so the key is not printed)"
+                : WithoutPosition(e.Message);
+            diagnostics.Error(file, e.LineNumber, $"malformed XML: {message}");
             return null;
         }
     }
@@ -62,6 +66,12 @@ internal static partial class ConfigXml
     /// <summary>Wazuh's parser takes a bare <c>&amp;</c> literally (shell commands in <c>&lt;localfile&gt;</c> use
     /// <c>&amp;&amp;</c>); a strict XML parser rejects it, so a bare one is escaped first.</summary>
     private static string EscapeBareAmpersands(string xml) => BareAmpersand().Replace(xml, "&amp;");
+
+    private static string LineAt(string text, int line)
+    {
+        var lines = text.Split('\n');
+        return line >= 1 && line <= lines.Length ? lines[line - 1] : "";
+    }
 
     private static string WithoutPosition(string message) => TrailingPosition().Replace(message, "").TrimEnd();
 

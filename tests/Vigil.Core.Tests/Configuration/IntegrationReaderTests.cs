@@ -126,6 +126,16 @@ public sealed class IntegrationReaderTests
         Assert.Equal("(redacted)", result.Config.Integrations[0].ApiKey.ToString());
     }
 
+    [Fact]
+    public void Load_MalformedLineWithKey_DoesNotQuoteTheParser()
+    {
+        var result = ConfigTest.LoadBlocks("<integration>\n<name>virustotal</name>\n<api_key>abc<secretpart</api_key>\n</integration>");
+
+        var error = result.SingleError();
+        Assert.StartsWith("ossec.conf:4: error: malformed XML: the line with <api_key> is not well-formed", error);
+        Assert.DoesNotContain("secretpart", error);
+    }
+
     [Theory]
     [InlineData("<name>virustotal2</name>", "<name> must be virustotal, slack, pagerduty, shuffle, maltiverse or custom-<name>, got 'virustotal2'")]
     [InlineData("<name>custom-</name>", "<name> must be virustotal, slack, pagerduty, shuffle, maltiverse or custom-<name>, got 'custom-'")]

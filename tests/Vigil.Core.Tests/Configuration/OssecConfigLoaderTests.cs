@@ -32,6 +32,49 @@ public sealed class OssecConfigLoaderTests
     }
 
     [Fact]
+    public void LoadFromString_SeedGuideBlocksVerbatim_LoadWithoutErrors()
+    {
+        // The blocks of the seed guide, as a user pastes them into ossec.conf.
+        var result = ConfigTest.Load("""
+            <ossec_config>
+            <syscheck>
+              <disabled>no</disabled>
+              <!-- other syscheck configurations -->
+            <directories realtime="yes">/root</directories>
+            </syscheck>
+            </ossec_config>
+
+            <ossec_config>
+              <integration>
+                <name>virustotal</name>
+                <api_key>YOUR_VIRUS_TOTAL_API_KEY</api_key> <!-- Replace with your actual VirusTotal API key -->
+                <rule_id>100200,100201</rule_id>
+                <alert_format>json</alert_format>
+              </integration>
+            </ossec_config>
+
+            <ossec_config>
+              <command>
+                <name>remove-threat</name>
+                <executable>remove-threat.sh</executable>
+                <timeout_allowed>no</timeout_allowed>
+              </command>
+              <active-response>
+                <disabled>no</disabled>
+                <command>remove-threat</command>
+                <location>local</location>
+                <rules_id>87105</rules_id>
+              </active-response>
+            </ossec_config>
+            """);
+
+        Assert.Empty(result.Diagnostics);
+        Assert.Equal("/root", Assert.Single(result.Config.Syscheck.Directories).Path);
+        Assert.Equal("YOUR_VIRUS_TOTAL_API_KEY", Assert.Single(result.Config.Integrations).ApiKey.Reveal());
+        Assert.Equal("remove-threat0", Assert.Single(result.Config.ActiveResponses).WireName);
+    }
+
+    [Fact]
     public void LoadFromString_XmlDeclaration_IsAcceptedAndKeepsLines()
     {
         var result = ConfigTest.Load("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ossec_config>\n  <alerts><log_alert_level>x</log_alert_level></alerts>\n</ossec_config>");
