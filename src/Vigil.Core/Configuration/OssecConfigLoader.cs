@@ -5,7 +5,7 @@ namespace Vigil.Core.Configuration;
 /// <summary>Settings for reading an <c>ossec.conf</c>.</summary>
 public sealed record ConfigLoadOptions
 {
-    /// <summary>The install root relative paths resolve against; defaults to the parent of the file's directory.</summary>
+    /// <summary>The install root relative paths resolve against; else <c>VIGIL_HOME</c>, else the parent of the file's directory.</summary>
     public string? Home { get; init; }
 
     /// <summary>Reads environment variables (secrets such as <c>VIGIL_VT_API_KEY</c>, <c>$VAR</c> in paths).</summary>
