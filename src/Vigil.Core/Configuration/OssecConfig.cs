@@ -111,6 +111,9 @@ public sealed record RulesetOptions
     /// <summary><c>rule_exclude</c> entries: file names skipped in the rule directories.</summary>
     public IReadOnlyList<string> RuleExcludes { get; init; } = [];
 
+    /// <summary><c>decoder_include</c> entries: single decoder files, loaded after the directories.</summary>
+    public IReadOnlyList<string> DecoderFiles { get; init; } = [];
+
     /// <summary><c>decoder_exclude</c> entries.</summary>
     public IReadOnlyList<string> DecoderExcludes { get; init; } = [];
 

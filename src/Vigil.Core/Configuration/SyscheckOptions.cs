@@ -72,6 +72,21 @@ public sealed record SyscheckOptions
     /// <summary><c>synchronization</c> → <c>interval</c> in seconds.</summary>
     public int SynchronizationIntervalSeconds { get; init; } = 300;
 
+    /// <summary><c>synchronization</c> → <c>max_interval</c> in seconds (never below the interval).</summary>
+    public int SynchronizationMaxIntervalSeconds { get; init; } = 3600;
+
+    /// <summary><c>synchronization</c> → <c>response_timeout</c> in seconds.</summary>
+    public int SynchronizationResponseTimeoutSeconds { get; init; } = 30;
+
+    /// <summary><c>synchronization</c> → <c>queue_size</c>.</summary>
+    public int SynchronizationQueueSize { get; init; } = 16384;
+
+    /// <summary><c>synchronization</c> → <c>max_eps</c>; 0 = unlimited.</summary>
+    public int SynchronizationMaxEps { get; init; } = 10;
+
+    /// <summary><c>allow_remote_prefilter_cmd</c>: whether a centrally pushed configuration may set <c>prefilter_cmd</c>.</summary>
+    public bool AllowRemotePrefilterCommand { get; init; }
+
     /// <summary>The directory that governs a path: the configured directory with the longest matching prefix, or null.</summary>
     public DirectoryOptions? DirectoryFor(string path)
     {
