@@ -12,10 +12,12 @@ internal static class AnalysisFactory
     /// <summary>Loads the rules a configuration names (or <paramref name="ruleFiles"/> instead), reporting every problem.</summary>
     public static RuleSet LoadRules(OssecConfig config, DiagnosticBag diagnostics, IReadOnlyList<string>? ruleFiles = null)
     {
-        if (config.Ruleset.DecoderDirs.Count > 0)
+        var decoderFiles = config.Ruleset.DecoderDirs.Select(config.ResolvePath).Where(Directory.Exists)
+            .SelectMany(d => Directory.EnumerateFiles(d, "*.xml")).Concat(config.Ruleset.DecoderFiles).ToList();
+        if (decoderFiles.Count > 0)
         {
             diagnostics.Warning(config.SourcePath, 0,
-                $"<decoder_dir> {string.Join(", ", config.Ruleset.DecoderDirs)}: Vigil uses its built-in decoders ({string.Join(", ", DecoderSet.BuiltIn.Names)}); decoder files are not read");
+                $"{decoderFiles.Count} decoder file(s) under <decoder_dir>/<decoder_include> are not read: Vigil uses its built-in decoders ({string.Join(", ", DecoderSet.BuiltIn.Names)}); decoder files are not read");
         }
 
         return RuleSet.Load(config, ruleFiles ?? RuleSet.RuleFilesOf(config), DecoderSet.BuiltIn, diagnostics);

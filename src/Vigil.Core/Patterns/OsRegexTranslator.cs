@@ -177,13 +177,14 @@ internal static class OsRegexTranslator
         {
             builder.Append('[').Append(char.ToUpperInvariant(c)).Append(char.ToLowerInvariant(c)).Append(']');
         }
-        else if (char.IsAsciiDigit(c) || c > '\x7f' || char.IsControl(c))
+        else if (char.IsAsciiDigit(c) || c == '_' || c > '\x7f' || char.IsControl(c))
         {
             builder.Append(c);
         }
         else
         {
-            // ASCII punctuation and space: a backslash before a non-word character always means that character in .NET.
+            // ASCII punctuation and space: a backslash before a non-word character always means that character in .NET
+            // ('_' is a word character, so it is appended bare above: "\_" is an invalid .NET escape).
             builder.Append('\\').Append(c);
         }
     }

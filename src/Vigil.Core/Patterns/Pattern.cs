@@ -77,7 +77,21 @@ public abstract class Pattern
                 return OsMatchPattern.Create(text, negate);
             case PatternType.OsRegex:
                 var translated = OsRegexTranslator.Translate(text, out error);
-                return translated is null ? null : RegexPattern.CreateOsRegex(text, translated, negate);
+                if (translated is null)
+                {
+                    return null;
+                }
+
+                try
+                {
+                    return RegexPattern.CreateOsRegex(text, translated, negate);
+                }
+                catch (ArgumentException ex)
+                {
+                    // A translation .NET rejects is our bug, but it must surface as a rule error, never a crash.
+                    error = $"invalid OSRegex '{text}': {ex.Message}";
+                    return null;
+                }
             case PatternType.Pcre2:
                 return RegexPattern.CreatePcre2(text, negate, out error);
             default:

@@ -317,4 +317,16 @@ public sealed class OsRegexTests
 
         Assert.False(pattern.IsMatch(input));
     }
+
+    [Fact]
+    public void Compile_EveryPrintableLiteral_MatchesItself()
+    {
+        // Every ASCII character that is not an OSRegex metacharacter is a literal; "\_" once broke the translation.
+        foreach (var c in Enumerable.Range(0x20, 0x5f).Select(i => (char)i).Where(c => "\\^$|()+*".IndexOf(c) < 0))
+        {
+            var text = $"^80{c}x$";
+            Assert.True(Pattern.TryCompile(text, PatternType.OsRegex, false, out var pattern, out var error), $"{text}: {error}");
+            Assert.True(pattern.IsMatch($"80{c}X"), text);
+        }
+    }
 }
