@@ -21,29 +21,61 @@ internal sealed class RuleFileReader(DecoderSet decoders, MitreCatalog mitre, Fu
     // Elements compared with OSMatch against a static field (or the location / hostname).
     private static readonly Dictionary<string, string> s_staticElements = new(StringComparer.Ordinal)
     {
-        ["user"] = "dstuser", ["srcuser"] = "srcuser", ["dstuser"] = "dstuser", ["url"] = "url", ["id"] = "id",
-        ["status"] = "status", ["hostname"] = "hostname", ["program_name"] = "program_name", ["data"] = "data",
-        ["extra_data"] = "extra_data", ["location"] = "location", ["protocol"] = "protocol",
-        ["system_name"] = "system_name", ["srcport"] = "srcport", ["dstport"] = "dstport",
-        ["srcgeoip"] = "srcgeoip", ["dstgeoip"] = "dstgeoip",
+        ["user"] = "dstuser",
+        ["srcuser"] = "srcuser",
+        ["dstuser"] = "dstuser",
+        ["url"] = "url",
+        ["id"] = "id",
+        ["status"] = "status",
+        ["hostname"] = "hostname",
+        ["program_name"] = "program_name",
+        ["data"] = "data",
+        ["extra_data"] = "extra_data",
+        ["location"] = "location",
+        ["protocol"] = "protocol",
+        ["system_name"] = "system_name",
+        ["srcport"] = "srcport",
+        ["dstport"] = "dstport",
+        ["srcgeoip"] = "srcgeoip",
+        ["dstgeoip"] = "dstgeoip",
     };
 
     // same_X / not_same_X / different_X: X → the field compared.
     private static readonly Dictionary<string, string> s_contextFields = new(StringComparer.Ordinal)
     {
-        ["source_ip"] = "srcip", ["srcip"] = "srcip", ["src_port"] = "srcport", ["srcport"] = "srcport",
-        ["dst_port"] = "dstport", ["dstport"] = "dstport", ["dstip"] = "dstip", ["location"] = "location",
-        ["user"] = "dstuser", ["srcuser"] = "srcuser", ["dstuser"] = "dstuser", ["id"] = "id",
-        ["protocol"] = "protocol", ["action"] = "action", ["url"] = "url", ["data"] = "data",
-        ["extra_data"] = "extra_data", ["status"] = "status", ["system_name"] = "system_name",
-        ["srcgeoip"] = "srcgeoip", ["dstgeoip"] = "dstgeoip", ["agent"] = "agent",
+        ["source_ip"] = "srcip",
+        ["srcip"] = "srcip",
+        ["src_port"] = "srcport",
+        ["srcport"] = "srcport",
+        ["dst_port"] = "dstport",
+        ["dstport"] = "dstport",
+        ["dstip"] = "dstip",
+        ["location"] = "location",
+        ["user"] = "dstuser",
+        ["srcuser"] = "srcuser",
+        ["dstuser"] = "dstuser",
+        ["id"] = "id",
+        ["protocol"] = "protocol",
+        ["action"] = "action",
+        ["url"] = "url",
+        ["data"] = "data",
+        ["extra_data"] = "extra_data",
+        ["status"] = "status",
+        ["system_name"] = "system_name",
+        ["srcgeoip"] = "srcgeoip",
+        ["dstgeoip"] = "dstgeoip",
+        ["agent"] = "agent",
     };
 
     private static readonly Dictionary<string, RuleOptions> s_options = new(StringComparer.Ordinal)
     {
-        ["alert_by_email"] = RuleOptions.AlertByEmail, ["no_email_alert"] = RuleOptions.NoEmailAlert,
-        ["log_alert"] = RuleOptions.LogAlert, ["no_log"] = RuleOptions.NoLog, ["no_ar"] = RuleOptions.NoAr,
-        ["no_full_log"] = RuleOptions.NoFullLog, ["no_counter"] = RuleOptions.NoCounter,
+        ["alert_by_email"] = RuleOptions.AlertByEmail,
+        ["no_email_alert"] = RuleOptions.NoEmailAlert,
+        ["log_alert"] = RuleOptions.LogAlert,
+        ["no_log"] = RuleOptions.NoLog,
+        ["no_ar"] = RuleOptions.NoAr,
+        ["no_full_log"] = RuleOptions.NoFullLog,
+        ["no_counter"] = RuleOptions.NoCounter,
     };
 
     private string _file = "";

@@ -1,0 +1,40 @@
+namespace Vigil.Tests.Common;
+
+/// <summary>A fresh directory under the system temp folder, deleted with everything in it on dispose.</summary>
+public sealed class TempDirectory : IDisposable
+{
+    public TempDirectory(string prefix = "vigil-test")
+    {
+        Path = Directory.CreateTempSubdirectory(prefix + "-").FullName;
+    }
+
+    /// <summary>The directory's full path.</summary>
+    public string Path { get; }
+
+    /// <summary>A path inside the directory.</summary>
+    public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
+
+    /// <summary>Writes a file (creating its folders) and returns its full path.</summary>
+    public string WriteFile(string relativePath, string content)
+    {
+        var full = Combine(relativePath);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
+        File.WriteAllText(full, content);
+        return full;
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: a test that left a file open must not fail the next one.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}
