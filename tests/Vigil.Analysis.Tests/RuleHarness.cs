@@ -32,7 +32,7 @@ internal sealed class RuleHarness : IDisposable
             Home = RepositoryPaths.Root,
             Ruleset = new RulesetOptions { IsDefault = false, Lists = lists ?? [] },
         };
-        Rules = RuleSet.Load(Config, files, Decoding.DecoderSet.BuiltIn, Diagnostics);
+        Rules = RuleSet.Load(Config, files, Vigil.Analysis.Decoding.DecoderSet.BuiltIn, Diagnostics);
         Pipeline = AnalysisFactory.Create(Config, Rules, AlertFileWriter.Detached(), Clock);
     }
 
