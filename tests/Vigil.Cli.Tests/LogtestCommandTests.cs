@@ -1,0 +1,139 @@
+using System.Text.Json;
+using Vigil.Core;
+using Vigil.Tests.Common;
+
+namespace Vigil.Cli.Tests;
+
+/// <summary>The seed flow, step by step, through `vigil logtest --json` on the shipped configuration.</summary>
+public sealed class LogtestCommandTests
+{
+    private static readonly string s_config = RepositoryPaths.Get("config", "ossec.conf");
+
+    private static string FimAdded(string path) =>
+        """8:syscheck:{"type":"event","data":{"path":"PATH","version":2.0,"mode":"realtime","type":"added","timestamp":1700000000,"attributes":{"type":"file","size":68,"perm":"rw-r--r--","uid":"0","gid":"0","user_name":"root","group_name":"root","inode":"1704505","mtime":1700000000,"hash_md5":"MD5","hash_sha1":"SHA1","hash_sha256":"SHA256","checksum":"c"}}}"""
+            .Replace("PATH", path, StringComparison.Ordinal).Replace("MD5", Eicar.Md5, StringComparison.Ordinal)
+            .Replace("SHA1", Eicar.Sha1, StringComparison.Ordinal).Replace("SHA256", Eicar.Sha256, StringComparison.Ordinal);
+
+    private const string VirusTotalMalicious = """1:virustotal:{"virustotal": {"found": 1, "malicious": 1, "source": {"alert_id": "1700000000.1234", "file": "/root/eicar.com", "md5": "44d88612fea8a8f36de82e1278abb02f", "sha1": "3395856ce81f2b7382dee72602f798b642f14140"}, "sha1": "3395856ce81f2b7382dee72602f798b642f14140", "scan_date": "2022-11-17 17:15:04", "positives": 66, "total": 68, "permalink": "https://www.virustotal.com/gui/file/275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f/detection"}, "integration": "virustotal"}""";
+
+    private static string ArLog(string outcome) =>
+        """1:/var/ossec/logs/active-responses.log:2022/11/17 19:30:26 active-response/bin/remove-threat.sh: {"version":1,"origin":{"name":"node01","module":"wazuh-execd"},"command":"add","parameters":{"extra_args":[],"alert":{"rule":{"id":"87105"},"data":{"virustotal":{"source":{"file":"/root/eicar.com"}}}},"program":"active-response/bin/remove-threat.sh"}} """ + outcome;
+
+    private static List<string> Run(params string[] lines)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var code = LogtestCommand.Run(json: true, s_config, null, new StringReader(string.Join("\n", lines)), output, error);
+        Assert.True(code == 0, error.ToString());
+        return [.. output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)];
+    }
+
+    private static JsonElement Rule(string alertLine) => JsonDocument.Parse(alertLine).RootElement.GetProperty("rule");
+
+    [Fact]
+    public void Json_SeedFlow_EachStepGivesItsAlert()
+    {
+        var output = Run(
+            FimAdded("/root/eicar.com"),
+            FimAdded("/srv/eicar.com"),
+            VirusTotalMalicious,
+            """1:virustotal:{"virustotal": {"found": 0, "malicious": 0, "source": {"alert_id": "1", "file": "/root/new.bin", "md5": "a", "sha1": "b"}}, "integration": "virustotal"}""",
+            """1:virustotal:{"virustotal": {"error": 204, "description": "Error: Public API request rate limit reached"}, "integration": "virustotal"}""",
+            ArLog("Successfully removed threat"),
+            ArLog("Error removing threat"));
+
+        Assert.Equal(7, output.Count);
+        Assert.Equal(["100201", "554", "87105", "87103", "87101", "100092", "100093"], output.Select(l => Rule(l).GetProperty("id").GetString()));
+
+        var fim = Rule(output[0]);
+        Assert.Equal(7, fim.GetProperty("level").GetInt32());
+        Assert.Equal("File added to /root directory.", fim.GetProperty("description").GetString());
+        Assert.Equal(["syscheck"], fim.GetProperty("groups").EnumerateArray().Select(g => g.GetString()));
+        Assert.Equal(["11.5"], fim.GetProperty("pci_dss").EnumerateArray().Select(g => g.GetString()));
+        Assert.Equal(["SI.7"], fim.GetProperty("nist_800_53").EnumerateArray().Select(g => g.GetString()));
+
+        using var vt = JsonDocument.Parse(output[2]);
+        var vtRule = vt.RootElement.GetProperty("rule");
+        Assert.Equal("VirusTotal: Alert - /root/eicar.com - 66 engines detected this file", vtRule.GetProperty("description").GetString());
+        Assert.Equal(12, vtRule.GetProperty("level").GetInt32());
+        Assert.True(vtRule.GetProperty("mail").GetBoolean());
+        Assert.Equal(["virustotal"], vtRule.GetProperty("groups").EnumerateArray().Select(g => g.GetString()));
+        Assert.Equal(["10.6.1", "11.4"], vtRule.GetProperty("pci_dss").EnumerateArray().Select(g => g.GetString()));
+        Assert.Equal(["IV_35.7.d"], vtRule.GetProperty("gdpr").EnumerateArray().Select(g => g.GetString()));
+        var mitre = vtRule.GetProperty("mitre");
+        Assert.Equal(["T1203"], mitre.GetProperty("id").EnumerateArray().Select(g => g.GetString()));
+        Assert.Equal(["Execution"], mitre.GetProperty("tactic").EnumerateArray().Select(g => g.GetString()));
+        Assert.Equal(["Exploitation for Client Execution"], mitre.GetProperty("technique").EnumerateArray().Select(g => g.GetString()));
+        Assert.False(vt.RootElement.TryGetProperty("full_log", out _)); // no_full_log
+        Assert.Equal("""{"virustotal":{"found":"1","malicious":"1","source":{"alert_id":"1700000000.1234","file":"/root/eicar.com","md5":"44d88612fea8a8f36de82e1278abb02f","sha1":"3395856ce81f2b7382dee72602f798b642f14140"},"sha1":"3395856ce81f2b7382dee72602f798b642f14140","scan_date":"2022-11-17 17:15:04","positives":"66","total":"68","permalink":"https://www.virustotal.com/gui/file/275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f/detection"},"integration":"virustotal"}""",
+            vt.RootElement.GetProperty("data").GetRawText());
+        Assert.Equal("virustotal", vt.RootElement.GetProperty("location").GetString());
+        Assert.Equal("json", vt.RootElement.GetProperty("decoder").GetProperty("name").GetString());
+
+        Assert.Equal("active-response/bin/remove-threat.sh removed threat located at /root/eicar.com", Rule(output[5]).GetProperty("description").GetString());
+        Assert.Equal("Error removing threat located at /root/eicar.com", Rule(output[6]).GetProperty("description").GetString());
+        using var ar = JsonDocument.Parse(output[5]);
+        Assert.Equal("/var/ossec/logs/active-responses.log", ar.RootElement.GetProperty("location").GetString());
+        Assert.Equal("ar_log_json", ar.RootElement.GetProperty("decoder").GetProperty("parent").GetString());
+    }
+
+    [Fact]
+    public void Json_AbortedRemoval_GivesRule657Only()
+    {
+        var output = Run(ArLog("Remove threat active response aborted"));
+        var rule = Rule(Assert.Single(output));
+        Assert.Equal("657", rule.GetProperty("id").GetString());
+        Assert.Equal("Active response: active-response/bin/remove-threat.sh - add", rule.GetProperty("description").GetString());
+    }
+
+    [Fact]
+    public void Json_OneLinePerInput_NullWhenNoAlert()
+    {
+        var output = Run(
+            "just some text nobody decodes",
+            """1:virustotal:{"virustotal": {"error": 500, "description": "Error: API request fail"}, "integration": "virustotal"}""",
+            """8:syscheck:{"type":"scan_start","data":{"timestamp":1}}""",
+            FimAdded("/root/a"));
+        Assert.Equal(4, output.Count);
+        Assert.Equal(["null", "null", "null"], output.Take(3));
+        Assert.Equal("100201", Rule(output[3]).GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public void Json_AgentEvent_CarriesAgentIdentity()
+    {
+        var output = Run(FimAdded("/root/a").Replace("8:syscheck:", "8:[002] (web-02) 10.0.0.9->syscheck:", StringComparison.Ordinal));
+        using var doc = JsonDocument.Parse(Assert.Single(output));
+        var agent = doc.RootElement.GetProperty("agent");
+        Assert.Equal("002", agent.GetProperty("id").GetString());
+        Assert.Equal("web-02", agent.GetProperty("name").GetString());
+        Assert.Equal("10.0.0.9", agent.GetProperty("ip").GetString());
+        Assert.Equal("syscheck", doc.RootElement.GetProperty("location").GetString());
+    }
+
+    [Fact]
+    public void Trace_ShowsDecoderFieldsRulesTriedAndRuleChosen()
+    {
+        var output = new StringWriter();
+        var code = LogtestCommand.Run(json: false, s_config, null, new StringReader(VirusTotalMalicious), output, new StringWriter());
+        Assert.Equal(0, code);
+        var text = output.ToString();
+        Assert.Contains("\tname: 'json'", text, StringComparison.Ordinal);
+        Assert.Contains("\tvirustotal.positives: '66'", text, StringComparison.Ordinal);
+        Assert.Contains("Trying rule: 87100 - VirusTotal integration messages.  *matched", text, StringComparison.Ordinal);
+        Assert.Contains("\tid: '87105'", text, StringComparison.Ordinal);
+        Assert.Contains("active response: 'remove-threat0' -> Local (agent 000)", text, StringComparison.Ordinal);
+        Assert.Contains("**Alert to be generated.", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_BrokenRules_PrintsErrorsAndFailsWithConfigError()
+    {
+        using var temp = new TempDirectory();
+        var rules = temp.WriteFile("bad.xml", "<group name=\"x,\">\n  <rule id=\"100001\" level=\"3\"><if_sid>4242</if_sid><description>d</description></rule>\n</group>\n");
+        var error = new StringWriter();
+        var code = LogtestCommand.Run(json: true, s_config, [rules], new StringReader(""), new StringWriter(), error);
+        Assert.Equal(ExitCodes.ConfigError, code);
+        Assert.Contains($"{rules}:2: error: rule 100001: if_sid 4242 names no loaded rule", error.ToString(), StringComparison.Ordinal);
+    }
+}
