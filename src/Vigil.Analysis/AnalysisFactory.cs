@@ -23,12 +23,11 @@ internal static class AnalysisFactory
         return RuleSet.Load(config, ruleFiles ?? RuleSet.RuleFilesOf(config), DecoderSet.BuiltIn, diagnostics);
     }
 
-    public static AlertContext ContextOf(OssecConfig config, RuleSet rules) => new(
+    public static AlertContext ContextOf(OssecConfig config) => new(
         System.Net.Dns.GetHostName(),
-        rules.Mitre,
         config.Cluster.Disabled ? null : config.Cluster.Name,
         config.Cluster.Disabled ? null : config.Cluster.NodeName);
 
     public static AnalysisPipeline Create(OssecConfig config, RuleSet rules, AlertFileWriter writer, TimeProvider timeProvider) =>
-        new(config, rules, DecoderSet.BuiltIn, writer, ContextOf(config, rules), timeProvider);
+        new(config, rules, DecoderSet.BuiltIn, writer, ContextOf(config), timeProvider);
 }

@@ -45,6 +45,9 @@ internal sealed class AnalysisPipeline(
 
     public AnalysisResult Process(EventMessage message) => Process(Decode(message));
 
+    /// <summary>Runs the rules without producing an alert (benchmarks measure the stages apart).</summary>
+    internal Rules.RuleMatch? MatchOnly(AnalysisEvent analysisEvent) => _engine.Match(analysisEvent);
+
     public AnalysisResult Process(AnalysisEvent analysisEvent)
     {
         if (analysisEvent.IsSuppressed || _engine.Match(analysisEvent) is not { } match)

@@ -20,4 +20,4 @@ internal sealed class Alert
 }
 
 /// <summary>What every alert of one manager carries: its host name, and the cluster when one is configured.</summary>
-internal sealed record AlertContext(string ManagerName, Rules.MitreCatalog Mitre, string? ClusterName = null, string? ClusterNode = null);
+internal sealed record AlertContext(string ManagerName, string? ClusterName = null, string? ClusterNode = null);

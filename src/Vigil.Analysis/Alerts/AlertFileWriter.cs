@@ -41,21 +41,27 @@ internal sealed class AlertFileWriter : IDisposable
     {
         var offset = (_log ?? _json)?.Position ?? _detachedOffset;
         alert.Id = string.Create(CultureInfo.InvariantCulture, $"{alert.Timestamp.ToUnixTimeSeconds()}.{offset}");
-        var json = AlertJson.Serialize(alert, context);
+        var utf8 = AlertJson.SerializeUtf8(alert, context);
+        var json = Encoding.UTF8.GetString(utf8.Span);
         if (_log is not null || _json is null)
         {
-            var entry = Encoding.UTF8.GetBytes(AlertLog.Format(alert, context));
-            _log?.Write(entry);
-            _detachedOffset += entry.Length;
+            var entry = AlertLog.Format(alert, context);
+            if (_log is null)
+            {
+                _detachedOffset += Encoding.UTF8.GetByteCount(entry);
+            }
+            else
+            {
+                _log.Write(Encoding.UTF8.GetBytes(entry));
+            }
         }
 
         if (_json is not null)
         {
-            // One write call per line: a crash can tear only the last line, which the next open cuts off.
-            var bytes = new byte[Encoding.UTF8.GetByteCount(json) + 1];
-            Encoding.UTF8.GetBytes(json, bytes);
-            bytes[^1] = (byte)'\n';
-            _json.Write(bytes);
+            // Line and newline go into the stream's buffer together; a crash can tear only the last line,
+            // which the next open cuts off.
+            _json.Write(utf8.Span);
+            _json.WriteByte((byte)'\n');
         }
 
         return json;

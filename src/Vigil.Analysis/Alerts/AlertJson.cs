@@ -17,21 +17,43 @@ internal static class AlertJson
         Indented = false,
     };
 
-    private static readonly (string Prefix, string Key)[] s_compliance =
-    [
-        ("pci_dss_", "pci_dss"), ("cis_", "cis"), ("gdpr_", "gdpr"), ("gpg13_", "gpg13"), ("hipaa_", "hipaa"),
-        ("nist_800_53_", "nist_800_53"), ("tsc_", "tsc"),
-    ];
+    // Property names encoded once: Utf8JsonWriter otherwise validates and transcodes each name on every alert.
+    private static readonly JsonEncodedText s_timestamp = JsonEncodedText.Encode("timestamp");
+    private static readonly JsonEncodedText s_rule = JsonEncodedText.Encode("rule");
+    private static readonly JsonEncodedText s_level = JsonEncodedText.Encode("level");
+    private static readonly JsonEncodedText s_description = JsonEncodedText.Encode("description");
+    private static readonly JsonEncodedText s_id = JsonEncodedText.Encode("id");
+    private static readonly JsonEncodedText s_firedtimes = JsonEncodedText.Encode("firedtimes");
+    private static readonly JsonEncodedText s_mail = JsonEncodedText.Encode("mail");
+    private static readonly JsonEncodedText s_groups = JsonEncodedText.Encode("groups");
+    private static readonly JsonEncodedText s_agent = JsonEncodedText.Encode("agent");
+    private static readonly JsonEncodedText s_name = JsonEncodedText.Encode("name");
+    private static readonly JsonEncodedText s_ip = JsonEncodedText.Encode("ip");
+    private static readonly JsonEncodedText s_manager = JsonEncodedText.Encode("manager");
+    private static readonly JsonEncodedText s_fullLog = JsonEncodedText.Encode("full_log");
+    private static readonly JsonEncodedText s_decoder = JsonEncodedText.Encode("decoder");
+    private static readonly JsonEncodedText s_parent = JsonEncodedText.Encode("parent");
+    private static readonly JsonEncodedText s_location = JsonEncodedText.Encode("location");
+    private static readonly JsonEncodedText s_data = JsonEncodedText.Encode("data");
 
-    public static string Serialize(Alert alert, AlertContext context)
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    public static string Serialize(Alert alert, AlertContext context) => Encoding.UTF8.GetString(SerializeUtf8(alert, context).Span);
+
+    /// <summary>The alert as UTF-8; the memory is reused by the next call on this thread.</summary>
+    public static ReadOnlyMemory<byte> SerializeUtf8(Alert alert, AlertContext context)
     {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer, s_options))
-        {
-            Write(writer, alert, context);
-        }
-
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(4096);
+        buffer.ResetWrittenCount();
+        var writer = t_writer ??= new Utf8JsonWriter(buffer, s_options);
+        writer.Reset(buffer);
+        Write(writer, alert, context);
+        writer.Flush();
+        return buffer.WrittenMemory;
     }
 
     public static void Write(Utf8JsonWriter w, Alert alert, AlertContext context)
@@ -39,22 +61,23 @@ internal static class AlertJson
         var e = alert.Event;
         var rule = alert.Rule;
         w.WriteStartObject();
-        w.WriteString("timestamp", FormatTimestamp(alert.Timestamp));
-        WriteRule(w, alert, context.Mitre);
+        Span<char> timestamp = stackalloc char[32];
+        w.WriteString(s_timestamp, timestamp[..FormatTimestamp(alert.Timestamp, timestamp)]);
+        WriteRule(w, alert);
 
-        w.WriteStartObject("agent");
-        w.WriteString("id", e.AgentId);
-        w.WriteString("name", e.Agent?.Name ?? context.ManagerName);
+        w.WriteStartObject(s_agent);
+        w.WriteString(s_id, e.AgentId);
+        w.WriteString(s_name, e.Agent?.Name ?? context.ManagerName);
         if (e.Agent?.Ip is { } ip)
         {
-            w.WriteString("ip", ip);
+            w.WriteString(s_ip, ip);
         }
 
         w.WriteEndObject();
-        w.WriteStartObject("manager");
-        w.WriteString("name", context.ManagerName);
+        w.WriteStartObject(s_manager);
+        w.WriteString(s_name, context.ManagerName);
         w.WriteEndObject();
-        w.WriteString("id", alert.Id);
+        w.WriteString(s_id, alert.Id);
         if (context.ClusterName is not null)
         {
             w.WriteStartObject("cluster");
@@ -70,7 +93,7 @@ internal static class AlertJson
 
         if (!rule.Options.HasFlag(Rules.RuleOptions.NoFullLog))
         {
-            w.WriteString("full_log", e.FullLog);
+            w.WriteString(s_fullLog, e.FullLog);
         }
 
         if (e.Syscheck is { } fim)
@@ -80,13 +103,13 @@ internal static class AlertJson
 
         if (e.Decoder is { } decoder)
         {
-            w.WriteStartObject("decoder");
+            w.WriteStartObject(s_decoder);
             if (decoder.Parent is not null)
             {
-                w.WriteString("parent", decoder.Parent);
+                w.WriteString(s_parent, decoder.Parent);
             }
 
-            w.WriteString("name", decoder.Name);
+            w.WriteString(s_name, decoder.Name);
             w.WriteEndObject();
         }
 
@@ -95,46 +118,30 @@ internal static class AlertJson
             WriteData(w, e.Fields);
         }
 
-        w.WriteString("location", e.Location);
+        w.WriteString(s_location, e.Location);
         w.WriteEndObject();
     }
 
-    private static void WriteRule(Utf8JsonWriter w, Alert alert, Rules.MitreCatalog mitre)
+    private static void WriteRule(Utf8JsonWriter w, Alert alert)
     {
         var rule = alert.Rule;
-        w.WriteStartObject("rule");
+        var output = rule.Output!;
+        w.WriteStartObject(s_rule);
         if (rule.Level != 0)
         {
-            w.WriteNumber("level", rule.Level);
+            w.WriteNumber(s_level, rule.Level);
         }
 
-        w.WriteString("description", alert.Description);
-        w.WriteString("id", rule.Id.ToString(CultureInfo.InvariantCulture));
-        if (rule.MitreIds.Count > 0)
+        w.WriteString(s_description, alert.Description);
+        Span<char> id = stackalloc char[8];
+        rule.Id.TryFormat(id, out var idLength, provider: CultureInfo.InvariantCulture);
+        w.WriteString(s_id, id[..idLength]);
+        if (output.MitreIds.Length > 0)
         {
             w.WriteStartObject("mitre");
-            w.WriteStartArray("id");
-            foreach (var id in rule.MitreIds)
-            {
-                w.WriteStringValue(id);
-            }
-
-            w.WriteEndArray();
-            var found = rule.MitreIds.Select(mitre.Find).ToList();
-            w.WriteStartArray("tactic");
-            foreach (var tactic in found.Where(f => f is not null).SelectMany(f => f!.Value.Tactics).Distinct())
-            {
-                w.WriteStringValue(tactic);
-            }
-
-            w.WriteEndArray();
-            w.WriteStartArray("technique");
-            foreach (var f in found.Where(f => f is not null))
-            {
-                w.WriteStringValue(f!.Value.Technique);
-            }
-
-            w.WriteEndArray();
+            WriteArray(w, "id", output.MitreIds);
+            WriteArray(w, "tactic", output.MitreTactics);
+            WriteArray(w, "technique", output.MitreTechniques);
             w.WriteEndObject();
         }
 
@@ -155,44 +162,40 @@ internal static class AlertJson
 
         if (!rule.Options.HasFlag(Rules.RuleOptions.NoCounter))
         {
-            w.WriteNumber("firedtimes", alert.FiredTimes);
+            w.WriteNumber(s_firedtimes, alert.FiredTimes);
         }
 
-        w.WriteBoolean("mail", alert.IsMail);
-        w.WriteStartArray("groups");
-        foreach (var group in rule.Groups)
+        w.WriteBoolean(s_mail, alert.IsMail);
+        w.WriteStartArray(s_groups);
+        foreach (var group in output.Groups)
         {
-            if (!s_compliance.Any(c => group.StartsWith(c.Prefix, StringComparison.Ordinal)))
-            {
-                w.WriteStringValue(group);
-            }
+            w.WriteStringValue(group);
         }
 
         w.WriteEndArray();
-        foreach (var (prefix, key) in s_compliance)
+        foreach (var (key, values) in output.Compliance)
         {
-            var started = false;
-            foreach (var group in rule.Groups)
+            w.WriteStartArray(key);
+            foreach (var value in values)
             {
-                if (group.StartsWith(prefix, StringComparison.Ordinal))
-                {
-                    if (!started)
-                    {
-                        w.WriteStartArray(key);
-                        started = true;
-                    }
-
-                    w.WriteStringValue(group[prefix.Length..]);
-                }
+                w.WriteStringValue(value);
             }
 
-            if (started)
-            {
-                w.WriteEndArray();
-            }
+            w.WriteEndArray();
         }
 
         w.WriteEndObject();
+    }
+
+    private static void WriteArray(Utf8JsonWriter w, string name, string[] values)
+    {
+        w.WriteStartArray(name);
+        foreach (var value in values)
+        {
+            w.WriteStringValue(value);
+        }
+
+        w.WriteEndArray();
     }
 
     private static void WriteSyscheck(Utf8JsonWriter w, FimEventData fim)
@@ -318,18 +321,43 @@ internal static class AlertJson
             root.Add(name, value);
         }
 
-        w.WritePropertyName("data");
+        w.WritePropertyName(s_data);
         root.WriteTo(w);
     }
 
     /// <summary><c>%FT%T.mmm%z</c> in the manager's local time, e.g. <c>2022-11-17T19:17:42.694+0200</c>.</summary>
     public static string FormatTimestamp(DateTimeOffset time)
     {
-        var local = TimeZoneInfo.ConvertTime(time, TimeZoneInfo.Local);
-        var offset = local.Offset;
-        var sign = offset < TimeSpan.Zero ? '-' : '+';
-        offset = offset.Duration();
-        return string.Create(CultureInfo.InvariantCulture, $"{local:yyyy-MM-ddTHH:mm:ss.fff}{sign}{offset.Hours:00}{offset.Minutes:00}");
+        Span<char> buffer = stackalloc char[32];
+        return new string(buffer[..FormatTimestamp(time, buffer)]);
+    }
+
+    private static int FormatTimestamp(DateTimeOffset time, Span<char> destination)
+    {
+        var offset = LocalOffset(time);
+        var local = time.UtcDateTime + offset;
+        local.TryFormat(destination, out var written, "yyyy-MM-ddTHH:mm:ss.fff", CultureInfo.InvariantCulture);
+        destination[written++] = offset < TimeSpan.Zero ? '-' : '+';
+        var abs = offset.Duration();
+        abs.Hours.TryFormat(destination[written..], out var h, "00", CultureInfo.InvariantCulture);
+        written += h;
+        abs.Minutes.TryFormat(destination[written..], out var m, "00", CultureInfo.InvariantCulture);
+        return written + m;
+    }
+
+    [ThreadStatic]
+    private static (long Minute, TimeSpan Offset) t_offset;
+
+    // The local zone's offset, looked up at most once a minute per thread (zone rules change on minute boundaries).
+    private static TimeSpan LocalOffset(DateTimeOffset time)
+    {
+        var minute = time.ToUnixTimeSeconds() / 60;
+        if (t_offset.Minute != minute + 1)
+        {
+            t_offset = (minute + 1, TimeZoneInfo.Local.GetUtcOffset(time.UtcDateTime));
+        }
+
+        return t_offset.Offset;
     }
 
     /// <summary>Wazuh's <c>%FT%T%z</c> cut to 20 bytes: the offset is lost (spec §2.9); kept for rule and parser compatibility.</summary>
@@ -344,17 +372,19 @@ internal static class AlertJson
         public void Add(string dottedName, string value)
         {
             var node = this;
-            var parts = dottedName.Split('.');
-            for (var i = 0; i < parts.Length - 1; i++)
+            var start = 0;
+            int dot;
+            while ((dot = dottedName.IndexOf('.', start)) >= 0)
             {
-                var existing = node._children.FindIndex(c => c.Key == parts[i]);
-                if (existing < 0)
+                var part = dottedName.AsSpan(start, dot - start);
+                var index = node.IndexOf(part);
+                if (index < 0)
                 {
                     var child = new DataNode();
-                    node._children.Add((parts[i], child));
+                    node._children.Add((part.ToString(), child));
                     node = child;
                 }
-                else if (node._children[existing].Value is DataNode child)
+                else if (node._children[index].Value is DataNode child)
                 {
                     node = child;
                 }
@@ -362,12 +392,28 @@ internal static class AlertJson
                 {
                     return; // "a" already holds a value: "a.b" cannot nest under it.
                 }
+
+                start = dot + 1;
             }
 
-            if (!node._children.Exists(c => c.Key == parts[^1]))
+            var last = start == 0 ? dottedName : dottedName[start..];
+            if (node.IndexOf(last) < 0)
             {
-                node._children.Add((parts[^1], value));
+                node._children.Add((last, value));
             }
+        }
+
+        private int IndexOf(ReadOnlySpan<char> key)
+        {
+            for (var i = 0; i < _children.Count; i++)
+            {
+                if (key.SequenceEqual(_children[i].Key))
+                {
+                    return i;
+                }
+            }
+
+            return -1;
         }
 
         public void WriteTo(Utf8JsonWriter w)

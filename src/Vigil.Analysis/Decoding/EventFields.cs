@@ -16,18 +16,20 @@ internal sealed class EventFields
     private static readonly HashSet<string> s_staticSet = new(StaticNames, StringComparer.OrdinalIgnoreCase);
 
     private readonly List<KeyValuePair<string, string>> _dynamic = [];
-    private readonly Dictionary<string, string> _static = new(StringComparer.OrdinalIgnoreCase);
+    private static readonly Dictionary<string, string> s_noStatic = new(StringComparer.OrdinalIgnoreCase);
+    private Dictionary<string, string>? _static;
     private Dictionary<string, string>? _index;
 
     public IReadOnlyList<KeyValuePair<string, string>> Dynamic => _dynamic;
 
-    public IReadOnlyDictionary<string, string> Static => _static;
+    public IReadOnlyDictionary<string, string> Static => _static ?? s_noStatic;
 
     public int Count => _dynamic.Count;
 
     public static bool IsStaticName(string name) => s_staticSet.Contains(name);
 
-    public void SetStatic(string name, string value) => _static[Normalize(name)] = value;
+    public void SetStatic(string name, string value) =>
+        (_static ??= new(StringComparer.OrdinalIgnoreCase))[Normalize(name)] = value;
 
     public void AddDynamic(string name, string value)
     {
@@ -63,7 +65,7 @@ internal sealed class EventFields
         return _index.GetValueOrDefault(name);
     }
 
-    public string? GetStatic(string name) => _static.GetValueOrDefault(Normalize(name));
+    public string? GetStatic(string name) => _static?.GetValueOrDefault(Normalize(name));
 
     /// <summary>A field as <c>$(name)</c> and <c>&lt;list field&gt;</c> see it: static first, then dynamic.</summary>
     public string? Get(string name) => (IsStaticName(name) || name is "user" ? GetStatic(name) : null) ?? GetDynamic(name);

@@ -78,6 +78,9 @@ internal sealed class Rule
     public bool IsGlobalFrequency { get; set; }
     public List<Rule> Children { get; } = [];
 
+    /// <summary>Groups, compliance arrays and MITRE names as alerts print them, worked out at load.</summary>
+    public RuleOutput? Output { get; set; }
+
     /// <summary>Active responses bound to this rule at load (spec §5.2).</summary>
     public List<ActiveResponseOptions> ActiveResponses { get; } = [];
 

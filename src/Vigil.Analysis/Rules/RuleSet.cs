@@ -24,6 +24,10 @@ internal sealed class RuleSet
         ReferencedSids = rules.SelectMany(r => r.IfMatchedSids).ToHashSet();
         ReferencedGroups = new HashSet<string>(rules.Where(r => r.IfMatchedGroup is not null).Select(r => r.IfMatchedGroup!), StringComparer.OrdinalIgnoreCase);
         MaxTimeframe = rules.Where(r => r.IsContextRule).Select(r => r.Timeframe).DefaultIfEmpty(0).Max();
+        foreach (var rule in rules)
+        {
+            rule.Output = RuleOutput.Create(rule, mitre);
+        }
     }
 
     /// <summary>Every rule in load order.</summary>

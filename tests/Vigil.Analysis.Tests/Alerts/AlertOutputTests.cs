@@ -54,7 +54,7 @@ public sealed class AlertOutputTests
     {
         using var harness = new RuleHarness();
         var result = harness.Process(Events.Fim("/tmp/eicar.com").Replace("8:syscheck:", "8:[001] (web) 10.0.0.5->syscheck:", StringComparison.Ordinal));
-        var text = AlertLog.Format(result.Alert!, AnalysisFactory.ContextOf(harness.Config, harness.Rules));
+        var text = AlertLog.Format(result.Alert!, AnalysisFactory.ContextOf(harness.Config));
         var lines = text.Split('\n');
         Assert.Equal($"** Alert {result.Alert!.Id}: - ossec,syscheck,syscheck_entry_added,syscheck_file,pci_dss_11.5,gpg13_4.11,gdpr_II_5.1.f,hipaa_164.312.c.1,hipaa_164.312.c.2,nist_800_53_SI.7,tsc_PI1.4,tsc_PI1.5,tsc_CC6.1,tsc_CC6.8,tsc_CC7.2,tsc_CC7.3,", lines[0]);
         Assert.EndsWith(" (web) 10.0.0.5->syscheck", lines[1], StringComparison.Ordinal);

@@ -1,0 +1,51 @@
+using System.Text.Json;
+
+namespace Vigil.Analysis.Rules;
+
+/// <summary>
+/// What a rule contributes to every alert it produces, worked out once at load: its plain groups, its compliance
+/// arrays with the prefix stripped (<c>pci_dss_11.5</c> → pci_dss ["11.5"]), and its MITRE ids, tactics and techniques.
+/// </summary>
+internal sealed class RuleOutput
+{
+    private static readonly (string Prefix, string Key)[] s_compliance =
+    [
+        ("pci_dss_", "pci_dss"), ("cis_", "cis"), ("gdpr_", "gdpr"), ("gpg13_", "gpg13"), ("hipaa_", "hipaa"),
+        ("nist_800_53_", "nist_800_53"), ("tsc_", "tsc"),
+    ];
+
+    private RuleOutput(string[] groups, (JsonEncodedText Key, string[] Values)[] compliance, string[] mitreIds, string[] tactics, string[] techniques)
+    {
+        Groups = groups;
+        Compliance = compliance;
+        MitreIds = mitreIds;
+        MitreTactics = tactics;
+        MitreTechniques = techniques;
+    }
+
+    public string[] Groups { get; }
+
+    public (JsonEncodedText Key, string[] Values)[] Compliance { get; }
+
+    public string[] MitreIds { get; }
+
+    public string[] MitreTactics { get; }
+
+    public string[] MitreTechniques { get; }
+
+    public static RuleOutput Create(Rule rule, MitreCatalog mitre)
+    {
+        var groups = rule.Groups.Where(g => !s_compliance.Any(c => g.StartsWith(c.Prefix, StringComparison.Ordinal))).ToArray();
+        var compliance = s_compliance
+            .Select(c => (Key: JsonEncodedText.Encode(c.Key), Values: rule.Groups.Where(g => g.StartsWith(c.Prefix, StringComparison.Ordinal)).Select(g => g[c.Prefix.Length..]).ToArray()))
+            .Where(c => c.Values.Length > 0)
+            .ToArray();
+        var found = rule.MitreIds.Select(mitre.Find).Where(f => f is not null).Select(f => f!.Value).ToList();
+        return new RuleOutput(
+            groups,
+            compliance,
+            [.. rule.MitreIds],
+            [.. found.SelectMany(f => f.Tactics).Distinct()],
+            [.. found.Select(f => f.Technique)]);
+    }
+}
