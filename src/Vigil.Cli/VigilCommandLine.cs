@@ -9,6 +9,8 @@ internal static class VigilCommandLine
     {
         var root = new RootCommand("Vigil: real-time malware detection and removal for Linux hosts.");
         EicarCommand.AddTo(root);
+        RemoveThreatCommand.AddTo(root);
+        QuarantineCommand.AddTo(root);
         return root;
     }
 
