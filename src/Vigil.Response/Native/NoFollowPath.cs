@@ -67,7 +67,20 @@ internal sealed class NoFollowPath : IDisposable
             {
                 prefix.Append('/').Append(components[i]);
                 var text = prefix.ToString();
-                current = FileDescriptor.OpenAt(current, components[i], DirectoryFlags, 0, text);
+                var next = FileDescriptor.TryOpenAt(current, components[i], DirectoryFlags, 0, out var errno);
+                if (next is null)
+                {
+                    // O_DIRECTORY|O_NOFOLLOW on a symlink gives ENOTDIR: report it as the symlink it is.
+                    if (errno == LibC.ENOTDIR && FileDescriptor.TryLStatAt(current, components[i], out _) is { } link
+                        && (link.Mode & LibC.S_IFMT) == LibC.S_IFLNK)
+                    {
+                        errno = LibC.ELOOP;
+                    }
+
+                    throw new NativeIOException("open", text, errno);
+                }
+
+                current = next;
                 handles.Add(current);
                 prefixes.Add(text);
                 devices.Add(FileDescriptor.FStat(current, text).Dev);
