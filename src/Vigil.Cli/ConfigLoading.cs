@@ -18,6 +18,22 @@ internal static class ConfigLoading
         return (result.Config, rules, diagnostics.Items);
     }
 
+    /// <summary>
+    /// The directories syscheck monitors, from the ossec.conf under a home (Vigil's config/ or Wazuh's etc/); empty when
+    /// there is none or it does not load, so a removal outside an explicit allow-list is refused.
+    /// </summary>
+    public static IReadOnlyList<string> MonitoredDirectories(string home)
+    {
+        var path = new[] { Path.Combine(home, "config", "ossec.conf"), Path.Combine(home, "etc", "ossec.conf") }.FirstOrDefault(File.Exists);
+        if (path is null)
+        {
+            return [];
+        }
+
+        var result = OssecConfigLoader.Load(path, new ConfigLoadOptions { Home = home });
+        return result.HasErrors ? [] : [.. result.Config.Syscheck.Directories.Select(d => d.Path)];
+    }
+
     public static bool HasErrors(IReadOnlyList<Diagnostic> diagnostics) => diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error);
 
     public static void Print(IReadOnlyList<Diagnostic> diagnostics, TextWriter writer)

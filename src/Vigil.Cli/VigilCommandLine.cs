@@ -11,6 +11,8 @@ internal static class VigilCommandLine
         EicarCommand.AddTo(root);
         LogtestCommand.AddTo(root);
         ConfigCheckCommand.AddTo(root);
+        RemoveThreatCommand.AddTo(root, ConfigLoading.MonitoredDirectories);
+        QuarantineCommand.AddTo(root);
         return root;
     }
 

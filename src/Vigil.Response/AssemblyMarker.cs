@@ -1,5 +1,0 @@
-namespace Vigil.Response;
-
-internal static class AssemblyMarker
-{
-}

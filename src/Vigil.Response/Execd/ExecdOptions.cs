@@ -1,0 +1,30 @@
+using Vigil.Core.Configuration;
+
+namespace Vigil.Response.Execd;
+
+/// <summary>What execd runs and how long a run may take.</summary>
+internal sealed record ExecdOptions
+{
+    /// <summary>The install root: programs live in <c>&lt;home&gt;/active-response/bin</c> and run with it as working directory.</summary>
+    public required string Home { get; init; }
+
+    /// <summary>The <c>&lt;command&gt;</c> blocks.</summary>
+    public IReadOnlyList<CommandOptions> Commands { get; init; } = [];
+
+    /// <summary>The <c>&lt;active-response&gt;</c> blocks: they give the wire names (<c>&lt;command&gt;&lt;timeout&gt;</c>) and timeouts.</summary>
+    public IReadOnlyList<ActiveResponseOptions> ActiveResponses { get; init; } = [];
+
+    /// <summary>execd's <c>repeated_offenders</c>, in minutes (up to 5 values).</summary>
+    public IReadOnlyList<int> RepeatedOffendersMinutes { get; init; } = [];
+
+    /// <summary>
+    /// How long one run may take, from start to exit (Wazuh has no limit); past it the program's whole process
+    /// tree is killed and that is logged.
+    /// </summary>
+    public TimeSpan RunTimeLimit { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often expired timeouts are looked for (Wazuh: every second).</summary>
+    public TimeSpan TimeoutPollInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    public string BinDirectory => Path.Combine(Home, "active-response", "bin");
+}

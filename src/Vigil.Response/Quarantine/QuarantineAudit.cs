@@ -1,0 +1,38 @@
+using System.Text.Encodings.Web;
+using System.Text.Json.Nodes;
+using Vigil.Response.Execd;
+
+namespace Vigil.Response.Quarantine;
+
+/// <summary>
+/// Writes each operator action on the quarantine (restore, delete, purge) to <c>active-responses.log</c> as an
+/// AR-style JSON line, <c>&lt;date&gt; active-response/bin/vigil-quarantine: {…"command":"restore"…} &lt;text&gt;</c>,
+/// so it reaches the rule pipeline like every other response line (decoder <c>ar_log_json</c>).
+/// </summary>
+internal static class QuarantineAudit
+{
+    public const string ProgramName = "active-response/bin/vigil-quarantine";
+
+    private static readonly System.Text.Json.JsonSerializerOptions s_json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static ValueTask<string> WriteAsync(ActiveResponseLog log, string command, QuarantineRecord record, string text, CancellationToken cancellationToken)
+    {
+        var json = new JsonObject
+        {
+            ["version"] = 1,
+            ["origin"] = new JsonObject { ["name"] = "vigil", ["module"] = "quarantine" },
+            ["command"] = command,
+            ["parameters"] = new JsonObject
+            {
+                ["program"] = ProgramName,
+                ["id"] = record.Id,
+                ["path"] = record.OriginalPath,
+                ["sha256"] = record.Sha256,
+                ["restored_to"] = record.RestoredTo,
+                ["rule_id"] = record.RuleId,
+                ["alert_id"] = record.AlertId,
+            },
+        };
+        return log.WriteAsync(ProgramName, json.ToJsonString(s_json) + " " + text, cancellationToken);
+    }
+}

@@ -1,0 +1,24 @@
+namespace Vigil.Response.Quarantine;
+
+/// <summary>Where quarantined files and their records live.</summary>
+internal sealed record QuarantineOptions
+{
+    /// <summary>The name of the vault created at a filesystem's mount root for files on other filesystems.</summary>
+    public const string PerFilesystemVaultName = ".vigil-quarantine";
+
+    /// <summary>Vigil's data directory (<c>$VIGIL_HOME/.vigil</c>): the database, the main vault and the lock.</summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary>
+    /// Whether a file on another filesystem goes to a root-only vault at that filesystem's mount root (an atomic
+    /// rename) rather than being copied into the main vault, fsynced and unlinked.
+    /// </summary>
+    public bool UsePerFilesystemVaults { get; init; } = true;
+
+    public string MainVaultDirectory => Path.Combine(DataDirectory, "vault");
+
+    public string DatabasePath => Path.Combine(DataDirectory, "quarantine.db");
+
+    /// <summary>Serialises removals across processes (flock), so two responses for one file cannot both act.</summary>
+    public string LockPath => Path.Combine(DataDirectory, "remove-threat.lock");
+}

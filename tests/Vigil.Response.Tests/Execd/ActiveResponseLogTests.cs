@@ -1,0 +1,61 @@
+using Vigil.Core.Events;
+using Vigil.Response.Execd;
+
+namespace Vigil.Response.Tests.Execd;
+
+public sealed class ActiveResponseLogTests : IDisposable
+{
+    private readonly Sandbox _sandbox = new();
+
+    public void Dispose() => _sandbox.Dispose();
+
+    [Fact]
+    public void Format_WazuhLayout_DateArgv0Message()
+    {
+        var at = new DateTimeOffset(2024, 3, 5, 7, 8, 9, TimeSpan.Zero);
+        Assert.Equal("2024/03/05 07:08:09 active-response/bin/remove-threat: {} Successfully removed threat",
+            ActiveResponseLog.Format(at, "active-response/bin/remove-threat", "{} Successfully removed threat"));
+        Assert.Equal("2024/03/05 07:08:09 x: a\\nb", ActiveResponseLog.Format(at, "x", "a\nb"));
+    }
+
+    [Fact]
+    public async Task Write_WithSink_AppendsAndPublishesWithFilePathAsLocation()
+    {
+        var sink = new Sink();
+        var log = new ActiveResponseLog(_sandbox.LogPath, TimeProvider.System, sink);
+        var line = await log.WriteAsync("vigil-execd", "hello", CancellationToken.None);
+        await log.WriteAsync("vigil-execd", "again", CancellationToken.None);
+        Assert.Equal(2, File.ReadAllLines(_sandbox.LogPath).Length);
+        Assert.Equal(new EventMessage('1', _sandbox.LogPath, line), sink.Messages[0]);
+    }
+
+    [Fact]
+    public async Task Tailer_TornLastLine_PublishesOnlyCompleteLines()
+    {
+        var sink = new Sink();
+        File.WriteAllText(_sandbox.LogPath, "old line\n");
+        var tailer = new ActiveResponseLogTailer(_sandbox.LogPath, sink, TimeProvider.System);
+        Assert.Equal(0, await tailer.PollOnceAsync(CancellationToken.None)); // starts at the end
+
+        File.AppendAllText(_sandbox.LogPath, "first\nsec");
+        Assert.Equal(1, await tailer.PollOnceAsync(CancellationToken.None));
+        File.AppendAllText(_sandbox.LogPath, "ond\n");
+        Assert.Equal(1, await tailer.PollOnceAsync(CancellationToken.None));
+        Assert.Equal(["first", "second"], sink.Messages.Select(m => m.Message));
+
+        File.WriteAllText(_sandbox.LogPath, "after truncation\n");
+        Assert.Equal(1, await tailer.PollOnceAsync(CancellationToken.None));
+        Assert.Equal("after truncation", sink.Messages[^1].Message);
+    }
+
+    private sealed class Sink : IEventSink
+    {
+        public List<EventMessage> Messages { get; } = [];
+
+        public ValueTask PublishAsync(EventMessage message, CancellationToken cancellationToken)
+        {
+            Messages.Add(message);
+            return ValueTask.CompletedTask;
+        }
+    }
+}

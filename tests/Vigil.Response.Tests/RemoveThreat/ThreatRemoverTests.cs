@@ -1,0 +1,292 @@
+using System.Text.RegularExpressions;
+using Vigil.Core;
+using Vigil.Response.Quarantine;
+using Vigil.Response.RemoveThreat;
+
+namespace Vigil.Response.Tests.RemoveThreat;
+
+/// <summary>
+/// The adversarial cases of issue 5: in each, only the flagged file may change (snapshots of the whole tree
+/// before and after), and the log line says what happened.
+/// </summary>
+public sealed partial class ThreatRemoverTests : IDisposable
+{
+    private readonly Sandbox _sandbox = new();
+
+    public void Dispose() => _sandbox.Dispose();
+
+    [GeneratedRegex(@"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d active-response/bin/remove-threat: \{.*\} (.*)$")]
+    private static partial Regex LogLine();
+
+    private Dictionary<string, string> Snapshot() => Sandbox.Snapshot(_sandbox.Monitored, _sandbox.Outside);
+
+    private static string Outcome(RemoveThreatHarness.Run run)
+    {
+        Assert.Single(run.LogLines);
+        var match = LogLine().Match(run.LastLine);
+        Assert.True(match.Success, run.LastLine);
+        return match.Groups[1].Value;
+    }
+
+    private async Task AssertQuarantinedAsync(string path)
+    {
+        var before = Snapshot();
+        var run = await RemoveThreatHarness.RunAsync(_sandbox, RemoveThreatHarness.Message(path));
+        Assert.StartsWith("Successfully removed threat ", Outcome(run));
+        Assert.False(File.Exists(path));
+        Sandbox.AssertUnchangedExcept(before, Snapshot(), path);
+        var record = Assert.Single(run.Records);
+        Assert.Equal(path, record.OriginalPath);
+        Assert.Equal(Eicar.Sha256, record.Sha256);
+        Assert.Equal(QuarantineState.Quarantined, record.State);
+        Assert.True(File.Exists(record.VaultPath));
+        Assert.Equal(UnixFileMode.None, File.GetUnixFileMode(record.VaultPath));
+    }
+
+    private async Task<string> AssertRefusedAsync(string path, string? message = null, RemoveThreatOptions? options = null, string phrase = "Error removing threat ")
+    {
+        var before = Snapshot();
+        var run = await RemoveThreatHarness.RunAsync(_sandbox, message ?? RemoveThreatHarness.Message(path), options);
+        var outcome = Outcome(run);
+        Assert.StartsWith(phrase, outcome);
+        Assert.DoesNotContain("Successfully", outcome);
+        Sandbox.AssertUnchangedExcept(before, Snapshot());
+        Assert.Empty(run.Records);
+        return outcome;
+    }
+
+    [Fact]
+    public async Task Remove_NameWithSpaces_QuarantinesOnlyThatFile()
+    {
+        _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "a"));
+        _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "b"));
+        await AssertQuarantinedAsync(_sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "a b")));
+    }
+
+    [Fact]
+    public async Task Remove_NameWithGlobStar_QuarantinesOnlyThatFile()
+    {
+        _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "x1"));
+        _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "x2"));
+        await AssertQuarantinedAsync(_sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "x*")));
+    }
+
+    [Fact]
+    public async Task Remove_NameWithNewline_QuarantinesOnlyThatFileAndLogsOneLine()
+    {
+        _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "evil"));
+        _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "name"));
+        await AssertQuarantinedAsync(_sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "evil\nname")));
+    }
+
+    [Fact]
+    public async Task Remove_SeedWordSplittingAttack_DoesNotTouchVictim()
+    {
+        // The seed's `rm -f $FILENAME` on "/mon/x /mon/victim" would remove /mon/victim. Here the flagged file is
+        // the one whose path really is that string: directory "x " → … → victim.
+        var victim = _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "victim"));
+        var flagged = _sandbox.Monitored + "/x " + victim;
+        _sandbox.WriteEicar(flagged);
+        await AssertQuarantinedAsync(flagged);
+        Assert.True(File.Exists(victim));
+    }
+
+    [Fact]
+    public async Task Remove_FinalComponentSymlinkToOutside_RefusesAndKeepsTarget()
+    {
+        var outside = _sandbox.WriteEicar(Path.Combine(_sandbox.Outside, "passwd"));
+        var link = Path.Combine(_sandbox.Monitored, "link");
+        File.CreateSymbolicLink(link, outside);
+        var outcome = await AssertRefusedAsync(link);
+        Assert.Contains("symbolic link", outcome);
+    }
+
+    [Fact]
+    public async Task Remove_ParentSwappedForSymlinkAfterDetection_RefusesAndKeepsOutsideFile()
+    {
+        var flagged = _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "sub", "mal"));
+        var message = RemoveThreatHarness.Message(flagged); // detection happened
+        Directory.Move(Path.Combine(_sandbox.Monitored, "sub"), Path.Combine(_sandbox.Monitored, "sub.orig"));
+        _sandbox.WriteEicar(Path.Combine(_sandbox.Outside, "mal"));
+        Directory.CreateSymbolicLink(Path.Combine(_sandbox.Monitored, "sub"), _sandbox.Outside);
+        var outcome = await AssertRefusedAsync(flagged, message);
+        Assert.Contains("sub is a symbolic link", outcome);
+    }
+
+    [Fact]
+    public async Task Remove_ContentReplacedAfterDetection_ReportsHashChangedAndTouchesNothing()
+    {
+        var flagged = _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "doc.txt"));
+        var message = RemoveThreatHarness.Message(flagged);
+        File.WriteAllText(flagged, "an innocent document now");
+        var outcome = await AssertRefusedAsync(flagged, message);
+        Assert.Contains("hash changed", outcome);
+    }
+
+    [Fact]
+    public async Task Remove_HardLinkWithOtherNameOutside_RefusesByDefault()
+    {
+        var flagged = _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "mal"));
+        Assert.Equal(0, Sandbox.Run("ln", flagged, Path.Combine(_sandbox.Outside, "important")));
+        var outcome = await AssertRefusedAsync(flagged);
+        Assert.Contains("2 hard links", outcome);
+    }
+
+    [Fact]
+    public async Task Remove_HardLinkWhenAllowed_QuarantinesThisNameOnly()
+    {
+        var flagged = _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "mal"));
+        var other = Path.Combine(_sandbox.Outside, "other");
+        Assert.Equal(0, Sandbox.Run("ln", flagged, other));
+        var options = _sandbox.DefaultRemoveOptions() with { AllowHardLinks = true };
+        var run = await RemoveThreatHarness.RunAsync(_sandbox, RemoveThreatHarness.Message(flagged), options);
+        Assert.StartsWith("Successfully removed threat", Outcome(run));
+        Assert.False(File.Exists(flagged));
+        Assert.True(File.Exists(other)); // the other name stays; the shared inode is now mode 000
+        Assert.Equal(UnixFileMode.None, File.GetUnixFileMode(other));
+    }
+
+    [Theory]
+    [InlineData("/mon/../outside/passwd", "'..'")]
+    [InlineData("mon/mal", "not absolute")]
+    [InlineData("/mon/./mal", "not normalized")]
+    [InlineData("/mon//mal", "not normalized")]
+    public async Task Remove_UnsafePathText_Refuses(string template, string reason)
+    {
+        _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "mal"));
+        _sandbox.WriteEicar(Path.Combine(_sandbox.Outside, "passwd"));
+        var path = template.StartsWith('/') ? _sandbox.Root + template : template;
+        var outcome = await AssertRefusedAsync(path);
+        Assert.Contains(reason, outcome);
+    }
+
+    [Fact]
+    public async Task Remove_OutsideMonitoredDirectories_Refuses()
+    {
+        var path = _sandbox.WriteEicar(Path.Combine(_sandbox.Outside, "mal"));
+        Assert.Contains("not inside a monitored directory", await AssertRefusedAsync(path));
+    }
+
+    [Theory]
+    [InlineData("home/logs/x")]
+    [InlineData("home/.vigil/vault/x")]
+    public async Task Remove_VigilsOwnFiles_Refuses(string relative)
+    {
+        var options = _sandbox.DefaultRemoveOptions() with { AllowedDirectories = [_sandbox.Root] };
+        var own = _sandbox.WriteEicar(Path.Combine(_sandbox.Root, relative));
+        Assert.Contains("Vigil's own files", await AssertRefusedAsync(own, options: options));
+        Assert.True(File.Exists(own));
+    }
+
+    [Fact]
+    public async Task Remove_Fifo_Refuses()
+    {
+        var fifo = Path.Combine(_sandbox.Monitored, "pipe");
+        Assert.Equal(0, Sandbox.Run("mkfifo", fifo));
+        Assert.Contains("is a fifo", await AssertRefusedAsync(fifo));
+    }
+
+    [Fact]
+    public async Task Remove_Device_Refuses()
+    {
+        var device = Path.Combine(_sandbox.Monitored, "null");
+        Assert.Equal(0, Sandbox.Run("mknod", device, "c", "1", "3"));
+        Assert.Contains("is a character device", await AssertRefusedAsync(device));
+    }
+
+    [Fact]
+    public async Task Remove_Directory_Refuses()
+    {
+        var directory = Path.Combine(_sandbox.Monitored, "dir");
+        _sandbox.WriteEicar(Path.Combine(directory, "inner"));
+        Assert.Contains("is a directory", await AssertRefusedAsync(directory));
+    }
+
+    [Fact]
+    public async Task Remove_AlreadyDeleted_LogsGoneNeverSuccess()
+    {
+        var path = Path.Combine(_sandbox.Monitored, "gone");
+        var outcome = await AssertRefusedAsync(path, phrase: "Threat already gone ");
+        Assert.Contains("no such file", outcome);
+    }
+
+    [Fact]
+    public async Task Remove_FileOnTmpfsWithoutPerFilesystemVault_CopiesIntoMainVaultAndUnlinks()
+    {
+        var shm = Path.Combine("/dev/shm", "vigil-test-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var flagged = _sandbox.WriteEicar(Path.Combine(shm, "mal"));
+            var keep = _sandbox.WriteEicar(Path.Combine(shm, "keep"));
+            var before = Sandbox.Snapshot(shm, _sandbox.Monitored);
+            var options = _sandbox.DefaultRemoveOptions() with { AllowedDirectories = [shm] };
+            var quarantine = _sandbox.QuarantineOptions with { UsePerFilesystemVaults = false };
+            var run = await RemoveThreatHarness.RunAsync(_sandbox, RemoveThreatHarness.Message(flagged), options, quarantine);
+            Assert.StartsWith("Successfully removed threat", Outcome(run));
+            Sandbox.AssertUnchangedExcept(before, Sandbox.Snapshot(shm, _sandbox.Monitored), flagged);
+            var record = Assert.Single(run.Records);
+            Assert.StartsWith(_sandbox.QuarantineOptions.MainVaultDirectory + "/", record.VaultPath);
+            Assert.Equal(Eicar.Bytes, File.ReadAllBytes(record.VaultPath));
+            Assert.Equal(UnixFileMode.None, File.GetUnixFileMode(record.VaultPath));
+            Assert.True(File.Exists(keep));
+        }
+        finally
+        {
+            Directory.Delete(shm, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Remove_FileOnOtherFilesystem_RenamesIntoThatFilesystemsVault()
+    {
+        var mount = Path.Combine(_sandbox.Root, "tmpfs");
+        Assert.True(_sandbox.TryMountTmpfs(mount), "mount -t tmpfs (tests run as root)");
+        var flagged = _sandbox.WriteEicar(Path.Combine(mount, "sub", "mal"));
+        var before = Sandbox.Snapshot(mount);
+        var options = _sandbox.DefaultRemoveOptions() with { AllowedDirectories = [mount] };
+        var run = await RemoveThreatHarness.RunAsync(_sandbox, RemoveThreatHarness.Message(flagged), options);
+        Assert.StartsWith("Successfully removed threat", Outcome(run));
+        var record = Assert.Single(run.Records);
+        var vault = Path.Combine(mount, QuarantineOptions.PerFilesystemVaultName);
+        Assert.StartsWith(vault + "/", record.VaultPath);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(vault));
+        Assert.Equal(Eicar.Bytes, File.ReadAllBytes(record.VaultPath));
+        Sandbox.AssertUnchangedExcept(before, Sandbox.Snapshot(mount), flagged, mount, vault, record.VaultPath);
+    }
+
+    [Fact]
+    public async Task Remove_TwoConcurrentResponsesForOneFile_OneActsOtherReportsHandled()
+    {
+        var flagged = _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "mal"));
+        var before = Snapshot();
+        var vault = _sandbox.CreateVault();
+        var results = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+            _sandbox.CreateRemover(vault: vault).RemoveAsync(Sandbox.EicarTarget(flagged), QuarantineAction.Quarantine, CancellationToken.None))));
+        Assert.Single(results, r => r.Outcome == RemovalOutcome.Quarantined);
+        var other = Assert.Single(results, r => r.Outcome != RemovalOutcome.Quarantined);
+        Assert.Equal(RemovalOutcome.AlreadyHandled, other.Outcome);
+        Assert.Equal("Threat already handled \"" + flagged + "\": " + other.Message, RemoveThreatProgram.Describe(flagged, other));
+        Assert.Single(vault.Store.List());
+        Sandbox.AssertUnchangedExcept(before, Snapshot(), flagged);
+    }
+
+    [Fact]
+    public async Task Remove_DeleteInExtraArgs_DeletesAndRecords()
+    {
+        var flagged = _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "mal"));
+        var run = await RemoveThreatHarness.RunAsync(_sandbox, RemoveThreatHarness.Message(flagged, extraArgs: ["delete"]));
+        Assert.StartsWith("Successfully removed threat", Outcome(run));
+        Assert.False(File.Exists(flagged));
+        var record = Assert.Single(run.Records);
+        Assert.Equal(QuarantineAction.Delete, record.Action);
+        Assert.Equal(QuarantineState.Deleted, record.State);
+        Assert.Empty(Directory.GetFiles(_sandbox.QuarantineOptions.MainVaultDirectory));
+    }
+
+    [Fact]
+    public async Task Remove_AlertWithoutHash_Refuses()
+    {
+        var flagged = _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "mal"));
+        Assert.Contains("no md5, sha1 or sha256", await AssertRefusedAsync(flagged, RemoveThreatHarness.Message(flagged, md5: null, sha1: null)));
+    }
+}
