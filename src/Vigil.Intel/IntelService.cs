@@ -22,6 +22,7 @@ internal sealed partial class IntelService : IAlertSink, IAsyncDisposable
 {
     private const string EpisodeKey = "quota.episode";
     private const string RefusalsKey = "quota.refusals";
+    private const string LastRefusalKey = "quota.last_refusal";
 
     private readonly IntelOptions _options;
     private readonly AlertSelector _selector;
@@ -292,11 +293,8 @@ internal sealed partial class IntelService : IAlertSink, IAsyncDisposable
                 _store.ClearAttempts(hash);
                 _transientFailures = 0;
                 _isOutageReported = false;
-                if (_store.GetState(EpisodeKey) is not null || _store.GetState(RefusalsKey) is not null)
-                {
-                    _store.SetState(EpisodeKey, null);
-                    _store.SetState(RefusalsKey, null);
-                }
+                _store.SetState(RefusalsKey, null);
+                EndQuotaEpisodeIfOver(now);
 
                 await CompleteAsync(hash, verdict.Value, isCached: false);
                 return new StepResult(StepKind.Progressed, default);
@@ -304,6 +302,7 @@ internal sealed partial class IntelService : IAlertSink, IAsyncDisposable
             case LookupOutcome.QuotaExceeded quota:
                 var refusals = (int.TryParse(_store.GetState(RefusalsKey), out var r) ? r : 0) + 1;
                 _store.SetState(RefusalsKey, refusals.ToString(CultureInfo.InvariantCulture));
+                _store.SetState(LastRefusalKey, now.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
                 // VirusTotal's message names every quota at once. A minute quota clears within a minute; three
                 // refusals in a row a minute apart mean the day's quota is spent, and that resets at 00:00 UTC.
                 var kind = quota.Kind != QuotaKind.Unknown ? quota.Kind : refusals >= 3 ? QuotaKind.Daily : QuotaKind.Minute;
@@ -389,6 +388,27 @@ internal sealed partial class IntelService : IAlertSink, IAsyncDisposable
         _store.SetState(EpisodeKey, kind.ToString());
         await PublishAsync(VirusTotalMessages.Error(VirusTotalMessages.RateLimitError, file, _options, httpStatus, detail,
             Extra(kind == QuotaKind.Daily ? "daily" : "minute", until)));
+    }
+
+    /// <summary>
+    /// An episode is over once lookups succeed a whole quota window after the last refusal, or on a new UTC day for
+    /// the daily quota. A key whose real limit is below requests_per_minute keeps meeting 429s between successes;
+    /// that is still one episode.
+    /// </summary>
+    private void EndQuotaEpisodeIfOver(DateTimeOffset now)
+    {
+        if (_store.GetState(EpisodeKey) is not { } kind)
+        {
+            return;
+        }
+
+        var last = long.TryParse(_store.GetState(LastRefusalKey), out var ms) ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : DateTimeOffset.MinValue;
+        var isOver = kind == nameof(QuotaKind.Daily) ? now.UtcDateTime.Date > last.UtcDateTime.Date : now - last >= TimeSpan.FromMinutes(2);
+        if (isOver)
+        {
+            _store.SetState(EpisodeKey, null);
+            _store.SetState(LastRefusalKey, null);
+        }
     }
 
     private IEnumerable<KeyValuePair<string, object?>> Extra(string? quota, DateTimeOffset retryAt)
