@@ -119,7 +119,7 @@ internal sealed class HashList
         var hashes = names.Select((n, i) => (n, i))
             .Where(x => x.n is "sha256" or "sha256_hash" or "md5" or "md5_hash" or "sha1" or "sha1_hash")
             .Select(x => x.i).ToArray();
-        var threat = names.FindIndex(n => n is "signature" or "threat" or "name");
+        var threat = names.FindIndex(n => n is "signature" or "threat");
         return (hashes, threat);
     }
 
