@@ -176,7 +176,9 @@ internal sealed partial class IntelService : IAlertSink, IAsyncDisposable
         while (true)
         {
             var result = await StepAsync(cancellationToken);
-            if (result.Kind != StepKind.Progressed)
+            // A back-off of zero (the drop-in's) retries at once, up to `retries` times as Wazuh's script does.
+            var isRetryNow = result.Kind == StepKind.Waiting && result.Until <= _time.GetUtcNow() && _transientFailures <= _options.Retries;
+            if (result.Kind != StepKind.Progressed && !isRetryNow)
             {
                 return result;
             }

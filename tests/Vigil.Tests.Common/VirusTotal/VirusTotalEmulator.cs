@@ -55,6 +55,7 @@ public sealed class VirusTotalEmulator : IAsyncDisposable
     private readonly List<RecordedRequest> _requests = [];
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
+    private int _lookups;
 
     private VirusTotalEmulator(WebApplication app, X509Certificate2 certificate, TimeProvider time)
     {
@@ -139,8 +140,8 @@ public sealed class VirusTotalEmulator : IAsyncDisposable
         }
     }
 
-    /// <summary>File-report requests received (any status).</summary>
-    public int LookupCount => Requests.Count(r => r.Method == "GET" && r.Path.StartsWith("/api/v3/files/", StringComparison.Ordinal) && r.Path != "/api/v3/files/upload_url");
+    /// <summary>File-report requests received (any status, counted on arrival, so hung ones count too).</summary>
+    public int LookupCount => Volatile.Read(ref _lookups);
 
     /// <summary>The most requests one key made in any 60-second window.</summary>
     public int MaxRequestsInAnyMinute(string apiKey)
@@ -175,10 +176,17 @@ public sealed class VirusTotalEmulator : IAsyncDisposable
     {
         var request = context.Request;
         var key = request.Headers.TryGetValue("x-apikey", out var values) ? values.ToString() : null;
+        var arrived = _time.GetUtcNow();
+        var path = request.Path.Value ?? "";
+        if (request.Method == "GET" && path.StartsWith("/api/v3/files/", StringComparison.Ordinal) && path != "/api/v3/files/upload_url")
+        {
+            Interlocked.Increment(ref _lookups);
+        }
+
         var status = await AnswerAsync(context, key);
         lock (_lock)
         {
-            _requests.Add(new RecordedRequest(_time.GetUtcNow(), key, request.Method, request.Path.Value ?? "", status));
+            _requests.Add(new RecordedRequest(arrived, key, request.Method, path, status));
         }
     }
 
