@@ -9,6 +9,7 @@ internal static class VigilCommandLine
     {
         var root = new RootCommand("Vigil: real-time malware detection and removal for Linux hosts.");
         EicarCommand.AddTo(root);
+        IntegrationCommand.AddTo(root);
         return root;
     }
 
