@@ -10,6 +10,8 @@ namespace Vigil.Intel;
 /// </summary>
 internal sealed class PyJson
 {
+    // A key no caller can pass (compared by reference) marking a pre-rendered fragment.
+    private static readonly string Rendered = new(['\0']);
     private readonly List<KeyValuePair<string, object?>> _members = [];
 
     public PyJson Add(string key, object? value)
@@ -18,9 +20,27 @@ internal sealed class PyJson
         return this;
     }
 
+    /// <summary>Appends members already rendered by <see cref="RenderMembers"/> (a cached fragment).</summary>
+    public PyJson AddRendered(string members)
+    {
+        if (members.Length > 0)
+        {
+            _members.Add(new(Rendered, members));
+        }
+
+        return this;
+    }
+
+    /// <summary>Renders the members alone, without braces, for <see cref="AddRendered"/>.</summary>
+    public string RenderMembers()
+    {
+        var text = ToString();
+        return text[1..^1];
+    }
+
     public override string ToString()
     {
-        var builder = new StringBuilder(256);
+        var builder = new StringBuilder(1024);
         Write(builder, this);
         return builder.ToString();
     }
@@ -51,6 +71,12 @@ internal sealed class PyJson
                     if (i > 0)
                     {
                         builder.Append(", ");
+                    }
+
+                    if (ReferenceEquals(json._members[i].Key, Rendered))
+                    {
+                        builder.Append((string)json._members[i].Value!);
+                        continue;
                     }
 
                     WriteString(builder, json._members[i].Key);

@@ -10,22 +10,22 @@ namespace Vigil.Intel;
 internal sealed class VerdictCache(IntelStore store, IntelOptions options, TimeProvider timeProvider)
 {
     private const int MemoryLimit = 100_000;
-    private readonly ConcurrentDictionary<string, (FileVerdict Verdict, DateTimeOffset Expires)> _memory = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (FileVerdict Verdict, DateTimeOffset Expires)> _memory = new(StringComparer.OrdinalIgnoreCase);
 
     public FileVerdict? TryGet(string hash)
     {
-        var key = hash.ToLowerInvariant();
         var now = timeProvider.GetUtcNow();
-        if (_memory.TryGetValue(key, out var entry))
+        if (_memory.TryGetValue(hash, out var entry))
         {
             if (entry.Expires > now)
             {
                 return entry.Verdict;
             }
 
-            _memory.TryRemove(key, out _);
+            _memory.TryRemove(hash, out _);
         }
 
+        var key = hash.ToLowerInvariant();
         if (store.TryGetVerdict(key, now) is { } stored)
         {
             Remember(key, stored.Verdict, stored.Expires);

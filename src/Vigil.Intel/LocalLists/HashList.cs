@@ -16,7 +16,7 @@ internal sealed class HashList
     public HashList(string name, IEnumerable<KeyValuePair<string, string?>> entries)
     {
         Name = name;
-        _entries = new Dictionary<string, string?>(StringComparer.Ordinal);
+        _entries = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         foreach (var (hash, threat) in entries)
         {
             _entries.TryAdd(hash.ToLowerInvariant(), threat);
@@ -37,7 +37,7 @@ internal sealed class HashList
     public bool TryMatch(string? hash, out string? threat)
     {
         threat = null;
-        return hash is not null && _entries.TryGetValue(hash.ToLowerInvariant(), out threat);
+        return hash is not null && _entries.TryGetValue(hash, out threat);
     }
 
     /// <summary>Reads a list file; the list is named after the file. Throws <see cref="VigilException"/> naming the file.</summary>

@@ -31,12 +31,19 @@ internal sealed class LocalIntel(IReadOnlyList<HashList> lists)
     {
         foreach (var list in lists)
         {
-            foreach (var (kind, hash) in new[] { ("sha256", file.Sha256), ("sha1", file.Sha1), ("md5", file.Md5) })
+            if (list.TryMatch(file.Sha256, out var threat))
             {
-                if (list.TryMatch(hash, out var threat))
-                {
-                    return Message(file, list.Name, kind, hash!.ToLowerInvariant(), threat);
-                }
+                return Message(file, list.Name, "sha256", file.Sha256!.ToLowerInvariant(), threat);
+            }
+
+            if (list.TryMatch(file.Sha1, out threat))
+            {
+                return Message(file, list.Name, "sha1", file.Sha1!.ToLowerInvariant(), threat);
+            }
+
+            if (list.TryMatch(file.Md5, out threat))
+            {
+                return Message(file, list.Name, "md5", file.Md5!.ToLowerInvariant(), threat);
             }
         }
 

@@ -30,7 +30,7 @@ internal sealed record FileAlert
     public long? Size { get; init; }
 
     /// <summary>The hash sent to VirusTotal: SHA-256 when the event has one, MD5 when that is all it has.</summary>
-    public string LookupHash => IsHex(Sha256, 64) ? Sha256!.ToLowerInvariant() : Md5!.ToLowerInvariant();
+    public string LookupHash => field ??= IsHex(Sha256, 64) ? Sha256!.ToLowerInvariant() : Md5!.ToLowerInvariant();
 
     /// <summary>Whether the file is empty (size 0 or an empty-file hash): such files are never looked up.</summary>
     public bool IsEmptyFile =>
@@ -104,5 +104,21 @@ internal sealed record FileAlert
     private static string? GetString(JsonElement parent, string name) =>
         parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
-    private static bool IsHex(string? value, int length) => value is not null && value.Length == length && value.All(char.IsAsciiHexDigit);
+    private static bool IsHex(string? value, int length)
+    {
+        if (value is null || value.Length != length)
+        {
+            return false;
+        }
+
+        foreach (var c in value)
+        {
+            if (!char.IsAsciiHexDigit(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Vigil.Core.Events;
 using Vigil.Intel.Selection;
 
@@ -16,6 +17,9 @@ internal static class VirusTotalMessages
     public const int CredentialsError = 403;
     public const int TimeoutError = 408;
 
+    private static readonly ConditionalWeakTable<FileVerdict, string> s_tails = [];
+    private static readonly ConditionalWeakTable<FileVerdict, string> s_extendedTails = [];
+
     /// <summary>The result for one file: found or not, malicious or not.</summary>
     public static EventMessage Result(FileAlert file, FileVerdict verdict, IntelOptions options, bool isCached)
     {
@@ -23,36 +27,9 @@ internal static class VirusTotalMessages
             .Add("found", verdict.IsFound ? 1 : 0)
             .Add("malicious", verdict.IsFound && verdict.Positives > 0 && verdict.Positives >= options.MinPositives ? 1 : 0)
             .Add("source", Source(file, options.ExtendedOutput));
-        if (verdict.IsFound)
-        {
-            body.Add("sha1", verdict.Sha1)
-                .Add("scan_date", ScanDate(verdict.LastAnalysisDate))
-                .Add("positives", verdict.Positives)
-                .Add("total", verdict.Total)
-                .Add("permalink", Permalink(verdict.Sha256 ?? verdict.LookupHash));
-        }
-
+        body.AddRendered(options.ExtendedOutput ? s_extendedTails.GetValue(verdict, v => Tail(v, true)) : s_tails.GetValue(verdict, v => Tail(v, false)));
         if (options.ExtendedOutput)
         {
-            if (verdict.IsFound)
-            {
-                body.Add("sha256", verdict.Sha256)
-                    .Add("suspicious", verdict.Suspicious)
-                    .Add("undetected", verdict.Undetected)
-                    .Add("harmless", verdict.Harmless);
-                if (verdict.SuggestedThreatLabel is not null)
-                {
-                    body.Add("suggested_threat_label", verdict.SuggestedThreatLabel);
-                }
-
-                if (verdict.PopularThreatCategory is not null)
-                {
-                    body.Add("popular_threat_category", verdict.PopularThreatCategory);
-                }
-
-                body.Add("flagged_by", verdict.FlaggedBy);
-            }
-
             body.Add("cached", isCached);
         }
 
@@ -89,6 +66,41 @@ internal static class VirusTotalMessages
 
         body.Add("source", Source(file, extended: true));
         return new EventMessage(EventMessage.LocalFileQueue, EventMessage.AgentLocation(file.Agent, Integration), Wrap(body));
+    }
+
+    /// <summary>The verdict's part of a result, rendered once per verdict: a cached verdict answers many files.</summary>
+    private static string Tail(FileVerdict verdict, bool extended)
+    {
+        var body = new PyJson();
+        if (verdict.IsFound)
+        {
+            body.Add("sha1", verdict.Sha1)
+                .Add("scan_date", ScanDate(verdict.LastAnalysisDate))
+                .Add("positives", verdict.Positives)
+                .Add("total", verdict.Total)
+                .Add("permalink", Permalink(verdict.Sha256 ?? verdict.LookupHash));
+        }
+
+        if (extended && verdict.IsFound)
+        {
+            body.Add("sha256", verdict.Sha256)
+                .Add("suspicious", verdict.Suspicious)
+                .Add("undetected", verdict.Undetected)
+                .Add("harmless", verdict.Harmless);
+            if (verdict.SuggestedThreatLabel is not null)
+            {
+                body.Add("suggested_threat_label", verdict.SuggestedThreatLabel);
+            }
+
+            if (verdict.PopularThreatCategory is not null)
+            {
+                body.Add("popular_threat_category", verdict.PopularThreatCategory);
+            }
+
+            body.Add("flagged_by", verdict.FlaggedBy);
+        }
+
+        return body.RenderMembers();
     }
 
     public static string Description(int error) => error switch
