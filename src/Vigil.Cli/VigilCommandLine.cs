@@ -13,6 +13,7 @@ internal static class VigilCommandLine
         ConfigCheckCommand.AddTo(root);
         RemoveThreatCommand.AddTo(root, ConfigLoading.MonitoredDirectories);
         QuarantineCommand.AddTo(root);
+        IntegrationCommand.AddTo(root);
         return root;
     }
 

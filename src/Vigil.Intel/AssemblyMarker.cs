@@ -1,5 +1,0 @@
-namespace Vigil.Intel;
-
-internal static class AssemblyMarker
-{
-}

@@ -1,0 +1,13 @@
+namespace Vigil.Intel;
+
+/// <summary>Stable log event ids of Vigil.Intel (4000–4999).</summary>
+internal static class EventIds
+{
+    public const int AlertNotJson = 4001;
+    public const int EmptyFileSkipped = 4002;
+    public const int QuotaExceeded = 4010;
+    public const int KeyRejected = 4011;
+    public const int TransientFailure = 4012;
+    public const int GaveUp = 4013;
+    public const int StepFailed = 4020;
+}

@@ -1,0 +1,438 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Vigil.Core.Configuration;
+using Vigil.Core.Events;
+using Vigil.Intel.LocalLists;
+using Vigil.Intel.Selection;
+using Vigil.Intel.VirusTotal;
+
+namespace Vigil.Intel;
+
+/// <summary>
+/// integratord's VirusTotal integration, in process: receives every written alert, selects the FIM alerts the
+/// <c>&lt;integration&gt;</c> block asks for, answers from local lists and the verdict cache at once, and queues the
+/// rest durably (SQLite) for a single worker that spends the VirusTotal quota: realtime first, newest first, one
+/// request per hash, backing off on 429 and on outages. Every result goes to the event sink as the message
+/// Wazuh's script would send (queue 1, location <c>[id] (name) ip-&gt;virustotal</c>).
+/// </summary>
+internal sealed partial class IntelService : IAlertSink, IAsyncDisposable
+{
+    private const string EpisodeKey = "quota.episode";
+    private const string RefusalsKey = "quota.refusals";
+    private const string LastRefusalKey = "quota.last_refusal";
+
+    private readonly IntelOptions _options;
+    private readonly AlertSelector _selector;
+    private readonly IEventSink _sink;
+    private readonly IntelStore _store;
+    private readonly bool _ownsStore;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly LocalIntel _local;
+    private readonly VerdictCache _cache;
+    private readonly QuotaGate _quota;
+    private readonly HttpClient? _http;
+    private readonly bool _ownsHttp;
+    private readonly VirusTotalClient? _client;
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _worker;
+    private bool _isRejected;
+    private int _transientFailures;
+    private bool _isOutageReported;
+    private DateTimeOffset _retryAt;
+
+    /// <summary>The manager's constructor: one instance per virustotal (or custom-vigil-lists) integration block.</summary>
+    public IntelService(IntegrationOptions integration, IEventSink sink, string databasePath, TimeProvider timeProvider, ILogger<IntelService>? logger = null)
+        : this(IntelOptions.FromIntegration(integration), new AlertSelector(integration), sink, IntelStore.Open(databasePath), timeProvider, logger, http: null)
+    {
+    }
+
+    internal IntelService(
+        IntelOptions options, AlertSelector selector, IEventSink sink, IntelStore store, TimeProvider timeProvider,
+        ILogger? logger, HttpClient? http, bool ownsStore = true)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _selector = selector;
+        _sink = sink;
+        _store = store;
+        _ownsStore = ownsStore;
+        _time = timeProvider;
+        _logger = logger ?? NullLogger.Instance;
+        _local = LocalIntel.FromOptions(options);
+        _cache = new VerdictCache(store, options, timeProvider);
+        _quota = new QuotaGate(store, options, timeProvider);
+        if (!options.ApiKey.IsEmpty)
+        {
+            _ownsHttp = http is null;
+            _http = http ?? VirusTotalClient.CreateHttpClient(options);
+            _client = new VirusTotalClient(_http, options);
+        }
+    }
+
+    /// <summary>Lookups waiting in the durable queue.</summary>
+    public int PendingCount => _store.PendingCount();
+
+    /// <summary>When the worker is waiting for a quota window or a back-off to end; null when it is working or idle.</summary>
+    internal DateTimeOffset? WaitingUntil { get; private set; }
+
+    /// <summary>Whether the worker has nothing to do (empty queue, or stopped by a rejected key).</summary>
+    internal bool IsIdle { get; private set; }
+
+    internal IntelStore Store => _store;
+
+    /// <summary>Starts the lookup worker; lookups persisted by an earlier run are picked up.</summary>
+    public void Start() => _worker ??= Task.Run(() => RunAsync(_stopping.Token));
+
+    /// <summary>
+    /// Takes one alert as <c>alerts.json</c> holds it. Returns after the lookup is persisted, or after its result
+    /// was published when a local list or the cache answers.
+    /// </summary>
+    public async ValueTask OnAlertAsync(string alertJson, CancellationToken cancellationToken)
+    {
+        FileAlert? file;
+        try
+        {
+            using var document = JsonDocument.Parse(alertJson);
+            if (!_selector.IsMatch(document.RootElement))
+            {
+                return;
+            }
+
+            file = FileAlert.TryParse(document.RootElement);
+        }
+        catch (JsonException ex)
+        {
+            Log.AlertNotJson(_logger, ex.Message);
+            return;
+        }
+
+        if (file is null)
+        {
+            return;
+        }
+
+        if (file.IsEmptyFile)
+        {
+            // A file still being written, or truly empty: VirusTotal's verdict on the empty file says nothing.
+            Log.EmptyFileSkipped(_logger, file.Path);
+            return;
+        }
+
+        if (_local.TryMatch(file) is { } hit)
+        {
+            await _sink.PublishAsync(hit, cancellationToken);
+            return;
+        }
+
+        if (_client is null)
+        {
+            return;
+        }
+
+        if (_cache.TryGet(file.LookupHash) is { } verdict)
+        {
+            await _sink.PublishAsync(VirusTotalMessages.Result(file, verdict, _options, isCached: true), cancellationToken);
+            return;
+        }
+
+        _store.Enqueue(file);
+        _wake.Writer.TryWrite(true);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        if (_worker is not null)
+        {
+            try
+            {
+                await _worker;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        _stopping.Dispose();
+        if (_ownsHttp)
+        {
+            _http?.Dispose();
+        }
+
+        if (_ownsStore)
+        {
+            _store.Dispose();
+        }
+    }
+
+    /// <summary>Runs worker steps until the queue is empty or must wait (the drop-in's single pass).</summary>
+    internal async Task<StepResult> RunUntilBlockedAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await StepAsync(cancellationToken);
+            // A back-off of zero (the drop-in's) retries at once, up to `retries` times as Wazuh's script does.
+            var isRetryNow = result.Kind == StepKind.Waiting && result.Until <= _time.GetUtcNow() && _transientFailures <= _options.Retries;
+            if (result.Kind != StepKind.Progressed && !isRetryNow)
+            {
+                return result;
+            }
+        }
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            StepResult result;
+            try
+            {
+                result = await StepAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                // One bad step (a full disk, a sink that threw) must not end the worker: wait, then go on.
+                Log.StepFailed(_logger, ex);
+                result = new StepResult(StepKind.Waiting, _time.GetUtcNow() + _options.InitialBackoff);
+            }
+
+            if (result.Kind == StepKind.Progressed)
+            {
+                continue;
+            }
+
+            try
+            {
+                await WaitAsync(result, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+        }
+    }
+
+    private async Task WaitAsync(StepResult result, CancellationToken cancellationToken)
+    {
+        var wake = _wake.Reader.WaitToReadAsync(cancellationToken).AsTask();
+        if (result.Kind == StepKind.Waiting)
+        {
+            WaitingUntil = result.Until;
+            var delay = result.Until - _time.GetUtcNow();
+            if (delay > TimeSpan.Zero)
+            {
+                using var cancelDelay = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var timer = Task.Delay(delay, _time, cancelDelay.Token);
+                await Task.WhenAny(timer, wake);
+                await cancelDelay.CancelAsync();
+            }
+        }
+        else
+        {
+            IsIdle = true;
+            await wake;
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        _wake.Reader.TryRead(out _);
+        WaitingUntil = null;
+        IsIdle = false;
+    }
+
+    internal async Task<StepResult> StepAsync(CancellationToken cancellationToken)
+    {
+        if (_isRejected || _client is null)
+        {
+            return new StepResult(StepKind.Stopped, default);
+        }
+
+        var now = _time.GetUtcNow();
+        if (_retryAt > now)
+        {
+            return new StepResult(StepKind.Waiting, _retryAt);
+        }
+
+        if (_store.NextHash() is not { } hash)
+        {
+            return new StepResult(StepKind.Idle, default);
+        }
+
+        var first = _store.Pending(hash)[0].File;
+        if (_cache.TryGet(hash) is { } cached)
+        {
+            // Answered meanwhile (another file with this hash), or by a previous process.
+            await CompleteAsync(hash, cached, isCached: true);
+            return new StepResult(StepKind.Progressed, default);
+        }
+
+        if (_quota.Check() is { } block)
+        {
+            if (block.Kind == QuotaKind.Daily)
+            {
+                await ReportQuotaOnceAsync(first, 0, QuotaKind.Daily, block.Until,
+                    $"requests_per_day ({_options.RequestsPerDay}) is spent; lookups resume at 00:00 UTC");
+            }
+
+            return new StepResult(StepKind.Waiting, block.Until);
+        }
+
+        _quota.Record();
+        var outcome = await _client.GetFileReportAsync(hash, cancellationToken);
+        now = _time.GetUtcNow();
+        switch (outcome)
+        {
+            case LookupOutcome.Verdict verdict:
+                _cache.Put(verdict.Value);
+                _store.ClearAttempts(hash);
+                _transientFailures = 0;
+                _isOutageReported = false;
+                _store.SetState(RefusalsKey, null);
+                EndQuotaEpisodeIfOver(now);
+
+                await CompleteAsync(hash, verdict.Value, isCached: false);
+                return new StepResult(StepKind.Progressed, default);
+
+            case LookupOutcome.QuotaExceeded quota:
+                var refusals = (int.TryParse(_store.GetState(RefusalsKey), out var r) ? r : 0) + 1;
+                _store.SetState(RefusalsKey, refusals.ToString(CultureInfo.InvariantCulture));
+                _store.SetState(LastRefusalKey, now.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+                // VirusTotal's message names every quota at once. A minute quota clears within a minute; three
+                // refusals in a row a minute apart mean the day's quota is spent, and that resets at 00:00 UTC.
+                var kind = quota.Kind != QuotaKind.Unknown ? quota.Kind : refusals >= 3 ? QuotaKind.Daily : QuotaKind.Minute;
+                var until = quota.RetryAfter is { } after ? now + after
+                    : kind == QuotaKind.Daily ? QuotaGate.NextUtcMidnight(now)
+                    : now + TimeSpan.FromMinutes(1);
+                _quota.BackOff(until, kind);
+                Log.QuotaExceeded(_logger, kind.ToString(), until);
+                await ReportQuotaOnceAsync(first, 429, kind, until, null);
+                return new StepResult(StepKind.Waiting, until);
+
+            case LookupOutcome.Rejected rejected:
+                _isRejected = true;
+                Log.KeyRejected(_logger, rejected.HttpStatus, rejected.Code, _client.Peer);
+                await PublishAsync(VirusTotalMessages.Error(VirusTotalMessages.CredentialsError, first, _options, rejected.HttpStatus,
+                    $"{_client.Peer} rejected the API key ({rejected.Code}); lookups stay queued until Vigil restarts with a valid key"));
+                return new StepResult(StepKind.Stopped, default);
+
+            case LookupOutcome.TimedOut or LookupOutcome.Transient:
+                _transientFailures++;
+                _retryAt = now + Backoff(_transientFailures);
+                var (error, status, detail) = outcome is LookupOutcome.Transient t
+                    ? (t.HttpStatus, t.HttpStatus, t.Detail)
+                    : (VirusTotalMessages.TimeoutError, 0, ((LookupOutcome.TimedOut)outcome).Detail);
+                Log.TransientFailure(_logger, detail, _retryAt);
+                if (_transientFailures > _options.Retries && !_isOutageReported)
+                {
+                    _isOutageReported = true;
+                    await PublishAsync(VirusTotalMessages.Error(error, first, _options, status, detail, Extra(null, _retryAt)));
+                }
+
+                return new StepResult(StepKind.Waiting, _retryAt);
+
+            case LookupOutcome.Malformed malformed:
+                var attempts = _store.IncrementAttempts(hash);
+                if (attempts > _options.Retries)
+                {
+                    Log.GaveUp(_logger, hash, malformed.Detail);
+                    await PublishAsync(VirusTotalMessages.Error(malformed.HttpStatus, first, _options, malformed.HttpStatus, malformed.Detail));
+                    foreach (var (id, _) in _store.Pending(hash))
+                    {
+                        _store.MarkFailed(id);
+                    }
+
+                    _store.ClearAttempts(hash);
+                    return new StepResult(StepKind.Progressed, default);
+                }
+
+                _retryAt = now + Backoff(attempts);
+                return new StepResult(StepKind.Waiting, _retryAt);
+
+            default:
+                throw new InvalidOperationException($"unexpected outcome {outcome}");
+        }
+    }
+
+    private TimeSpan Backoff(int failures)
+    {
+        var seconds = _options.InitialBackoff.TotalSeconds * Math.Pow(2, Math.Min(failures - 1, 20));
+        return TimeSpan.FromSeconds(Math.Min(seconds, _options.MaxBackoff.TotalSeconds));
+    }
+
+    /// <summary>Publishes a result for every file waiting on this hash, then removes each from the queue.</summary>
+    private async Task CompleteAsync(string hash, FileVerdict verdict, bool isCached)
+    {
+        foreach (var (id, file) in _store.Pending(hash))
+        {
+            // Not cancellable: once the answer is in, each waiting file gets its event and leaves the queue, so
+            // a shutdown in the middle neither loses nor repeats one.
+            await PublishAsync(VirusTotalMessages.Result(file, verdict, _options, isCached));
+            _store.Complete(id);
+        }
+    }
+
+    /// <summary>One rate-limit message (Wazuh's 204, rule 87101) per quota episode, however many files wait.</summary>
+    private async Task ReportQuotaOnceAsync(FileAlert file, int httpStatus, QuotaKind kind, DateTimeOffset until, string? detail)
+    {
+        if (_store.GetState(EpisodeKey) is not null)
+        {
+            return;
+        }
+
+        _store.SetState(EpisodeKey, kind.ToString());
+        await PublishAsync(VirusTotalMessages.Error(VirusTotalMessages.RateLimitError, file, _options, httpStatus, detail,
+            Extra(kind == QuotaKind.Daily ? "daily" : "minute", until)));
+    }
+
+    /// <summary>
+    /// An episode is over once lookups succeed a whole quota window after the last refusal, or on a new UTC day for
+    /// the daily quota. A key whose real limit is below requests_per_minute keeps meeting 429s between successes;
+    /// that is still one episode.
+    /// </summary>
+    private void EndQuotaEpisodeIfOver(DateTimeOffset now)
+    {
+        if (_store.GetState(EpisodeKey) is not { } kind)
+        {
+            return;
+        }
+
+        var last = long.TryParse(_store.GetState(LastRefusalKey), out var ms) ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : DateTimeOffset.MinValue;
+        var isOver = kind == nameof(QuotaKind.Daily) ? now.UtcDateTime.Date > last.UtcDateTime.Date : now - last >= TimeSpan.FromMinutes(2);
+        if (isOver)
+        {
+            _store.SetState(EpisodeKey, null);
+            _store.SetState(LastRefusalKey, null);
+        }
+    }
+
+    private IEnumerable<KeyValuePair<string, object?>> Extra(string? quota, DateTimeOffset retryAt)
+    {
+        if (quota is not null)
+        {
+            yield return new("quota", quota);
+        }
+
+        yield return new("retry_at", retryAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture));
+        yield return new("pending", _store.PendingCount());
+    }
+
+    private ValueTask PublishAsync(EventMessage message) => _sink.PublishAsync(message, CancellationToken.None);
+}
+
+internal enum StepKind
+{
+    Progressed,
+    Waiting,
+    Idle,
+    Stopped,
+}
+
+internal readonly record struct StepResult(StepKind Kind, DateTimeOffset Until);
