@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Vigil.Core.Configuration;
+using Vigil.Core.Patterns;
 
 namespace Vigil.Intel.Selection;
 
@@ -10,7 +11,7 @@ namespace Vigil.Intel.Selection;
 /// </summary>
 internal sealed class AlertSelector
 {
-    private readonly OsMatchPattern? _location;
+    private readonly Pattern? _location;
     private readonly int? _level;
     private readonly HashSet<string> _groups;
     private readonly HashSet<string> _ruleIds;
@@ -18,7 +19,7 @@ internal sealed class AlertSelector
     public AlertSelector(IntegrationOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        _location = string.IsNullOrEmpty(options.EventLocation) ? null : OsMatchPattern.Parse(options.EventLocation);
+        _location = string.IsNullOrEmpty(options.EventLocation) ? null : Pattern.Compile(options.EventLocation, PatternType.OsMatch);
         _level = options.Level is > 0 ? options.Level : null;
         _groups = new HashSet<string>(options.Groups.Select(g => g.Trim()).Where(g => g.Length > 0), StringComparer.Ordinal);
         _ruleIds = new HashSet<string>(options.RuleIds.Select(r => r.Trim()).Where(r => r.Length > 0), StringComparer.Ordinal);
