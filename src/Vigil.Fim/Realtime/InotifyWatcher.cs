@@ -132,6 +132,7 @@ internal sealed class InotifyWatcher : IDisposable
         try
         {
             ResolveRoots(initial: true);
+            ReportExhaustion();
             _ready.TrySetResult();
         }
         catch (Exception e)
@@ -153,6 +154,7 @@ internal sealed class InotifyWatcher : IDisposable
                 {
                     // A safety net for pending directories whose parent events were missed.
                     ResolveRoots(initial: false);
+                    ReportExhaustion();
                     lastResolve = _time.GetTimestamp();
                 }
 
