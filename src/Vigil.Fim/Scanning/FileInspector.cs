@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 using Vigil.Core.Configuration;
@@ -41,6 +40,11 @@ internal sealed class FileInspector(long fileMaxSize, IFileOpener opener)
 {
     private const int BufferSize = 1 << 20;
     private const int Attempts = 3;
+
+    // One set of digest contexts and one read buffer per hashing thread: creating OpenSSL contexts per file costs more
+    // than hashing a small file.
+    [ThreadStatic]
+    private static Hashers? t_hashers;
 
     public Inspection Inspect(string path, DirectoryOptions directory)
     {
@@ -103,15 +107,16 @@ internal sealed class FileInspector(long fileMaxSize, IFileOpener opener)
     private (string?, string?, string?) Hash(string path, FimChecks hashes)
     {
         using var handle = opener.Open(path);
-        using var md5 = (hashes & FimChecks.Md5) != 0 ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
-        using var sha1 = (hashes & FimChecks.Sha1) != 0 ? IncrementalHash.CreateHash(HashAlgorithmName.SHA1) : null;
-        using var sha256 = (hashes & FimChecks.Sha256) != 0 ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
-        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        var hashers = t_hashers ??= new Hashers();
+        var md5 = (hashes & FimChecks.Md5) != 0 ? hashers.Md5 : null;
+        var sha1 = (hashes & FimChecks.Sha1) != 0 ? hashers.Sha1 : null;
+        var sha256 = (hashes & FimChecks.Sha256) != 0 ? hashers.Sha256 : null;
+        var buffer = hashers.Buffer;
+        long offset = 0;
+        int read;
         try
         {
-            long offset = 0;
-            int read;
-            while ((read = RandomAccess.Read(handle, buffer.AsSpan(0, BufferSize), offset)) > 0)
+            while ((read = RandomAccess.Read(handle, buffer, offset)) > 0)
             {
                 var chunk = buffer.AsSpan(0, read);
                 md5?.AppendData(chunk);
@@ -120,13 +125,28 @@ internal sealed class FileInspector(long fileMaxSize, IFileOpener opener)
                 offset += read;
             }
         }
-        finally
+        catch
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            // Leave the per-thread digests clean for the next file.
+            _ = md5?.GetHashAndReset();
+            _ = sha1?.GetHashAndReset();
+            _ = sha256?.GetHashAndReset();
+            throw;
         }
 
         return (Finish(md5), Finish(sha1), Finish(sha256));
 
         static string? Finish(IncrementalHash? hash) => hash is null ? null : Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    private sealed class Hashers
+    {
+        public IncrementalHash Md5 { get; } = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+
+        public IncrementalHash Sha1 { get; } = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
+
+        public IncrementalHash Sha256 { get; } = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        public byte[] Buffer { get; } = new byte[BufferSize];
     }
 }
