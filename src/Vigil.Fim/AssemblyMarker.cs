@@ -1,5 +1,0 @@
-namespace Vigil.Fim;
-
-internal static class AssemblyMarker
-{
-}

@@ -1,0 +1,176 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Vigil.Core.Configuration;
+using Vigil.Core.Events;
+using Vigil.Fim.Baseline;
+
+namespace Vigil.Fim.Events;
+
+/// <summary>The messages FIM sends, in Wazuh's formats (spec §2.3, §2.4, §2.8) plus Vigil's own queue-1 notices.</summary>
+internal static class FimMessages
+{
+    public const string Location = "syscheck";
+
+    /// <summary>The exact text rule 560 matches.</summary>
+    public const string QueueOverflowText =
+        "ossec: Real-time inotify kernel queue is full. Some events may be lost. Next scheduled scan will recover lost data.";
+
+    /// <summary>Vigil: watches could not be added (ENOSPC or the configured cap); rule 200200.</summary>
+    public const string WatchesExhaustedPrefix = "vigil: Real-time watches exhausted; scheduled scans only for: ";
+
+    /// <summary>Vigil: file_limit reached; rule 200201.</summary>
+    public const string FileLimitPrefix = "vigil: FIM file_limit reached";
+
+    /// <summary>Vigil: a file could not be read for hashing; rule 200202.</summary>
+    public const string UnreadablePrefix = "vigil: FIM could not read file ";
+
+    private static readonly JsonWriterOptions s_writerOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static EventMessage ScanStart(long timestamp) => Syscheck($"{{\"type\":\"scan_start\",\"data\":{{\"timestamp\":{timestamp}}}}}");
+
+    public static EventMessage ScanEnd(long timestamp) => Syscheck($"{{\"type\":\"scan_end\",\"data\":{{\"timestamp\":{timestamp}}}}}");
+
+    public static EventMessage QueueOverflow() => Log(QueueOverflowText);
+
+    public static EventMessage WatchesExhausted(IEnumerable<string> directories) =>
+        Log(WatchesExhaustedPrefix + string.Join(", ", directories));
+
+    public static EventMessage FileLimitReached(int limit, string firstSkippedPath) =>
+        Log($"{FileLimitPrefix} ({limit.ToString(CultureInfo.InvariantCulture)} entries); new files are not monitored, first skipped: '{firstSkippedPath}'");
+
+    public static EventMessage Unreadable(string path, string reason) => Log($"{UnreadablePrefix}'{path}': {reason}");
+
+    /// <summary><c>wazuh: FIM DB: {json}</c> for rules 230–234.</summary>
+    public static EventMessage DatabaseState(string alertType, int limit, int count) =>
+        Log("wazuh: FIM DB: " + Json(w =>
+        {
+            w.WriteString("fim_db_table", "file_entry");
+            w.WriteNumber("file_limit", limit);
+            w.WriteNumber("file_count", count);
+            w.WriteString("alert_type", alertType);
+        }));
+
+    /// <summary>An added, modified or deleted event in the §2.8 shape.</summary>
+    public static EventMessage FileEvent(
+        string type, string mode, long timestamp, FileEntry entry, FileEntry? old, IReadOnlyList<string>? changed, string? contentChanges, DirectoryOptions directory) =>
+        Syscheck(Json(w =>
+        {
+            w.WriteString("type", "event");
+            w.WriteStartObject("data");
+            w.WriteString("path", entry.Path);
+            w.WritePropertyName("version");
+            w.WriteRawValue("2.0");
+            w.WriteString("mode", mode);
+            w.WriteString("type", type);
+            w.WriteNumber("timestamp", timestamp);
+            w.WritePropertyName("attributes");
+            WriteAttributes(w, entry, entry.Checks);
+            if (old is not null && changed is not null)
+            {
+                w.WritePropertyName("old_attributes");
+                WriteAttributes(w, old, entry.Checks);
+                w.WriteStartArray("changed_attributes");
+                foreach (var name in changed)
+                {
+                    w.WriteStringValue(name);
+                }
+
+                w.WriteEndArray();
+            }
+
+            if (contentChanges is not null)
+            {
+                w.WriteString("content_changes", contentChanges);
+            }
+
+            if (directory.Tags.Count > 0)
+            {
+                w.WriteString("tags", string.Join(',', directory.Tags));
+            }
+
+            w.WriteEndObject();
+        }));
+
+    private static void WriteAttributes(Utf8JsonWriter w, FileEntry e, FimChecks checks)
+    {
+        w.WriteStartObject();
+        w.WriteString("type", "file");
+        if ((checks & FimChecks.Size) != 0)
+        {
+            w.WriteNumber("size", e.Size);
+        }
+
+        if ((checks & FimChecks.Permissions) != 0)
+        {
+            w.WriteString("perm", e.Perm);
+        }
+
+        if ((checks & FimChecks.Owner) != 0)
+        {
+            w.WriteString("uid", e.Uid.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if ((checks & FimChecks.Group) != 0)
+        {
+            w.WriteString("gid", e.Gid.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if ((checks & FimChecks.Owner) != 0)
+        {
+            w.WriteString("user_name", e.UserName);
+        }
+
+        if ((checks & FimChecks.Group) != 0)
+        {
+            w.WriteString("group_name", e.GroupName);
+        }
+
+        if ((checks & FimChecks.Inode) != 0)
+        {
+            w.WriteString("inode", e.Inode.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if ((checks & FimChecks.Mtime) != 0)
+        {
+            w.WriteNumber("mtime", e.Mtime);
+        }
+
+        // Vigil: a digest is written only when the content was hashed (never the empty-input digest for unread content).
+        if ((checks & FimChecks.Md5) != 0 && e.Md5 is not null)
+        {
+            w.WriteString("hash_md5", e.Md5);
+        }
+
+        if ((checks & FimChecks.Sha1) != 0 && e.Sha1 is not null)
+        {
+            w.WriteString("hash_sha1", e.Sha1);
+        }
+
+        if ((checks & FimChecks.Sha256) != 0 && e.Sha256 is not null)
+        {
+            w.WriteString("hash_sha256", e.Sha256);
+        }
+
+        w.WriteString("checksum", e.Checksum);
+        w.WriteEndObject();
+    }
+
+    private static string Json(Action<Utf8JsonWriter> body)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var writer = new Utf8JsonWriter(buffer, s_writerOptions))
+        {
+            writer.WriteStartObject();
+            body(writer);
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private static EventMessage Syscheck(string json) => new(EventMessage.SyscheckQueue, Location, json);
+
+    private static EventMessage Log(string text) => new(EventMessage.LocalFileQueue, Location, text);
+}

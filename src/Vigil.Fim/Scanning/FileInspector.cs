@@ -1,0 +1,152 @@
+using System.Security.Cryptography;
+using Microsoft.Win32.SafeHandles;
+using Vigil.Core.Configuration;
+using Vigil.Fim.Baseline;
+using Vigil.Fim.Native;
+
+namespace Vigil.Fim.Scanning;
+
+/// <summary>Opens a file for hashing; a seam so tests can make a file unreadable even for root.</summary>
+internal interface IFileOpener
+{
+    public SafeFileHandle Open(string path);
+}
+
+internal sealed class DefaultFileOpener : IFileOpener
+{
+    public static readonly DefaultFileOpener Instance = new();
+
+    public SafeFileHandle Open(string path) =>
+        File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.SequentialScan);
+}
+
+/// <summary>What looking at one path found.</summary>
+internal abstract record Inspection(string Path);
+
+/// <summary>The path exists and was recorded; <see cref="Status"/> is the version the entry describes.</summary>
+internal sealed record Inspected(FileEntry Entry, FileStatus Status, string? ReadError) : Inspection(Entry.Path);
+
+/// <summary>Nothing is at the path any more.</summary>
+internal sealed record Missing(string Path) : Inspection(Path);
+
+/// <summary>The path exists but is not recorded (a directory, a socket, out of scope).</summary>
+internal sealed record NotRecorded(string Path, FileStatus? Status) : Inspection(Path);
+
+/// <summary>
+/// Reads one file's attributes and hashes it with a single read feeding every requested digest. The status is taken
+/// before and after hashing; when the file changed meanwhile it is read again, so a hash always matches a status.
+/// </summary>
+internal sealed class FileInspector(long fileMaxSize, IFileOpener opener)
+{
+    private const int BufferSize = 1 << 20;
+    private const int Attempts = 3;
+
+    // One set of digest contexts and one read buffer per hashing thread: creating OpenSSL contexts per file costs more
+    // than hashing a small file.
+    [ThreadStatic]
+    private static Hashers? t_hashers;
+
+    public Inspection Inspect(string path, DirectoryOptions directory)
+    {
+        var follow = directory.FollowSymbolicLink;
+        for (var attempt = 1; ; attempt++)
+        {
+            if (FileStatus.TryGet(path, follow) is not { } before)
+            {
+                return new Missing(path);
+            }
+
+            if (before.IsDirectory || !(before.IsRegularFile || before.IsSymlink))
+            {
+                return new NotRecorded(path, before);
+            }
+
+            string? md5 = null, sha1 = null, sha256 = null, error = null;
+            var hashes = directory.Checks & FimChecks.Hashes;
+            if (before.IsRegularFile && hashes != 0 && before.Size < fileMaxSize)
+            {
+                try
+                {
+                    (md5, sha1, sha256) = Hash(path, hashes);
+                }
+                catch (FileNotFoundException)
+                {
+                    return new Missing(path);
+                }
+                catch (DirectoryNotFoundException)
+                {
+                    return new Missing(path);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    error = e.Message;
+                }
+
+                var after = FileStatus.TryGet(path, follow);
+                if (after is null)
+                {
+                    return new Missing(path);
+                }
+
+                if (!after.Value.SameVersionAs(before) && attempt < Attempts)
+                {
+                    continue;
+                }
+
+                before = after.Value;
+            }
+
+            var entry = new FileEntry(
+                path, before.Size, FileStatus.PermissionString(before.Mode), before.Uid, before.Gid,
+                AccountNames.User(before.Uid), AccountNames.Group(before.Gid), before.MtimeSeconds, before.Inode, before.Device,
+                md5, sha1, sha256, directory.Checks);
+            return new Inspected(entry, before, error);
+        }
+    }
+
+    private (string?, string?, string?) Hash(string path, FimChecks hashes)
+    {
+        using var handle = opener.Open(path);
+        var hashers = t_hashers ??= new Hashers();
+        var md5 = (hashes & FimChecks.Md5) != 0 ? hashers.Md5 : null;
+        var sha1 = (hashes & FimChecks.Sha1) != 0 ? hashers.Sha1 : null;
+        var sha256 = (hashes & FimChecks.Sha256) != 0 ? hashers.Sha256 : null;
+        var buffer = hashers.Buffer;
+        long offset = 0;
+        int read;
+        try
+        {
+            while ((read = RandomAccess.Read(handle, buffer, offset)) > 0)
+            {
+                var chunk = buffer.AsSpan(0, read);
+                md5?.AppendData(chunk);
+                sha1?.AppendData(chunk);
+                sha256?.AppendData(chunk);
+                offset += read;
+            }
+        }
+        catch
+        {
+            // Leave the per-thread digests clean for the next file.
+            _ = md5?.GetHashAndReset();
+            _ = sha1?.GetHashAndReset();
+            _ = sha256?.GetHashAndReset();
+            throw;
+        }
+
+        return (Finish(md5), Finish(sha1), Finish(sha256));
+
+        static string? Finish(IncrementalHash? hash) => hash is null ? null : Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    private sealed class Hashers
+    {
+        public IncrementalHash Md5 { get; } = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+
+        public IncrementalHash Sha1 { get; } = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
+
+        public IncrementalHash Sha256 { get; } = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        public byte[] Buffer { get; } = new byte[BufferSize];
+    }
+}
