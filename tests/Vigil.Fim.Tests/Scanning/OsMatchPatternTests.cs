@@ -15,6 +15,6 @@ public sealed class OsMatchPatternTests
     [InlineData("!.conf$", "/etc/a.txt", true)]
     public void IsMatch_Expression_MatchesLikeOsMatch(string expression, string path, bool expected)
     {
-        Assert.Equal(expected, new OsMatchPattern(expression).IsMatch(path));
+        Assert.Equal(expected, OsMatchPattern.Create(expression).IsMatch(path));
     }
 }
