@@ -8,6 +8,7 @@ internal static class VigilCommandLine
     public static RootCommand Build()
     {
         var root = new RootCommand("Vigil: real-time malware detection and removal for Linux hosts.");
+        RunCommand.AddTo(root);
         EicarCommand.AddTo(root);
         LogtestCommand.AddTo(root);
         ConfigCheckCommand.AddTo(root);

@@ -43,12 +43,15 @@ internal sealed class ActiveResponseLogTailer(string path, IEventSink sink, Time
         {
             stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
         }
-        catch (FileNotFoundException)
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
-            return 0;
-        }
-        catch (DirectoryNotFoundException)
-        {
+            // No file yet: every line of the file once it appears is new, so read it from its start then.
+            if (_offset < 0)
+            {
+                _offset = 0;
+                _inode = 0;
+            }
+
             return 0;
         }
 

@@ -48,6 +48,18 @@ public sealed class ActiveResponseLogTests : IDisposable
         Assert.Equal("after truncation", sink.Messages[^1].Message);
     }
 
+    [Fact]
+    public async Task Tailer_FileCreatedAfterStart_PublishesItsFirstLines()
+    {
+        // The first removal creates active-responses.log: its first line must reach the rules (657/100092).
+        var sink = new Sink();
+        var tailer = new ActiveResponseLogTailer(_sandbox.LogPath, sink, TimeProvider.System);
+        Assert.Equal(0, await tailer.PollOnceAsync(CancellationToken.None));
+        File.WriteAllText(_sandbox.LogPath, "first ever\n");
+        Assert.Equal(1, await tailer.PollOnceAsync(CancellationToken.None));
+        Assert.Equal("first ever", Assert.Single(sink.Messages).Message);
+    }
+
     private sealed class Sink : IEventSink
     {
         public List<EventMessage> Messages { get; } = [];

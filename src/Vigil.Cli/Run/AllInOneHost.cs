@@ -1,0 +1,217 @@
+using System.Threading.Channels;
+using Vigil.Analysis;
+using Vigil.Analysis.Alerts;
+using Vigil.Analysis.Rules;
+using Vigil.Core.Configuration;
+using Vigil.Core.Events;
+using Vigil.Fim;
+using Vigil.Intel;
+using Vigil.Response.Execd;
+
+namespace Vigil.Cli.Run;
+
+/// <summary>Where `vigil run` keeps things.</summary>
+internal sealed record AllInOnePaths(string Home, string Data)
+{
+    public string Alerts => Path.Combine(Data, "logs", "alerts");
+
+    public string ActiveResponseLog => Response.Execd.ActiveResponseLog.PathUnder(Home);
+
+    public string Fim => Path.Combine(Data, "fim");
+
+    public string IntelDatabase(int index) => Path.Combine(Data, "intel", index == 0 ? "intel.db" : $"intel-{index}.db");
+
+    public string Quarantine => Path.Combine(Data, "quarantine");
+}
+
+/// <summary>
+/// Agent and manager in one process (the embedded default): FIM → analysis → alerts → intelligence → analysis →
+/// active response → AR log → analysis, all through one in-process channel. No network, no ports.
+/// </summary>
+internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePaths paths, TextWriter output, TimeProvider time) : IAsyncDisposable
+{
+    private readonly Channel<EventMessage> _events = Channel.CreateBounded<EventMessage>(new BoundedChannelOptions(65_536)
+    {
+        FullMode = BoundedChannelFullMode.Wait,
+        SingleReader = true,
+    });
+
+    private readonly List<IntelService> _intel = [];
+    private readonly List<Task> _responses = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private FimService? _fim;
+    private ExecDaemon? _execd;
+    private ActiveResponseLogTailer? _tailer;
+    private Task? _analysis;
+    private Task? _background;
+
+    /// <summary>Alerts written so far (for tests and the summary line at exit).</summary>
+    public long AlertCount => Interlocked.Read(ref _alertCount);
+
+    private long _alertCount;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(paths.Data);
+        Directory.CreateDirectory(Path.GetDirectoryName(paths.ActiveResponseLog)!);
+        var sink = new ChannelEventSink(_events.Writer);
+        var writer = AlertFileWriter.Open(paths.Alerts, config.Global.JsonOutput, config.Global.AlertsLog);
+        if (writer.RepairedBytes > 0)
+        {
+            await output.WriteLineAsync($"vigil: cut {writer.RepairedBytes} bytes of a torn last alert in {paths.Alerts} (an earlier crash)");
+        }
+
+        var pipeline = AnalysisFactory.Create(config, rules, writer, time);
+
+        var index = 0;
+        foreach (var integration in config.Integrations.Where(i => i.Name is "virustotal" or "custom-vigil-lists"))
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(paths.IntelDatabase(index))!);
+            var service = new IntelService(integration, sink, paths.IntelDatabase(index++), time);
+            service.Start();
+            _intel.Add(service);
+        }
+
+        _execd = new ExecDaemon(
+            new ExecdOptions { Home = paths.Home, Commands = config.Commands, ActiveResponses = config.ActiveResponses },
+            new ActiveResponseLog(paths.ActiveResponseLog, time),
+            time);
+
+        // The AR log goes back into the pipeline as logcollector sends it to Wazuh (so 657/100092/100093 fire),
+        // whichever program wrote the line: Vigil's remove-threat or the seed's remove-threat.sh.
+        _tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time);
+        _analysis = Task.Run(() => AnalyseAsync(pipeline, writer, _stopping.Token), CancellationToken.None);
+        _background = Task.WhenAll(
+            _execd.RunTimeoutLoopAsync(_stopping.Token),
+            _tailer.RunAsync(TimeSpan.FromMilliseconds(100), _stopping.Token));
+
+        _fim = new FimService(config.Syscheck, paths.Fim, sink, time);
+        await _fim.StartAsync(cancellationToken);
+        await output.WriteAsync(Banner());
+    }
+
+    private async Task AnalyseAsync(AnalysisPipeline pipeline, AlertFileWriter writer, CancellationToken cancellationToken)
+    {
+        using var _ = writer;
+        var reader = _events.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(cancellationToken))
+            {
+                while (reader.TryRead(out var message))
+                {
+                    var result = pipeline.Process(message);
+                    if (result.IsWritten)
+                    {
+                        Interlocked.Increment(ref _alertCount);
+                    }
+
+                    if (result.IsWritten && result.AlertJson is { } json)
+                    {
+                        foreach (var intel in _intel)
+                        {
+                            await intel.OnAlertAsync(json, cancellationToken);
+                        }
+                    }
+
+                    foreach (var command in result.ActiveResponses)
+                    {
+                        Dispatch(command);
+                    }
+                }
+
+                // The queue is drained: make what was written durable before waiting for more.
+                writer.Flush(durable: true);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    // In one process this host is agent 000 and every agent: each response runs here, concurrently.
+    private void Dispatch(ActiveResponseCommand command)
+    {
+        if (command.Location == ActiveResponseLocations.DefinedAgent && command.TargetAgentId is not ("000" or "001"))
+        {
+            output.WriteLine($"vigil: active response {command.Name} is for agent {command.TargetAgentId}, which does not exist in `vigil run`; skipped");
+            return;
+        }
+
+        lock (_responses)
+        {
+            _responses.RemoveAll(t => t.IsCompleted);
+            _responses.Add(Task.Run(() => _execd!.ExecuteAsync(command.Json, _stopping.Token), CancellationToken.None));
+        }
+    }
+
+    private string Banner()
+    {
+        var text = new StringWriter();
+        var syscheck = config.Syscheck;
+        text.WriteLine($"vigil: running on {config.SourcePath} ({rules.Rules.Count} rules)");
+        if (syscheck.Disabled || syscheck.Directories.Count == 0)
+        {
+            text.WriteLine("vigil: file integrity monitoring is off");
+        }
+
+        foreach (var directory in syscheck.Directories)
+        {
+            text.WriteLine($"vigil: watching {directory.Path} ({directory.Mode}{(directory.ReportChanges ? ", report_changes" : "")})");
+        }
+
+        foreach (var integration in config.Integrations.Where(i => i.Name is "virustotal" or "custom-vigil-lists"))
+        {
+            var filter = integration.RuleIds.Count > 0 ? $"rules {string.Join(",", integration.RuleIds)}" : "every alert the block selects";
+            text.WriteLine(integration.ApiKey.IsEmpty
+                ? $"vigil: intelligence: local hash lists (built-in EICAR list) on {filter}; VirusTotal off (no API key: set VIGIL_VT_API_KEY)"
+                : $"vigil: intelligence: VirusTotal and local hash lists on {filter}");
+        }
+
+        foreach (var ar in config.ActiveResponses)
+        {
+            text.WriteLine($"vigil: active response {ar.Command} on rules {(ar.RulesId.Count > 0 ? string.Join(",", ar.RulesId) : "-")}{(ar.Level is { } l ? $", level >= {l}" : "")}{(ar.RulesGroup is { } g ? $", group {g}" : "")}");
+        }
+
+        text.WriteLine($"vigil: alerts in {paths.Alerts}/alerts.json and alerts.log");
+        text.WriteLine($"vigil: active-response log {paths.ActiveResponseLog}; quarantine under {paths.Data}");
+        text.WriteLine("vigil: ready (Ctrl-C stops)");
+        return text.ToString();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (_fim is not null)
+        {
+            await _fim.DisposeAsync();
+        }
+
+        Task[] responses;
+        lock (_responses)
+        {
+            responses = [.. _responses];
+        }
+
+        await Task.WhenAll(responses);
+        foreach (var intel in _intel)
+        {
+            await intel.DisposeAsync();
+        }
+
+        // Let analysis drain what FIM, intelligence and the responses produced, then stop the loops.
+        var deadline = time.GetUtcNow().AddSeconds(5);
+        while (_events.Reader.Count > 0 && time.GetUtcNow() < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(20), time);
+        }
+
+        await _stopping.CancelAsync();
+        await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
+        _stopping.Dispose();
+    }
+}

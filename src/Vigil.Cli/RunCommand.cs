@@ -1,0 +1,67 @@
+using System.CommandLine;
+using Vigil.Cli.Run;
+using Vigil.Core.Configuration;
+
+namespace Vigil.Cli;
+
+/// <summary>
+/// `vigil run`: the whole system in one process on the shipped configuration — FIM, analysis, intelligence, active
+/// response — with no network and no API key needed. Ctrl-C (or SIGTERM) stops it cleanly.
+/// </summary>
+internal static class RunCommand
+{
+    public static void AddTo(RootCommand root)
+    {
+        var paths = new HomeOptions();
+        var configOption = new Option<string?>("--config") { Description = "The ossec.conf to run (default: config/ossec.conf under the Vigil home)." };
+        var directories = new Option<string[]>("--directory")
+        {
+            Description = "Watch this directory in real time instead of the configuration's <directories> (repeatable).",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var command = new Command("run", "Run file monitoring, analysis, intelligence and active response in one process.") { configOption, directories };
+        paths.AddTo(command);
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var (config, rules, diagnostics) = ConfigLoading.Load(parseResult.GetValue(configOption), null);
+            ConfigLoading.Print(diagnostics, Console.Error);
+            if (ConfigLoading.HasErrors(diagnostics))
+            {
+                await Console.Error.WriteLineAsync("vigil run: the configuration has errors (see above); nothing was started");
+                return ExitCodes.ConfigError;
+            }
+
+            if (parseResult.GetValue(directories) is { Length: > 0 } overrides)
+            {
+                config = config with
+                {
+                    Syscheck = config.Syscheck with
+                    {
+                        Disabled = false,
+                        Directories = [.. overrides.Select(d => new DirectoryOptions { Path = Path.TrimEndingDirectorySeparator(Path.GetFullPath(d)), Realtime = true })],
+                    },
+                };
+            }
+
+            var home = paths.ResolveHome(parseResult);
+            var host = new AllInOneHost(config, rules, new AllInOnePaths(home, paths.ResolveDataDir(parseResult)), Console.Out, TimeProvider.System);
+            try
+            {
+                await host.StartAsync(cancellationToken);
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                await Console.Out.WriteLineAsync("vigil: stopping");
+            }
+            finally
+            {
+                await host.DisposeAsync();
+            }
+
+            await Console.Out.WriteLineAsync($"vigil: stopped ({host.AlertCount} alerts written)");
+            return ExitCodes.Success;
+        });
+        root.Subcommands.Add(command);
+    }
+}
