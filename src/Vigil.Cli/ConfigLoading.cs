@@ -8,10 +8,13 @@ namespace Vigil.Cli;
 /// <summary>Loads the configuration and rules a command needs, printing every problem as <c>file:line: error: …</c>.</summary>
 internal static class ConfigLoading
 {
-    public static (OssecConfig Config, RuleSet Rules, IReadOnlyList<Diagnostic> Diagnostics) Load(string? configPath, IReadOnlyList<string>? ruleFiles)
+    /// <summary>Loads <paramref name="configPath"/> (default: config/ossec.conf under the home); relative paths in it
+    /// resolve against <paramref name="home"/> (default: <see cref="VigilPaths.Home"/>).</summary>
+    public static (OssecConfig Config, RuleSet Rules, IReadOnlyList<Diagnostic> Diagnostics) Load(string? configPath, IReadOnlyList<string>? ruleFiles, string? home = null)
     {
-        var path = Path.GetFullPath(configPath ?? VigilPaths.DefaultConfig);
-        var result = OssecConfigLoader.Load(path, new ConfigLoadOptions { Home = VigilPaths.Home });
+        home ??= VigilPaths.Home;
+        var path = Path.GetFullPath(configPath ?? Path.Combine(home, "config", "ossec.conf"));
+        var result = OssecConfigLoader.Load(path, new ConfigLoadOptions { Home = home });
         var diagnostics = new DiagnosticBag();
         diagnostics.AddRange(result.Diagnostics);
         var rules = AnalysisFactory.LoadRules(result.Config, diagnostics, ruleFiles?.Select(Path.GetFullPath).ToList());

@@ -5,7 +5,7 @@ namespace Vigil.Cli;
 /// <summary>
 /// Where a command finds the install root and Vigil's data: <c>--home</c>, else <c>$VIGIL_HOME</c> (set by
 /// ./vigil to the checkout), else the working directory (Wazuh's execd runs programs from its install root);
-/// <c>--data-dir</c>, else <c>&lt;home&gt;/.vigil</c>.
+/// <c>--data-dir</c>, else <c>$VIGIL_DATA</c>, else <c>&lt;home&gt;/.vigil</c>.
 /// </summary>
 internal sealed class HomeOptions
 {
@@ -24,5 +24,6 @@ internal sealed class HomeOptions
         ?? VigilPaths.Home;
 
     public string ResolveDataDir(ParseResult parseResult) =>
-        parseResult.GetValue(DataDir)?.FullName ?? Path.Combine(ResolveHome(parseResult), ".vigil");
+        parseResult.GetValue(DataDir)?.FullName
+        ?? (Environment.GetEnvironmentVariable("VIGIL_DATA") is { Length: > 0 } data ? Path.GetFullPath(data) : Path.Combine(ResolveHome(parseResult), ".vigil"));
 }

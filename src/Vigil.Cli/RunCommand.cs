@@ -23,7 +23,8 @@ internal static class RunCommand
         paths.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            var (config, rules, diagnostics) = ConfigLoading.Load(parseResult.GetValue(configOption), null);
+            var home = paths.ResolveHome(parseResult);
+            var (config, rules, diagnostics) = ConfigLoading.Load(parseResult.GetValue(configOption), null, home);
             ConfigLoading.Print(diagnostics, Console.Error);
             if (ConfigLoading.HasErrors(diagnostics))
             {
@@ -43,8 +44,12 @@ internal static class RunCommand
                 };
             }
 
-            var home = paths.ResolveHome(parseResult);
-            var host = new AllInOneHost(config, rules, new AllInOnePaths(home, paths.ResolveDataDir(parseResult)), Console.Out, TimeProvider.System);
+            var data = paths.ResolveDataDir(parseResult);
+
+            // Active-response programs started by execd (vigil remove-threat) find the same home and data this way.
+            Environment.SetEnvironmentVariable("VIGIL_HOME", home);
+            Environment.SetEnvironmentVariable("VIGIL_DATA", data);
+            var host = new AllInOneHost(config, rules, new AllInOnePaths(home, data), Console.Out, TimeProvider.System);
             try
             {
                 await host.StartAsync(cancellationToken);

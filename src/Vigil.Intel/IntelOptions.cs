@@ -67,6 +67,10 @@ internal sealed record IntelOptions
             ApiKey = integration.ApiKey,
             Timeout = TimeSpan.FromSeconds(Math.Max(1, integration.TimeoutSeconds)),
             Retries = Math.Max(0, integration.Retries),
+
+            // With a key, the EICAR test file goes to VirusTotal as in the seed's test (87105); without one the
+            // built-in list stands in for it (200100). "builtin_list" in <options> overrides either way.
+            BuiltinList = integration.ApiKey.IsEmpty,
         };
         return string.IsNullOrWhiteSpace(integration.Options) ? options : options.WithJson(integration.Options, integration.Source.ToString());
     }

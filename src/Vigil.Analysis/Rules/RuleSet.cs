@@ -72,8 +72,11 @@ internal sealed class RuleSet
     /// <summary>Loads the rules a configuration names, collecting every error; the MITRE catalogue comes from <c>ruleset/mitre.json</c>.</summary>
     public static RuleSet Load(OssecConfig config, IEnumerable<string> ruleFiles, DecoderSet decoders, DiagnosticBag diagnostics)
     {
-        var mitrePath = config.ResolvePath("ruleset/mitre.json");
-        var mitre = File.Exists(mitrePath) ? MitreCatalog.Load(mitrePath) : MitreCatalog.Empty;
+        // ruleset/mitre.json beside the rule directories (the built-in ruleset), else under the home.
+        var mitrePath = config.Ruleset.RuleDirs.Select(d => Path.Combine(config.ResolvePath(d), "..", "mitre.json"))
+            .Append(config.ResolvePath("ruleset/mitre.json"))
+            .FirstOrDefault(File.Exists);
+        var mitre = mitrePath is null ? MitreCatalog.Empty : MitreCatalog.Load(mitrePath);
         var declaredLists = config.Ruleset.Lists.ToHashSet(StringComparer.Ordinal);
         var lists = new Dictionary<string, CdbList>(StringComparer.Ordinal);
         CdbList? ResolveList(string path)

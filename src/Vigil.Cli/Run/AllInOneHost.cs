@@ -87,6 +87,10 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
 
         _fim = new FimService(config.Syscheck, paths.Fim, sink, time);
         await _fim.StartAsync(cancellationToken);
+
+        // "ready" means the baseline is taken: a file dropped before then is part of it (as in Wazuh), one dropped
+        // after is an event.
+        await _fim.InitialScan.WaitAsync(cancellationToken);
         await output.WriteAsync(Banner());
     }
 
@@ -165,7 +169,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
             var filter = integration.RuleIds.Count > 0 ? $"rules {string.Join(",", integration.RuleIds)}" : "every alert the block selects";
             text.WriteLine(integration.ApiKey.IsEmpty
                 ? $"vigil: intelligence: local hash lists (built-in EICAR list) on {filter}; VirusTotal off (no API key: set VIGIL_VT_API_KEY)"
-                : $"vigil: intelligence: VirusTotal and local hash lists on {filter}");
+                : $"vigil: intelligence: VirusTotal (and any configured hash lists) on {filter}");
         }
 
         foreach (var ar in config.ActiveResponses)

@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Vigil.Core;
+using Vigil.Tests.Common;
+using Vigil.Tests.Common.VirusTotal;
+
+namespace Vigil.EndToEnd.Tests;
+
+/// <summary>`vigil run` as a real process: the seed's whole flow on real files, inotify, SQLite and child processes.</summary>
+public sealed class RunCommandTests
+{
+    private static readonly TimeSpan s_flow = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task Run_NoApiKey_EicarIsFlaggedByLocalIntelligenceAndQuarantined()
+    {
+        using var fixture = new RunFixture();
+        await using var vigil = fixture.Start();
+        await vigil.WaitForOutputAsync("vigil: ready", s_flow);
+        Assert.Contains("VirusTotal off (no API key", vigil.Output, StringComparison.Ordinal);
+
+        var eicar = Path.Combine(fixture.Watched, "eicar.com");
+        await File.WriteAllBytesAsync(eicar, Eicar.Bytes);
+        await fixture.WaitForRulesAsync(vigil, s_flow, "100201", "200100", "100092", "553");
+
+        var ids = fixture.RuleIds();
+        Assert.True(ids.IndexOf("100201") < ids.IndexOf("200100"), string.Join(",", ids));
+        Assert.True(ids.IndexOf("200100") < ids.IndexOf("100092"), string.Join(",", ids));
+        Assert.False(File.Exists(eicar));
+        Assert.Equal(1, ids.Count(id => id == "200100"));
+
+        var quarantine = await RunToEndAsync(["quarantine", "list", "--json", "--home", fixture.Home, "--data-dir", fixture.Data]);
+        Assert.Contains(eicar, quarantine, StringComparison.Ordinal);
+        Assert.Contains(Eicar.Sha256, quarantine, StringComparison.Ordinal);
+
+        Assert.Equal(0, await vigil.InterruptAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("vigil: stopped", vigil.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_VirusTotalEmulator_SeedFlowInOrderWithOneLookup()
+    {
+        await using var emulator = await VirusTotalEmulator.StartAsync();
+        emulator.Add(EmulatedFile.For(Eicar.Bytes, malicious: 66, undetected: 2));
+        using var temp = new TempDirectory();
+        var pem = emulator.WriteCertificatePem(temp.Combine("vt.pem"));
+        using var fixture = new RunFixture("test-key", emulator.BaseUrl, pem);
+        await using var vigil = fixture.Start();
+        await vigil.WaitForOutputAsync("vigil: ready", s_flow);
+
+        var eicar = Path.Combine(fixture.Watched, "eicar.com");
+        await File.WriteAllBytesAsync(eicar, Eicar.Bytes);
+        await fixture.WaitForRulesAsync(vigil, s_flow, "100201", "87105", "100092", "553");
+
+        var ids = fixture.RuleIds();
+        Assert.True(ids.IndexOf("100201") < ids.IndexOf("87105"), string.Join(",", ids));
+        Assert.True(ids.IndexOf("87105") < ids.IndexOf("100092"), string.Join(",", ids));
+        Assert.False(File.Exists(eicar));
+
+        var alerts = fixture.Alerts();
+        var vt = alerts.First(a => a.GetProperty("rule").GetProperty("id").GetString() == "87105");
+        Assert.Equal($"VirusTotal: Alert - {eicar} - 66 engines detected this file", vt.GetProperty("rule").GetProperty("description").GetString());
+        var removed = alerts.First(a => a.GetProperty("rule").GetProperty("id").GetString() == "100092");
+        Assert.Equal($"active-response/bin/remove-threat removed threat located at {eicar}", removed.GetProperty("rule").GetProperty("description").GetString());
+
+        // The removal's 553 is not looked up again (the integration selects 100200/100201 only), and the
+        // local list did not pre-empt VirusTotal's verdict for a file VirusTotal knows.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, emulator.LookupCount);
+        Assert.Equal(Eicar.Sha256, Convert.ToHexStringLower(SHA256.HashData(Eicar.Bytes)));
+        Assert.Equal(0, await vigil.InterruptAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task Run_BrokenConfiguration_NamesFileAndLineAndStartsNothing()
+    {
+        using var fixture = new RunFixture();
+        var config = Path.Combine(fixture.Home, "config", "ossec.conf");
+        await File.WriteAllTextAsync(config, (await File.ReadAllTextAsync(config)).Replace("<disabled>no</disabled>", "<disabled>maybe</disabled>", StringComparison.Ordinal));
+        await using var vigil = fixture.Start();
+        using var cts = new CancellationTokenSource(s_flow);
+        while (!vigil.HasExited)
+        {
+            await Task.Delay(50, cts.Token);
+        }
+
+        Assert.Equal(3, vigil.ExitCode);
+        Assert.Matches(@"ossec\.conf:\d+: error: .*disabled", vigil.Output);
+        Assert.Contains("nothing was started", vigil.Output, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> RunToEndAsync(string[] arguments)
+    {
+        await using var process = VigilProcess.Start(arguments);
+        var stopwatch = Stopwatch.StartNew();
+        while (!process.HasExited && stopwatch.Elapsed < s_flow)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(process.HasExited, process.Output);
+        return process.Output;
+    }
+}
