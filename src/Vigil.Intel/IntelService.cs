@@ -38,6 +38,7 @@ internal sealed partial class IntelService : IAlertSink, IAsyncDisposable
     private readonly bool _ownsHttp;
     private readonly VirusTotalClient? _client;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
     private readonly CancellationTokenSource _stopping = new();
     private Task? _worker;
     private bool _isRejected;
@@ -286,7 +287,12 @@ internal sealed partial class IntelService : IAlertSink, IAsyncDisposable
         }
 
         _quota.Record();
-        var outcome = await _client.GetFileReportAsync(hash, cancellationToken);
+
+        // A request already sent when the service stops gets a grace period to finish, so its answer is cached and
+        // delivered instead of the quota being spent again on the same hash after the restart.
+        using var request = new CancellationTokenSource();
+        await using var stopping = cancellationToken.Register(() => request.CancelAfter(StopGrace));
+        var outcome = await _client.GetFileReportAsync(hash, request.Token);
         now = _time.GetUtcNow();
         switch (outcome)
         {

@@ -68,7 +68,7 @@ public sealed class ShippedConfigTests
     }
 
     [Fact]
-    public void Load_ShippedConfig_RemovesThreatsLocallyOnRule87105()
+    public void Load_ShippedConfig_RemovesThreatsLocallyOn87105AndLocalIntelligence()
     {
         var config = LoadShipped().Config;
 
@@ -79,7 +79,7 @@ public sealed class ShippedConfigTests
         var response = Assert.Single(config.ActiveResponses);
         Assert.Equal("remove-threat", response.Command);
         Assert.Equal(ActiveResponseLocations.Local, response.Location);
-        Assert.Equal(["87105"], response.RulesId);
+        Assert.Equal(["87105", "200100"], response.RulesId);
         Assert.Equal("remove-threat0", response.WireName);
     }
 
