@@ -36,11 +36,25 @@ internal static class AlertJson
     private static readonly JsonEncodedText s_location = JsonEncodedText.Encode("location");
     private static readonly JsonEncodedText s_data = JsonEncodedText.Encode("data");
 
+    private static readonly (JsonEncodedText, JsonEncodedText) s_size = BeforeAfter("size");
+    private static readonly (JsonEncodedText, JsonEncodedText) s_perm = BeforeAfter("perm");
+    private static readonly (JsonEncodedText, JsonEncodedText) s_uid = BeforeAfter("uid");
+    private static readonly (JsonEncodedText, JsonEncodedText) s_gid = BeforeAfter("gid");
+    private static readonly (JsonEncodedText, JsonEncodedText) s_md5 = BeforeAfter("md5");
+    private static readonly (JsonEncodedText, JsonEncodedText) s_sha1 = BeforeAfter("sha1");
+    private static readonly (JsonEncodedText, JsonEncodedText) s_sha256 = BeforeAfter("sha256");
+    private static readonly (JsonEncodedText, JsonEncodedText) s_uname = BeforeAfter("uname");
+    private static readonly (JsonEncodedText, JsonEncodedText) s_gname = BeforeAfter("gname");
+    private static readonly (JsonEncodedText, JsonEncodedText) s_mtime = BeforeAfter("mtime");
+
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_buffer;
 
     [ThreadStatic]
     private static Utf8JsonWriter? t_writer;
+
+    private static (JsonEncodedText, JsonEncodedText) BeforeAfter(string name) =>
+        (JsonEncodedText.Encode(name + "_before"), JsonEncodedText.Encode(name + "_after"));
 
     public static string Serialize(Alert alert, AlertContext context) => Encoding.UTF8.GetString(SerializeUtf8(alert, context).Span);
 
@@ -221,16 +235,16 @@ internal static class AlertJson
 
         var a = fim.After;
         var b = fim.Before;
-        Pair("size", b?.Size, a.Size);
-        Pair("perm", b?.Perm, a.Perm);
-        Pair("uid", b?.Uid, a.Uid);
-        Pair("gid", b?.Gid, a.Gid);
-        Pair("md5", b?.Md5, a.Md5);
-        Pair("sha1", b?.Sha1, a.Sha1);
-        Pair("sha256", b?.Sha256, a.Sha256);
-        Pair("uname", b?.UserName, a.UserName);
-        Pair("gname", b?.GroupName, a.GroupName);
-        Pair("mtime", b?.Mtime is { } bm ? FormatMtime(bm) : null, a.Mtime is { } am ? FormatMtime(am) : null);
+        Pair(s_size, b?.Size, a.Size);
+        Pair(s_perm, b?.Perm, a.Perm);
+        Pair(s_uid, b?.Uid, a.Uid);
+        Pair(s_gid, b?.Gid, a.Gid);
+        Pair(s_md5, b?.Md5, a.Md5);
+        Pair(s_sha1, b?.Sha1, a.Sha1);
+        Pair(s_sha256, b?.Sha256, a.Sha256);
+        Pair(s_uname, b?.UserName, a.UserName);
+        Pair(s_gname, b?.GroupName, a.GroupName);
+        Pair(s_mtime, b?.Mtime is { } bm ? FormatMtime(bm) : null, a.Mtime is { } am ? FormatMtime(am) : null);
 
         // Wazuh prints inodes through atoi (overflowing above 2^31−1, spec §8.17); Vigil prints the full number.
         var inodeBefore = ParseInode(b?.Inode);
@@ -282,16 +296,16 @@ internal static class AlertJson
         w.WriteEndObject();
 
         // *_before only when non-empty and different from *_after; *_after when non-empty.
-        void Pair(string name, string? before, string? after)
+        void Pair((JsonEncodedText Before, JsonEncodedText After) name, string? before, string? after)
         {
             if (!string.IsNullOrEmpty(before) && before != after)
             {
-                w.WriteString(name + "_before", before);
+                w.WriteString(name.Before, before);
             }
 
             if (!string.IsNullOrEmpty(after))
             {
-                w.WriteString(name + "_after", after);
+                w.WriteString(name.After, after);
             }
         }
     }
@@ -307,6 +321,7 @@ internal static class AlertJson
             return;
         }
 
+        w.WritePropertyName(s_data);
         var root = new DataNode();
         foreach (var name in EventFields.StaticNames)
         {
@@ -316,12 +331,12 @@ internal static class AlertJson
             }
         }
 
-        foreach (var (name, value) in fields.Dynamic)
+        var dynamic = fields.Dynamic;
+        for (var i = 0; i < dynamic.Count; i++)
         {
-            root.Add(name, value);
+            root.Add(dynamic[i].Key, fields.IsArray(i) ? new RawJson(dynamic[i].Value) : dynamic[i].Value);
         }
 
-        w.WritePropertyName(s_data);
         root.WriteTo(w);
     }
 
@@ -365,11 +380,14 @@ internal static class AlertJson
         TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeSeconds(epoch), TimeZoneInfo.Local)
             .ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture);
 
+    /// <summary>JSON text that came from the event's own parsed JSON, written as is.</summary>
+    private sealed record RawJson(string Json);
+
     private sealed class DataNode
     {
-        private readonly List<(string Key, object Value)> _children = [];
+        private readonly List<(string Key, object Value)> _children = new(8);
 
-        public void Add(string dottedName, string value)
+        public void Add(string dottedName, object value)
         {
             var node = this;
             var start = 0;
@@ -426,9 +444,11 @@ internal static class AlertJson
                     w.WritePropertyName(key);
                     node.WriteTo(w);
                 }
-                else if (value is string text && text.Length > 1 && text[0] == '[' && TryWriteArray(w, key, text))
+                else if (value is RawJson raw)
                 {
                     // Arrays were kept as their JSON text and come back as arrays (json_array_structure).
+                    w.WritePropertyName(key);
+                    w.WriteRawValue(raw.Json, skipInputValidation: true);
                 }
                 else
                 {
@@ -437,21 +457,6 @@ internal static class AlertJson
             }
 
             w.WriteEndObject();
-        }
-
-        private static bool TryWriteArray(Utf8JsonWriter w, string key, string text)
-        {
-            try
-            {
-                using var document = JsonDocument.Parse(text);
-                w.WritePropertyName(key);
-                document.RootElement.WriteTo(w);
-                return true;
-            }
-            catch (JsonException)
-            {
-                return false;
-            }
         }
     }
 }

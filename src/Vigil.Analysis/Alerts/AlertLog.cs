@@ -9,7 +9,7 @@ internal static class AlertLog
     public static string Format(Alert alert, AlertContext context)
     {
         var e = alert.Event;
-        var sb = new StringBuilder(512);
+        var sb = new StringBuilder(e.FullLog.Length + 1024);
         sb.Append("** Alert ").Append(alert.Id).Append(':').Append(alert.IsMail ? " mail " : "").Append(" - ")
           .Append(alert.Rule.GroupString).Append('\n');
         var local = TimeZoneInfo.ConvertTime(alert.Timestamp, TimeZoneInfo.Local);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 
@@ -24,8 +25,23 @@ internal sealed class ArLogJsonDecoder : IDecoder
         }
 
         analysisEvent.Decoder = s_info;
-        var bytes = Encoding.UTF8.GetBytes(log[jsonStart..]);
-        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { AllowTrailingCommas = false });
+        var json = log.AsSpan(jsonStart);
+        var bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(json.Length));
+        try
+        {
+            Decode(analysisEvent, bytes.AsSpan(0, Encoding.UTF8.GetBytes(json, bytes)));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
+
+        return true;
+    }
+
+    private static void Decode(AnalysisEvent analysisEvent, ReadOnlySpan<byte> utf8)
+    {
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { AllowTrailingCommas = false });
         try
         {
             if (JsonDocument.TryParseValue(ref reader, out var document))
@@ -40,8 +56,6 @@ internal sealed class ArLogJsonDecoder : IDecoder
         {
             // Not JSON after the prefix: the decoder matched, no fields.
         }
-
-        return true;
     }
 
     /// <summary>Returns the offset after <c>^\d\d\d\d/\d\d/\d\d \d\d:\d\d:\d\d active-response/bin/\S+: </c>, or -1.</summary>

@@ -15,7 +15,11 @@ internal sealed class EventFields
 
     private static readonly HashSet<string> s_staticSet = new(StaticNames, StringComparer.OrdinalIgnoreCase);
 
-    private readonly List<KeyValuePair<string, string>> _dynamic = [];
+    // A linear scan beats building a dictionary for the field counts events have; the index is only built past this.
+    private const int IndexThreshold = 64;
+
+    private readonly List<KeyValuePair<string, string>> _dynamic = new(32);
+    private HashSet<int>? _arrays;
     private static readonly Dictionary<string, string> s_noStatic = new(StringComparer.OrdinalIgnoreCase);
     private Dictionary<string, string>? _static;
     private Dictionary<string, string>? _index;
@@ -37,10 +41,20 @@ internal sealed class EventFields
         _index = null;
     }
 
+    /// <summary>Adds a field that came from a JSON array, kept as the array's JSON text (Wazuh's json_array_structure).</summary>
+    public void AddDynamicArray(string name, string arrayJson)
+    {
+        (_arrays ??= []).Add(_dynamic.Count);
+        AddDynamic(name, arrayJson);
+    }
+
+    /// <summary>Whether the dynamic field at <paramref name="index"/> holds an array's JSON text.</summary>
+    public bool IsArray(int index) => _arrays?.Contains(index) == true;
+
     /// <summary>A dynamic field by case-insensitive exact name.</summary>
     public string? GetDynamic(string name)
     {
-        if (_dynamic.Count <= 8)
+        if (_dynamic.Count <= IndexThreshold)
         {
             foreach (var (key, value) in _dynamic)
             {

@@ -132,17 +132,17 @@ internal sealed class FimDecoder : IDecoder
         fields.AddDynamic("mode", fim.Mode);
         var a = fim.After;
         var b = fim.Before;
-        Pair("size", a.Size, b?.Size);
-        Pair("perm", a.Perm, b?.Perm);
-        Pair("uid", a.Uid, b?.Uid);
-        Pair("gid", a.Gid, b?.Gid);
-        Pair("md5", a.Md5, b?.Md5);
-        Pair("sha1", a.Sha1, b?.Sha1);
-        Pair("sha256", a.Sha256, b?.Sha256);
-        Pair("uname", a.UserName, b?.UserName);
-        Pair("gname", a.GroupName, b?.GroupName);
-        Pair("mtime", a.Mtime?.ToString(CultureInfo.InvariantCulture), b?.Mtime?.ToString(CultureInfo.InvariantCulture));
-        Pair("inode", a.Inode, b?.Inode);
+        Pair("size", "size_before", a.Size, b?.Size);
+        Pair("perm", "perm_before", a.Perm, b?.Perm);
+        Pair("uid", "uid_before", a.Uid, b?.Uid);
+        Pair("gid", "gid_before", a.Gid, b?.Gid);
+        Pair("md5", "md5_before", a.Md5, b?.Md5);
+        Pair("sha1", "sha1_before", a.Sha1, b?.Sha1);
+        Pair("sha256", "sha256_before", a.Sha256, b?.Sha256);
+        Pair("uname", "uname_before", a.UserName, b?.UserName);
+        Pair("gname", "gname_before", a.GroupName, b?.GroupName);
+        Pair("mtime", "mtime_before", a.Mtime?.ToString(CultureInfo.InvariantCulture), b?.Mtime?.ToString(CultureInfo.InvariantCulture));
+        Pair("inode", "inode_before", a.Inode, b?.Inode);
         if (fim.Diff is not null)
         {
             fields.AddDynamic("changed_content", fim.Diff);
@@ -177,7 +177,7 @@ internal sealed class FimDecoder : IDecoder
         fields.AddDynamic("entry_type", "file");
         fields.AddDynamic("event_type", fim.EventType);
 
-        void Pair(string name, string? after, string? before)
+        void Pair(string name, string beforeName, string? after, string? before)
         {
             if (after is not null)
             {
@@ -186,7 +186,7 @@ internal sealed class FimDecoder : IDecoder
 
             if (before is not null)
             {
-                fields.AddDynamic(name + "_before", before);
+                fields.AddDynamic(beforeName, before);
             }
         }
     }

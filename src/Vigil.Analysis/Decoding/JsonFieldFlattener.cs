@@ -44,7 +44,16 @@ internal static class JsonFieldFlattener
             return;
         }
 
-        if (fields.Count < MaxFields)
+        if (fields.Count >= MaxFields)
+        {
+            return;
+        }
+
+        if (value.ValueKind == JsonValueKind.Array)
+        {
+            fields.AddDynamicArray(name, ToFieldValue(value));
+        }
+        else
         {
             fields.AddDynamic(name, ToFieldValue(value));
         }

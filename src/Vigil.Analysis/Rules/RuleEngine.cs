@@ -24,7 +24,7 @@ internal sealed class RuleEngine(RuleSet rules, TimeProvider timeProvider)
     /// <summary>The final rule for the event, or null when no rule matched or the rule is silent (level 0, noalert).</summary>
     public RuleMatch? Match(AnalysisEvent analysisEvent)
     {
-        ResetCountersHourly();
+        ResetCountersHourly(analysisEvent.ReceivedAt);
         _contextHits.Clear();
         var category = analysisEvent.Decoder?.Category ?? RuleCategories.Syslog;
         foreach (var top in rules.TopLevel)
@@ -184,9 +184,8 @@ internal sealed class RuleEngine(RuleSet rules, TimeProvider timeProvider)
     }
 
     // Wazuh resets firedtimes every hour when it dumps its statistics.
-    private void ResetCountersHourly()
+    private void ResetCountersHourly(DateTimeOffset now)
     {
-        var now = timeProvider.GetUtcNow();
         if (now - _countersResetAt < TimeSpan.FromHours(1))
         {
             return;

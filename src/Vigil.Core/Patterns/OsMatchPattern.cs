@@ -8,8 +8,8 @@ internal sealed class OsMatchPattern : Pattern
 {
     private readonly Alternative[] _alternatives;
 
-    private OsMatchPattern(string text, bool isNegated, Alternative[] alternatives)
-        : base(text, PatternType.OsMatch, isNegated)
+    private OsMatchPattern(string text, bool isNegated, Alternative[] alternatives, PatternType type)
+        : base(text, type, isNegated)
     {
         _alternatives = alternatives;
     }
@@ -22,7 +22,7 @@ internal sealed class OsMatchPattern : Pattern
         Equal,
     }
 
-    public static OsMatchPattern Create(string text, bool negate)
+    public static OsMatchPattern Create(string text, bool negate, PatternType type = PatternType.OsMatch)
     {
         var body = text;
         var isNegated = negate;
@@ -60,7 +60,7 @@ internal sealed class OsMatchPattern : Pattern
             alternatives[i] = new Alternative(part, anchor);
         }
 
-        return new OsMatchPattern(text, isNegated, alternatives);
+        return new OsMatchPattern(text, isNegated, alternatives, type);
     }
 
     public override bool IsMatch(string input)

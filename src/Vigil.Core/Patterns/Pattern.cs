@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Text;
 
 namespace Vigil.Core.Patterns;
 
@@ -67,6 +68,27 @@ public abstract class Pattern
         return IsMatch(input);
     }
 
+    private static bool IsPlainOsRegex(string text)
+    {
+        if (text.Length == 0 || text[0] == '!' || text.AsSpan().IndexOfAny("\\()+*") >= 0 || !Ascii.IsValid(text))
+        {
+            return false;
+        }
+
+        foreach (var alternative in text.Split('|'))
+        {
+            var core = alternative.AsSpan();
+            core = core.StartsWith("^") ? core[1..] : core;
+            core = core.EndsWith("$") ? core[..^1] : core;
+            if (core.IsEmpty || core.IndexOfAny('^', '$') >= 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private static Pattern? Create(string text, PatternType type, bool negate, out string? error)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -80,6 +102,13 @@ public abstract class Pattern
                 if (translated is null)
                 {
                     return null;
+                }
+
+                // Most rule fields are plain words ("virustotal", "1", "/root", "add|delete"): with no escape,
+                // group or quantifier, OSRegex means exactly what OSMatch does, which matches without a regex.
+                if (IsPlainOsRegex(text))
+                {
+                    return OsMatchPattern.Create(text, negate, PatternType.OsRegex);
                 }
 
                 try

@@ -119,4 +119,21 @@ public sealed class AlertOutputTests
         Assert.Equal(6, writer.RepairedBytes);
         Assert.Equal(0, new FileInfo(temp.Combine("alerts.json")).Length);
     }
+
+    [Theory]
+    [InlineData("""{"a": {"b": "1", "c": {"d": "2"}}, "e": "3"}""", """{"a":{"b":"1","c":{"d":"2"}},"e":"3"}""")]
+    [InlineData("""{"x.y": "1", "x": {"z": "2"}}""", """{"x":{"y":"1","z":"2"}}""")]
+    [InlineData("""{"x": {"y": "1"}, "w": "0", "x.z": "2"}""", """{"x":{"y":"1","z":"2"},"w":"0"}""")]
+    [InlineData("""{"k": "v", "k.sub": "lost"}""", """{"k":"v"}""")]
+    [InlineData("""{"list": [1, "a", {"b": 2}], "n": 2.5, "t": true}""", """{"list":[1,"a",{"b":2}],"n":"2.500000","t":"true"}""")]
+    public void Json_Data_NestsDottedFieldsWithStringValues(string message, string expectedData)
+    {
+        using var harness = new RuleHarness("""
+            <group name="test,">
+              <rule id="100000" level="5"><decoded_as>json</decoded_as><description>any json</description></rule>
+            </group>
+            """);
+        using var doc = JsonDocument.Parse(harness.Process(Events.Json(message)).AlertJson!);
+        Assert.Equal(expectedData, doc.RootElement.GetProperty("data").GetRawText());
+    }
 }
