@@ -72,6 +72,27 @@ public sealed class RunCommandTests
     }
 
     [Fact]
+    public async Task Run_SeedRemoveThreatScript_RemovesEicarAnd100092Fires()
+    {
+        await using var emulator = await VirusTotalEmulator.StartAsync();
+        emulator.Add(EmulatedFile.For(Eicar.Bytes, malicious: 66, undetected: 2));
+        using var temp = new TempDirectory();
+        var pem = emulator.WriteCertificatePem(temp.Combine("vt.pem"));
+        using var fixture = new RunFixture("test-key", emulator.BaseUrl, pem, executable: "remove-threat.sh");
+        await using var vigil = fixture.Start();
+        await vigil.WaitForOutputAsync("vigil: ready", s_flow);
+
+        var eicar = Path.Combine(fixture.Watched, "eicar.com");
+        await File.WriteAllBytesAsync(eicar, Eicar.Bytes);
+        await fixture.WaitForRulesAsync(vigil, s_flow, "100201", "87105", "100092", "553");
+
+        Assert.False(File.Exists(eicar));
+        var removed = fixture.Alerts().First(a => a.GetProperty("rule").GetProperty("id").GetString() == "100092");
+        Assert.Equal($"active-response/bin/remove-threat.sh removed threat located at {eicar}", removed.GetProperty("rule").GetProperty("description").GetString());
+        Assert.Equal(0, await vigil.InterruptAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
     public async Task Run_BrokenConfiguration_NamesFileAndLineAndStartsNothing()
     {
         using var fixture = new RunFixture();

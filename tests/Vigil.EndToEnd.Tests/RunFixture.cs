@@ -12,7 +12,7 @@ internal sealed class RunFixture : IDisposable
 {
     private readonly TempDirectory _temp = new("vigil-e2e");
 
-    public RunFixture(string? apiKey = null, Uri? virusTotalUrl = null, string? certificatePem = null)
+    public RunFixture(string? apiKey = null, Uri? virusTotalUrl = null, string? certificatePem = null, string executable = "remove-threat")
     {
         Home = _temp.Combine("home");
         Watched = _temp.Combine("watched");
@@ -39,7 +39,7 @@ internal sealed class RunFixture : IDisposable
             <ossec_config>
               <command>
                 <name>remove-threat</name>
-                <executable>remove-threat</executable>
+                <executable>{executable}</executable>
                 <timeout_allowed>no</timeout_allowed>
               </command>
               <active-response>
@@ -60,6 +60,11 @@ internal sealed class RunFixture : IDisposable
         var program = _temp.WriteFile("home/active-response/bin/remove-threat",
             $"#!/bin/sh\nexec dotnet '{VigilProcess.DllPath}' remove-threat\n");
         File.SetUnixFileMode(program, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        // The guide's own script, byte for byte (it needs jq, which ./test installs).
+        var seed = _temp.Combine("home", "active-response", "bin", "remove-threat.sh");
+        File.Copy(RepositoryPaths.Get("tests", "Vigil.Response.Tests", "Fixtures", "remove-threat.sh"), seed);
+        File.SetUnixFileMode(seed, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
     public string Home { get; }
