@@ -136,4 +136,18 @@ public sealed class LogtestCommandTests
         Assert.Equal(ExitCodes.ConfigError, code);
         Assert.Contains($"{rules}:2: error: rule 100001: if_sid 4242 names no loaded rule", error.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Json_QuarantineActions_AreAlerts()
+    {
+        const string Prefix = "1:/var/ossec/logs/active-responses.log:2026/11/28 10:00:00 active-response/bin/vigil-quarantine: ";
+        const string Json = """{"version":1,"origin":{"name":"vigil","module":"quarantine"},"command":"COMMAND","parameters":{"program":"active-response/bin/vigil-quarantine","id":7,"path":"/root/eicar.com","sha256":"x","restored_to":"/root/eicar.com","rule_id":"87105","alert_id":"1.2"}}""";
+        var output = Run(
+            Prefix + Json.Replace("COMMAND", "restore", StringComparison.Ordinal) + " Quarantined file restored",
+            Prefix + Json.Replace("COMMAND", "delete", StringComparison.Ordinal) + " Quarantined file deleted",
+            ArLog("Threat already gone \"/root/eicar.com\""));
+        Assert.Equal(["200300", "200301", "200302"], output.Select(l => Rule(l).GetProperty("id").GetString()));
+        Assert.Equal("Vigil: quarantined file restored: /root/eicar.com (quarantine id 7) to /root/eicar.com", Rule(output[0]).GetProperty("description").GetString());
+        Assert.Equal("Vigil: remove-threat had nothing to do for /root/eicar.com", Rule(output[2]).GetProperty("description").GetString());
+    }
 }
