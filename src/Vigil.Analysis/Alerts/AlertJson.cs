@@ -349,7 +349,7 @@ internal static class AlertJson
 
     private static int FormatTimestamp(DateTimeOffset time, Span<char> destination)
     {
-        var offset = LocalOffset(time);
+        var offset = LocalClock.OffsetAt(time);
         var local = time.UtcDateTime + offset;
         local.TryFormat(destination, out var written, "yyyy-MM-ddTHH:mm:ss.fff", CultureInfo.InvariantCulture);
         destination[written++] = offset < TimeSpan.Zero ? '-' : '+';
@@ -360,25 +360,10 @@ internal static class AlertJson
         return written + m;
     }
 
-    [ThreadStatic]
-    private static (long Minute, TimeSpan Offset) t_offset;
-
-    // The local zone's offset, looked up at most once a minute per thread (zone rules change on minute boundaries).
-    private static TimeSpan LocalOffset(DateTimeOffset time)
-    {
-        var minute = time.ToUnixTimeSeconds() / 60;
-        if (t_offset.Minute != minute + 1)
-        {
-            t_offset = (minute + 1, TimeZoneInfo.Local.GetUtcOffset(time.UtcDateTime));
-        }
-
-        return t_offset.Offset;
-    }
 
     /// <summary>Wazuh's <c>%FT%T%z</c> cut to 20 bytes: the offset is lost (spec §2.9); kept for rule and parser compatibility.</summary>
     private static string FormatMtime(long epoch) =>
-        TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeSeconds(epoch), TimeZoneInfo.Local)
-            .ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture);
+        LocalClock.FromUnixSeconds(epoch).ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture);
 
     /// <summary>JSON text that came from the event's own parsed JSON, written as is.</summary>
     private sealed record RawJson(string Json);

@@ -12,7 +12,7 @@ internal static class AlertLog
         var sb = new StringBuilder(e.FullLog.Length + 1024);
         sb.Append("** Alert ").Append(alert.Id).Append(':').Append(alert.IsMail ? " mail " : "").Append(" - ")
           .Append(alert.Rule.GroupString).Append('\n');
-        var local = TimeZoneInfo.ConvertTime(alert.Timestamp, TimeZoneInfo.Local);
+        var local = LocalClock.ToLocal(alert.Timestamp);
         sb.Append(local.ToString("yyyy MMM dd HH:mm:ss", CultureInfo.InvariantCulture)).Append(' ');
         if (e.Agent is { } agent)
         {
@@ -42,7 +42,7 @@ internal static class AlertLog
             Line(" - Permissions: ", a.Perm);
             if (a.Mtime is { } mtime)
             {
-                var date = TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeSeconds(mtime), TimeZoneInfo.Local);
+                var date = LocalClock.FromUnixSeconds(mtime);
                 Line(" - Date: ", date.ToString("ddd MMM d HH:mm:ss yyyy", CultureInfo.InvariantCulture));
             }
 
