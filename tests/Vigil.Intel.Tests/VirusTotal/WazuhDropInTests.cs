@@ -109,7 +109,10 @@ public sealed class WazuhDropInTests : IAsyncLifetime
         Assert.Equal(4, code);
         Assert.Equal("1:virustotal:{\"virustotal\": {\"error\": 408, \"description\": \"Error: API request timed out\"}, \"integration\": \"virustotal\"}",
             Assert.Single(datagrams));
-        Assert.Equal(2, _emulator.LookupCount);
+
+        // Two attempts (retries + 1); on a loaded machine the TLS handshake of one can outlast the 1 s timeout before
+        // the request reaches the server, so the server may count one.
+        Assert.InRange(_emulator.LookupCount, 1, 2);
     }
 
     [Fact]
