@@ -47,16 +47,16 @@ internal sealed class PipelineThroughputScenario : IScenario
             parseRates.Add(MeasureParseOnly(messages, eventsPerRound));
         }
 
-        var decodeOnly = Median([.. Enumerable.Range(0, rounds).Select(_ => MeasureStage(pipeline, messages, eventsPerRound, matchRules: false))]);
-        var decodeAndRules = Median([.. Enumerable.Range(0, rounds).Select(_ => MeasureStage(pipeline, messages, eventsPerRound, matchRules: true))]);
+        var decodeOnly = Stats.Median([.. Enumerable.Range(0, rounds).Select(_ => MeasureStage(pipeline, messages, eventsPerRound, matchRules: false))]);
+        var decodeAndRules = Stats.Median([.. Enumerable.Range(0, rounds).Select(_ => MeasureStage(pipeline, messages, eventsPerRound, matchRules: true))]);
         Console.WriteLine($"stage: decode only                 median {decodeOnly:N0} events/s");
         Console.WriteLine($"stage: decode + rules (no output)  median {decodeAndRules:N0} events/s");
         var context = AnalysisFactory.ContextOf(config);
         var sample = messages.Select(m => pipeline.Process(m).Alert!).ToArray();
-        Console.WriteLine($"stage: alerts.json serialization   median {Median([.. Enumerable.Range(0, rounds).Select(_ => MeasureOutput(sample, eventsPerRound, a => AlertJson.Serialize(a, context).Length))]):N0} alerts/s");
-        Console.WriteLine($"stage: alerts.log formatting       median {Median([.. Enumerable.Range(0, rounds).Select(_ => MeasureOutput(sample, eventsPerRound, a => AlertLog.Format(a, context).Length))]):N0} alerts/s");
-        var pipelineMedian = Median(pipelineRates);
-        var parseMedian = Median(parseRates);
+        Console.WriteLine($"stage: alerts.json serialization   median {Stats.Median([.. Enumerable.Range(0, rounds).Select(_ => MeasureOutput(sample, eventsPerRound, a => AlertJson.Serialize(a, context).Length))]):N0} alerts/s");
+        Console.WriteLine($"stage: alerts.log formatting       median {Stats.Median([.. Enumerable.Range(0, rounds).Select(_ => MeasureOutput(sample, eventsPerRound, a => AlertLog.Format(a, context).Length))]):N0} alerts/s");
+        var pipelineMedian = Stats.Median(pipelineRates);
+        var parseMedian = Stats.Median(parseRates);
         Console.WriteLine($"pipeline (decode+rules+alerts.json+alerts.log text): median {pipelineMedian:N0} events/s  (rounds: {string.Join(", ", pipelineRates.Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))})");
         Console.WriteLine($"baseline (JsonDocument.Parse of the same messages):  median {parseMedian:N0} events/s");
         Console.WriteLine($"ratio pipeline/baseline: {pipelineMedian / parseMedian:F2}; alerts per round: {alerts:N0}; target 200,000 events/s: {(pipelineMedian >= 200_000 ? "met" : "NOT met")}");
@@ -120,12 +120,6 @@ internal sealed class PipelineThroughputScenario : IScenario
 
         GC.KeepAlive(sink);
         return count / stopwatch.Elapsed.TotalSeconds;
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     private static IEnumerable<string> Mix()

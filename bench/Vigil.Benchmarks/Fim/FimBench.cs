@@ -57,14 +57,6 @@ internal static class FimBench
         Directories = [new DirectoryOptions { Path = root, Realtime = realtime }],
     };
 
-    public static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
-
-    public static double Percentile(IReadOnlyList<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p / 100 * sorted.Count) - 1)];
-
     public static string Rss()
     {
         var lines = File.ReadAllLines("/proc/self/status");

@@ -54,7 +54,7 @@ internal sealed class FimLatencyScenario : IScenario
                 .Order()
                 .ToList();
             Console.WriteLine($"files: {count}, events: {latencies.Count}, one write+close every 5 ms, 1 KiB each, md5+sha1+sha256");
-            Console.WriteLine($"latency close -> sink: p50 {FimBench.Percentile(latencies, 50):F2} ms, p90 {FimBench.Percentile(latencies, 90):F2} ms, p99 {FimBench.Percentile(latencies, 99):F2} ms, max {latencies[^1]:F2} ms (target p50 <= 5 ms)");
+            Console.WriteLine($"latency close -> sink: p50 {Stats.Percentile(latencies, 50):F2} ms, p90 {Stats.Percentile(latencies, 90):F2} ms, p99 {Stats.Percentile(latencies, 99):F2} ms, max {latencies[^1]:F2} ms (target p50 <= 5 ms)");
             return latencies.Count == count ? 0 : 1;
         }
         finally

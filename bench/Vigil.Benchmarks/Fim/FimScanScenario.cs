@@ -40,8 +40,8 @@ internal sealed class FimScanScenario : IScenario
                 Console.WriteLine($"run {run}: vigil {v:F2} s, coreutils {c:F2} s, ratio {c / v:F2}x");
             }
 
-            var vm = FimBench.Median(vigil);
-            var cm = FimBench.Median(coreutils);
+            var vm = Stats.Median(vigil);
+            var cm = Stats.Median(coreutils);
             Console.WriteLine($"median: vigil {vm:F2} s, md5sum+sha1sum+sha256sum in parallel {cm:F2} s, vigil is {cm / vm:F2}x faster (target >= 2x)");
             return 0;
         }

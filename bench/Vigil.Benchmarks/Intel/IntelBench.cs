@@ -31,8 +31,6 @@ internal static class IntelBench
         + "\"syscheck\":{\"path\":\"/data/f" + n + "\",\"mode\":\"realtime\",\"size_after\":\"68\",\"md5_after\":\"" + file.Md5 + "\",\"sha1_after\":\"" + file.Sha1
         + "\",\"sha256_after\":\"" + file.Sha256 + "\",\"event\":\"added\"},\"location\":\"syscheck\"}";
 
-    public static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)(p * sorted.Count))];
-
     public static string Ms(double ms) => ms.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture);
 
     public static double ElapsedMs(long start) => Stopwatch.GetElapsedTime(start).TotalMilliseconds;

@@ -58,11 +58,11 @@ internal sealed class IntelLookupLatencyScenario : IScenario
 
         baseline.Sort();
         measured.Sort();
-        var b50 = IntelBench.Percentile(baseline, 0.5);
-        var m50 = IntelBench.Percentile(measured, 0.5);
+        var b50 = Stats.Percentile(baseline, 50);
+        var m50 = Stats.Percentile(measured, 50);
         Console.WriteLine($"lookups: {count} unique hashes (after 100 warm-up), emulator on 127.0.0.1 over TLS, no injected latency");
-        Console.WriteLine($"baseline (bare client -> emulator)   p50 {IntelBench.Ms(b50)} ms  p90 {IntelBench.Ms(IntelBench.Percentile(baseline, 0.9))} ms  p99 {IntelBench.Ms(IntelBench.Percentile(baseline, 0.99))} ms");
-        Console.WriteLine($"vigil (alert -> result event)        p50 {IntelBench.Ms(m50)} ms  p90 {IntelBench.Ms(IntelBench.Percentile(measured, 0.9))} ms  p99 {IntelBench.Ms(IntelBench.Percentile(measured, 0.99))} ms");
+        Console.WriteLine($"baseline (bare client -> emulator)   p50 {IntelBench.Ms(b50)} ms  p90 {IntelBench.Ms(Stats.Percentile(baseline, 90))} ms  p99 {IntelBench.Ms(Stats.Percentile(baseline, 99))} ms");
+        Console.WriteLine($"vigil (alert -> result event)        p50 {IntelBench.Ms(m50)} ms  p90 {IntelBench.Ms(Stats.Percentile(measured, 90))} ms  p99 {IntelBench.Ms(Stats.Percentile(measured, 99))} ms");
         Console.WriteLine($"added latency p50: {IntelBench.Ms(m50 - b50)} ms (target <= 2 ms)");
         Directory.Delete(directory, recursive: true);
         return 0;
