@@ -93,6 +93,35 @@ public sealed class RunCommandTests
     }
 
     [Fact]
+    public async Task Run_DataDirectoryInsideTheWatchedTree_NeverAlertsOnItsOwnFiles()
+    {
+        // The quarantine vault, the databases and alerts.json live in a watched tree here: moving EICAR into the vault
+        // must not be seen as a new file (which would be flagged and "removed" again), nor any of Vigil's writes.
+        using var fixture = new RunFixture();
+        var data = Path.Combine(fixture.Watched, "vigil-state");
+        await using var vigil = VigilProcess.Start(
+            ["run", "--config", Path.Combine(fixture.Home, "config", "ossec.conf"), "--home", fixture.Home, "--data-dir", data]);
+        await vigil.WaitForOutputAsync("vigil: ready", s_flow);
+        var eicar = Path.Combine(fixture.Watched, "eicar.com");
+        await File.WriteAllBytesAsync(eicar, Eicar.Bytes);
+
+        var alertsJson = Path.Combine(data, "logs", "alerts", "alerts.json");
+        var clock = Stopwatch.StartNew();
+        while (!(File.Exists(alertsJson) && File.ReadAllText(alertsJson).Contains("\"100092\"", StringComparison.Ordinal)))
+        {
+            Assert.True(clock.Elapsed < s_flow, vigil.Output);
+            await Task.Delay(100);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var alerts = File.ReadAllLines(alertsJson).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        var fimPaths = alerts.Where(a => a.TryGetProperty("syscheck", out _)).Select(a => a.GetProperty("syscheck").GetProperty("path").GetString()).Distinct();
+        Assert.Equal([eicar], fimPaths);
+        Assert.Equal(1, alerts.Count(a => a.GetProperty("rule").GetProperty("id").GetString() == "100092"));
+        Assert.Equal(0, await vigil.InterruptAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
     public async Task Run_BrokenConfiguration_NamesFileAndLineAndStartsNothing()
     {
         using var fixture = new RunFixture();

@@ -85,7 +85,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
             _execd.RunTimeoutLoopAsync(_stopping.Token),
             _tailer.RunAsync(TimeSpan.FromMilliseconds(100), _stopping.Token));
 
-        _fim = new FimService(config.Syscheck, paths.Fim, sink, time);
+        _fim = new FimService(WithoutOwnFiles(config.Syscheck), paths.Fim, sink, time);
         await _fim.StartAsync(cancellationToken);
 
         // "ready" means the baseline is taken: a file dropped before then is part of it (as in Wazuh), one dropped
@@ -93,6 +93,19 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         await _fim.InitialScan.WaitAsync(cancellationToken);
         await output.WriteAsync(Banner());
     }
+
+    // Vigil's own state must never be monitored, even when a watched tree contains it: every alert written to
+    // alerts.json would otherwise be a change, and an alert, and so on. Likewise the per-filesystem quarantine vaults.
+    private SyscheckOptions WithoutOwnFiles(SyscheckOptions syscheck) => syscheck with
+    {
+        Ignore =
+        [
+            .. syscheck.Ignore,
+            new PathFilter(paths.Data, IsSregex: false),
+            new PathFilter(Path.GetDirectoryName(paths.ActiveResponseLog)!, IsSregex: false),
+            new PathFilter("/.vigil-quarantine", IsSregex: true),
+        ],
+    };
 
     private async Task AnalyseAsync(AnalysisPipeline pipeline, AlertFileWriter writer, CancellationToken cancellationToken)
     {
