@@ -53,6 +53,12 @@ internal sealed class PipelineThroughputScenario : IScenario
         Console.WriteLine($"stage: decode + rules (no output)  median {decodeAndRules:N0} events/s");
         var context = AnalysisFactory.ContextOf(config);
         var sample = messages.Select(m => pipeline.Process(m).Alert!).ToArray();
+        foreach (var alert in sample)
+        {
+            var one = new[] { alert };
+            Console.WriteLine($"  alerts.json of rule {alert.Rule.Id,6}: {MeasureOutput(one, eventsPerRound / 4, a => AlertJson.Serialize(a, context).Length),12:N0}/s; decode {MeasureStage(pipeline, [messages[Array.IndexOf(sample, alert)]], eventsPerRound / 4, matchRules: false),12:N0}/s");
+        }
+
         Console.WriteLine($"stage: alerts.json serialization   median {Stats.Median([.. Enumerable.Range(0, rounds).Select(_ => MeasureOutput(sample, eventsPerRound, a => AlertJson.Serialize(a, context).Length))]):N0} alerts/s");
         Console.WriteLine($"stage: alerts.log formatting       median {Stats.Median([.. Enumerable.Range(0, rounds).Select(_ => MeasureOutput(sample, eventsPerRound, a => AlertLog.Format(a, context).Length))]):N0} alerts/s");
         var pipelineMedian = Stats.Median(pipelineRates);

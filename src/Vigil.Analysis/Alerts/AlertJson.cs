@@ -351,19 +351,24 @@ internal static class AlertJson
     {
         var offset = LocalClock.OffsetAt(time);
         var local = time.UtcDateTime + offset;
-        local.TryFormat(destination, out var written, "yyyy-MM-ddTHH:mm:ss.fff", CultureInfo.InvariantCulture);
+        var written = LocalClock.FormatDateTime(local, destination);
+        destination[written++] = '.';
+        LocalClock.Digits(destination[written..], local.Millisecond, 3);
+        written += 3;
         destination[written++] = offset < TimeSpan.Zero ? '-' : '+';
         var abs = offset.Duration();
-        abs.Hours.TryFormat(destination[written..], out var h, "00", CultureInfo.InvariantCulture);
-        written += h;
-        abs.Minutes.TryFormat(destination[written..], out var m, "00", CultureInfo.InvariantCulture);
-        return written + m;
+        LocalClock.Digits(destination[written..], abs.Hours, 2);
+        LocalClock.Digits(destination[(written + 2)..], abs.Minutes, 2);
+        return written + 4;
     }
 
 
     /// <summary>Wazuh's <c>%FT%T%z</c> cut to 20 bytes: the offset is lost (spec §2.9); kept for rule and parser compatibility.</summary>
-    private static string FormatMtime(long epoch) =>
-        LocalClock.FromUnixSeconds(epoch).ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture);
+    private static string FormatMtime(long epoch)
+    {
+        Span<char> buffer = stackalloc char[19];
+        return new string(buffer[..LocalClock.FormatDateTime(LocalClock.FromUnixSeconds(epoch).DateTime, buffer)]);
+    }
 
     /// <summary>JSON text that came from the event's own parsed JSON, written as is.</summary>
     private sealed record RawJson(string Json);

@@ -6,6 +6,8 @@ namespace Vigil.Analysis.Alerts;
 /// <summary>Formats an alert as an <c>alerts.log</c> entry (spec §6.3).</summary>
 internal static class AlertLog
 {
+    private static readonly string[] s_months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
     public static string Format(Alert alert, AlertContext context)
     {
         var e = alert.Event;
@@ -13,7 +15,9 @@ internal static class AlertLog
         sb.Append("** Alert ").Append(alert.Id).Append(':').Append(alert.IsMail ? " mail " : "").Append(" - ")
           .Append(alert.Rule.GroupString).Append('\n');
         var local = LocalClock.ToLocal(alert.Timestamp);
-        sb.Append(local.ToString("yyyy MMM dd HH:mm:ss", CultureInfo.InvariantCulture)).Append(' ');
+        Span<char> when = stackalloc char[19];
+        LocalClock.FormatDateTime(local.DateTime, when, ' ');
+        sb.Append(when[..4]).Append(' ').Append(s_months[local.Month - 1]).Append(' ').Append(when[8..]).Append(' ');
         if (e.Agent is { } agent)
         {
             sb.Append('(').Append(agent.Name).Append(") ").Append(agent.Ip ?? "any").Append("->").Append(e.Location);

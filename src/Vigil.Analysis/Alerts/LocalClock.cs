@@ -26,4 +26,31 @@ internal static class LocalClock
 
     /// <summary>A Unix time in local time.</summary>
     public static DateTimeOffset FromUnixSeconds(long epoch) => ToLocal(DateTimeOffset.FromUnixTimeSeconds(epoch));
+
+    /// <summary>Writes <c>yyyy-MM-ddTHH:mm:ss</c> (with <paramref name="separator"/> between date and time) without
+    /// a format string; returns the characters written (19).</summary>
+    public static int FormatDateTime(DateTime local, Span<char> destination, char separator = 'T')
+    {
+        Digits(destination, local.Year, 4);
+        destination[4] = '-';
+        Digits(destination[5..], local.Month, 2);
+        destination[7] = '-';
+        Digits(destination[8..], local.Day, 2);
+        destination[10] = separator;
+        Digits(destination[11..], local.Hour, 2);
+        destination[13] = ':';
+        Digits(destination[14..], local.Minute, 2);
+        destination[16] = ':';
+        Digits(destination[17..], local.Second, 2);
+        return 19;
+    }
+
+    public static void Digits(Span<char> destination, int value, int count)
+    {
+        for (var i = count - 1; i >= 0; i--)
+        {
+            destination[i] = (char)('0' + (value % 10));
+            value /= 10;
+        }
+    }
 }

@@ -218,27 +218,27 @@ internal sealed class FimDecoder : IDecoder
         if (fim.EventType == "modified" && fim.Before is { } b)
         {
             var a = fim.After;
-            Changed("Size changed from '{0}' to '{1}'", b.Size, a.Size);
-            Changed("Permissions changed from '{0}' to '{1}'", b.Perm, a.Perm);
-            Changed("Ownership was '{0}', now it is '{1}'", b.Uid, a.Uid);
-            Changed("User name was '{0}', now it is '{1}'", b.UserName, a.UserName);
-            Changed("Group ownership was '{0}', now it is '{1}'", b.Gid, a.Gid);
-            Changed("Group name was '{0}', now it is '{1}'", b.GroupName, a.GroupName);
-            Changed("Old modification time was: '{0}', now it is '{1}'",
+            Changed("Size changed from '", "' to '", b.Size, a.Size);
+            Changed("Permissions changed from '", "' to '", b.Perm, a.Perm);
+            Changed("Ownership was '", "', now it is '", b.Uid, a.Uid);
+            Changed("User name was '", "', now it is '", b.UserName, a.UserName);
+            Changed("Group ownership was '", "', now it is '", b.Gid, a.Gid);
+            Changed("Group name was '", "', now it is '", b.GroupName, a.GroupName);
+            Changed("Old modification time was: '", "', now it is '",
                 b.Mtime?.ToString(CultureInfo.InvariantCulture), a.Mtime?.ToString(CultureInfo.InvariantCulture));
-            Changed("Old inode was: '{0}', now it is '{1}'", b.Inode, a.Inode);
-            Changed("Old md5sum was: '{0}'\nNew md5sum is : '{1}'", b.Md5, a.Md5);
-            Changed("Old sha1sum was: '{0}'\nNew sha1sum is : '{1}'", b.Sha1, a.Sha1);
-            Changed("Old sha256sum was: '{0}'\nNew sha256sum is : '{1}'", b.Sha256, a.Sha256);
+            Changed("Old inode was: '", "', now it is '", b.Inode, a.Inode);
+            Changed("Old md5sum was: '", "'\nNew md5sum is : '", b.Md5, a.Md5);
+            Changed("Old sha1sum was: '", "'\nNew sha1sum is : '", b.Sha1, a.Sha1);
+            Changed("Old sha256sum was: '", "'\nNew sha256sum is : '", b.Sha256, a.Sha256);
         }
 
         return sb.ToString();
 
-        void Changed(string format, string? before, string? after)
+        void Changed(string lead, string middle, string? before, string? after)
         {
             if (before is not null && after is not null && before != after)
             {
-                sb.AppendFormat(CultureInfo.InvariantCulture, format, before, after).Append('\n');
+                sb.Append(lead).Append(before).Append(middle).Append(after).Append("'\n");
             }
         }
     }
