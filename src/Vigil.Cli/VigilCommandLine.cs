@@ -15,6 +15,7 @@ internal static class VigilCommandLine
         RemoveThreatCommand.AddTo(root, ConfigLoading.MonitoredDirectories);
         QuarantineCommand.AddTo(root);
         IntegrationCommand.AddTo(root);
+        ScanCommand.AddTo(root);
         return root;
     }
 
