@@ -16,6 +16,7 @@ internal static class VigilCommandLine
         QuarantineCommand.AddTo(root);
         IntegrationCommand.AddTo(root);
         ScanCommand.AddTo(root);
+        VtCommand.AddTo(root);
         return root;
     }
 
