@@ -18,7 +18,8 @@ internal static class VtCommand
         var settings = new IntelSettings();
         var check = new Command("check", "Verify the VirusTotal API key with one request and show the quota left.");
         settings.AddTo(check);
-        check.SetAction((parseResult, cancellationToken) => CheckAsync(settings, parseResult, TimeProvider.System, Console.Out, Console.Error, cancellationToken));
+        check.SetAction((parseResult, cancellationToken) => CheckAsync(
+            settings, parseResult, TimeProvider.System, parseResult.InvocationConfiguration.Output, parseResult.InvocationConfiguration.Error, cancellationToken));
         root.Subcommands.Add(new Command("vt", "VirusTotal tools.") { check });
     }
 
