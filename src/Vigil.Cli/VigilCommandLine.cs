@@ -15,6 +15,8 @@ internal static class VigilCommandLine
         RemoveThreatCommand.AddTo(root, ConfigLoading.MonitoredDirectories);
         QuarantineCommand.AddTo(root);
         IntegrationCommand.AddTo(root);
+        ScanCommand.AddTo(root);
+        VtCommand.AddTo(root);
         return root;
     }
 

@@ -10,4 +10,7 @@ internal static class EventIds
     public const int TransientFailure = 4012;
     public const int GaveUp = 4013;
     public const int StepFailed = 4020;
+    public const int Uploaded = 4030;
+    public const int UploadSkipped = 4031;
+    public const int UploadFailed = 4032;
 }

@@ -24,6 +24,15 @@ internal sealed partial class IntelService
         [LoggerMessage(EventIds.GaveUp, LogLevel.Error, "Gave up looking up {Hash}: {Detail}")]
         public static partial void GaveUp(ILogger logger, string hash, string detail);
 
+        [LoggerMessage(EventIds.Uploaded, LogLevel.Information, "Uploaded {FilePath} to VirusTotal; analysis {AnalysisId}")]
+        public static partial void Uploaded(ILogger logger, string filePath, string analysisId);
+
+        [LoggerMessage(EventIds.UploadSkipped, LogLevel.Information, "Not uploading {FilePath}: {Reason}; the unknown verdict stands")]
+        public static partial void UploadSkipped(ILogger logger, string filePath, string reason);
+
+        [LoggerMessage(EventIds.UploadFailed, LogLevel.Warning, "Upload of {FilePath} failed: {Reason}; the unknown verdict stands")]
+        public static partial void UploadFailed(ILogger logger, string filePath, string reason);
+
         [LoggerMessage(EventIds.StepFailed, LogLevel.Error, "The lookup worker failed a step; retrying")]
         public static partial void StepFailed(ILogger logger, Exception exception);
     }

@@ -297,6 +297,12 @@ internal sealed partial class IntelService : IAlertSink, IAsyncDisposable
         switch (outcome)
         {
             case LookupOutcome.Verdict verdict:
+                if (!verdict.Value.IsFound && _options.Upload
+                    && await TryUploadAsync(hash, [.. _store.Pending(hash).Select(p => p.File)], cancellationToken) is { } analysed)
+                {
+                    verdict = new LookupOutcome.Verdict(analysed);
+                }
+
                 _cache.Put(verdict.Value);
                 _store.ClearAttempts(hash);
                 _transientFailures = 0;

@@ -11,7 +11,7 @@ namespace Vigil.Intel.VirusTotal;
 /// VirusTotal API v3 file reports over one <see cref="HttpClient"/>. The key travels only in the
 /// <c>x-apikey</c> header (v2 put it in the query string, where proxies and logs keep it).
 /// </summary>
-internal sealed class VirusTotalClient(HttpClient http, IntelOptions options)
+internal sealed partial class VirusTotalClient(HttpClient http, IntelOptions options)
 {
     private readonly string _peer = options.BaseUrl.GetLeftPart(UriPartial.Authority);
 

@@ -52,6 +52,7 @@ public sealed class VirusTotalEmulator : IAsyncDisposable
     private readonly ConcurrentDictionary<string, EmulatedFile> _files = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentQueue<EmulatorFault> _faults = new();
     private readonly ConcurrentDictionary<string, Analysis> _analyses = new();
+    private readonly ConcurrentDictionary<string, EmulatedFile> _verdictsOnUpload = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<RecordedRequest> _requests = [];
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
@@ -120,6 +121,16 @@ public sealed class VirusTotalEmulator : IAsyncDisposable
         _files[file.Sha1] = file;
         return this;
     }
+
+    /// <summary>A file unknown to lookups (404) until it is uploaded; its analysis then gives these verdicts.</summary>
+    public VirusTotalEmulator AddOnUpload(EmulatedFile file)
+    {
+        _verdictsOnUpload[file.Sha256] = file;
+        return this;
+    }
+
+    /// <summary>Uploads received (POST /api/v3/files or to an upload URL), accepted or not.</summary>
+    public int UploadCount => Requests.Count(r => r.Method == "POST");
 
     public void EnqueueFault(EmulatorFault fault, int times = 1)
     {
@@ -328,7 +339,9 @@ public sealed class VirusTotalEmulator : IAsyncDisposable
         var content = buffer.ToArray();
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(content));
         // A known file keeps its verdicts; an unknown one is found clean by every engine.
-        var file = _files.TryGetValue(sha256, out var known) ? known : EmulatedFile.For(content, 0, 60) with { LastAnalysisDate = _time.GetUtcNow().ToUnixTimeSeconds() };
+        var file = _files.TryGetValue(sha256, out var known) ? known
+            : _verdictsOnUpload.TryGetValue(sha256, out var planned) ? planned with { LastAnalysisDate = _time.GetUtcNow().ToUnixTimeSeconds() }
+            : EmulatedFile.For(content, 0, 60) with { LastAnalysisDate = _time.GetUtcNow().ToUnixTimeSeconds() };
         Add(file);
         var id = Convert.ToBase64String(Encoding.ASCII.GetBytes($"{file.Md5}:{_time.GetUtcNow().ToUnixTimeSeconds()}"));
         _analyses[id] = new Analysis(file);

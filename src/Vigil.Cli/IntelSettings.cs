@@ -1,0 +1,75 @@
+using System.CommandLine;
+using Vigil.Core;
+using Vigil.Core.Configuration;
+using Vigil.Core.Diagnostics;
+using Vigil.Intel;
+
+namespace Vigil.Cli;
+
+/// <summary>
+/// What `vigil scan` and `vigil vt check` share with `vigil run`: the virustotal integration's settings from the
+/// ossec.conf (key from &lt;api_key&gt; or VIGIL_VT_API_KEY, &lt;options&gt;) and the intelligence database
+/// <c>&lt;data&gt;/intel/intel.db</c>, so the verdict cache and the quota are one.
+/// </summary>
+internal sealed class IntelSettings
+{
+    public HomeOptions Paths { get; } = new();
+
+    public Option<string?> Config { get; } = new("--config") { Description = "The ossec.conf whose virustotal integration to use (default: config/ossec.conf under the Vigil home)." };
+
+    public void AddTo(Command command)
+    {
+        Paths.AddTo(command);
+        command.Options.Add(Config);
+    }
+
+    public static string DatabasePath(string dataDirectory) => Path.Combine(dataDirectory, "intel", "intel.db");
+
+    /// <summary>
+    /// The settings, or null after printing the configuration's errors. With no --config and no ossec.conf under the
+    /// home, the defaults apply and the key comes from VIGIL_VT_API_KEY.
+    /// </summary>
+    public async Task<IntelOptions?> LoadAsync(ParseResult parseResult, string command, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(parseResult);
+        ArgumentNullException.ThrowIfNull(error);
+        var home = Paths.ResolveHome(parseResult);
+        var explicitPath = parseResult.GetValue(Config);
+        var path = Path.GetFullPath(explicitPath ?? Path.Combine(home, "config", "ossec.conf"));
+        IReadOnlyList<IntegrationOptions> integrations;
+        if (explicitPath is null && !File.Exists(path))
+        {
+            var key = Environment.GetEnvironmentVariable(OssecConfigLoader.VirusTotalKeyVariable)?.Trim() ?? "";
+            integrations = [new IntegrationOptions { Name = "virustotal", ApiKey = new Secret(key) }];
+        }
+        else
+        {
+            var result = OssecConfigLoader.Load(path, new ConfigLoadOptions { Home = home });
+            if (result.HasErrors)
+            {
+                foreach (var diagnostic in result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error))
+                {
+                    await error.WriteLineAsync(diagnostic.ToString());
+                }
+
+                await error.WriteLineAsync($"vigil {command}: the configuration has errors (see above)");
+                return null;
+            }
+
+            integrations = [.. result.Config.Integrations.Where(i => i.Name is "virustotal" or "custom-vigil-lists")];
+        }
+
+        try
+        {
+            var blocks = integrations.Select(IntelOptions.FromIntegration).ToList();
+            var options = blocks.FirstOrDefault(o => !o.ApiKey.IsEmpty) ?? blocks.FirstOrDefault() ?? new IntelOptions();
+            // Every block's hash lists count; the built-in list is always checked (it costs nothing and spares the quota).
+            return options with { HashLists = [.. blocks.SelectMany(b => b.HashLists).Distinct(StringComparer.Ordinal)], BuiltinList = true };
+        }
+        catch (VigilException ex)
+        {
+            await error.WriteLineAsync($"vigil {command}: {ex.Message}");
+            return null;
+        }
+    }
+}

@@ -1,0 +1,236 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Vigil.Intel.Files;
+using Vigil.Intel.LocalLists;
+using Vigil.Intel.VirusTotal;
+
+namespace Vigil.Intel.Scanning;
+
+/// <summary>
+/// On-demand scanning (<c>vigil scan</c>): hashes each file, then asks the local hash lists, the shared verdict
+/// cache and, with a key, VirusTotal within the shared quota. Directories are walked without following symbolic
+/// links; a link named on the command line is followed (as <c>find -H</c> does). A path that cannot be read gives
+/// an error result and the scan goes on.
+/// </summary>
+internal sealed class FileScanner
+{
+    private readonly IntelOptions _options;
+    private readonly LocalIntel _local;
+    private readonly VerdictCache _cache;
+    private readonly QuotaGate _quota;
+    private readonly VirusTotalClient? _client;
+    private readonly TimeProvider _time;
+    private readonly bool _shouldWait;
+    private string? _rejection;
+
+    public FileScanner(IntelOptions options, LocalIntel local, IntelStore store, VirusTotalClient? client, TimeProvider timeProvider, bool shouldWait)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _local = local;
+        _cache = new VerdictCache(store, options, timeProvider);
+        _quota = new QuotaGate(store, options, timeProvider);
+        _client = client;
+        _time = timeProvider;
+        _shouldWait = shouldWait;
+    }
+
+    public async IAsyncEnumerable<ScanResult> ScanAsync(IEnumerable<string> paths, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        foreach (var path in paths)
+        {
+            if (Directory.Exists(path))
+            {
+                await foreach (var result in WalkAsync(path, cancellationToken))
+                {
+                    yield return result;
+                }
+            }
+            else if (File.Exists(path))
+            {
+                // Named on the command line: a link is followed to its target; the result keeps the name given.
+                var target = new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path;
+                yield return await ScanFileAsync(path, target, isWalked: false, cancellationToken) ?? Error(path, "not a regular file");
+            }
+            else
+            {
+                yield return Error(path, "no such file or directory");
+            }
+        }
+    }
+
+    private async IAsyncEnumerable<ScanResult> WalkAsync(string root, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var options = new EnumerationOptions { AttributesToSkip = 0, IgnoreInaccessible = false, RecurseSubdirectories = false };
+        var pending = new Stack<string>();
+        pending.Push(root);
+        while (pending.Count > 0)
+        {
+            var directory = pending.Pop();
+            List<FileSystemInfo> entries;
+            string? failure = null;
+            try
+            {
+                entries = [.. new DirectoryInfo(directory).EnumerateFileSystemInfos("*", options).OrderBy(e => e.Name, StringComparer.Ordinal)];
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                entries = [];
+                failure = ex.Message;
+            }
+
+            if (failure is not null)
+            {
+                yield return Error(directory, failure);
+                continue;
+            }
+
+            var subdirectories = new List<string>();
+            foreach (var entry in entries)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (entry.Attributes.HasFlag(FileAttributes.ReparsePoint))
+                {
+                    // A symbolic link: never followed, so a walk cannot leave the tree it was given.
+                    continue;
+                }
+
+                var path = Path.Combine(directory, entry.Name);
+                if (entry is DirectoryInfo)
+                {
+                    subdirectories.Add(path);
+                }
+                else if (await ScanFileAsync(path, path, isWalked: true, cancellationToken) is { } result)
+                {
+                    yield return result;
+                }
+            }
+
+            for (var i = subdirectories.Count - 1; i >= 0; i--)
+            {
+                pending.Push(subdirectories[i]);
+            }
+        }
+    }
+
+    /// <summary>The result for one file; null for a FIFO, socket or device met in a walk (nothing to scan).</summary>
+    private async Task<ScanResult?> ScanFileAsync(string shownPath, string path, bool isWalked, CancellationToken cancellationToken)
+    {
+        var (digest, error) = await RegularFile.TryHashAsync(path, cancellationToken);
+        if (digest is null)
+        {
+            return isWalked && error == RegularFile.NotRegularFile ? null : Error(shownPath, error ?? "unreadable");
+        }
+
+        if (digest.Size == 0)
+        {
+            return new ScanResult(shownPath, ScanVerdict.Clean, "empty") { Sha256 = digest.Sha256 };
+        }
+
+        foreach (var list in _local.Lists)
+        {
+            if (list.TryMatch(digest.Sha256, out var threat) || list.TryMatch(digest.Sha1, out threat) || list.TryMatch(digest.Md5, out threat))
+            {
+                return new ScanResult(shownPath, ScanVerdict.Malicious, threat is null ? $"list {list.Name}" : $"list {list.Name}: {threat}")
+                {
+                    Source = list.Name,
+                    Sha256 = digest.Sha256,
+                };
+            }
+        }
+
+        if (_cache.TryGet(digest.Sha256) is { } cached)
+        {
+            return FromVerdict(shownPath, digest, cached, isCached: true);
+        }
+
+        if (_client is null)
+        {
+            return new ScanResult(shownPath, ScanVerdict.Unknown, "no list match; VirusTotal not configured (no API key)") { Sha256 = digest.Sha256 };
+        }
+
+        return await LookUpAsync(shownPath, digest, _client, cancellationToken);
+    }
+
+    private async Task<ScanResult> LookUpAsync(string path, FileDigest digest, VirusTotalClient client, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (_rejection is not null)
+            {
+                return NotLookedUp(path, digest, _rejection);
+            }
+
+            if (_quota.Check() is { } block)
+            {
+                if (!_shouldWait)
+                {
+                    var quota = block.Kind == QuotaKind.Daily ? "daily" : "minute";
+                    return NotLookedUp(path, digest,
+                        $"not looked up: the {quota} quota is spent until {block.Until.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)} UTC (--wait waits)");
+                }
+
+                var delay = block.Until - _time.GetUtcNow();
+                if (delay > TimeSpan.Zero)
+                {
+                    await Task.Delay(delay, _time, cancellationToken);
+                }
+
+                continue;
+            }
+
+            _quota.Record();
+            var outcome = await client.GetFileReportAsync(digest.Sha256, cancellationToken);
+            switch (outcome)
+            {
+                case LookupOutcome.Verdict verdict:
+                    _cache.Put(verdict.Value);
+                    return FromVerdict(path, digest, verdict.Value, isCached: false);
+                case LookupOutcome.QuotaExceeded quota:
+                    var now = _time.GetUtcNow();
+                    var until = quota.RetryAfter is { } after ? now + after
+                        : quota.Kind == QuotaKind.Daily ? QuotaGate.NextUtcMidnight(now)
+                        : now + TimeSpan.FromMinutes(1);
+                    _quota.BackOff(until, quota.Kind == QuotaKind.Daily ? QuotaKind.Daily : QuotaKind.Minute);
+                    continue;
+                case LookupOutcome.Rejected rejected:
+                    _rejection = $"not looked up: {client.Peer} rejected the API key";
+                    return Error(path, $"{client.Peer} rejected the API key ({rejected.HttpStatus} {rejected.Code})".TrimEnd()) with { Sha256 = digest.Sha256 };
+                case LookupOutcome.TimedOut timedOut:
+                    return Error(path, timedOut.Detail) with { Sha256 = digest.Sha256 };
+                case LookupOutcome.Transient transient:
+                    return Error(path, transient.Detail) with { Sha256 = digest.Sha256 };
+                case LookupOutcome.Malformed malformed:
+                    return Error(path, malformed.Detail) with { Sha256 = digest.Sha256 };
+                default:
+                    throw new InvalidOperationException($"unexpected outcome {outcome}");
+            }
+        }
+    }
+
+    private ScanResult FromVerdict(string path, FileDigest digest, FileVerdict verdict, bool isCached)
+    {
+        var suffix = isCached ? " (cached)" : "";
+        if (!verdict.IsFound)
+        {
+            return new ScanResult(path, ScanVerdict.Unknown, $"not found on VirusTotal{suffix}") { Source = "virustotal", Sha256 = digest.Sha256, IsCached = isCached };
+        }
+
+        var isMalicious = verdict.Positives >= _options.MinPositives;
+        var label = isMalicious && verdict.SuggestedThreatLabel is { } l ? $" {l}" : "";
+        return new ScanResult(path, isMalicious ? ScanVerdict.Malicious : ScanVerdict.Clean, $"virustotal {verdict.Positives}/{verdict.Total}{label}{suffix}")
+        {
+            Source = "virustotal",
+            Sha256 = digest.Sha256,
+            Positives = verdict.Positives,
+            Total = verdict.Total,
+            IsCached = isCached,
+        };
+    }
+
+    private static ScanResult NotLookedUp(string path, FileDigest digest, string detail) =>
+        new(path, ScanVerdict.Unknown, detail) { Sha256 = digest.Sha256, IsNotLookedUp = true };
+
+    private static ScanResult Error(string path, string detail) => new(path, ScanVerdict.Error, detail);
+}

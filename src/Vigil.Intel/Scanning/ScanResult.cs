@@ -1,0 +1,29 @@
+namespace Vigil.Intel.Scanning;
+
+internal enum ScanVerdict
+{
+    Malicious,
+    Clean,
+    Unknown,
+    Error,
+}
+
+/// <summary>
+/// The verdict on one file (or a path that could not be read): where it came from (a hash list's name,
+/// <c>virustotal</c>, or none) and, for VirusTotal, the engine counts.
+/// </summary>
+internal sealed record ScanResult(string Path, ScanVerdict Verdict, string Detail)
+{
+    public string? Source { get; init; }
+
+    public string? Sha256 { get; init; }
+
+    public int? Positives { get; init; }
+
+    public int? Total { get; init; }
+
+    public bool IsCached { get; init; }
+
+    /// <summary>True when VirusTotal was not asked because the quota (or a rejected key) did not allow it.</summary>
+    public bool IsNotLookedUp { get; init; }
+}
