@@ -122,6 +122,60 @@ public sealed class RunCommandTests
     }
 
     [Fact]
+    public async Task Run_KilledMidQueue_EveryPendingLookupCompletesOnceAfterRestart()
+    {
+        await using var emulator = await VirusTotalEmulator.StartAsync();
+        emulator.Latency = TimeSpan.FromMilliseconds(700);
+        var contents = Enumerable.Range(0, 6).Select(i => System.Text.Encoding.ASCII.GetBytes($"harmless file {i}\n")).ToList();
+        contents.ForEach(c => emulator.Add(EmulatedFile.For(c, malicious: 0, undetected: 60)));
+        using var temp = new TempDirectory();
+        var pem = emulator.WriteCertificatePem(temp.Combine("vt.pem"));
+        using var fixture = new RunFixture("test-key", emulator.BaseUrl, pem);
+        var files = contents.Select((_, i) => Path.Combine(fixture.Watched, $"file-{i}.txt")).ToList();
+
+        await using (var first = fixture.Start())
+        {
+            await first.WaitForOutputAsync("vigil: ready", s_flow);
+            for (var i = 0; i < files.Count; i++)
+            {
+                await File.WriteAllBytesAsync(files[i], contents[i]);
+            }
+
+            // Every file is alerted (100201) and queued for lookup; kill while the lookups are under way.
+            await WaitAsync(() => fixture.RuleIds().Count(id => id == "100201") == files.Count, first);
+            await WaitAsync(() => fixture.RuleIds().Contains("87104"), first);
+            await first.KillAsync();
+        }
+
+        var verdictsAtKill = fixture.RuleIds().Count(id => id == "87104");
+        Assert.InRange(verdictsAtKill, 1, files.Count - 1);
+
+        await using var second = fixture.Start();
+        await second.WaitForOutputAsync("vigil: ready", s_flow);
+        await WaitAsync(() => fixture.RuleIds().Count(id => id == "87104") >= files.Count, second);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        var verdictFiles = fixture.Alerts()
+            .Where(a => a.GetProperty("rule").GetProperty("id").GetString() == "87104")
+            .Select(a => a.GetProperty("data").GetProperty("virustotal").GetProperty("source").GetProperty("file").GetString())
+            .Order().ToList();
+        Assert.Equal(files.Order(), verdictFiles); // each file exactly once
+        Assert.Equal(files.Count, fixture.RuleIds().Count(id => id == "100201")); // nothing re-detected after the restart
+        Assert.InRange(emulator.LookupCount, files.Count, files.Count + 1); // at most the request cut by the kill again
+        Assert.Equal(0, await second.InterruptAsync(TimeSpan.FromSeconds(30)));
+
+        static async Task WaitAsync(Func<bool> condition, VigilProcess vigil)
+        {
+            var clock = Stopwatch.StartNew();
+            while (!condition())
+            {
+                Assert.True(clock.Elapsed < s_flow, vigil.Output);
+                await Task.Delay(50);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Run_BrokenConfiguration_NamesFileAndLineAndStartsNothing()
     {
         using var fixture = new RunFixture();

@@ -19,7 +19,7 @@ internal sealed class RunFixture : IDisposable
         Directory.CreateDirectory(Watched);
         var options = virusTotalUrl is null
             ? ""
-            : $$"""<options>{"base_url": "{{virusTotalUrl}}", "trusted_certificate": "{{certificatePem}}"}</options>""";
+            : $$"""<options>{"base_url": "{{virusTotalUrl}}", "trusted_certificate": "{{certificatePem}}", "requests_per_minute": 600}</options>""";
         _temp.WriteFile("home/config/ossec.conf", $"""
             <ossec_config>
               <syscheck>

@@ -97,6 +97,13 @@ public sealed class VigilProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Kills the process at once (SIGKILL), as a crash or an OOM kill would, and waits for it to be gone.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
