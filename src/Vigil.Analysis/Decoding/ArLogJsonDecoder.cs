@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text;
-using System.Text.Json;
 
 namespace Vigil.Analysis.Decoding;
 
@@ -39,24 +38,10 @@ internal sealed class ArLogJsonDecoder : IDecoder
         return true;
     }
 
-    private static void Decode(AnalysisEvent analysisEvent, ReadOnlySpan<byte> utf8)
-    {
-        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { AllowTrailingCommas = false });
-        try
-        {
-            if (JsonDocument.TryParseValue(ref reader, out var document))
-            {
-                using (document)
-                {
-                    JsonFieldFlattener.Flatten(document.RootElement, analysisEvent.Fields);
-                }
-            }
-        }
-        catch (JsonException)
-        {
-            // Not JSON after the prefix: the decoder matched, no fields.
-        }
-    }
+    // The JSON after the prefix; trailing text such as " Successfully removed threat" is ignored. Not JSON: the
+    // decoder still matched, with no fields.
+    private static void Decode(AnalysisEvent analysisEvent, ReadOnlySpan<byte> utf8) =>
+        JsonFieldFlattener.TryFlatten(utf8, analysisEvent.Fields, allowTrailingText: true);
 
     /// <summary>Returns the offset after <c>^\d\d\d\d/\d\d/\d\d \d\d:\d\d:\d\d active-response/bin/\S+: </c>, or -1.</summary>
     internal static int MatchPrematch(string log)

@@ -48,6 +48,15 @@ internal sealed class EventFields
         AddDynamic(name, arrayJson);
     }
 
+    /// <summary>Forgets every field (a decoder that fails half-way leaves none).</summary>
+    public void Clear()
+    {
+        _dynamic.Clear();
+        _static?.Clear();
+        _arrays = null;
+        _index = null;
+    }
+
     /// <summary>Whether the dynamic field at <paramref name="index"/> holds an array's JSON text.</summary>
     public bool IsArray(int index) => _arrays?.Contains(index) == true;
 

@@ -1,4 +1,5 @@
-using System.Text.Json;
+using System.Buffers;
+using System.Text;
 
 namespace Vigil.Analysis.Decoding;
 
@@ -17,14 +18,15 @@ internal sealed class JsonDecoder : IDecoder
             return false;
         }
 
+        // Wazuh's plugin leaves the fields empty on a parse error; the decoder still claimed the event.
+        var bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(log.Length));
         try
         {
-            using var document = JsonDocument.Parse(log);
-            JsonFieldFlattener.Flatten(document.RootElement, analysisEvent.Fields);
+            JsonFieldFlattener.TryFlatten(bytes.AsSpan(0, Encoding.UTF8.GetBytes(log, bytes)), analysisEvent.Fields, allowTrailingText: false);
         }
-        catch (JsonException)
+        finally
         {
-            // Wazuh's plugin leaves the fields empty on a parse error; the decoder still claimed the event.
+            ArrayPool<byte>.Shared.Return(bytes);
         }
 
         analysisEvent.Decoder = s_info;

@@ -9,6 +9,114 @@ internal static class JsonFieldFlattener
     /// <summary>Wazuh's <c>analysisd.decoder_order_size</c>: fields beyond it are dropped.</summary>
     public const int MaxFields = 256;
 
+    /// <summary>
+    /// Flattens the JSON object at the start of <paramref name="utf8"/> straight from the reader (no document is
+    /// built). With <paramref name="allowTrailingText"/> anything after the object is ignored (the AR log's
+    /// " Successfully removed threat"); otherwise only white space may follow. On invalid JSON the fields are left
+    /// empty and false is returned.
+    /// </summary>
+    public static bool TryFlatten(ReadOnlySpan<byte> utf8, EventFields fields, bool allowTrailingText)
+    {
+        var reader = new Utf8JsonReader(utf8);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            var prefixes = new Stack<string>();
+            var prefix = "";
+            var isRootClosed = false;
+            while (!isRootClosed && reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.EndObject)
+                {
+                    if (prefixes.Count == 0)
+                    {
+                        isRootClosed = true;
+                    }
+                    else
+                    {
+                        prefix = prefixes.Pop();
+                    }
+
+                    continue;
+                }
+
+                var name = reader.GetString()!; // a property name: objects hold nothing else
+                reader.Read();
+                var isStatic = prefixes.Count == 0 && (EventFields.IsStaticName(name) || name is "user" or "systemname");
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.StartObject:
+                        prefixes.Push(prefix);
+                        prefix = string.Concat(prefix, name, ".");
+                        break;
+                    case JsonTokenType.StartArray:
+                        using (var array = JsonDocument.ParseValue(ref reader))
+                        {
+                            Add(fields, isStatic, prefix, name, ToFieldValue(array.RootElement), isArray: true);
+                        }
+
+                        break;
+                    default:
+                        Add(fields, isStatic, prefix, name, Scalar(ref reader), isArray: false);
+                        break;
+                }
+            }
+
+            if (!isRootClosed)
+            {
+                fields.Clear();
+                return false;
+            }
+
+            // Without trailing text allowed, the reader refuses anything but white space after the object.
+            while (!allowTrailingText && reader.Read())
+            {
+            }
+
+            return true;
+        }
+        catch (JsonException)
+        {
+            fields.Clear();
+            return false;
+        }
+    }
+
+    private static void Add(EventFields fields, bool isStatic, string prefix, string name, string value, bool isArray)
+    {
+        if (isStatic)
+        {
+            fields.SetStatic(name, value);
+        }
+        else if (fields.Count < MaxFields)
+        {
+            var fullName = prefix.Length == 0 ? name : string.Concat(prefix, name);
+            if (isArray)
+            {
+                fields.AddDynamicArray(fullName, value);
+            }
+            else
+            {
+                fields.AddDynamic(fullName, value);
+            }
+        }
+    }
+
+    private static string Scalar(ref Utf8JsonReader reader) => reader.TokenType switch
+    {
+        JsonTokenType.String => reader.GetString()!,
+        JsonTokenType.Number => reader.TryGetInt64(out var l)
+            ? l.ToString(CultureInfo.InvariantCulture)
+            : FormatDouble(reader.GetDouble()),
+        JsonTokenType.True => "true",
+        JsonTokenType.False => "false",
+        _ => "null",
+    };
+
     public static void Flatten(JsonElement root, EventFields fields)
     {
         if (root.ValueKind != JsonValueKind.Object)
