@@ -3,8 +3,8 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Vigil.Core;
+using Vigil.Core.Native;
 using Vigil.Response.Execd;
-using Vigil.Response.Native;
 using Vigil.Response.Quarantine;
 
 namespace Vigil.Cli;

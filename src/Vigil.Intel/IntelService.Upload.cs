@@ -113,7 +113,7 @@ internal sealed partial class IntelService
             var isSame = file.Sha256 is { } sha256 ? sha256.Equals(digest.Sha256, StringComparison.OrdinalIgnoreCase)
                 : file.Sha1 is { } sha1 ? sha1.Equals(digest.Sha1, StringComparison.OrdinalIgnoreCase)
                 : file.Md5 is { } md5 && md5.Equals(digest.Md5, StringComparison.OrdinalIgnoreCase);
-            if (!isSame || digest.Size == 0)
+            if (!isSame || digest.Length == 0)
             {
                 Log.UploadSkipped(_logger, file.Path, "its content is no longer the flagged one");
                 await stream.DisposeAsync();

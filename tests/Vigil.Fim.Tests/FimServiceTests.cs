@@ -1,5 +1,5 @@
 using System.Text;
-using Vigil.Fim.Native;
+using Vigil.Core.Native;
 
 namespace Vigil.Fim.Tests;
 

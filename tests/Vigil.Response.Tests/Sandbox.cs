@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Vigil.Core;
+using Vigil.Core.Native;
 using Vigil.Response.Execd;
-using Vigil.Response.Native;
 using Vigil.Response.Quarantine;
 using Vigil.Response.RemoveThreat;
 

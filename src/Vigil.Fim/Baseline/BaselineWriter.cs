@@ -1,8 +1,8 @@
 using System.Threading.Channels;
 using Vigil.Core.Configuration;
 using Vigil.Core.Events;
+using Vigil.Core.Native;
 using Vigil.Fim.Events;
-using Vigil.Fim.Native;
 using Vigil.Fim.Scanning;
 
 namespace Vigil.Fim.Baseline;

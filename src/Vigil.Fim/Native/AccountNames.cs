@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
+using Vigil.Core.Native;
 
 namespace Vigil.Fim.Native;
 
@@ -24,11 +25,11 @@ internal static unsafe class AccountNames
             {
                 byte* result = null;
                 var rc = isGroup
-                    ? LibC.getgrgid_r(id, record, b, (nuint)size, &result)
-                    : LibC.getpwuid_r(id, record, b, (nuint)size, &result);
-                if (rc == 34)
+                    ? FimLibC.getgrgid_r(id, record, b, (nuint)size, &result)
+                    : FimLibC.getpwuid_r(id, record, b, (nuint)size, &result);
+                if (rc == LibC.ERANGE)
                 {
-                    continue; // ERANGE: a bigger buffer is needed
+                    continue; // a bigger buffer is needed
                 }
 
                 if (rc != 0 || result == null)

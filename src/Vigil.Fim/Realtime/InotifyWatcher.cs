@@ -4,6 +4,7 @@ using System.Text;
 using System.Threading.Channels;
 using Vigil.Core.Configuration;
 using Vigil.Core.Events;
+using Vigil.Core.Native;
 using Vigil.Fim.Baseline;
 using Vigil.Fim.Events;
 using Vigil.Fim.Native;
@@ -25,11 +26,11 @@ internal sealed record RealtimeWork(string Path, bool Settle = false, int Attemp
 internal sealed class InotifyWatcher : IDisposable
 {
     private const uint IN_MASK_ADD = 0x20000000;
-    private const uint FileEvents = LibC.IN_CLOSE_WRITE | LibC.IN_MOVED_FROM | LibC.IN_MOVED_TO | LibC.IN_CREATE
-        | LibC.IN_DELETE | LibC.IN_DELETE_SELF | LibC.IN_MOVE_SELF | LibC.IN_ATTRIB;
-    private const uint WatchMask = FileEvents | LibC.IN_ONLYDIR | LibC.IN_EXCL_UNLINK;
-    private const uint AnchorMask = LibC.IN_CREATE | LibC.IN_MOVED_TO | LibC.IN_DELETE_SELF | LibC.IN_MOVE_SELF | LibC.IN_ONLYDIR | IN_MASK_ADD;
-    private const uint CheckNow = LibC.IN_CLOSE_WRITE | LibC.IN_MOVED_FROM | LibC.IN_MOVED_TO | LibC.IN_DELETE;
+    private const uint FileEvents = FimLibC.IN_CLOSE_WRITE | FimLibC.IN_MOVED_FROM | FimLibC.IN_MOVED_TO | FimLibC.IN_CREATE
+        | FimLibC.IN_DELETE | FimLibC.IN_DELETE_SELF | FimLibC.IN_MOVE_SELF | FimLibC.IN_ATTRIB;
+    private const uint WatchMask = FileEvents | FimLibC.IN_ONLYDIR | FimLibC.IN_EXCL_UNLINK;
+    private const uint AnchorMask = FimLibC.IN_CREATE | FimLibC.IN_MOVED_TO | FimLibC.IN_DELETE_SELF | FimLibC.IN_MOVE_SELF | FimLibC.IN_ONLYDIR | IN_MASK_ADD;
+    private const uint CheckNow = FimLibC.IN_CLOSE_WRITE | FimLibC.IN_MOVED_FROM | FimLibC.IN_MOVED_TO | FimLibC.IN_DELETE;
 
     private readonly PathScope _scope;
     private readonly FileInspector _inspector;
@@ -83,7 +84,7 @@ internal sealed class InotifyWatcher : IDisposable
 
     public void Start()
     {
-        _fd = LibC.inotify_init1(LibC.IN_NONBLOCK | LibC.IN_CLOEXEC);
+        _fd = FimLibC.inotify_init1(FimLibC.IN_NONBLOCK | FimLibC.IN_CLOEXEC);
         if (_fd < 0)
         {
             throw new Core.VigilException($"inotify_init1 failed: errno {Marshal.GetLastPInvokeError()}");
@@ -120,7 +121,7 @@ internal sealed class InotifyWatcher : IDisposable
     {
         if (_fd >= 0)
         {
-            _ = LibC.close(_fd);
+            _ = LibC.Close(_fd);
             _fd = -1;
         }
 
@@ -143,11 +144,11 @@ internal sealed class InotifyWatcher : IDisposable
 
         var buffer = new byte[256 * 1024];
         var batch = new Dictionary<string, uint>(StringComparer.Ordinal);
-        var pollFd = new LibC.PollFd { Fd = _fd, Events = LibC.POLLIN };
+        var pollFd = new FimLibC.PollFd { Fd = _fd, Events = FimLibC.POLLIN };
         var lastResolve = _time.GetTimestamp();
         while (!_stop.IsCancellationRequested)
         {
-            var ready = LibC.poll(&pollFd, 1, 200);
+            var ready = FimLibC.poll(&pollFd, 1, 200);
             if (ready <= 0)
             {
                 if (_time.GetElapsedTime(lastResolve) > TimeSpan.FromSeconds(5))
@@ -164,7 +165,7 @@ internal sealed class InotifyWatcher : IDisposable
             nint read;
             fixed (byte* b = buffer)
             {
-                read = LibC.read(_fd, b, (nuint)buffer.Length);
+                read = LibC.Read(_fd, b, (nuint)buffer.Length);
             }
 
             if (read <= 0)
@@ -202,7 +203,7 @@ internal sealed class InotifyWatcher : IDisposable
     /// <summary>Handles one event; returns true when watched directories disappeared (configured roots may need a new watch).</summary>
     private bool Handle(int wd, uint mask, string name, Dictionary<string, uint> batch)
     {
-        if ((mask & LibC.IN_Q_OVERFLOW) != 0)
+        if ((mask & FimLibC.IN_Q_OVERFLOW) != 0)
         {
             OnOverflow();
             return false;
@@ -213,28 +214,28 @@ internal sealed class InotifyWatcher : IDisposable
             return false;
         }
 
-        if ((mask & LibC.IN_IGNORED) != 0)
+        if ((mask & FimLibC.IN_IGNORED) != 0)
         {
             Forget(wd);
             return true;
         }
 
-        if ((mask & (LibC.IN_DELETE_SELF | LibC.IN_MOVE_SELF)) != 0)
+        if ((mask & (FimLibC.IN_DELETE_SELF | FimLibC.IN_MOVE_SELF)) != 0)
         {
             return OnSelfGone(wd, watch, batch);
         }
 
         var path = watch.Path == "/" ? "/" + name : watch.Path + "/" + name;
-        if ((mask & LibC.IN_ISDIR) != 0)
+        if ((mask & FimLibC.IN_ISDIR) != 0)
         {
-            if ((mask & (LibC.IN_CREATE | LibC.IN_MOVED_TO)) != 0)
+            if ((mask & (FimLibC.IN_CREATE | FimLibC.IN_MOVED_TO)) != 0)
             {
                 OnDirectoryAppeared(path);
             }
 
-            if ((mask & (LibC.IN_DELETE | LibC.IN_MOVED_FROM)) != 0 && !watch.IsAnchor)
+            if ((mask & (FimLibC.IN_DELETE | FimLibC.IN_MOVED_FROM)) != 0 && !watch.IsAnchor)
             {
-                batch[path] = batch.GetValueOrDefault(path) | LibC.IN_DELETE;
+                batch[path] = batch.GetValueOrDefault(path) | FimLibC.IN_DELETE;
             }
 
             return false;
@@ -257,11 +258,11 @@ internal sealed class InotifyWatcher : IDisposable
                 _settle.Cancel(path);
                 Queue(new RealtimeWork(path));
             }
-            else if ((mask & LibC.IN_CREATE) != 0)
+            else if ((mask & FimLibC.IN_CREATE) != 0)
             {
                 Queue(new RealtimeWork(path, Settle: true));
             }
-            else if ((mask & LibC.IN_ATTRIB) != 0 && !_settle.IsPending(path))
+            else if ((mask & FimLibC.IN_ATTRIB) != 0 && !_settle.IsPending(path))
             {
                 Queue(new RealtimeWork(path));
             }
@@ -318,14 +319,14 @@ internal sealed class InotifyWatcher : IDisposable
 
         foreach (var (otherWd, other) in _byWd.Where(w => IsAtOrBelow(w.Value.Path, watch.Path)).ToList())
         {
-            _ = LibC.inotify_rm_watch(_fd, otherWd);
+            _ = FimLibC.inotify_rm_watch(_fd, otherWd);
             Forget(otherWd);
             _ = other;
         }
 
         if (!watch.IsAnchor)
         {
-            batch[watch.Path] = batch.GetValueOrDefault(watch.Path) | LibC.IN_DELETE;
+            batch[watch.Path] = batch.GetValueOrDefault(watch.Path) | FimLibC.IN_DELETE;
         }
 
         _ = wd;
@@ -423,8 +424,8 @@ internal sealed class InotifyWatcher : IDisposable
         }
 
         var follow = options is not null && options.FollowSymbolicLink && path == options.Path;
-        var mask = isAnchor ? AnchorMask : WatchMask | (follow ? 0 : LibC.IN_DONT_FOLLOW);
-        var wd = LibC.inotify_add_watch(_fd, path, mask);
+        var mask = isAnchor ? AnchorMask : WatchMask | (follow ? 0 : FimLibC.IN_DONT_FOLLOW);
+        var wd = FimLibC.inotify_add_watch(_fd, path, mask);
         if (wd < 0)
         {
             if (Marshal.GetLastPInvokeError() == LibC.ENOSPC)

@@ -1,6 +1,7 @@
-using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 using Vigil.Core.Configuration;
+using Vigil.Core.Hashing;
+using Vigil.Core.Native;
 using Vigil.Fim.Baseline;
 using Vigil.Fim.Native;
 
@@ -44,7 +45,7 @@ internal sealed class FileInspector(long fileMaxSize, IFileOpener opener)
     // One set of digest contexts and one read buffer per hashing thread: creating OpenSSL contexts per file costs more
     // than hashing a small file.
     [ThreadStatic]
-    private static Hashers? t_hashers;
+    private static ContentHasher? t_hasher;
 
     public Inspection Inspect(string path, DirectoryOptions directory)
     {
@@ -67,7 +68,8 @@ internal sealed class FileInspector(long fileMaxSize, IFileOpener opener)
             {
                 try
                 {
-                    (md5, sha1, sha256) = Hash(path, hashes);
+                    using var handle = opener.Open(path);
+                    (md5, sha1, sha256) = Hash(handle, hashes);
                 }
                 catch (FileNotFoundException)
                 {
@@ -104,49 +106,12 @@ internal sealed class FileInspector(long fileMaxSize, IFileOpener opener)
         }
     }
 
-    private (string?, string?, string?) Hash(string path, FimChecks hashes)
+    private static (string?, string?, string?) Hash(SafeFileHandle handle, FimChecks hashes)
     {
-        using var handle = opener.Open(path);
-        var hashers = t_hashers ??= new Hashers();
-        var md5 = (hashes & FimChecks.Md5) != 0 ? hashers.Md5 : null;
-        var sha1 = (hashes & FimChecks.Sha1) != 0 ? hashers.Sha1 : null;
-        var sha256 = (hashes & FimChecks.Sha256) != 0 ? hashers.Sha256 : null;
-        var buffer = hashers.Buffer;
-        long offset = 0;
-        int read;
-        try
-        {
-            while ((read = RandomAccess.Read(handle, buffer, offset)) > 0)
-            {
-                var chunk = buffer.AsSpan(0, read);
-                md5?.AppendData(chunk);
-                sha1?.AppendData(chunk);
-                sha256?.AppendData(chunk);
-                offset += read;
-            }
-        }
-        catch
-        {
-            // Leave the per-thread digests clean for the next file.
-            _ = md5?.GetHashAndReset();
-            _ = sha1?.GetHashAndReset();
-            _ = sha256?.GetHashAndReset();
-            throw;
-        }
-
-        return (Finish(md5), Finish(sha1), Finish(sha256));
-
-        static string? Finish(IncrementalHash? hash) => hash is null ? null : Convert.ToHexStringLower(hash.GetHashAndReset());
-    }
-
-    private sealed class Hashers
-    {
-        public IncrementalHash Md5 { get; } = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
-
-        public IncrementalHash Sha1 { get; } = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
-
-        public IncrementalHash Sha256 { get; } = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-
-        public byte[] Buffer { get; } = new byte[BufferSize];
+        var kinds = ((hashes & FimChecks.Md5) != 0 ? HashKinds.Md5 : HashKinds.None)
+            | ((hashes & FimChecks.Sha1) != 0 ? HashKinds.Sha1 : HashKinds.None)
+            | ((hashes & FimChecks.Sha256) != 0 ? HashKinds.Sha256 : HashKinds.None);
+        var result = (t_hasher ??= new ContentHasher(BufferSize)).Hash(handle, kinds);
+        return (result.Md5, result.Sha1, result.Sha256);
     }
 }

@@ -1,6 +1,7 @@
 using System.IO.Enumeration;
 using System.Threading.Channels;
 using Vigil.Core.Configuration;
+using Vigil.Core.Native;
 using Vigil.Fim.Baseline;
 using Vigil.Fim.Events;
 using Vigil.Fim.Native;
@@ -186,7 +187,7 @@ internal sealed class Scanner(PathScope scope, FileInspector inspector, Baseline
             try
             {
                 // Linux nice values are per thread: only the scan's workers get process_priority, not the whole agent.
-                _ = LibC.setpriority(0, LibC.gettid(), priority);
+                _ = FimLibC.setpriority(0, FimLibC.gettid(), priority);
                 while (files.WaitToReadAsync(cancellationToken).AsTask().GetAwaiter().GetResult())
                 {
                     while (files.TryRead(out var path))

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using Vigil.Core.Hashing;
 using Vigil.Intel.Files;
 using Vigil.Intel.LocalLists;
 using Vigil.Intel.VirusTotal;
@@ -123,7 +124,7 @@ internal sealed class FileScanner
             return isWalked && error == RegularFile.NotRegularFile ? null : Error(shownPath, error ?? "unreadable");
         }
 
-        if (digest.Size == 0)
+        if (digest.Length == 0)
         {
             return new ScanResult(shownPath, ScanVerdict.Clean, "empty") { Sha256 = digest.Sha256 };
         }
@@ -153,7 +154,7 @@ internal sealed class FileScanner
         return await LookUpAsync(shownPath, digest, _client, cancellationToken);
     }
 
-    private async Task<ScanResult> LookUpAsync(string path, FileDigest digest, VirusTotalClient client, CancellationToken cancellationToken)
+    private async Task<ScanResult> LookUpAsync(string path, FileHashes digest, VirusTotalClient client, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -209,7 +210,7 @@ internal sealed class FileScanner
         }
     }
 
-    private ScanResult FromVerdict(string path, FileDigest digest, FileVerdict verdict, bool isCached)
+    private ScanResult FromVerdict(string path, FileHashes digest, FileVerdict verdict, bool isCached)
     {
         var suffix = isCached ? " (cached)" : "";
         if (!verdict.IsFound)
@@ -229,7 +230,7 @@ internal sealed class FileScanner
         };
     }
 
-    private static ScanResult NotLookedUp(string path, FileDigest digest, string detail) =>
+    private static ScanResult NotLookedUp(string path, FileHashes digest, string detail) =>
         new(path, ScanVerdict.Unknown, detail) { Sha256 = digest.Sha256, IsNotLookedUp = true };
 
     private static ScanResult Error(string path, string detail) => new(path, ScanVerdict.Error, detail);

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using Vigil.Core.Events;
+using Vigil.Core.Native;
 using Vigil.Response.Native;
 
 namespace Vigil.Response.Execd;
@@ -38,7 +39,7 @@ internal sealed class ActiveResponseLog(string path, TimeProvider timeProvider, 
             }
 
             using var handle = FileDescriptor.OpenAt(null, path, LibC.O_WRONLY | LibC.O_CREAT | LibC.O_APPEND | LibC.O_NOFOLLOW, 0x1A0, path);
-            var written = LibC.Write(handle.Fd(), bytes, (nuint)bytes.Length);
+            var written = ResponseLibC.Write(handle.Fd(), bytes, (nuint)bytes.Length);
             if (written < 0)
             {
                 throw new NativeIOException("write", path, Marshal.GetLastPInvokeError());

@@ -1,6 +1,6 @@
 using System.Text;
 using Vigil.Core.Events;
-using Vigil.Response.Native;
+using Vigil.Core.Native;
 
 namespace Vigil.Response.Execd;
 

@@ -1,6 +1,8 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using Vigil.Core;
+using Vigil.Core.Hashing;
+using Vigil.Core.Native;
 using Vigil.Response.Native;
 
 namespace Vigil.Response.Quarantine;
@@ -25,7 +27,7 @@ internal sealed class QuarantineVault(QuarantineOptions options, QuarantineStore
             if (!Directory.Exists(directory))
             {
                 Directory.CreateDirectory(directory);
-                FileDescriptor.Check(LibC.Chmod(directory, VaultMode), "chmod", directory);
+                FileDescriptor.Check(ResponseLibC.Chmod(directory, VaultMode), "chmod", directory);
             }
         }
     }
@@ -58,7 +60,7 @@ internal sealed class QuarantineVault(QuarantineOptions options, QuarantineStore
         }
 
         // Inert: nobody but root can read it now, nobody can execute it. The descriptor is the moved inode.
-        FileDescriptor.Check(LibC.FChmod(file.Fd(), 0), "chmod", vaultPath);
+        FileDescriptor.Check(ResponseLibC.FChmod(file.Fd(), 0), "chmod", vaultPath);
         return vaultPath;
     }
 
@@ -66,7 +68,7 @@ internal sealed class QuarantineVault(QuarantineOptions options, QuarantineStore
     public static void Unlink(NoFollowPath parent, Stat stat)
     {
         EnsureSameInode(parent, stat);
-        FileDescriptor.Check(LibC.UnlinkAt(parent.Directory.Fd(), parent.Name, 0), "unlink", parent.FullPath);
+        FileDescriptor.Check(ResponseLibC.UnlinkAt(parent.Directory.Fd(), parent.Name, 0), "unlink", parent.FullPath);
     }
 
     /// <summary>
@@ -90,7 +92,7 @@ internal sealed class QuarantineVault(QuarantineOptions options, QuarantineStore
             throw new VigilException($"vault entry {record.VaultPath} is a {vaultStat.TypeName}, not a regular file");
         }
 
-        var hashes = FileHashes.Compute(vaultFile);
+        var hashes = FileHashes.Compute(vaultFile, bufferSize: 1 << 20);
         if (!string.Equals(hashes.Sha256, record.Sha256, StringComparison.OrdinalIgnoreCase))
         {
             throw new VigilException($"vault entry {record.VaultPath} has sha256 {hashes.Sha256}, not the recorded {record.Sha256}; not restored");
@@ -110,7 +112,7 @@ internal sealed class QuarantineVault(QuarantineOptions options, QuarantineStore
         var targetDirStat = FileDescriptor.FStat(targetParent.Directory, targetParent.Prefixes[^1]);
         if (targetDirStat.Dev == vaultStat.Dev)
         {
-            if (LibC.RenameAt2(vaultParent.Directory.Fd(), vaultParent.Name, targetParent.Directory.Fd(), targetParent.Name, LibC.RENAME_NOREPLACE) != 0)
+            if (ResponseLibC.RenameAt2(vaultParent.Directory.Fd(), vaultParent.Name, targetParent.Directory.Fd(), targetParent.Name, ResponseLibC.RENAME_NOREPLACE) != 0)
             {
                 var renameErrno = Marshal.GetLastPInvokeError();
                 throw renameErrno == LibC.EEXIST
@@ -126,9 +128,9 @@ internal sealed class QuarantineVault(QuarantineOptions options, QuarantineStore
                 ?? throw (createErrno == LibC.EEXIST
                     ? new VigilException($"{target} already exists; not overwritten")
                     : new NativeIOException("create", target, createErrno));
-            FileHashes.CopyAndSync(vaultFile, copy, target);
+            FileCopy.CopyAndSync(vaultFile, copy, target);
             ApplyAttributes(copy, record, target);
-            FileDescriptor.Check(LibC.UnlinkAt(vaultParent.Directory.Fd(), vaultParent.Name, 0), "unlink", record.VaultPath);
+            FileDescriptor.Check(ResponseLibC.UnlinkAt(vaultParent.Directory.Fd(), vaultParent.Name, 0), "unlink", record.VaultPath);
         }
 
         store.SetState(id, QuarantineState.Restored, target);
@@ -147,7 +149,7 @@ internal sealed class QuarantineVault(QuarantineOptions options, QuarantineStore
 
         using (var vaultParent = NoFollowPath.OpenParent(record.VaultPath))
         {
-            if (LibC.UnlinkAt(vaultParent.Directory.Fd(), vaultParent.Name, 0) != 0)
+            if (ResponseLibC.UnlinkAt(vaultParent.Directory.Fd(), vaultParent.Name, 0) != 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
                 if (errno != LibC.ENOENT)
@@ -193,8 +195,8 @@ internal sealed class QuarantineVault(QuarantineOptions options, QuarantineStore
     private static void ApplyAttributes(SafeFileHandle file, QuarantineRecord record, string target)
     {
         // chown first: it clears set-id bits that the chmod then puts back.
-        FileDescriptor.Check(LibC.FChown(file.Fd(), record.Uid, record.Gid), "chown", target);
-        FileDescriptor.Check(LibC.FChmod(file.Fd(), record.Mode & 0xFFF), "chmod", target);
+        FileDescriptor.Check(ResponseLibC.FChown(file.Fd(), record.Uid, record.Gid), "chown", target);
+        FileDescriptor.Check(ResponseLibC.FChmod(file.Fd(), record.Mode & 0xFFF), "chmod", target);
         TimeSpec[] times =
         [
             new() { Seconds = record.AtimeSeconds, Nanoseconds = record.AtimeNanoseconds },
@@ -208,7 +210,7 @@ internal sealed class QuarantineVault(QuarantineOptions options, QuarantineStore
     {
         EnsureSameInode(parent, stat);
         var vaultPath = vaultDirectory + "/" + vaultName;
-        if (LibC.RenameAt2(parent.Directory.Fd(), parent.Name, vault.Fd(), vaultName, LibC.RENAME_NOREPLACE) != 0)
+        if (ResponseLibC.RenameAt2(parent.Directory.Fd(), parent.Name, vault.Fd(), vaultName, ResponseLibC.RENAME_NOREPLACE) != 0)
         {
             throw new NativeIOException("rename", parent.FullPath, Marshal.GetLastPInvokeError());
         }
@@ -218,7 +220,7 @@ internal sealed class QuarantineVault(QuarantineOptions options, QuarantineStore
         var moved = FileDescriptor.TryLStatAt(vault, vaultName, out _);
         if (moved is not { } m || !m.IsSameInode(stat))
         {
-            LibC.RenameAt2(vault.Fd(), vaultName, parent.Directory.Fd(), parent.Name, LibC.RENAME_NOREPLACE);
+            ResponseLibC.RenameAt2(vault.Fd(), vaultName, parent.Directory.Fd(), parent.Name, ResponseLibC.RENAME_NOREPLACE);
             throw new VigilException($"{parent.FullPath} was replaced while it was being removed; put back, nothing removed");
         }
 
@@ -231,7 +233,7 @@ internal sealed class QuarantineVault(QuarantineOptions options, QuarantineStore
         var vaultPath = vaultDirectory + "/" + vaultName;
         using (var copy = FileDescriptor.OpenAt(vault, vaultName, LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL | LibC.O_NOFOLLOW, 0, vaultPath))
         {
-            FileHashes.CopyAndSync(file, copy, vaultPath);
+            FileCopy.CopyAndSync(file, copy, vaultPath);
         }
 
         try
@@ -240,7 +242,7 @@ internal sealed class QuarantineVault(QuarantineOptions options, QuarantineStore
         }
         catch
         {
-            LibC.UnlinkAt(vault.Fd(), vaultName, 0);
+            ResponseLibC.UnlinkAt(vault.Fd(), vaultName, 0);
             throw;
         }
 
@@ -279,7 +281,7 @@ internal sealed class QuarantineVault(QuarantineOptions options, QuarantineStore
         }
 
         var root = parent.DirectoryAt(level);
-        if (LibC.MkdirAt(root.Fd(), QuarantineOptions.PerFilesystemVaultName, VaultMode) != 0 && Marshal.GetLastPInvokeError() != LibC.EEXIST)
+        if (ResponseLibC.MkdirAt(root.Fd(), QuarantineOptions.PerFilesystemVaultName, VaultMode) != 0 && Marshal.GetLastPInvokeError() != LibC.EEXIST)
         {
             return false;
         }
@@ -310,11 +312,11 @@ internal sealed class QuarantineVault(QuarantineOptions options, QuarantineStore
         var stat = FileDescriptor.FStat(handle, path);
         if ((stat.Mode & 0x3F) != 0)
         {
-            FileDescriptor.Check(LibC.FChmod(handle.Fd(), VaultMode), "chmod", path);
+            FileDescriptor.Check(ResponseLibC.FChmod(handle.Fd(), VaultMode), "chmod", path);
         }
 
         return handle;
     }
 
-    private static uint Geteuid() => LibC.Geteuid();
+    private static uint Geteuid() => ResponseLibC.Geteuid();
 }

@@ -1,6 +1,8 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using Vigil.Core;
+using Vigil.Core.Hashing;
+using Vigil.Core.Native;
 using Vigil.Response.Native;
 using Vigil.Response.Quarantine;
 
@@ -134,7 +136,7 @@ internal sealed class ThreatRemover
                     $"refused: the file has {stat.NLink} hard links; its other names may lie outside the monitored directories");
             }
 
-            var hashes = FileHashes.Compute(file);
+            var hashes = FileHashes.Compute(file, bufferSize: 1 << 20);
             if (Mismatch(target, hashes) is { } mismatch)
             {
                 return new RemovalResult(RemovalOutcome.HashChanged, $"hash changed ({mismatch}); nothing was touched");
@@ -226,7 +228,7 @@ internal sealed class ThreatRemover
         var deadline = _timeProvider.GetUtcNow() + _options.LockTimeout;
         while (true)
         {
-            if (LibC.Flock(handle.Fd(), LibC.LOCK_EX | LibC.LOCK_NB) == 0)
+            if (ResponseLibC.Flock(handle.Fd(), ResponseLibC.LOCK_EX | ResponseLibC.LOCK_NB) == 0)
             {
                 return handle; // closing the descriptor releases the lock
             }

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Time.Testing;
 using Vigil.Core;
-using Vigil.Response.Native;
+using Vigil.Core.Native;
 using Vigil.Response.Quarantine;
 using Vigil.Response.RemoveThreat;
 

@@ -1,6 +1,4 @@
-using Vigil.Core;
-
-namespace Vigil.Response.Native;
+namespace Vigil.Core.Native;
 
 /// <summary>A failed libc call on a path, with its errno.</summary>
 internal sealed class NativeIOException(string operation, string path, int errno)

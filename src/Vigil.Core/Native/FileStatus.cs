@@ -1,4 +1,6 @@
-namespace Vigil.Fim.Native;
+using System.Runtime.InteropServices;
+
+namespace Vigil.Core.Native;
 
 /// <summary>What statx(2) says about one path; <see cref="Mode"/> holds the type and permission bits.</summary>
 internal readonly record struct FileStatus(
@@ -19,11 +21,11 @@ internal readonly record struct FileStatus(
     /// <summary>lstat (or stat when following links); null with the errno when the path cannot be examined.</summary>
     public static unsafe FileStatus? TryGet(string path, bool followLinks, out int errno)
     {
-        LibC.Statx buffer;
+        StatxBuffer buffer;
         var flags = followLinks ? 0 : LibC.AT_SYMLINK_NOFOLLOW;
-        if (LibC.statx(LibC.AT_FDCWD, path, flags, LibC.STATX_BASIC_STATS, &buffer) != 0)
+        if (LibC.Statx(LibC.AT_FDCWD, path, flags, LibC.STATX_BASIC_STATS, &buffer) != 0)
         {
-            errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            errno = Marshal.GetLastPInvokeError();
             return null;
         }
 

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace Vigil.Response.Native;
+namespace Vigil.Core.Native;
 
 /// <summary>Small helpers over raw file descriptors owned by <see cref="SafeFileHandle"/>.</summary>
 internal static class FileDescriptor
