@@ -62,7 +62,7 @@ internal sealed class CertificateAuthority(X509Certificate2 certificate, TimePro
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([ServerAuth], false));
         var now = time.GetUtcNow();
-        using var certificate = request.Create(Certificate, now.AddMinutes(-5), now.AddYears(1), RandomSerial());
+        using var certificate = request.Create(Certificate, now.AddMinutes(-5), Within(now.AddYears(1)), RandomSerial());
         using var withKey = certificate.CopyWithPrivateKey(key);
 
         // Kestrel needs a key it can use from SslStream: round-trip through PKCS#12 to get a persisted one.
@@ -78,7 +78,7 @@ internal sealed class CertificateAuthority(X509Certificate2 certificate, TimePro
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([ClientAuth], false));
         var now = time.GetUtcNow();
-        return request.Create(Certificate, now.AddMinutes(-5), now.AddYears(10), RandomSerial());
+        return request.Create(Certificate, now.AddMinutes(-5), Within(now.AddYears(10)), RandomSerial());
     }
 
     /// <summary>Whether <paramref name="certificate"/> chains to <paramref name="authority"/> (and only to it).</summary>
@@ -100,6 +100,10 @@ internal sealed class CertificateAuthority(X509Certificate2 certificate, TimePro
         return id is { Length: > 0 } && id.All(char.IsAsciiDigit) ? id : null;
     }
 
+    // A certificate the CA issues may not outlive the CA.
+    private DateTimeOffset Within(DateTimeOffset notAfter) =>
+        notAfter < Certificate.NotAfter ? notAfter : new DateTimeOffset(Certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
+
     private static byte[] RandomSerial() => RandomNumberGenerator.GetBytes(16);
 
     public void Dispose() => Certificate.Dispose();
@@ -119,7 +123,13 @@ internal static class PemFiles
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var temporary = path + ".tmp";
         File.Delete(temporary);
-        using (var stream = new FileStream(temporary, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = mode }))
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = mode;
+        }
+
+        using (var stream = new FileStream(temporary, options))
         using (var writer = new StreamWriter(stream))
         {
             writer.Write(pem);
