@@ -33,7 +33,11 @@ internal sealed record ManagerTransportContext(
     SessionTable Sessions,
     IAgentEventHandler Handler,
     string Password,
-    TimeProvider Time);
+    TimeProvider Time)
+{
+    /// <summary>Cancelled when the manager stops: agent streams end at once instead of holding the shutdown.</summary>
+    public CancellationTokenSource Stopping { get; } = new();
+}
 
 /// <summary>The manager's listeners: Kestrel over HTTP/2 with the CA-issued server certificate.</summary>
 internal sealed class ManagerTransport(WebApplication app, ManagerTransportContext context) : IAsyncDisposable
@@ -100,6 +104,7 @@ internal sealed class ManagerTransport(WebApplication app, ManagerTransportConte
 
     public async ValueTask DisposeAsync()
     {
+        await context.Stopping.CancelAsync();
         foreach (var session in context.Sessions.All)
         {
             session.Close();
@@ -108,5 +113,6 @@ internal sealed class ManagerTransport(WebApplication app, ManagerTransportConte
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         await app.StopAsync(timeout.Token);
         await app.DisposeAsync();
+        context.Stopping.Dispose();
     }
 }

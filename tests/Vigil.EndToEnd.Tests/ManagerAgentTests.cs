@@ -44,9 +44,11 @@ public sealed class ManagerAgentTests
         var quarantine = await TransportFixture.RunToEndAsync(["quarantine", "list", "--json", "--home", web2.Home, "--data-dir", web2.Data]);
         Assert.Contains(eicar, quarantine, StringComparison.Ordinal);
 
-        Assert.Equal(0, await agent1.InterruptAsync(TimeSpan.FromSeconds(30)));
+        var agentExit = await agent1.InterruptAsync(TimeSpan.FromSeconds(30));
+        Assert.True(agentExit == 0, $"agent 1 exited with {agentExit}:\n{agent1.Output}");
         await fixture.WaitForAlertsAsync(alerts => alerts.Any(a => TransportFixture.RuleId(a) == "200400"), s_flow, manager);
-        Assert.Equal(0, await manager.InterruptAsync(TimeSpan.FromSeconds(30)));
+        var managerExit = await manager.InterruptAsync(TimeSpan.FromSeconds(30));
+        Assert.True(managerExit == 0, $"the manager exited with {managerExit}:\n{manager.Output}");
     }
 
     [Fact]
@@ -103,7 +105,7 @@ public sealed class ManagerAgentTests
             }
 
             static List<string> Added(List<System.Text.Json.JsonElement> alerts) =>
-                [.. alerts.Where(a => TransportFixture.RuleId(a) == "554").Select(a => a.GetProperty("syscheck").GetProperty("path").GetString()!)];
+                [.. alerts.Where(a => a.TryGetProperty("syscheck", out var s) && s.GetProperty("event").GetString() == "added").Select(a => a.GetProperty("syscheck").GetProperty("path").GetString()!)];
             await fixture.WaitForAlertsAsync(alerts => Added(alerts).Distinct().Count() >= Files, s_flow, manager, agent);
             await Task.Delay(TimeSpan.FromSeconds(2)); // Any duplicate would land now.
             var added = Added(fixture.Alerts());

@@ -48,6 +48,10 @@ internal sealed class AgentConnection(
             {
                 return;
             }
+            catch (RpcException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
             catch (RpcException ex)
             {
                 reason = $"{ex.StatusCode}: {ex.Status.Detail}";

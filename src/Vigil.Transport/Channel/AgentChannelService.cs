@@ -22,7 +22,8 @@ internal sealed class AgentChannelService(
         var address = http.Connection.RemoteIpAddress;
         var agent = Authenticate(http.Connection.ClientCertificate, TransportLog.Describe(address));
         var session = new AgentSession(new AgentIdentity(agent.Id, agent.Name, address?.ToString()));
-        var token = call.CancellationToken;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(call.CancellationToken, context.Stopping.Token);
+        var token = linked.Token;
         context.Sessions.Add(session);
         context.Registry.Touch(agent.Id, AgentStatus.Active, address?.ToString(), null, context.Time.GetUtcNow());
         TransportLog.AgentConnected(logger, agent.Id, agent.Name, address?.ToString());
