@@ -23,6 +23,8 @@ internal sealed record ManagerEvent(EventMessage Message, AgentSession? Session 
 /// `vigil manager`: the transport server, analysis, alerts, intelligence and active-response routing. Agents' events
 /// are acknowledged only once their alerts (or the decision that there is none) are durably written; a replayed
 /// event (its sequence at or below the agent's stored watermark) is acknowledged again but not analysed twice.
+/// The watermark is committed to SQLite right after the alerts are fsynced: a crash between those two writes (a
+/// window of one SQLite commit) would analyse that batch again on replay.
 /// </summary>
 internal sealed class ManagerHost(
     OssecConfig config,
