@@ -9,6 +9,10 @@ internal static class VigilCommandLine
     {
         var root = new RootCommand("Vigil: real-time malware detection and removal for Linux hosts.");
         RunCommand.AddTo(root);
+        ManagerCommand.AddTo(root);
+        AgentCommand.AddTo(root);
+        EnrollCommand.AddTo(root);
+        AgentsCommand.AddTo(root);
         EicarCommand.AddTo(root);
         LogtestCommand.AddTo(root);
         ConfigCheckCommand.AddTo(root);

@@ -20,6 +20,9 @@ internal sealed class DecoderSet
         new ArLogJsonDecoder(),
         new PrefixDecoder("ossec", "ossec: "),
         new PrefixDecoder("wazuh", "wazuh: "),
+
+        // Vigil's own daemon messages (agent connected/disconnected, agent queue full) group under rule 500 as Wazuh's do.
+        new PrefixDecoder("ossec", "vigil: "),
     ]);
 
     /// <summary>Whether <c>decoded_as</c> may name this decoder.</summary>

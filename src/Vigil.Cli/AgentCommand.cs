@@ -1,0 +1,83 @@
+using System.CommandLine;
+using Vigil.Cli.Hosts;
+using Vigil.Core.Configuration;
+using Vigil.Transport.Agent;
+
+namespace Vigil.Cli;
+
+/// <summary>`vigil agent`: FIM and execd on this host, connected to the manager it enrolled with.</summary>
+internal static class AgentCommand
+{
+    public static void AddTo(RootCommand root)
+    {
+        var paths = new HomeOptions();
+        var configOption = new Option<string?>("--config") { Description = "The ossec.conf to run (default: config/ossec.conf under the Vigil home)." };
+        var manager = new Option<string?>("--manager") { Description = "HOST:PORT of the manager's agent port (default: the one given at enrollment)." };
+        var directories = new Option<string[]>("--directory") { Description = "Watch this directory in real time instead of the configuration's <directories> (repeatable)." };
+        var keepAlive = new Option<int>("--keep-alive") { Description = "Seconds between keep-alives.", DefaultValueFactory = _ => 10 };
+        var logJson = new Option<bool>("--log-json") { Description = "Write logs as JSON." };
+        var command = new Command("agent", "Run the agent: file monitoring and active response, reporting to the manager over mutual TLS.")
+        {
+            configOption, manager, directories, keepAlive, logJson,
+        };
+        paths.AddTo(command);
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var home = paths.ResolveHome(parseResult);
+            var data = paths.ResolveDataDir(parseResult);
+            if (AgentCredentials.TryLoad(data) is not { } credentials)
+            {
+                await Console.Error.WriteLineAsync($"vigil agent: not enrolled (no identity under {AgentCredentials.DirectoryUnder(data)}); run `vigil enroll` first");
+                return ExitCodes.ConfigError;
+            }
+
+            if (parseResult.GetValue(manager) is { } endpoint)
+            {
+                credentials = credentials with { Manager = endpoint };
+            }
+
+            var (config, _, diagnostics) = ConfigLoading.Load(parseResult.GetValue(configOption), null, home);
+            ConfigLoading.Print(diagnostics, Console.Error);
+            if (ConfigLoading.HasErrors(diagnostics))
+            {
+                await Console.Error.WriteLineAsync("vigil agent: the configuration has errors (see above); nothing was started");
+                return ExitCodes.ConfigError;
+            }
+
+            if (parseResult.GetValue(directories) is { Length: > 0 } overrides)
+            {
+                config = config with
+                {
+                    Syscheck = config.Syscheck with
+                    {
+                        Disabled = false,
+                        Directories = [.. overrides.Select(d => new DirectoryOptions { Path = Path.TrimEndingDirectorySeparator(Path.GetFullPath(d)), Realtime = true })],
+                    },
+                };
+            }
+
+            Environment.SetEnvironmentVariable("VIGIL_HOME", home);
+            Environment.SetEnvironmentVariable("VIGIL_DATA", data);
+            using var loggers = HostLogging.Create(parseResult.GetValue(logJson));
+            var options = new AgentConnectionOptions { KeepAliveInterval = TimeSpan.FromSeconds(Math.Max(1, parseResult.GetValue(keepAlive))) };
+            var host = new AgentHost(config, credentials, new AgentPaths(home, data), options, loggers, Console.Out, TimeProvider.System);
+            try
+            {
+                await host.StartAsync(cancellationToken);
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                await Console.Out.WriteLineAsync("vigil: stopping");
+            }
+            finally
+            {
+                await host.DisposeAsync();
+            }
+
+            await Console.Out.WriteLineAsync("vigil: agent stopped");
+            return ExitCodes.Success;
+        });
+        root.Subcommands.Add(command);
+    }
+}

@@ -1,0 +1,114 @@
+using Microsoft.Extensions.Logging;
+using Vigil.Core.Configuration;
+using Vigil.Fim;
+using Vigil.Response.Execd;
+using Vigil.Transport.Agent;
+
+namespace Vigil.Cli.Hosts;
+
+/// <summary>Where `vigil agent` keeps things under its data directory.</summary>
+internal sealed record AgentPaths(string Home, string Data)
+{
+    public string ActiveResponseLog => Response.Execd.ActiveResponseLog.PathUnder(Home);
+
+    public string Fim => Path.Combine(Data, "fim");
+
+    public string Queue => DurableEventQueue.PathUnder(Data);
+}
+
+/// <summary>
+/// `vigil agent`: FIM and the active-response log feed the durable queue; the connection sends it to the manager and
+/// runs the active responses the manager sends — execd takes commands from nowhere else.
+/// </summary>
+internal sealed class AgentHost(
+    OssecConfig config,
+    AgentCredentials credentials,
+    AgentPaths paths,
+    AgentConnectionOptions connectionOptions,
+    ILoggerFactory loggers,
+    TextWriter output,
+    TimeProvider time) : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Task> _responses = [];
+    private DurableEventQueue? _queue;
+    private FimService? _fim;
+    private Task? _background;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(paths.Data);
+        Directory.CreateDirectory(Path.GetDirectoryName(paths.ActiveResponseLog)!);
+        var logger = loggers.CreateLogger("Vigil.Agent");
+        _queue = new DurableEventQueue(paths.Queue, DurableEventQueue.DefaultCapacity, logger);
+        var execd = new ExecDaemon(
+            new ExecdOptions { Home = paths.Home, Commands = config.Commands, ActiveResponses = config.ActiveResponses },
+            new ActiveResponseLog(paths.ActiveResponseLog, time),
+            time);
+        var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, _queue, time);
+        var connection = new AgentConnection(credentials, _queue, (response, token) => Run(execd, response.Json, token), connectionOptions, logger, time);
+        _background = Task.WhenAll(
+            connection.RunAsync(_stopping.Token),
+            execd.RunTimeoutLoopAsync(_stopping.Token),
+            tailer.RunAsync(TimeSpan.FromMilliseconds(100), _stopping.Token));
+
+        _fim = new FimService(WithoutOwnFiles(config.Syscheck), paths.Fim, _queue, time);
+        await _fim.StartAsync(cancellationToken);
+        await _fim.InitialScan.WaitAsync(cancellationToken);
+        foreach (var directory in config.Syscheck.Directories)
+        {
+            await output.WriteLineAsync($"vigil: watching {directory.Path} ({directory.Mode})");
+        }
+
+        await output.WriteLineAsync($"vigil: agent {credentials.Id} ({credentials.Name}) for manager {credentials.Manager}; queue {paths.Queue} ({_queue.Count} events waiting)");
+        await output.WriteLineAsync("vigil: agent ready (Ctrl-C stops)");
+    }
+
+    private Task Run(ExecDaemon execd, string json, CancellationToken cancellationToken)
+    {
+        var task = execd.ExecuteAsync(json, cancellationToken);
+        lock (_responses)
+        {
+            _responses.RemoveAll(t => t.IsCompleted);
+            _responses.Add(task);
+        }
+
+        return task;
+    }
+
+    private SyscheckOptions WithoutOwnFiles(SyscheckOptions syscheck) => syscheck with
+    {
+        Ignore =
+        [
+            .. syscheck.Ignore,
+            new PathFilter(paths.Data, IsSregex: false),
+            new PathFilter(Path.GetDirectoryName(paths.ActiveResponseLog)!, IsSregex: false),
+            new PathFilter("/.vigil-quarantine", IsSregex: true),
+        ],
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (_fim is not null)
+        {
+            await _fim.DisposeAsync();
+        }
+
+        Task[] responses;
+        lock (_responses)
+        {
+            responses = [.. _responses];
+        }
+
+        await Task.WhenAll(responses).ContinueWith(_ => { }, TaskScheduler.Default);
+        await _stopping.CancelAsync();
+        await (_background ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
+        _queue?.Dispose();
+        _stopping.Dispose();
+    }
+}

@@ -1,0 +1,26 @@
+using Microsoft.Extensions.Logging;
+
+namespace Vigil.Cli.Hosts;
+
+/// <summary>The logs of `vigil manager` and `vigil agent`: one line per entry on the console, or JSON with --log-json.</summary>
+internal static class HostLogging
+{
+    public static ILoggerFactory Create(bool json) => LoggerFactory.Create(builder =>
+    {
+        builder.SetMinimumLevel(LogLevel.Information);
+        builder.AddFilter("Microsoft", LogLevel.Warning);
+        builder.AddFilter("Grpc", LogLevel.Warning);
+        if (json)
+        {
+            builder.AddJsonConsole();
+        }
+        else
+        {
+            builder.AddSimpleConsole(options =>
+            {
+                options.SingleLine = true;
+                options.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
+            });
+        }
+    });
+}

@@ -1,0 +1,78 @@
+using System.CommandLine;
+using System.Net;
+using Vigil.Cli.Hosts;
+using Vigil.Cli.Run;
+using Vigil.Transport;
+
+namespace Vigil.Cli;
+
+/// <summary>`vigil manager`: analysis, alerts, intelligence and active-response routing for enrolled agents.</summary>
+internal static class ManagerCommand
+{
+    public static void AddTo(RootCommand root)
+    {
+        var paths = new HomeOptions();
+        var configOption = new Option<string?>("--config") { Description = "The ossec.conf to run (default: config/ossec.conf under the Vigil home)." };
+        var listen = new Option<string>("--listen") { Description = "Address to listen on.", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "Port for agents (mutual TLS).", DefaultValueFactory = _ => 1514 };
+        var enrollmentPort = new Option<int>("--enrollment-port") { Description = "Port for enrollment (TLS, password).", DefaultValueFactory = _ => 1515 };
+        var passwordFile = new Option<FileInfo?>("--password-file") { Description = "File holding the enrollment password (default: $VIGIL_ENROLL_PASSWORD, else <data>/authd.pass, created on first start)." };
+        var logJson = new Option<bool>("--log-json") { Description = "Write logs as JSON." };
+        var command = new Command("manager", "Run the manager: agents connect to it over mutual TLS; it analyses, alerts and responds.")
+        {
+            configOption, listen, port, enrollmentPort, passwordFile, logJson,
+        };
+        paths.AddTo(command);
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var home = paths.ResolveHome(parseResult);
+            var (config, rules, diagnostics) = ConfigLoading.Load(parseResult.GetValue(configOption), null, home);
+            ConfigLoading.Print(diagnostics, Console.Error);
+            if (ConfigLoading.HasErrors(diagnostics))
+            {
+                await Console.Error.WriteLineAsync("vigil manager: the configuration has errors (see above); nothing was started");
+                return ExitCodes.ConfigError;
+            }
+
+            if (!IPAddress.TryParse(parseResult.GetValue(listen), out var address))
+            {
+                await Console.Error.WriteLineAsync("vigil manager: --listen must be an IP address");
+                return ExitCodes.Usage;
+            }
+
+            var data = paths.ResolveDataDir(parseResult);
+            Directory.CreateDirectory(data);
+            var (password, source) = EnrollmentPassword.ForManager(parseResult.GetValue(passwordFile), data);
+            Environment.SetEnvironmentVariable("VIGIL_HOME", home);
+            Environment.SetEnvironmentVariable("VIGIL_DATA", data);
+            using var loggers = HostLogging.Create(parseResult.GetValue(logJson));
+            var options = new ManagerTransportOptions
+            {
+                ListenAddress = address,
+                AgentPort = parseResult.GetValue(port),
+                EnrollmentPort = parseResult.GetValue(enrollmentPort),
+                DataDirectory = data,
+                Password = password,
+            };
+            var host = new ManagerHost(config, rules, new AllInOnePaths(home, data), options, loggers, Console.Out, TimeProvider.System);
+            try
+            {
+                await Console.Out.WriteLineAsync($"vigil: enrollment password from {source}");
+                await host.StartAsync(cancellationToken);
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                await Console.Out.WriteLineAsync("vigil: stopping");
+            }
+            finally
+            {
+                await host.DisposeAsync();
+            }
+
+            await Console.Out.WriteLineAsync($"vigil: manager stopped ({host.AlertCount} alerts written)");
+            return ExitCodes.Success;
+        });
+        root.Subcommands.Add(command);
+    }
+}

@@ -1,0 +1,165 @@
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+using Vigil.Transport.Protocol;
+
+namespace Vigil.Transport.Agent;
+
+/// <summary>Keep-alive and reconnection timing of the agent's channel.</summary>
+internal sealed record AgentConnectionOptions
+{
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    public TimeSpan MinBackoff { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Events sent but not yet acknowledged, at most.</summary>
+    public int Window { get; init; } = 4096;
+}
+
+/// <summary>
+/// agentd's role: keeps one mutual-TLS stream to the manager, sends the durable queue in order (from the oldest
+/// unacknowledged event after each reconnect), forgets what the manager acknowledges, sends keep-alives, and hands
+/// active responses — which arrive only on this authenticated stream — to execd. Reconnects with exponential backoff.
+/// </summary>
+internal sealed class AgentConnection(
+    AgentCredentials credentials,
+    DurableEventQueue queue,
+    Func<ActiveResponse, CancellationToken, Task> onActiveResponse,
+    AgentConnectionOptions options,
+    ILogger logger,
+    TimeProvider time)
+{
+    public string Version { get; init; } = typeof(AgentConnection).Assembly.GetName().Version?.ToString() ?? "";
+
+    public async Task RunAsync(CancellationToken stoppingToken)
+    {
+        var backoff = options.MinBackoff;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            string reason;
+            try
+            {
+                await RunOnceAsync(() => backoff = options.MinBackoff, stoppingToken);
+                reason = "stream closed";
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (RpcException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (RpcException ex)
+            {
+                reason = $"{ex.StatusCode}: {ex.Status.Detail}";
+            }
+            catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException or InvalidOperationException)
+            {
+                reason = ex.Message;
+            }
+
+            TransportLog.ManagerUnreachable(logger, credentials.Manager, reason, backoff);
+            try
+            {
+                await Task.Delay(backoff, time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, options.MaxBackoff.Ticks));
+        }
+    }
+
+    private async Task RunOnceAsync(Action onConnected, CancellationToken stoppingToken)
+    {
+        using var handler = credentials.CreateHandler();
+        using var channel = GrpcChannel.ForAddress($"https://{credentials.Manager}", new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = false });
+        using var stream = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var token = stream.Token;
+        using var call = new AgentChannel.AgentChannelClient(channel).Connect(cancellationToken: token);
+        await call.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello { Version = Version } }, token);
+
+        // The manager's first message says how far it has durably handled this agent's events.
+        if (!await call.ResponseStream.MoveNext(token) || call.ResponseStream.Current.BodyCase != ManagerMessage.BodyOneofCase.Acknowledged)
+        {
+            throw new InvalidOperationException("the manager closed the stream");
+        }
+
+        var acknowledged = call.ResponseStream.Current.Acknowledged;
+        queue.Acknowledge(acknowledged);
+        onConnected();
+        TransportLog.ConnectedToManager(logger, credentials.Manager, credentials.Id);
+        var reader = Task.Run(async () =>
+        {
+            try
+            {
+                while (await call.ResponseStream.MoveNext(token))
+                {
+                    var message = call.ResponseStream.Current;
+                    if (message.BodyCase == ManagerMessage.BodyOneofCase.Acknowledged)
+                    {
+                        Volatile.Write(ref acknowledged, message.Acknowledged);
+                        queue.Acknowledge(message.Acknowledged);
+                    }
+                    else if (message.BodyCase == ManagerMessage.BodyOneofCase.ActiveResponse)
+                    {
+                        TransportLog.ActiveResponseReceived(logger, message.ActiveResponse.Name);
+                        _ = Task.Run(() => onActiveResponse(message.ActiveResponse, stoppingToken), CancellationToken.None);
+                    }
+                }
+            }
+            finally
+            {
+                await stream.CancelAsync();
+            }
+        }, CancellationToken.None);
+
+        try
+        {
+            var sent = acknowledged;
+            var lastWrite = time.GetTimestamp();
+            while (!token.IsCancellationRequested)
+            {
+                var changed = queue.Changed;
+                var batch = sent - Volatile.Read(ref acknowledged) < (ulong)options.Window ? queue.ReadAfter(sent, 512) : [];
+                if (batch.Count == 0)
+                {
+                    var idle = options.KeepAliveInterval - time.GetElapsedTime(lastWrite);
+                    if (idle <= TimeSpan.Zero)
+                    {
+                        await call.RequestStream.WriteAsync(new AgentMessage { KeepAlive = new KeepAlive() }, token);
+                        lastWrite = time.GetTimestamp();
+                        continue;
+                    }
+
+                    await Task.WhenAny(changed, Task.Delay(idle, time, token));
+                    continue;
+                }
+
+                foreach (var item in batch)
+                {
+                    await call.RequestStream.WriteAsync(new AgentMessage
+                    {
+                        Event = new AgentEvent { Sequence = item.Sequence, Queue = item.Message.Queue.ToString(), Location = item.Message.Location, Message = item.Message.Message },
+                    }, token);
+                    sent = item.Sequence;
+                }
+
+                lastWrite = time.GetTimestamp();
+            }
+        }
+        finally
+        {
+            await stream.CancelAsync();
+            await reader.ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
+        // Surface why the reader stopped (a refusal arrives as an RpcException on the response stream).
+        await reader;
+    }
+}

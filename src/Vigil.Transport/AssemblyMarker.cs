@@ -1,5 +1,0 @@
-namespace Vigil.Transport;
-
-internal static class AssemblyMarker
-{
-}

@@ -1,0 +1,125 @@
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Vigil.Core.Events;
+using Vigil.Transport.Protocol;
+using Vigil.Transport.Registry;
+using Vigil.Transport.Security;
+
+namespace Vigil.Transport.Channel;
+
+/// <summary>
+/// remoted's role: authenticates an agent by its client certificate (signed by the manager's CA, naming an agent
+/// that is in the registry and not removed, with the thumbprint enrolled), rewrites each event's location to that
+/// identity and hands it to the host; sends acknowledgements and active responses down.
+/// </summary>
+internal sealed class AgentChannelService(
+    ManagerTransportContext context,
+    ILogger<AgentChannelService> logger) : AgentChannel.AgentChannelBase
+{
+    public override async Task Connect(IAsyncStreamReader<AgentMessage> requestStream, IServerStreamWriter<ManagerMessage> responseStream, ServerCallContext call)
+    {
+        var http = call.GetHttpContext();
+        var address = http.Connection.RemoteIpAddress;
+        var agent = Authenticate(http.Connection.ClientCertificate, TransportLog.Describe(address));
+        var session = new AgentSession(new AgentIdentity(agent.Id, agent.Name, address?.ToString()));
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(call.CancellationToken, context.Stopping.Token);
+        var token = linked.Token;
+        context.Sessions.Add(session);
+        context.Registry.Touch(agent.Id, AgentStatus.Active, address?.ToString(), null, context.Time.GetUtcNow());
+        TransportLog.AgentConnected(logger, agent.Id, agent.Name, address?.ToString());
+        var done = await context.Handler.OnConnectedAsync(session, token);
+        await responseStream.WriteAsync(new ManagerMessage { Acknowledged = done }, token);
+        var pump = Task.Run(() => PumpAsync(session, responseStream, token), CancellationToken.None);
+        try
+        {
+            await foreach (var message in requestStream.ReadAllAsync(token))
+            {
+                switch (message.BodyCase)
+                {
+                    case AgentMessage.BodyOneofCase.Hello:
+                        context.Registry.Touch(agent.Id, AgentStatus.Active, null, message.Hello.Version, context.Time.GetUtcNow());
+                        break;
+                    case AgentMessage.BodyOneofCase.KeepAlive:
+                        if (context.Registry.Find(agent.Id) is not { IsRemoved: false })
+                        {
+                            TransportLog.AgentRemovedWhileConnected(logger, agent.Id);
+                            throw new RpcException(new Status(StatusCode.PermissionDenied, "agent removed"));
+                        }
+
+                        context.Registry.Touch(agent.Id, AgentStatus.Active, null, null, context.Time.GetUtcNow());
+                        break;
+                    case AgentMessage.BodyOneofCase.Event when message.Event.Queue.Length == 1:
+                        var e = message.Event;
+                        var rewritten = new EventMessage(e.Queue[0], EventMessage.AgentLocation(session.Identity, e.Location), e.Message);
+                        await context.Handler.OnEventAsync(session, e.Sequence, rewritten, token);
+                        break;
+                    case AgentMessage.BodyOneofCase.Event:
+                        TransportLog.MalformedEvent(logger, agent.Id, message.Event.Queue);
+                        break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException || ex is RpcException { StatusCode: StatusCode.Cancelled })
+        {
+            // The agent went away (or the manager is stopping): that is a disconnection, not an error.
+        }
+        finally
+        {
+            session.Close();
+            if (context.Sessions.Remove(session))
+            {
+                context.Registry.SetStatus(agent.Id, AgentStatus.Disconnected);
+                TransportLog.AgentDisconnected(logger, agent.Id, agent.Name);
+                await context.Handler.OnDisconnectedAsync(session, CancellationToken.None);
+            }
+
+            await pump.ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    private static async Task PumpAsync(AgentSession session, IServerStreamWriter<ManagerMessage> responseStream, CancellationToken cancellationToken)
+    {
+        await foreach (var message in session.Outgoing.ReadAllAsync(cancellationToken))
+        {
+            await responseStream.WriteAsync(message, cancellationToken);
+        }
+    }
+
+    private AgentRecord Authenticate(System.Security.Cryptography.X509Certificates.X509Certificate2? certificate, string address)
+    {
+        string? reason = null;
+        AgentRecord? agent = null;
+        if (certificate is null)
+        {
+            reason = "no client certificate";
+        }
+        else if (!CertificateAuthority.IsIssuedBy(certificate, context.Authority.Certificate))
+        {
+            reason = "client certificate not issued by this manager's CA";
+        }
+        else if (CertificateAuthority.AgentIdOf(certificate) is not { } id)
+        {
+            reason = "client certificate names no agent id";
+        }
+        else if ((agent = context.Registry.Find(id)) is null)
+        {
+            reason = $"agent {id} is not enrolled";
+        }
+        else if (agent.IsRemoved)
+        {
+            reason = $"agent {id} was removed";
+        }
+        else if (!string.Equals(agent.Thumbprint, certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256), StringComparison.OrdinalIgnoreCase))
+        {
+            reason = $"agent {id} presented a certificate it was not enrolled with";
+        }
+
+        if (reason is not null)
+        {
+            TransportLog.AgentRefused(logger, address, reason);
+            throw new RpcException(new Status(StatusCode.PermissionDenied, reason));
+        }
+
+        return agent!;
+    }
+}

@@ -1,0 +1,62 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Vigil.Core.Events;
+using Vigil.Transport.Protocol;
+
+namespace Vigil.Transport.Channel;
+
+/// <summary>One authenticated agent stream on the manager: what goes down to the agent is queued here and written
+/// by the stream's own pump, so acknowledgements and active responses never interleave mid-message.</summary>
+internal sealed class AgentSession(AgentIdentity identity)
+{
+    private readonly Channel<ManagerMessage> _outgoing = System.Threading.Channels.Channel.CreateUnbounded<ManagerMessage>(new UnboundedChannelOptions { SingleReader = true });
+
+    public AgentIdentity Identity { get; } = identity;
+
+    public string Id => Identity.Id;
+
+    public ChannelReader<ManagerMessage> Outgoing => _outgoing.Reader;
+
+    public bool TryAcknowledge(ulong sequence) => _outgoing.Writer.TryWrite(new ManagerMessage { Acknowledged = sequence });
+
+    public bool TrySendActiveResponse(string name, string json) =>
+        _outgoing.Writer.TryWrite(new ManagerMessage { ActiveResponse = new ActiveResponse { Name = name, Json = json } });
+
+    public void Close() => _outgoing.Writer.TryComplete();
+}
+
+/// <summary>The agents connected now, by id (a reconnecting agent replaces its older stream).</summary>
+internal sealed class SessionTable
+{
+    private readonly ConcurrentDictionary<string, AgentSession> _sessions = new(StringComparer.Ordinal);
+
+    public AgentSession? Find(string id) => _sessions.TryGetValue(id, out var session) ? session : null;
+
+    public IReadOnlyList<AgentSession> All => [.. _sessions.Values];
+
+    public void Add(AgentSession session)
+    {
+        AgentSession? previous = null;
+        _sessions.AddOrUpdate(session.Id, session, (_, old) =>
+        {
+            previous = old;
+            return session;
+        });
+        previous?.Close();
+    }
+
+    public bool Remove(AgentSession session) =>
+        _sessions.TryRemove(new KeyValuePair<string, AgentSession>(session.Id, session));
+}
+
+/// <summary>What the manager does with an agent's stream: the transport authenticates, the host decides.</summary>
+internal interface IAgentEventHandler
+{
+    /// <summary>The agent is authenticated and connected; returns the sequence up to which its events are done.</summary>
+    public ValueTask<ulong> OnConnectedAsync(AgentSession session, CancellationToken cancellationToken);
+
+    /// <summary>One event, its location already rewritten to the authenticated agent's.</summary>
+    public ValueTask OnEventAsync(AgentSession session, ulong sequence, EventMessage message, CancellationToken cancellationToken);
+
+    public ValueTask OnDisconnectedAsync(AgentSession session, CancellationToken cancellationToken);
+}

@@ -1,0 +1,118 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Vigil.Transport.Channel;
+using Vigil.Transport.Enrollment;
+using Vigil.Transport.Registry;
+using Vigil.Transport.Security;
+
+namespace Vigil.Transport;
+
+/// <summary>Where the manager listens: 127.0.0.1 by default; 1514 for agents (mutual TLS), 1515 for enrollment (TLS).</summary>
+internal sealed record ManagerTransportOptions
+{
+    public IPAddress ListenAddress { get; init; } = IPAddress.Loopback;
+
+    public int AgentPort { get; init; } = 1514;
+
+    public int EnrollmentPort { get; init; } = 1515;
+
+    public required string DataDirectory { get; init; }
+
+    public required string Password { get; init; }
+}
+
+/// <summary>What the gRPC services share.</summary>
+internal sealed record ManagerTransportContext(
+    CertificateAuthority Authority,
+    AgentRegistry Registry,
+    SessionTable Sessions,
+    IAgentEventHandler Handler,
+    string Password,
+    TimeProvider Time)
+{
+    /// <summary>Cancelled when the manager stops: agent streams end at once instead of holding the shutdown.</summary>
+    public CancellationTokenSource Stopping { get; } = new();
+}
+
+/// <summary>The manager's listeners: Kestrel over HTTP/2 with the CA-issued server certificate.</summary>
+internal sealed class ManagerTransport(WebApplication app, ManagerTransportContext context) : IAsyncDisposable
+{
+    public SessionTable Sessions => context.Sessions;
+
+    public static async Task<ManagerTransport> StartAsync(
+        ManagerTransportOptions options,
+        CertificateAuthority authority,
+        AgentRegistry registry,
+        IAgentEventHandler handler,
+        ILoggerFactory loggerFactory,
+        TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        var context = new ManagerTransportContext(authority, registry, new SessionTable(), handler, options.Password, time);
+        var hosts = new List<string> { "localhost", "127.0.0.1", "::1", Dns.GetHostName() };
+        if (!options.ListenAddress.Equals(IPAddress.Any) && !options.ListenAddress.Equals(IPAddress.IPv6Any))
+        {
+            hosts.Add(options.ListenAddress.ToString());
+        }
+
+        var serverCertificate = authority.IssueServerCertificate(hosts);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(loggerFactory);
+        builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        builder.Services.AddSingleton(context);
+        builder.Services.AddSingleton(time);
+        builder.Services.AddGrpc();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(10);
+            kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
+            kestrel.Listen(options.ListenAddress, options.EnrollmentPort, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                listen.UseHttps(https =>
+                {
+                    https.ServerCertificate = serverCertificate;
+                    https.ClientCertificateMode = ClientCertificateMode.NoCertificate;
+                });
+            });
+            kestrel.Listen(options.ListenAddress, options.AgentPort, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                listen.UseHttps(https =>
+                {
+                    https.ServerCertificate = serverCertificate;
+                    https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+
+                    // The TLS handshake already refuses a certificate from another CA; the stream then checks the registry.
+                    https.ClientCertificateValidation = (certificate, _, _) => CertificateAuthority.IsIssuedBy(certificate, authority.Certificate);
+                });
+            });
+        });
+
+        var app = builder.Build();
+        app.MapGrpcService<EnrollmentService>();
+        app.MapGrpcService<AgentChannelService>();
+        await app.StartAsync(cancellationToken);
+        return new ManagerTransport(app, context);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await context.Stopping.CancelAsync();
+        foreach (var session in context.Sessions.All)
+        {
+            session.Close();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await app.StopAsync(timeout.Token);
+        await app.DisposeAsync();
+        context.Stopping.Dispose();
+    }
+}

@@ -1,0 +1,120 @@
+using Vigil.Core;
+
+namespace Vigil.EndToEnd.Tests;
+
+/// <summary>`vigil manager`, `vigil enroll`, `vigil agent` and `vigil agents` as real processes on 127.0.0.1 over mutual TLS.</summary>
+public sealed class ManagerAgentTests
+{
+    private static readonly TimeSpan s_flow = TimeSpan.FromSeconds(90);
+
+    [Fact]
+    public async Task Manager_EicarOnAgent2_QuarantinedOnAgent2OnlyAndAlertsCarryItsIdentity()
+    {
+        using var fixture = new TransportFixture();
+        await using var manager = fixture.StartManager();
+        await manager.WaitForOutputAsync("vigil: manager ready", s_flow);
+        var web1 = await fixture.EnrollAsync("web-01");
+        var web2 = await fixture.EnrollAsync("web-02");
+        await using var agent1 = TransportFixture.StartAgent(web1);
+        await using var agent2 = TransportFixture.StartAgent(web2);
+        await agent1.WaitForOutputAsync("Connected to the manager", s_flow);
+        await agent2.WaitForOutputAsync("Connected to the manager", s_flow);
+
+        var benign = Path.Combine(web1.Watched, "notes.txt");
+        await File.WriteAllTextAsync(benign, "nothing to see");
+        var eicar = Path.Combine(web2.Watched, "eicar.com");
+        await File.WriteAllBytesAsync(eicar, Eicar.Bytes);
+
+        await fixture.WaitForAlertsAsync(
+            alerts => alerts.Any(a => TransportFixture.RuleId(a) == "100092") && alerts.Any(a => TransportFixture.RuleId(a) == "200100"),
+            s_flow, manager, agent1, agent2);
+        Assert.False(File.Exists(eicar));
+        Assert.True(File.Exists(benign));
+        Assert.False(File.Exists(web1.ActiveResponseLog) && new FileInfo(web1.ActiveResponseLog).Length > 0, "agent 1 ran a response");
+        Assert.Contains(eicar, await File.ReadAllTextAsync(web2.ActiveResponseLog), StringComparison.Ordinal);
+
+        var detection = fixture.Alerts().Single(a => TransportFixture.RuleId(a) == "200100");
+        Assert.Equal("002", detection.GetProperty("agent").GetProperty("id").GetString());
+        Assert.Equal("web-02", detection.GetProperty("agent").GetProperty("name").GetString());
+        var removal = fixture.Alerts().First(a => TransportFixture.RuleId(a) == "100092");
+        Assert.Equal("002", removal.GetProperty("agent").GetProperty("id").GetString());
+        var benignAlert = fixture.Alerts().First(a => a.ToString().Contains(benign, StringComparison.Ordinal));
+        Assert.Equal("001", benignAlert.GetProperty("agent").GetProperty("id").GetString());
+
+        var quarantine = await TransportFixture.RunToEndAsync(["quarantine", "list", "--json", "--home", web2.Home, "--data-dir", web2.Data]);
+        Assert.Contains(eicar, quarantine, StringComparison.Ordinal);
+
+        var agentExit = await agent1.InterruptAsync(TimeSpan.FromSeconds(30));
+        Assert.True(agentExit == 0, $"agent 1 exited with {agentExit}:\n{agent1.Output}");
+        await fixture.WaitForAlertsAsync(alerts => alerts.Any(a => TransportFixture.RuleId(a) == "200400"), s_flow, manager);
+        var managerExit = await manager.InterruptAsync(TimeSpan.FromSeconds(30));
+        Assert.True(managerExit == 0, $"the manager exited with {managerExit}:\n{manager.Output}");
+    }
+
+    [Fact]
+    public async Task Manager_RemovedAgentAndWrongPassword_AreRefused()
+    {
+        using var fixture = new TransportFixture();
+        await using var manager = fixture.StartManager();
+        await manager.WaitForOutputAsync("vigil: manager ready", s_flow);
+        var web1 = await fixture.EnrollAsync("web-01");
+
+        var list = await TransportFixture.RunToEndAsync(["agents", "list", "--data-dir", fixture.ManagerData]);
+        Assert.Contains("web-01", list, StringComparison.Ordinal);
+        var removed = await TransportFixture.RunToEndAsync(["agents", "remove", "001", "--data-dir", fixture.ManagerData]);
+        Assert.Contains("agent 001 removed", removed, StringComparison.Ordinal);
+
+        await using var agent = TransportFixture.StartAgent(web1);
+        await manager.WaitForOutputAsync("agent 001 was removed", s_flow);
+        await agent.WaitForOutputAsync("PermissionDenied", s_flow);
+        Assert.DoesNotContain("Connected to the manager", agent.Output, StringComparison.Ordinal);
+
+        var wrong = await TransportFixture.RunToEndAsync(
+            ["enroll", "--manager", $"127.0.0.1:{fixture.EnrollmentPort}", "--name", "intruder", "--data-dir", Path.Combine(fixture.AgentsRoot, "intruder-data")],
+            new Dictionary<string, string> { ["VIGIL_ENROLL_PASSWORD"] = "guess" });
+        Assert.Contains("invalid password", wrong, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Manager_KilledAndRestartedWhileAgentWrites_EveryEventAlertedExactlyOnce()
+    {
+        const int Files = 400;
+        using var fixture = new TransportFixture();
+        var manager = fixture.StartManager();
+        try
+        {
+            await manager.WaitForOutputAsync("vigil: manager ready", s_flow);
+            var web1 = await fixture.EnrollAsync("web-01");
+            await using var agent = TransportFixture.StartAgent(web1);
+            await agent.WaitForOutputAsync("Connected to the manager", s_flow);
+
+            for (var i = 0; i < Files; i++)
+            {
+                await File.WriteAllTextAsync(Path.Combine(web1.Watched, $"file-{i:D4}.txt"), $"content {i}");
+                if (i == Files / 4)
+                {
+                    await manager.KillAsync();
+                    await manager.DisposeAsync();
+                }
+                else if (i == Files / 2)
+                {
+                    manager = fixture.StartManager();
+                }
+
+                await Task.Delay(5);
+            }
+
+            static List<string> Added(List<System.Text.Json.JsonElement> alerts) =>
+                [.. alerts.Where(a => a.TryGetProperty("syscheck", out var s) && s.GetProperty("event").GetString() == "added").Select(a => a.GetProperty("syscheck").GetProperty("path").GetString()!)];
+            await fixture.WaitForAlertsAsync(alerts => Added(alerts).Distinct().Count() >= Files, s_flow, manager, agent);
+            await Task.Delay(TimeSpan.FromSeconds(2)); // Any duplicate would land now.
+            var added = Added(fixture.Alerts());
+            Assert.Equal(Files, added.Count);
+            Assert.Equal(Files, added.Distinct().Count());
+        }
+        finally
+        {
+            await manager.DisposeAsync();
+        }
+    }
+}

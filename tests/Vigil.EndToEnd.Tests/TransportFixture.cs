@@ -1,0 +1,175 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Vigil.Tests.Common;
+
+namespace Vigil.EndToEnd.Tests;
+
+/// <summary>
+/// A manager and its agents as separate `vigil` processes on 127.0.0.1: each with its own home, data directory and
+/// watched directory under one temp folder. The manager's copy of the seed rules tests the agents' folder, so
+/// 100200/100201 (and so the local intelligence list, 200100, and remove-threat) fire for any agent's file.
+/// </summary>
+internal sealed class TransportFixture : IDisposable
+{
+    public const string Password = "s3cret-enrollment-password";
+
+    private readonly TempDirectory _temp = new("vigil-transport");
+
+    public TransportFixture()
+    {
+        AgentsRoot = _temp.Combine("agents");
+        Directory.CreateDirectory(AgentsRoot);
+        ManagerHome = _temp.Combine("manager");
+        AgentPort = FreePort();
+        EnrollmentPort = FreePort();
+        WriteHome("manager", watched: null);
+        var seedRules = File.ReadAllText(RepositoryPaths.Get("config", "rules", "local_rules.xml"));
+        _temp.WriteFile("manager/config/rules/local_rules.xml",
+            seedRules.Replace("<field name=\"file\">/root</field>", $"<field name=\"file\">{AgentsRoot}</field>", StringComparison.Ordinal));
+        PasswordFile = _temp.WriteFile("password", Password + "\n");
+    }
+
+    public string AgentsRoot { get; }
+
+    public string ManagerHome { get; }
+
+    public string ManagerData => Path.Combine(ManagerHome, "data");
+
+    public int AgentPort { get; }
+
+    public int EnrollmentPort { get; }
+
+    public string PasswordFile { get; }
+
+    public string AlertsJson => Path.Combine(ManagerData, "logs", "alerts", "alerts.json");
+
+    public VigilProcess StartManager() => VigilProcess.Start(
+    [
+        "manager", "--home", ManagerHome, "--data-dir", ManagerData, "--port", $"{AgentPort}", "--enrollment-port", $"{EnrollmentPort}",
+        "--password-file", PasswordFile,
+    ]);
+
+    /// <summary>Creates an agent's home (config watching its own directory) and enrolls it; returns its paths.</summary>
+    public async Task<AgentHome> EnrollAsync(string name)
+    {
+        var watched = Path.Combine(AgentsRoot, name);
+        Directory.CreateDirectory(watched);
+        var home = WriteHome($"homes/{name}", watched);
+        var agent = new AgentHome(name, home, Path.Combine(home, "data"), watched);
+        var output = await RunToEndAsync(
+            ["enroll", "--manager", $"127.0.0.1:{EnrollmentPort}", "--agent-port", $"{AgentPort}", "--name", name, "--home", agent.Home, "--data-dir", agent.Data],
+            new Dictionary<string, string> { ["VIGIL_ENROLL_PASSWORD"] = Password });
+        Assert.Contains("vigil: enrolled as agent", output, StringComparison.Ordinal);
+        return agent;
+    }
+
+    public static VigilProcess StartAgent(AgentHome agent) => VigilProcess.Start(
+        ["agent", "--home", agent.Home, "--data-dir", agent.Data, "--keep-alive", "1"]);
+
+    public static async Task<string> RunToEndAsync(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        await using var process = VigilProcess.Start(arguments, environment);
+        var clock = Stopwatch.StartNew();
+        while (!process.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(50);
+        }
+
+        await Task.Delay(100); // Let the last output lines arrive.
+        return process.Output;
+    }
+
+    public List<JsonElement> Alerts()
+    {
+        if (!File.Exists(AlertsJson))
+        {
+            return [];
+        }
+
+        using var stream = new FileStream(AlertsJson, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        var alerts = new List<JsonElement>();
+        while (reader.ReadLine() is { } line)
+        {
+            alerts.Add(JsonDocument.Parse(line).RootElement.Clone());
+        }
+
+        return alerts;
+    }
+
+    public static string RuleId(JsonElement alert) => alert.GetProperty("rule").GetProperty("id").GetString()!;
+
+    public async Task WaitForAlertsAsync(Func<List<JsonElement>, bool> done, TimeSpan timeout, params VigilProcess[] processes)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!done(Alerts()))
+        {
+            if (clock.Elapsed > timeout)
+            {
+                throw new TimeoutException($"alerts not as expected; got {string.Join(",", Alerts().Select(RuleId))}. Output:\n{string.Join("\n----\n", processes.Select(p => p.Output))}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    private string WriteHome(string relative, string? watched)
+    {
+        var home = _temp.Combine(relative);
+        var syscheck = watched is null
+            ? "<disabled>yes</disabled>"
+            : $"""<disabled>no</disabled><directories realtime="yes">{watched}</directories>""";
+        _temp.WriteFile($"{relative}/config/ossec.conf", $"""
+            <ossec_config>
+              <syscheck>
+                {syscheck}
+              </syscheck>
+              <integration>
+                <name>virustotal</name>
+                <api_key></api_key>
+                <rule_id>100200,100201</rule_id>
+                <alert_format>json</alert_format>
+              </integration>
+              <command>
+                <name>remove-threat</name>
+                <executable>remove-threat</executable>
+                <timeout_allowed>no</timeout_allowed>
+              </command>
+              <active-response>
+                <disabled>no</disabled>
+                <command>remove-threat</command>
+                <location>local</location>
+                <rules_id>87105,200100</rules_id>
+              </active-response>
+              <ruleset>
+                <rule_dir>{RepositoryPaths.Get("ruleset", "rules")}</rule_dir>
+                <rule_include>config/rules/local_rules.xml</rule_include>
+              </ruleset>
+            </ossec_config>
+            """);
+        if (watched is not null)
+        {
+            _temp.WriteFile($"{relative}/config/rules/local_rules.xml", File.ReadAllText(RepositoryPaths.Get("config", "rules", "local_rules.xml")));
+        }
+
+        var program = _temp.WriteFile($"{relative}/active-response/bin/remove-threat", $"#!/bin/sh\nexec dotnet '{VigilProcess.DllPath}' remove-threat\n");
+        File.SetUnixFileMode(program, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return home;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public void Dispose() => _temp.Dispose();
+}
+
+internal sealed record AgentHome(string Name, string Home, string Data, string Watched)
+{
+    public string ActiveResponseLog => Path.Combine(Home, "logs", "active-responses.log");
+}

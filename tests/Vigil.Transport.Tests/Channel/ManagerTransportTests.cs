@@ -1,0 +1,182 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Grpc.Core;
+using Microsoft.Extensions.Logging.Abstractions;
+using Vigil.Core.Events;
+using Vigil.Tests.Common;
+using Vigil.Transport.Agent;
+using Vigil.Transport.Channel;
+using Vigil.Transport.Protocol;
+using Vigil.Transport.Registry;
+using Vigil.Transport.Security;
+
+namespace Vigil.Transport.Tests.Channel;
+
+/// <summary>The manager's listeners on 127.0.0.1 with real TLS, and real agent connections.</summary>
+public sealed class ManagerTransportTests : IAsyncLifetime
+{
+    private const string Password = "pw-for-tests";
+    private readonly TempDirectory _temp = new();
+    private readonly RecordingHandler _handler = new();
+    private CertificateAuthority? _authority;
+    private AgentRegistry? _registry;
+    private ManagerTransport? _transport;
+    private int _agentPort;
+    private int _enrollmentPort;
+
+    public async Task InitializeAsync()
+    {
+        _authority = CertificateAuthority.LoadOrCreate(_temp.Combine("manager", "ca"), TimeProvider.System);
+        _registry = new AgentRegistry(_temp.Combine("manager", "agents.db"));
+        _agentPort = FreePort();
+        _enrollmentPort = FreePort();
+        _transport = await ManagerTransport.StartAsync(
+            new ManagerTransportOptions { AgentPort = _agentPort, EnrollmentPort = _enrollmentPort, DataDirectory = _temp.Combine("manager"), Password = Password },
+            _authority, _registry, _handler, NullLoggerFactory.Instance, TimeProvider.System, CancellationToken.None);
+    }
+
+    [Fact]
+    public void LoadOrCreate_FirstStart_KeyIsOwnerOnly()
+    {
+        var mode = File.GetUnixFileMode(_temp.Combine("manager", "ca", "ca.key"));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, mode);
+    }
+
+    [Fact]
+    public async Task Connect_EnrolledAgent_EventLocationIsRewrittenToTheAuthenticatedIdentity()
+    {
+        var credentials = await EnrollAsync("web-01");
+        using var queue = new DurableEventQueue(_temp.Combine("agent", "queue.db"));
+        queue.Enqueue(new EventMessage(EventMessage.SyscheckQueue, "[999] (forged) 10.9.9.9->syscheck", "{}"));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var connection = new AgentConnection(credentials, queue, (_, _) => Task.CompletedTask, new AgentConnectionOptions(), NullLogger.Instance, TimeProvider.System);
+        var running = connection.RunAsync(stop.Token);
+
+        var (agent, message) = await _handler.Events.Reader.ReadAsync(stop.Token);
+        Assert.Equal("001", agent);
+        Assert.StartsWith("[001] (web-01) 127.0.0.1->", message.Location, StringComparison.Ordinal);
+        Assert.Equal("001", message.SplitLocation().Agent!.Id);
+        await stop.CancelAsync();
+        await running;
+    }
+
+    [Fact]
+    public async Task Connect_CertificateFromAnotherCa_IsRefused()
+    {
+        using var other = CertificateAuthority.LoadOrCreate(_temp.Combine("other-ca"), TimeProvider.System);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var csr = new CertificateRequest("CN=x", key, HashAlgorithmName.SHA256).CreateSigningRequestPem();
+        _registry!.TryAdd("impostor", null, null, _ => "00");
+        using var signed = other.SignAgent(csr, "001");
+        using var withKey = signed.CopyWithPrivateKey(key);
+        var certificate = X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
+        var credentials = new AgentCredentials("001", "impostor", $"127.0.0.1:{_agentPort}", certificate, _authority!.Certificate);
+
+        await AssertRefusedAsync(credentials);
+    }
+
+    [Fact]
+    public async Task Connect_NoClientCertificate_IsRefused()
+    {
+        var enrolled = await EnrollAsync("web-01");
+        using var handler = new SocketsHttpHandler
+        {
+            SslOptions = new System.Net.Security.SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, _, _, _) => true },
+        };
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"https://127.0.0.1:{_agentPort}", new Grpc.Net.Client.GrpcChannelOptions { HttpHandler = handler });
+        using var call = new AgentChannel.AgentChannelClient(channel).Connect();
+        await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await call.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello() });
+            await call.ResponseStream.MoveNext(CancellationToken.None);
+        });
+        Assert.Equal(0, _handler.Connections);
+
+        // The enrollment port takes no client certificate, so the channel is refused there too.
+        using var enrollChannel = Grpc.Net.Client.GrpcChannel.ForAddress($"https://127.0.0.1:{_enrollmentPort}", new Grpc.Net.Client.GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = false });
+        using var second = new AgentChannel.AgentChannelClient(enrollChannel).Connect();
+        var refused = await Assert.ThrowsAsync<RpcException>(() => second.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+        Assert.NotNull(enrolled);
+    }
+
+    [Fact]
+    public async Task Connect_RemovedAgent_IsRefused()
+    {
+        var credentials = await EnrollAsync("web-01");
+        Assert.True(_registry!.Remove(credentials.Id));
+        await AssertRefusedAsync(credentials);
+    }
+
+    [Fact]
+    public async Task Enroll_WrongPassword_IsRefused()
+    {
+        var refused = await Assert.ThrowsAsync<RpcException>(() =>
+            AgentCredentials.EnrollAsync($"127.0.0.1:{_enrollmentPort}", $"127.0.0.1:{_agentPort}", "web-01", "guess", _temp.Combine("agent"), null, CancellationToken.None));
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+        Assert.Empty(_registry!.List());
+    }
+
+    private async Task<AgentCredentials> EnrollAsync(string name)
+    {
+        var data = _temp.Combine("agent-" + name);
+        var (id, _) = await AgentCredentials.EnrollAsync($"127.0.0.1:{_enrollmentPort}", $"127.0.0.1:{_agentPort}", name, Password, data, _authority!.Certificate, CancellationToken.None);
+        var credentials = AgentCredentials.TryLoad(data)!;
+        Assert.Equal(id, credentials.Id);
+        return credentials;
+    }
+
+    private async Task AssertRefusedAsync(AgentCredentials credentials)
+    {
+        using var handler = credentials.CreateHandler();
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"https://{credentials.Manager}", new Grpc.Net.Client.GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = false });
+        using var call = new AgentChannel.AgentChannelClient(channel).Connect();
+        await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await call.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello() });
+            await call.ResponseStream.MoveNext(CancellationToken.None);
+        });
+        Assert.Equal(0, _handler.Connections);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _transport!.DisposeAsync();
+        _registry!.Dispose();
+        _authority!.Dispose();
+        _temp.Dispose();
+    }
+
+    private sealed class RecordingHandler : IAgentEventHandler
+    {
+        private int _connections;
+
+        public System.Threading.Channels.Channel<(string Agent, EventMessage Message)> Events { get; } =
+            System.Threading.Channels.Channel.CreateUnbounded<(string, EventMessage)>();
+
+        public int Connections => Volatile.Read(ref _connections);
+
+        public ValueTask<ulong> OnConnectedAsync(AgentSession session, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _connections);
+            return ValueTask.FromResult(0UL);
+        }
+
+        public ValueTask OnEventAsync(AgentSession session, ulong sequence, EventMessage message, CancellationToken cancellationToken)
+        {
+            session.TryAcknowledge(sequence);
+            return Events.Writer.WriteAsync((session.Id, message), cancellationToken);
+        }
+
+        public ValueTask OnDisconnectedAsync(AgentSession session, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    }
+}
