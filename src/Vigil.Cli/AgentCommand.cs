@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Vigil.Cli.Hosts;
-using Vigil.Core.Configuration;
+using Vigil.Cli.Run;
 using Vigil.Transport.Agent;
 
 namespace Vigil.Cli;
@@ -44,17 +44,7 @@ internal static class AgentCommand
                 return ExitCodes.ConfigError;
             }
 
-            if (parseResult.GetValue(directories) is { Length: > 0 } overrides)
-            {
-                config = config with
-                {
-                    Syscheck = config.Syscheck with
-                    {
-                        Disabled = false,
-                        Directories = [.. overrides.Select(d => new DirectoryOptions { Path = Path.TrimEndingDirectorySeparator(Path.GetFullPath(d)), Realtime = true })],
-                    },
-                };
-            }
+            config = SyscheckOverrides.WithRealtimeDirectories(config, parseResult.GetValue(directories));
 
             Environment.SetEnvironmentVariable("VIGIL_HOME", home);
             Environment.SetEnvironmentVariable("VIGIL_DATA", data);

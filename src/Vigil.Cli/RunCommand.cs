@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Vigil.Cli.Run;
-using Vigil.Core.Configuration;
 
 namespace Vigil.Cli;
 
@@ -32,17 +31,7 @@ internal static class RunCommand
                 return ExitCodes.ConfigError;
             }
 
-            if (parseResult.GetValue(directories) is { Length: > 0 } overrides)
-            {
-                config = config with
-                {
-                    Syscheck = config.Syscheck with
-                    {
-                        Disabled = false,
-                        Directories = [.. overrides.Select(d => new DirectoryOptions { Path = Path.TrimEndingDirectorySeparator(Path.GetFullPath(d)), Realtime = true })],
-                    },
-                };
-            }
+            config = SyscheckOverrides.WithRealtimeDirectories(config, parseResult.GetValue(directories));
 
             var data = paths.ResolveDataDir(parseResult);
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Vigil.Cli.Run;
 using Vigil.Core.Configuration;
 using Vigil.Fim;
 using Vigil.Response.Execd;
@@ -30,7 +31,7 @@ internal sealed class AgentHost(
     TimeProvider time) : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
-    private readonly List<Task> _responses = [];
+    private readonly ResponseTasks _responses = new();
     private DurableEventQueue? _queue;
     private FimService? _fim;
     private Task? _background;
@@ -52,7 +53,7 @@ internal sealed class AgentHost(
             execd.RunTimeoutLoopAsync(_stopping.Token),
             tailer.RunAsync(TimeSpan.FromMilliseconds(100), _stopping.Token));
 
-        _fim = new FimService(WithoutOwnFiles(config.Syscheck), paths.Fim, _queue, time);
+        _fim = new FimService(SyscheckOverrides.WithoutOwnFiles(config.Syscheck, paths.Data, paths.ActiveResponseLog), paths.Fim, _queue, time);
         await _fim.StartAsync(cancellationToken);
         await _fim.InitialScan.WaitAsync(cancellationToken);
         foreach (var directory in config.Syscheck.Directories)
@@ -64,28 +65,8 @@ internal sealed class AgentHost(
         await output.WriteLineAsync("vigil: agent ready (Ctrl-C stops)");
     }
 
-    private Task Run(ExecDaemon execd, string json, CancellationToken cancellationToken)
-    {
-        var task = execd.ExecuteAsync(json, cancellationToken);
-        lock (_responses)
-        {
-            _responses.RemoveAll(t => t.IsCompleted);
-            _responses.Add(task);
-        }
-
-        return task;
-    }
-
-    private SyscheckOptions WithoutOwnFiles(SyscheckOptions syscheck) => syscheck with
-    {
-        Ignore =
-        [
-            .. syscheck.Ignore,
-            new PathFilter(paths.Data, IsSregex: false),
-            new PathFilter(Path.GetDirectoryName(paths.ActiveResponseLog)!, IsSregex: false),
-            new PathFilter("/.vigil-quarantine", IsSregex: true),
-        ],
-    };
+    private Task Run(ExecDaemon execd, string json, CancellationToken cancellationToken) =>
+        _responses.Start(() => execd.ExecuteAsync(json, cancellationToken));
 
     public async ValueTask DisposeAsync()
     {
@@ -99,13 +80,7 @@ internal sealed class AgentHost(
             await _fim.DisposeAsync();
         }
 
-        Task[] responses;
-        lock (_responses)
-        {
-            responses = [.. _responses];
-        }
-
-        await Task.WhenAll(responses).ContinueWith(_ => { }, TaskScheduler.Default);
+        await _responses.WhenAllAsync();
         await _stopping.CancelAsync();
         await (_background ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
         _queue?.Dispose();

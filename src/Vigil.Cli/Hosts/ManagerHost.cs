@@ -43,7 +43,7 @@ internal sealed class ManagerHost(
 
     private readonly ConcurrentDictionary<string, ulong> _committed = new(StringComparer.Ordinal);
     private readonly List<IntelService> _intel = [];
-    private readonly List<Task> _responses = [];
+    private readonly ResponseTasks _responses = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger = loggers.CreateLogger("Vigil.Manager");
     private AgentRegistry? _registry;
@@ -217,11 +217,7 @@ internal sealed class ManagerHost(
 
     private void RunHere(ActiveResponseCommand command)
     {
-        lock (_responses)
-        {
-            _responses.RemoveAll(t => t.IsCompleted);
-            _responses.Add(Task.Run(() => _execd!.ExecuteAsync(command.Json, _stopping.Token), CancellationToken.None));
-        }
+        _responses.Start(() => _execd!.ExecuteAsync(command.Json, _stopping.Token));
     }
 
     public async ValueTask DisposeAsync()
@@ -236,13 +232,7 @@ internal sealed class ManagerHost(
             await _transport.DisposeAsync();
         }
 
-        Task[] responses;
-        lock (_responses)
-        {
-            responses = [.. _responses];
-        }
-
-        await Task.WhenAll(responses);
+        await _responses.WhenAllAsync();
         foreach (var intel in _intel)
         {
             await intel.DisposeAsync();

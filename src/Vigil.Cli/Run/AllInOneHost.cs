@@ -37,7 +37,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
     });
 
     private readonly List<IntelService> _intel = [];
-    private readonly List<Task> _responses = [];
+    private readonly ResponseTasks _responses = new();
     private readonly CancellationTokenSource _stopping = new();
     private FimService? _fim;
     private ExecDaemon? _execd;
@@ -85,7 +85,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
             _execd.RunTimeoutLoopAsync(_stopping.Token),
             _tailer.RunAsync(TimeSpan.FromMilliseconds(100), _stopping.Token));
 
-        _fim = new FimService(WithoutOwnFiles(config.Syscheck), paths.Fim, sink, time);
+        _fim = new FimService(SyscheckOverrides.WithoutOwnFiles(config.Syscheck, paths.Data, paths.ActiveResponseLog), paths.Fim, sink, time);
         await _fim.StartAsync(cancellationToken);
 
         // "ready" means the baseline is taken: a file dropped before then is part of it (as in Wazuh), one dropped
@@ -93,19 +93,6 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         await _fim.InitialScan.WaitAsync(cancellationToken);
         await output.WriteAsync(Banner());
     }
-
-    // Vigil's own state must never be monitored, even when a watched tree contains it: every alert written to
-    // alerts.json would otherwise be a change, and an alert, and so on. Likewise the per-filesystem quarantine vaults.
-    private SyscheckOptions WithoutOwnFiles(SyscheckOptions syscheck) => syscheck with
-    {
-        Ignore =
-        [
-            .. syscheck.Ignore,
-            new PathFilter(paths.Data, IsSregex: false),
-            new PathFilter(Path.GetDirectoryName(paths.ActiveResponseLog)!, IsSregex: false),
-            new PathFilter("/.vigil-quarantine", IsSregex: true),
-        ],
-    };
 
     private async Task AnalyseAsync(AnalysisPipeline pipeline, AlertFileWriter writer, CancellationToken cancellationToken)
     {
@@ -155,11 +142,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
             return;
         }
 
-        lock (_responses)
-        {
-            _responses.RemoveAll(t => t.IsCompleted);
-            _responses.Add(Task.Run(() => _execd!.ExecuteAsync(command.Json, _stopping.Token), CancellationToken.None));
-        }
+        _responses.Start(() => _execd!.ExecuteAsync(command.Json, _stopping.Token));
     }
 
     private string Banner()
@@ -208,13 +191,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
             await _fim.DisposeAsync();
         }
 
-        Task[] responses;
-        lock (_responses)
-        {
-            responses = [.. _responses];
-        }
-
-        await Task.WhenAll(responses);
+        await _responses.WhenAllAsync();
         foreach (var intel in _intel)
         {
             await intel.DisposeAsync();

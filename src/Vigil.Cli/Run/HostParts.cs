@@ -1,0 +1,65 @@
+using Vigil.Core.Configuration;
+
+namespace Vigil.Cli.Run;
+
+/// <summary>Active responses running concurrently, tracked so a host can wait for them before it stops.</summary>
+internal sealed class ResponseTasks
+{
+    private readonly List<Task> _tasks = [];
+
+    public Task Start(Func<Task> run)
+    {
+        var task = Task.Run(run, CancellationToken.None);
+        lock (_tasks)
+        {
+            _tasks.RemoveAll(t => t.IsCompleted);
+            _tasks.Add(task);
+        }
+
+        return task;
+    }
+
+    /// <summary>Completes when every response started so far has ended (failures were logged by execd).</summary>
+    public Task WhenAllAsync()
+    {
+        Task[] tasks;
+        lock (_tasks)
+        {
+            tasks = [.. _tasks];
+        }
+
+        return Task.WhenAll(tasks).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+}
+
+/// <summary>Syscheck settings as the hosts apply them.</summary>
+internal static class SyscheckOverrides
+{
+    /// <summary>
+    /// Vigil's own state must never be monitored, even when a watched tree contains it: every alert written to
+    /// alerts.json would otherwise be a change, and an alert, and so on. Likewise the per-filesystem quarantine vaults.
+    /// </summary>
+    public static SyscheckOptions WithoutOwnFiles(SyscheckOptions syscheck, string dataDirectory, string activeResponseLog) => syscheck with
+    {
+        Ignore =
+        [
+            .. syscheck.Ignore,
+            new PathFilter(dataDirectory, IsSregex: false),
+            new PathFilter(Path.GetDirectoryName(activeResponseLog)!, IsSregex: false),
+            new PathFilter("/.vigil-quarantine", IsSregex: true),
+        ],
+    };
+
+    /// <summary><c>--directory</c>: watch these directories in real time instead of the configured ones.</summary>
+    public static OssecConfig WithRealtimeDirectories(OssecConfig config, string[]? directories) =>
+        directories is not { Length: > 0 }
+            ? config
+            : config with
+            {
+                Syscheck = config.Syscheck with
+                {
+                    Disabled = false,
+                    Directories = [.. directories.Select(d => new DirectoryOptions { Path = Path.TrimEndingDirectorySeparator(Path.GetFullPath(d)), Realtime = true })],
+                },
+            };
+}
