@@ -51,19 +51,7 @@ internal static class AgentCommand
             using var loggers = HostLogging.Create(parseResult.GetValue(logJson));
             var options = new AgentConnectionOptions { KeepAliveInterval = TimeSpan.FromSeconds(Math.Max(1, parseResult.GetValue(keepAlive))) };
             var host = new AgentHost(config, credentials, new AgentPaths(home, data), options, loggers, Console.Out, TimeProvider.System);
-            try
-            {
-                await host.StartAsync(cancellationToken);
-                await Task.Delay(Timeout.Infinite, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                await Console.Out.WriteLineAsync("vigil: stopping");
-            }
-            finally
-            {
-                await host.DisposeAsync();
-            }
+            await HostLifetime.RunUntilStoppedAsync(host.StartAsync, host, cancellationToken);
 
             await Console.Out.WriteLineAsync("vigil: agent stopped");
             return ExitCodes.Success;

@@ -55,20 +55,8 @@ internal static class ManagerCommand
                 Password = password,
             };
             var host = new ManagerHost(config, rules, new AllInOnePaths(home, data), options, loggers, Console.Out, TimeProvider.System);
-            try
-            {
-                await Console.Out.WriteLineAsync($"vigil: enrollment password from {source}");
-                await host.StartAsync(cancellationToken);
-                await Task.Delay(Timeout.Infinite, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                await Console.Out.WriteLineAsync("vigil: stopping");
-            }
-            finally
-            {
-                await host.DisposeAsync();
-            }
+            await Console.Out.WriteLineAsync($"vigil: enrollment password from {source}");
+            await HostLifetime.RunUntilStoppedAsync(host.StartAsync, host, cancellationToken);
 
             await Console.Out.WriteLineAsync($"vigil: manager stopped ({host.AlertCount} alerts written)");
             return ExitCodes.Success;

@@ -39,19 +39,7 @@ internal static class RunCommand
             Environment.SetEnvironmentVariable("VIGIL_HOME", home);
             Environment.SetEnvironmentVariable("VIGIL_DATA", data);
             var host = new AllInOneHost(config, rules, new AllInOnePaths(home, data), Console.Out, TimeProvider.System);
-            try
-            {
-                await host.StartAsync(cancellationToken);
-                await Task.Delay(Timeout.Infinite, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                await Console.Out.WriteLineAsync("vigil: stopping");
-            }
-            finally
-            {
-                await host.DisposeAsync();
-            }
+            await HostLifetime.RunUntilStoppedAsync(host.StartAsync, host, cancellationToken);
 
             await Console.Out.WriteLineAsync($"vigil: stopped ({host.AlertCount} alerts written)");
             return ExitCodes.Success;

@@ -198,11 +198,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         }
 
         // Let analysis drain what FIM, intelligence and the responses produced, then stop the loops.
-        var deadline = time.GetUtcNow().AddSeconds(5);
-        while (_events.Reader.Count > 0 && time.GetUtcNow() < deadline)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(20), time);
-        }
+        await HostLifetime.DrainAsync(_events.Reader, time);
 
         await _stopping.CancelAsync();
         await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);

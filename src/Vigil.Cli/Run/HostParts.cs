@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Vigil.Core.Configuration;
 
 namespace Vigil.Cli.Run;
@@ -62,4 +63,36 @@ internal static class SyscheckOverrides
                     Directories = [.. directories.Select(d => new DirectoryOptions { Path = Path.TrimEndingDirectorySeparator(Path.GetFullPath(d)), Realtime = true })],
                 },
             };
+}
+
+/// <summary>What every host does to start and to stop.</summary>
+internal static class HostLifetime
+{
+    /// <summary>Starts the host, runs until cancelled (Ctrl-C, SIGTERM), then disposes it whatever happened.</summary>
+    public static async Task RunUntilStoppedAsync(Func<CancellationToken, Task> start, IAsyncDisposable host, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await start(cancellationToken);
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            await Console.Out.WriteLineAsync("vigil: stopping");
+        }
+        finally
+        {
+            await host.DisposeAsync();
+        }
+    }
+
+    /// <summary>Gives analysis up to five seconds to take what the producers left in its channel.</summary>
+    public static async Task DrainAsync<T>(ChannelReader<T> reader, TimeProvider time)
+    {
+        var deadline = time.GetUtcNow().AddSeconds(5);
+        while (reader.Count > 0 && time.GetUtcNow() < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(20), time);
+        }
+    }
 }
