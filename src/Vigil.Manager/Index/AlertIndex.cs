@@ -1,0 +1,464 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Data.Sqlite;
+
+namespace Vigil.Manager.Index;
+
+/// <summary>How long the index keeps alerts, and how big it may grow. alerts.json is the record; the index is a view.</summary>
+internal sealed record AlertIndexOptions
+{
+    public TimeSpan MaxAge { get; init; } = TimeSpan.FromDays(90);
+
+    /// <summary>Live data size at which the oldest alerts go (by whole days' worth of rows, oldest first).</summary>
+    public long MaxBytes { get; init; } = 4L << 30;
+}
+
+/// <summary>
+/// Every alert, indexed in SQLite for the API and the dashboard: by time, rule id, level, agent, groups and file.
+/// Alerts are added in batches (one transaction each); searches run on their own connections, so they never wait
+/// for the writer (WAL). Quarantine records are kept up to date from the quarantine alerts as they are added.
+/// </summary>
+internal sealed class AlertIndex : IDisposable
+{
+    private readonly string _connectionString;
+    private readonly SqliteConnection _writer;
+    private readonly Lock _gate = new();
+    private readonly AlertIndexOptions _options;
+    private readonly TimeProvider _time;
+
+    public AlertIndex(string path, AlertIndexOptions options, TimeProvider time)
+    {
+        _options = options;
+        _time = time;
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Cache = SqliteCacheMode.Private }.ToString();
+        _writer = new SqliteConnection(_connectionString);
+        _writer.Open();
+        Execute(_writer, """
+            PRAGMA journal_mode=WAL;
+            PRAGMA synchronous=NORMAL;
+            PRAGMA busy_timeout=5000;
+            CREATE TABLE IF NOT EXISTS alerts(
+                seq INTEGER PRIMARY KEY,
+                ts INTEGER NOT NULL,
+                alert_id TEXT NOT NULL,
+                rule_id INTEGER NOT NULL,
+                level INTEGER NOT NULL,
+                agent_id TEXT NOT NULL,
+                agent_name TEXT NOT NULL,
+                description TEXT NOT NULL,
+                file TEXT,
+                caused_by TEXT,
+                groups TEXT NOT NULL,
+                json TEXT NOT NULL);
+            CREATE INDEX IF NOT EXISTS alerts_ts ON alerts(ts);
+            CREATE INDEX IF NOT EXISTS alerts_rule ON alerts(rule_id, ts);
+            CREATE INDEX IF NOT EXISTS alerts_level ON alerts(level, ts);
+            CREATE INDEX IF NOT EXISTS alerts_agent ON alerts(agent_id, ts);
+            CREATE INDEX IF NOT EXISTS alerts_file ON alerts(file, agent_id) WHERE file IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS alerts_alert_id ON alerts(alert_id);
+            CREATE TABLE IF NOT EXISTS alert_groups(name TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(name, seq)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS quarantine(
+                agent_id TEXT NOT NULL, qid INTEGER NOT NULL, agent_name TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT,
+                state TEXT NOT NULL, alert_id TEXT, rule_id TEXT, quarantined_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+                restored_to TEXT, PRIMARY KEY(agent_id, qid));
+            """);
+    }
+
+    public static string PathUnder(string dataDirectory) => Path.Combine(dataDirectory, "index", "alerts.db");
+
+    public string ConnectionString => _connectionString;
+
+    /// <summary>Indexes a batch of alerts (each one line of alerts.json) in one transaction; returns them as indexed.</summary>
+    public IReadOnlyList<IndexedAlert> Add(IReadOnlyList<string> alertJsons)
+    {
+        var added = new List<IndexedAlert>(alertJsons.Count);
+        lock (_gate)
+        {
+            using var transaction = _writer.BeginTransaction();
+            using var insert = _writer.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = """
+                INSERT INTO alerts(ts, alert_id, rule_id, level, agent_id, agent_name, description, file, caused_by, groups, json)
+                VALUES($ts, $alert_id, $rule_id, $level, $agent_id, $agent_name, $description, $file, $caused_by, $groups, $json)
+                RETURNING seq
+                """;
+            var p = new SqliteParameter[11];
+            string[] names = ["$ts", "$alert_id", "$rule_id", "$level", "$agent_id", "$agent_name", "$description", "$file", "$caused_by", "$groups", "$json"];
+            for (var i = 0; i < names.Length; i++)
+            {
+                p[i] = insert.Parameters.Add(names[i], SqliteType.Text);
+            }
+
+            using var group = _writer.CreateCommand();
+            group.Transaction = transaction;
+            group.CommandText = "INSERT OR IGNORE INTO alert_groups(name, seq) VALUES($name, $seq)";
+            var groupName = group.Parameters.Add("$name", SqliteType.Text);
+            var groupSeq = group.Parameters.Add("$seq", SqliteType.Integer);
+            insert.Prepare();
+            group.Prepare();
+
+            foreach (var json in alertJsons)
+            {
+                var fields = AlertFields.Read(json);
+                if (fields is null)
+                {
+                    continue; // not an alert document; alerts.json keeps it regardless
+                }
+
+                p[0].Value = fields.Timestamp.ToUnixTimeMilliseconds();
+                p[1].Value = fields.Id;
+                p[2].Value = fields.RuleId;
+                p[3].Value = fields.Level;
+                p[4].Value = fields.AgentId;
+                p[5].Value = fields.AgentName;
+                p[6].Value = fields.Description;
+                p[7].Value = (object?)fields.File ?? DBNull.Value;
+                p[8].Value = (object?)fields.CausedBy ?? DBNull.Value;
+                p[9].Value = "," + string.Join(',', fields.Groups) + ",";
+                p[10].Value = json;
+                var seq = (long)insert.ExecuteScalar()!;
+                groupSeq.Value = seq;
+                foreach (var name in fields.Groups)
+                {
+                    groupName.Value = name;
+                    group.ExecuteNonQuery();
+                }
+
+                var alert = new IndexedAlert(seq, fields.Id, fields.Timestamp, fields.AgentId, fields.AgentName, fields.RuleId, fields.Level,
+                    fields.Description, fields.File, fields.Groups, json);
+                if (fields.Quarantine is { } change)
+                {
+                    ApplyQuarantine(transaction, alert, change);
+                }
+
+                added.Add(alert);
+            }
+
+            transaction.Commit();
+        }
+
+        return added;
+    }
+
+    private void ApplyQuarantine(SqliteTransaction transaction, IndexedAlert alert, QuarantineChange change)
+    {
+        using var command = _writer.CreateCommand();
+        command.Transaction = transaction;
+        var at = alert.Timestamp.ToUnixTimeMilliseconds();
+        if (change.State == QuarantineStates.Quarantined)
+        {
+            command.CommandText = """
+                INSERT INTO quarantine(agent_id, qid, agent_name, path, sha256, state, alert_id, rule_id, quarantined_at, updated_at, restored_to)
+                VALUES($agent, $qid, $name, $path, $sha256, $state, $alert_id, $rule_id, $at, $at, NULL)
+                ON CONFLICT(agent_id, qid) DO UPDATE SET path = excluded.path, sha256 = excluded.sha256, state = excluded.state,
+                    alert_id = excluded.alert_id, rule_id = excluded.rule_id, quarantined_at = excluded.quarantined_at,
+                    updated_at = excluded.updated_at, restored_to = NULL
+                """;
+        }
+        else
+        {
+            command.CommandText = """
+                INSERT INTO quarantine(agent_id, qid, agent_name, path, sha256, state, alert_id, rule_id, quarantined_at, updated_at, restored_to)
+                VALUES($agent, $qid, $name, $path, $sha256, $state, $alert_id, $rule_id, $at, $at, $restored_to)
+                ON CONFLICT(agent_id, qid) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at,
+                    restored_to = coalesce(excluded.restored_to, quarantine.restored_to)
+                """;
+        }
+
+        command.Parameters.AddWithValue("$agent", alert.AgentId);
+        command.Parameters.AddWithValue("$qid", change.QuarantineId);
+        command.Parameters.AddWithValue("$name", alert.AgentName);
+        command.Parameters.AddWithValue("$path", change.Path);
+        command.Parameters.AddWithValue("$sha256", (object?)change.Sha256 ?? DBNull.Value);
+        command.Parameters.AddWithValue("$state", change.State);
+        command.Parameters.AddWithValue("$alert_id", (object?)change.AlertId ?? DBNull.Value);
+        command.Parameters.AddWithValue("$rule_id", (object?)change.RuleId ?? DBNull.Value);
+        command.Parameters.AddWithValue("$at", at);
+        command.Parameters.AddWithValue("$restored_to", (object?)change.RestoredTo ?? DBNull.Value);
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>One page of the alerts matching <paramref name="query"/> in [from, to), newest first, and the total.</summary>
+    public AlertPage Search(AlertQuery query, DateTimeOffset from, DateTimeOffset to, int limit, int offset = 0)
+    {
+        using var connection = OpenReader();
+        var where = Where(query, from, to, out var parameters);
+        using var count = Command(connection, $"SELECT count(*) FROM alerts WHERE {where}", parameters);
+        var total = (long)count.ExecuteScalar()!;
+        using var select = Command(connection, $"""
+            SELECT {Columns} FROM alerts WHERE {where} ORDER BY ts DESC, seq DESC LIMIT {Math.Clamp(limit, 0, 10_000)} OFFSET {Math.Max(0, offset)}
+            """, parameters);
+        return new AlertPage(total, ReadAlerts(select));
+    }
+
+    /// <summary>Alerts per bucket over [from, to): <paramref name="buckets"/> buckets of equal width (at least one second).</summary>
+    public AlertHistogram Histogram(AlertQuery query, DateTimeOffset from, DateTimeOffset to, int buckets)
+    {
+        buckets = Math.Clamp(buckets, 1, 1000);
+        var span = Math.Max(1, (to - from).Ticks);
+        var width = Math.Max(1000, (long)Math.Ceiling(span / (double)TimeSpan.TicksPerMillisecond / buckets));
+        var start = from.ToUnixTimeMilliseconds();
+        using var connection = OpenReader();
+        var where = Where(query, from, to, out var parameters);
+        using var command = Command(connection, $"SELECT (ts - {start}) / {width} AS bucket, count(*) FROM alerts WHERE {where} GROUP BY bucket", parameters);
+        var counts = new long[buckets];
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var bucket = reader.GetInt64(0);
+                if (bucket >= 0 && bucket < buckets)
+                {
+                    counts[bucket] += reader.GetInt64(1);
+                }
+            }
+        }
+
+        var interval = TimeSpan.FromMilliseconds(width);
+        return new AlertHistogram(from, interval, [.. counts.Select((c, i) => new HistogramBucket(from + (interval * i), c))]);
+    }
+
+    /// <summary>The <paramref name="size"/> rules, agents or files with the most matching alerts in [from, to).</summary>
+    public IReadOnlyList<TermCount> Top(TopField field, AlertQuery query, DateTimeOffset from, DateTimeOffset to, int size)
+    {
+        using var connection = OpenReader();
+        var where = Where(query, from, to, out var parameters);
+        var (key, label, extra) = field switch
+        {
+            TopField.Rule => ("rule_id", "max(description)", ""),
+            TopField.Agent => ("agent_id", "max(agent_name)", ""),
+            _ => ("file", "file", " AND file IS NOT NULL"),
+        };
+        using var command = Command(connection, $"""
+            SELECT {key}, {label}, count(*) AS n FROM alerts WHERE {where}{extra} GROUP BY {key} ORDER BY n DESC, {key} LIMIT {Math.Clamp(size, 1, 1000)}
+            """, parameters);
+        using var reader = command.ExecuteReader();
+        var terms = new List<TermCount>();
+        while (reader.Read())
+        {
+            terms.Add(new TermCount(Convert.ToString(reader.GetValue(0), CultureInfo.InvariantCulture)!, reader.GetString(1), reader.GetInt64(2)));
+        }
+
+        return terms;
+    }
+
+    /// <summary>The alert with this Wazuh id (alert ids are unique per manager), or null.</summary>
+    public IndexedAlert? Get(string alertId)
+    {
+        using var connection = OpenReader();
+        using var command = Command(connection, $"SELECT {Columns} FROM alerts WHERE alert_id = $p0 ORDER BY seq DESC LIMIT 1", [alertId]);
+        return ReadAlerts(command).FirstOrDefault();
+    }
+
+    /// <summary>Alerts added after <paramref name="seq"/>, oldest first (a live view catching up).</summary>
+    public IReadOnlyList<IndexedAlert> After(long seq, int limit)
+    {
+        using var connection = OpenReader();
+        using var command = Command(connection, $"SELECT {Columns} FROM alerts WHERE seq > $p0 ORDER BY seq LIMIT {Math.Clamp(limit, 1, 10_000)}", [seq]);
+        return ReadAlerts(command);
+    }
+
+    /// <summary>The detection chain of <paramref name="file"/> on <paramref name="agentId"/>: its alerts oldest first and its quarantine records.</summary>
+    public DetectionChain Chain(string agentId, string file)
+    {
+        using var connection = OpenReader();
+        using var command = Command(connection, $"""
+            SELECT {Columns}, caused_by FROM alerts WHERE file = $p0 AND agent_id = $p1 ORDER BY ts, seq LIMIT 1000
+            """, [file, agentId]);
+        var steps = new List<ChainStep>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var alert = ReadAlert(reader);
+                steps.Add(new ChainStep(StageOf(alert), alert, reader.IsDBNull(11) ? null : reader.GetString(11)));
+            }
+        }
+
+        return new DetectionChain(agentId, file, steps, QuarantineWhere("agent_id = $p0 AND path = $p1", [agentId, file]));
+    }
+
+    /// <summary>Every quarantine record the agents reported, newest first.</summary>
+    public IReadOnlyList<QuarantineEntry> Quarantine() => QuarantineWhere("1 = 1", []);
+
+    public QuarantineEntry? QuarantineRecord(string agentId, long quarantineId) =>
+        QuarantineWhere("agent_id = $p0 AND qid = $p1", [agentId, quarantineId]).FirstOrDefault();
+
+    private List<QuarantineEntry> QuarantineWhere(string where, object[] parameters)
+    {
+        using var connection = OpenReader();
+        using var command = Command(connection, $"""
+            SELECT agent_id, agent_name, qid, path, sha256, state, alert_id, rule_id, quarantined_at, updated_at, restored_to
+            FROM quarantine WHERE {where} ORDER BY quarantined_at DESC, qid DESC LIMIT 10000
+            """, parameters);
+        using var reader = command.ExecuteReader();
+        var entries = new List<QuarantineEntry>();
+        while (reader.Read())
+        {
+            entries.Add(new QuarantineEntry(
+                reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetString(5),
+                reader.IsDBNull(6) ? null : reader.GetString(6), reader.IsDBNull(7) ? null : reader.GetString(7),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(9)),
+                reader.IsDBNull(10) ? null : reader.GetString(10)));
+        }
+
+        return entries;
+    }
+
+    /// <summary>How many alerts the index holds.</summary>
+    public long Count()
+    {
+        using var connection = OpenReader();
+        using var command = Command(connection, "SELECT count(*) FROM alerts", []);
+        return (long)command.ExecuteScalar()!;
+    }
+
+    /// <summary>Deletes alerts older than the maximum age, then the oldest until the live data fits the size limit. Returns how many went.</summary>
+    public long ApplyRetention()
+    {
+        long removed = 0;
+        lock (_gate)
+        {
+            var cutoff = (_time.GetUtcNow() - _options.MaxAge).ToUnixTimeMilliseconds();
+            removed += DeleteBefore(cutoff);
+            for (var round = 0; round < 100 && LiveBytes() > _options.MaxBytes; round++)
+            {
+                // The oldest tenth of what is left goes, in one transaction, until the data fits.
+                using var command = _writer.CreateCommand();
+                command.CommandText = "SELECT ts FROM alerts ORDER BY ts LIMIT 1 OFFSET (SELECT count(*) / 10 FROM alerts)";
+                if (command.ExecuteScalar() is not long ts)
+                {
+                    break;
+                }
+
+                removed += DeleteBefore(ts + 1);
+            }
+        }
+
+        return removed;
+    }
+
+    private long DeleteBefore(long cutoff)
+    {
+        using var transaction = _writer.BeginTransaction();
+        using var groups = _writer.CreateCommand();
+        groups.Transaction = transaction;
+        groups.CommandText = "DELETE FROM alert_groups WHERE seq IN (SELECT seq FROM alerts WHERE ts < $cutoff)";
+        groups.Parameters.AddWithValue("$cutoff", cutoff);
+        groups.ExecuteNonQuery();
+        using var alerts = _writer.CreateCommand();
+        alerts.Transaction = transaction;
+        alerts.CommandText = "DELETE FROM alerts WHERE ts < $cutoff";
+        alerts.Parameters.AddWithValue("$cutoff", cutoff);
+        var removed = alerts.ExecuteNonQuery();
+        transaction.Commit();
+        return removed;
+    }
+
+    private long LiveBytes()
+    {
+        using var command = _writer.CreateCommand();
+        command.CommandText = "SELECT (page_count - freelist_count) * page_size FROM pragma_page_count, pragma_freelist_count, pragma_page_size";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _writer.Dispose();
+        }
+    }
+
+    internal static ChainStage StageOf(IndexedAlert alert)
+    {
+        if (alert.Groups.Contains("vigil_quarantine") && alert.RuleId != 200302)
+        {
+            return ChainStage.Quarantine;
+        }
+
+        if (alert.Groups.Contains("active_response"))
+        {
+            return ChainStage.Response;
+        }
+
+        if (alert.Groups.Contains("virustotal") || alert.Groups.Contains("vigil_intel"))
+        {
+            return ChainStage.Verdict;
+        }
+
+        return alert.Groups.Contains("syscheck") ? ChainStage.Fim : ChainStage.Other;
+    }
+
+    private const string Columns = "seq, alert_id, ts, agent_id, agent_name, rule_id, level, description, file, groups, json";
+
+    private SqliteConnection OpenReader()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA query_only=1; PRAGMA busy_timeout=5000;";
+        pragma.ExecuteNonQuery();
+        return connection;
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, string sql, IReadOnlyList<object> parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        for (var i = 0; i < parameters.Count; i++)
+        {
+            command.Parameters.AddWithValue("$p" + i.ToString(CultureInfo.InvariantCulture), parameters[i]);
+        }
+
+        return command;
+    }
+
+    private static List<IndexedAlert> ReadAlerts(SqliteCommand command)
+    {
+        using var reader = command.ExecuteReader();
+        var alerts = new List<IndexedAlert>();
+        while (reader.Read())
+        {
+            alerts.Add(ReadAlert(reader));
+        }
+
+        return alerts;
+    }
+
+    private static IndexedAlert ReadAlert(SqliteDataReader reader) => new(
+        reader.GetInt64(0),
+        reader.GetString(1),
+        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)),
+        reader.GetString(3),
+        reader.GetString(4),
+        reader.GetInt32(5),
+        reader.GetInt32(6),
+        reader.GetString(7),
+        reader.IsDBNull(8) ? null : reader.GetString(8),
+        reader.GetString(9).Split(',', StringSplitOptions.RemoveEmptyEntries),
+        reader.GetString(10));
+
+    private static string Where(AlertQuery query, DateTimeOffset from, DateTimeOffset to, out List<object> parameters)
+    {
+        parameters = [from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds()];
+        var sql = new StringBuilder("ts >= $p0 AND ts < $p1");
+        if (query is not AlertQuery.MatchAll)
+        {
+            sql.Append(" AND (");
+            new SqlCompiler(sql, parameters).Compile(query);
+            sql.Append(')');
+        }
+
+        return sql.ToString();
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}
