@@ -3,6 +3,8 @@ using System.Text.Json;
 using Vigil.Analysis;
 using Vigil.Analysis.Alerts;
 using Vigil.Analysis.Decoding;
+using Vigil.Analysis.Rules;
+using Vigil.Core.Configuration;
 using Vigil.Core.Events;
 
 namespace Vigil.Cli;
@@ -74,6 +76,19 @@ internal static class LogtestCommand
         }
 
         return ExitCodes.Success;
+    }
+
+    /// <summary>One line through a fresh pipeline on the given rules (the API's logtest): the alert or null, and the trace.</summary>
+    internal static (string? AlertJson, string Trace) Evaluate(OssecConfig config, RuleSet rules, string line)
+    {
+        var pipeline = AnalysisFactory.Create(config, rules, AlertFileWriter.Detached(), TimeProvider.System);
+        pipeline.Trace = [];
+        var message = ParseInput(line);
+        var analysisEvent = pipeline.Decode(message);
+        var result = pipeline.Process(analysisEvent);
+        var trace = new StringWriter();
+        PrintTrace(trace, message, analysisEvent, result, pipeline);
+        return (result.IsWritten ? result.AlertJson : null, trace.ToString());
     }
 
     internal static EventMessage ParseInput(string line) =>

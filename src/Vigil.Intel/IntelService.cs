@@ -78,6 +78,26 @@ internal sealed partial class IntelService : IAlertSink, IAsyncDisposable
     /// <summary>Lookups waiting in the durable queue.</summary>
     public int PendingCount => _store.PendingCount();
 
+    private long _cacheHits;
+    private long _cacheMisses;
+
+    /// <summary>The integration's state for the manager's status page: quota used in the current windows, queue, cache.</summary>
+    public IntelServiceStatus Status()
+    {
+        var now = _time.GetUtcNow();
+        var dayStart = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
+        return new IntelServiceStatus(
+            Enabled: _client is not null,
+            MinuteQuota: _options.RequestsPerMinute,
+            MinuteUsed: _store.RequestsSince(now.AddMinutes(-1)).Count,
+            DayQuota: _options.RequestsPerDay,
+            DayUsed: _store.RequestsSince(dayStart).Count,
+            QueueLength: _store.PendingCount(),
+            CacheHits: Interlocked.Read(ref _cacheHits),
+            CacheMisses: Interlocked.Read(ref _cacheMisses),
+            WaitingUntil: WaitingUntil);
+    }
+
     /// <summary>When the worker is waiting for a quota window or a back-off to end; null when it is working or idle.</summary>
     internal DateTimeOffset? WaitingUntil { get; private set; }
 
@@ -137,10 +157,12 @@ internal sealed partial class IntelService : IAlertSink, IAsyncDisposable
 
         if (_cache.TryGet(file.LookupHash) is { } verdict)
         {
+            Interlocked.Increment(ref _cacheHits);
             await _sink.PublishAsync(VirusTotalMessages.Result(file, verdict, _options, isCached: true), cancellationToken);
             return;
         }
 
+        Interlocked.Increment(ref _cacheMisses);
         _store.Enqueue(file);
         _wake.Writer.TryWrite(true);
     }
@@ -438,6 +460,10 @@ internal sealed partial class IntelService : IAlertSink, IAsyncDisposable
 
     private ValueTask PublishAsync(EventMessage message) => _sink.PublishAsync(message, CancellationToken.None);
 }
+
+/// <summary>One integration's state: <see cref="Enabled"/> is false when no VirusTotal key is set (local lists only).</summary>
+internal sealed record IntelServiceStatus(
+    bool Enabled, int MinuteQuota, int MinuteUsed, int DayQuota, int DayUsed, int QueueLength, long CacheHits, long CacheMisses, DateTimeOffset? WaitingUntil);
 
 internal enum StepKind
 {

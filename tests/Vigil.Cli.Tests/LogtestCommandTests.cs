@@ -145,8 +145,13 @@ public sealed class LogtestCommandTests
         var output = Run(
             Prefix + Json.Replace("COMMAND", "restore", StringComparison.Ordinal) + " Quarantined file restored",
             Prefix + Json.Replace("COMMAND", "delete", StringComparison.Ordinal) + " Quarantined file deleted",
-            ArLog("Threat already gone \"/root/eicar.com\""));
-        Assert.Equal(["200300", "200301", "200302"], output.Select(l => Rule(l).GetProperty("id").GetString()));
+            ArLog("Threat already gone \"/root/eicar.com\""),
+            Prefix + Json.Replace("COMMAND", "quarantine", StringComparison.Ordinal) + " File quarantined \"/root/eicar.com\"",
+            Prefix + Json.Replace("COMMAND", "restore", StringComparison.Ordinal) + " Error on quarantined file: the target exists",
+            Prefix + Json.Replace("COMMAND", "delete", StringComparison.Ordinal) + " Error on quarantined file: no such record");
+        Assert.Equal(["200300", "200301", "200302", "200303", "200304", "200304"], output.Select(l => Rule(l).GetProperty("id").GetString()));
+        Assert.Equal("Vigil: file quarantined: /root/eicar.com (quarantine id 7, sha256 x)", Rule(output[3]).GetProperty("description").GetString());
+        Assert.Equal("Vigil: quarantine restore failed for /root/eicar.com (quarantine id 7)", Rule(output[4]).GetProperty("description").GetString());
         Assert.Equal("Vigil: quarantined file restored: /root/eicar.com (quarantine id 7) to /root/eicar.com", Rule(output[0]).GetProperty("description").GetString());
         Assert.Equal("Vigil: remove-threat had nothing to do for /root/eicar.com", Rule(output[2]).GetProperty("description").GetString());
     }

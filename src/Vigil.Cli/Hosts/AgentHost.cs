@@ -3,6 +3,7 @@ using Vigil.Cli.Run;
 using Vigil.Core.Configuration;
 using Vigil.Fim;
 using Vigil.Response.Execd;
+using Vigil.Response.Quarantine;
 using Vigil.Transport.Agent;
 
 namespace Vigil.Cli.Hosts;
@@ -47,7 +48,16 @@ internal sealed class AgentHost(
             new ActiveResponseLog(paths.ActiveResponseLog, time),
             time);
         var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, _queue, time);
-        var connection = new AgentConnection(credentials, _queue, (response, token) => Run(execd, response.Json, token), connectionOptions, logger, time);
+        var quarantine = HostOperations.LocalQuarantine(paths.Data, paths.ActiveResponseLog, time);
+        var connection = new AgentConnection(
+            credentials,
+            _queue,
+            (response, token) => response.Name == QuarantineOperations.CommandName
+                ? RunQuarantine(quarantine, response.Json, logger, token)
+                : Run(execd, response.Json, token),
+            connectionOptions,
+            logger,
+            time);
         _background = Task.WhenAll(
             connection.RunAsync(_stopping.Token),
             execd.RunTimeoutLoopAsync(_stopping.Token),
@@ -64,6 +74,15 @@ internal sealed class AgentHost(
         await output.WriteLineAsync($"vigil: agent {credentials.Id} ({credentials.Name}) for manager {credentials.Manager}; queue {paths.Queue} ({_queue.Count} events waiting)");
         await output.WriteLineAsync("vigil: agent ready (Ctrl-C stops)");
     }
+
+    // The dashboard's restore/delete, sent by the manager over this authenticated channel only; the outcome goes to
+    // the active-response log (rules 200300/200301/200304), which the manager reads back.
+    private Task RunQuarantine(QuarantineOperations quarantine, string json, ILogger logger, CancellationToken cancellationToken) =>
+        _responses.Start(async () =>
+        {
+            var result = await quarantine.RunAsync(json, cancellationToken);
+            AgentLog.QuarantineCommand(logger, result.Succeeded ? "done" : "failed", result.Message);
+        });
 
     private Task Run(ExecDaemon execd, string json, CancellationToken cancellationToken) =>
         _responses.Start(() => execd.ExecuteAsync(json, cancellationToken));
@@ -86,4 +105,10 @@ internal sealed class AgentHost(
         _queue?.Dispose();
         _stopping.Dispose();
     }
+}
+
+internal static partial class AgentLog
+{
+    [LoggerMessage(6200, LogLevel.Information, "Quarantine command from the manager {Outcome}: {Message}")]
+    public static partial void QuarantineCommand(ILogger logger, string outcome, string message);
 }

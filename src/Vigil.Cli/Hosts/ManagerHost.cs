@@ -56,6 +56,15 @@ internal sealed class ManagerHost(
 
     public long AlertCount => Interlocked.Read(ref _alertCount);
 
+    /// <summary>The alert index and live feed the dashboard reads; set before <see cref="StartAsync"/>, null for none.</summary>
+    public AlertIndexing? Indexing { get; init; }
+
+    internal AgentRegistry? Registry => _registry;
+
+    internal ManagerTransport? Transport => _transport;
+
+    internal IReadOnlyList<IntelService> IntelServices => _intel;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(paths.Data);
@@ -125,6 +134,7 @@ internal sealed class ManagerHost(
         using var _ = writer;
         var reader = _events.Reader;
         var processed = new Dictionary<string, ulong>(_committed, StringComparer.Ordinal);
+        var written = new List<string>();
         try
         {
             while (await reader.WaitToReadAsync(cancellationToken))
@@ -150,6 +160,10 @@ internal sealed class ManagerHost(
                     if (result.IsWritten)
                     {
                         Interlocked.Increment(ref _alertCount);
+                        if (result.AlertJson is { } alert && Indexing is not null)
+                        {
+                            written.Add(alert);
+                        }
                     }
 
                     if (result.IsWritten && result.AlertJson is { } json)
@@ -168,6 +182,7 @@ internal sealed class ManagerHost(
 
                 // Alerts first, durably; then the watermarks; only then may agents forget the events.
                 writer.Flush(durable: true);
+                Indexing?.Add(written);
                 if (watermarks.Count > 0)
                 {
                     _registry!.SaveWatermarks(watermarks);

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Vigil.Analysis;
 using Vigil.Analysis.Alerts;
 using Vigil.Analysis.Rules;
+using Vigil.Cli.Hosts;
 using Vigil.Core.Configuration;
 using Vigil.Core.Events;
 using Vigil.Fim;
@@ -49,6 +50,12 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
     public long AlertCount => Interlocked.Read(ref _alertCount);
 
     private long _alertCount;
+    private readonly List<string> _written = [];
+
+    internal IReadOnlyList<IntelService> IntelServices => _intel;
+
+    /// <summary>The alert index and live feed the dashboard reads; set before <see cref="StartAsync"/>, null for none.</summary>
+    public AlertIndexing? Indexing { get; init; }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -108,6 +115,15 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
                     if (result.IsWritten)
                     {
                         Interlocked.Increment(ref _alertCount);
+                        if (result.AlertJson is { } written && Indexing is not null)
+                        {
+                            _written.Add(written);
+                            if (_written.Count >= 4096)
+                            {
+                                writer.Flush(durable: true);
+                                Indexing.Add(_written);
+                            }
+                        }
                     }
 
                     if (result.IsWritten && result.AlertJson is { } json)
@@ -124,8 +140,9 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
                     }
                 }
 
-                // The queue is drained: make what was written durable before waiting for more.
+                // The queue is drained: make what was written durable before waiting for more; then index it.
                 writer.Flush(durable: true);
+                Indexing?.Add(_written);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

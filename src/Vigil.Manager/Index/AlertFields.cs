@@ -105,12 +105,21 @@ internal sealed record AlertFields(
             Path(data, "parameters", "rule_id"), Path(data, "parameters", "restored_to"));
     }
 
-    private static bool TryTime(JsonElement root, out DateTimeOffset timestamp)
+    /// <summary>Wazuh's timestamp, <c>2026-11-28T10:00:00.123+0100</c> (an offset without a colon), or any ISO 8601 time.</summary>
+    internal static bool TryTime(JsonElement root, out DateTimeOffset timestamp)
     {
         timestamp = default;
-        return Text(root, "timestamp") is { } text
-            && DateTimeOffset.TryParseExact(text, "yyyy-MM-dd'T'HH:mm:ss.fffzzzz", CultureInfo.InvariantCulture, DateTimeStyles.None, out timestamp)
-            || Text(root, "timestamp") is { } other && DateTimeOffset.TryParse(other, CultureInfo.InvariantCulture, DateTimeStyles.None, out timestamp);
+        if (Text(root, "timestamp") is not { } text)
+        {
+            return false;
+        }
+
+        if (text.Length > 5 && text[^5] is '+' or '-' && !text.AsSpan(text.Length - 4).ContainsAnyExcept("0123456789"))
+        {
+            text = string.Concat(text.AsSpan(0, text.Length - 2), ":", text.AsSpan(text.Length - 2));
+        }
+
+        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out timestamp);
     }
 
     /// <summary>A string (or number, as text) at a path of object keys; null when any step is missing.</summary>

@@ -82,6 +82,11 @@ internal sealed class RemoveThreatProgram(ThreatRemover remover, ActiveResponseL
 
             var result = await remover.RemoveAsync(target, Action(parameters), cancellationToken);
             await log.WriteAsync(program, $"{line} {Describe(target.Path, result)}", cancellationToken);
+            if (result is { Outcome: RemovalOutcome.Quarantined, Record: { } record })
+            {
+                // The quarantine record, for the manager's quarantine view and the file's detection chain (rule 200303).
+                await QuarantineAudit.WriteAsync(log, "quarantine", record, $"File quarantined {JsonSerializer.Serialize(target.Path, s_json)}", cancellationToken);
+            }
             return result.IsError ? 1 : 0;
         }
     }

@@ -1,0 +1,200 @@
+using Microsoft.Data.Sqlite;
+using Vigil.Analysis.Rules;
+using Vigil.Core.Configuration;
+using Vigil.Intel;
+using Vigil.Manager;
+using Vigil.Manager.Index;
+using Vigil.Response.Execd;
+using Vigil.Response.Quarantine;
+using Vigil.Transport;
+using Vigil.Transport.Registry;
+
+namespace Vigil.Cli.Hosts;
+
+/// <summary>
+/// Puts each batch of durably written alerts into the alert index and onto the live feed. alerts.json is the record:
+/// an index failure (disk full, a damaged file) is reported once and never holds up analysis or acknowledgements.
+/// </summary>
+internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter output) : IDisposable
+{
+    private static readonly TimeSpan RetentionPeriod = TimeSpan.FromHours(1);
+    private bool _failing;
+
+    public AlertIndex Index => index;
+
+    public AlertFeed Feed => feed;
+
+    public static AlertIndexing Open(string dataDirectory, TextWriter output, TimeProvider time) =>
+        new(new AlertIndex(AlertIndex.PathUnder(dataDirectory), new AlertIndexOptions(), time), new AlertFeed(), output);
+
+    /// <summary>Indexes alerts already fsynced to alerts.json, then publishes them.</summary>
+    public void Add(List<string> alerts)
+    {
+        if (alerts.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var alert in index.Add(alerts))
+            {
+                feed.Publish(alert);
+            }
+
+            if (_failing)
+            {
+                _failing = false;
+                output.WriteLine("vigil: the alert index works again (alerts.json holds the alerts it missed)");
+            }
+        }
+        catch (SqliteException ex) when (!_failing)
+        {
+            _failing = true;
+            output.WriteLine($"vigil: the alert index could not take {alerts.Count} alerts ({ex.Message}); alerts.json has them; the dashboard misses them");
+        }
+        catch (SqliteException)
+        {
+        }
+        finally
+        {
+            alerts.Clear();
+        }
+    }
+
+    /// <summary>Applies the index's retention now and every hour until stopped.</summary>
+    public async Task RunRetentionAsync(TimeProvider time, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                try
+                {
+                    index.ApplyRetention();
+                }
+                catch (SqliteException ex)
+                {
+                    await output.WriteLineAsync($"vigil: alert index retention failed: {ex.Message}");
+                }
+
+                await Task.Delay(RetentionPeriod, time, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    public void Dispose() => index.Dispose();
+}
+
+/// <summary>
+/// What the API asks of `vigil run` and `vigil manager`: the agent list (the host itself is 000), quarantine commands
+/// (run here for 000, sent over the agent's authenticated channel otherwise), intelligence status, rules, logtest.
+/// </summary>
+internal sealed class HostOperations(
+    OssecConfig config,
+    RuleSet rules,
+    QuarantineOperations localQuarantine,
+    IReadOnlyList<IntelService> intel,
+    TimeProvider time,
+    AgentRegistry? registry = null,
+    Func<ManagerTransport?>? transport = null) : IManagerOperations
+{
+    private static readonly string s_version = typeof(HostOperations).Assembly.GetName().Version?.ToString() ?? "";
+
+    public IReadOnlyList<AgentSummary> ListAgents()
+    {
+        var agents = new List<AgentSummary> { new("000", Environment.MachineName, "127.0.0.1", s_version, AgentStatus.Active, time.GetUtcNow()) };
+        if (registry is not null)
+        {
+            var sessions = transport?.Invoke()?.Sessions;
+            foreach (var agent in registry.List())
+            {
+                var status = agent.IsRemoved ? AgentStatus.Removed
+                    : sessions?.Find(agent.Id) is not null ? AgentStatus.Active
+                    : agent.Status == AgentStatus.Active ? AgentStatus.Disconnected : agent.Status;
+                agents.Add(new AgentSummary(agent.Id, agent.Name, agent.Address, agent.Version, status, agent.LastKeepAlive));
+            }
+        }
+
+        return agents;
+    }
+
+    public bool RemoveAgent(string agentId)
+    {
+        if (registry is null || agentId == "000" || registry.Find(agentId) is not { IsRemoved: false })
+        {
+            return false;
+        }
+
+        var removed = registry.Remove(agentId);
+        transport?.Invoke()?.Sessions.Find(agentId)?.Close(); // its certificate is refused from now on
+        return removed;
+    }
+
+    public async Task<QuarantineCommandResult> QuarantineAsync(
+        string agentId, long quarantineId, QuarantineVerb verb, string requestedBy, CancellationToken cancellationToken)
+    {
+        var name = verb == QuarantineVerb.Restore ? "restore" : "delete";
+        if (agentId == "000")
+        {
+            var result = await (verb == QuarantineVerb.Restore
+                ? localQuarantine.RestoreAsync(quarantineId, cancellationToken)
+                : localQuarantine.DeleteAsync(quarantineId, cancellationToken));
+            return new QuarantineCommandResult(result.Succeeded ? QuarantineCommandStatus.Done : QuarantineCommandStatus.Failed, result.Message);
+        }
+
+        if (registry?.Find(agentId) is not { IsRemoved: false })
+        {
+            return new QuarantineCommandResult(QuarantineCommandStatus.NotFound, $"there is no agent {agentId}");
+        }
+
+        if (transport?.Invoke()?.Sessions.Find(agentId) is not { } session)
+        {
+            return new QuarantineCommandResult(QuarantineCommandStatus.AgentOffline, $"agent {agentId} is not connected; nothing was sent");
+        }
+
+        var json = QuarantineOperations.CommandJson(name, quarantineId, requestedBy);
+        return session.TrySendActiveResponse(QuarantineOperations.CommandName, json)
+            ? new QuarantineCommandResult(QuarantineCommandStatus.Sent, $"{name} of quarantine record {quarantineId} sent to agent {agentId}")
+            : new QuarantineCommandResult(QuarantineCommandStatus.AgentOffline, $"agent {agentId} is disconnecting; nothing was sent");
+    }
+
+    public IReadOnlyList<IntelStatus> Intel()
+    {
+        var statuses = new List<IntelStatus>();
+        var integrations = config.Integrations.Where(i => i.Name is "virustotal" or "custom-vigil-lists").ToList();
+        for (var i = 0; i < intel.Count; i++)
+        {
+            var status = intel[i].Status();
+            statuses.Add(new IntelStatus(
+                i < integrations.Count ? integrations[i].Name : "intel",
+                status.Enabled,
+                status.MinuteQuota,
+                status.MinuteUsed,
+                status.DayQuota,
+                status.DayUsed,
+                status.QueueLength,
+                status.CacheHits,
+                status.CacheMisses,
+                status.WaitingUntil));
+        }
+
+        return statuses;
+    }
+
+    public IReadOnlyList<RuleSummary> Rules() =>
+        [.. rules.Rules.Select(r => new RuleSummary(r.Id, r.Level, r.Description, r.Groups, r.Source.File))];
+
+    public LogtestOutcome Logtest(string line)
+    {
+        var (alert, trace) = LogtestCommand.Evaluate(config, rules, line);
+        return new LogtestOutcome(alert, trace);
+    }
+
+    /// <summary>The quarantine of the host this process runs on.</summary>
+    public static QuarantineOperations LocalQuarantine(string dataDirectory, string activeResponseLog, TimeProvider time) =>
+        new(new QuarantineOptions { DataDirectory = dataDirectory }, new ActiveResponseLog(activeResponseLog, time), time);
+}

@@ -1,0 +1,196 @@
+using Microsoft.Extensions.Time.Testing;
+using Vigil.Manager.Index;
+using Vigil.Tests.Common;
+
+namespace Vigil.Manager.Tests.Index;
+
+public sealed class AlertIndexTests : IDisposable
+{
+    private static readonly DateTimeOffset T0 = AlertSamples.Start;
+    private readonly TempDirectory _temp = new();
+    private readonly FakeTimeProvider _time = new(T0.AddHours(1));
+    private readonly AlertIndex _index;
+
+    public AlertIndexTests() => _index = new AlertIndex(Path.Combine(_temp.Path, "alerts.db"), new AlertIndexOptions(), _time);
+
+    public void Dispose()
+    {
+        _index.Dispose();
+        _temp.Dispose();
+    }
+
+    /// <summary>The seed flow for one file on one agent: FIM → VirusTotal → removal → quarantine record.</summary>
+    private (string Fim, string Verdict, string Removal, string Quarantine) SeedFlow(string path, string agentId, string agentName, DateTimeOffset at, long quarantineId)
+    {
+        var fim = AlertSamples.NewId(at);
+        var verdict = AlertSamples.NewId(at);
+        var removal = AlertSamples.NewId(at);
+        var quarantine = AlertSamples.NewId(at);
+        _index.Add([
+            AlertSamples.Fim(fim, at, path, agentId, agentName),
+            AlertSamples.VirusTotal(verdict, at.AddSeconds(1), path, fim, agentId, agentName),
+            AlertSamples.Removal(removal, at.AddSeconds(2), path, verdict, agentId, agentName),
+            AlertSamples.Quarantine(quarantine, at.AddSeconds(2), "quarantine", quarantineId, path, verdict, agentId, agentName),
+            AlertSamples.Fim(AlertSamples.NewId(at), at.AddSeconds(3), path, agentId, agentName, rule: 553),
+        ]);
+        return (fim, verdict, removal, quarantine);
+    }
+
+    private AlertPage Search(string query) => _index.Search(AlertQuery.Parse(query), T0.AddDays(-1), T0.AddDays(1), 100);
+
+    [Fact]
+    public void Search_SeedFilter_FindsTheFourSeedRulesOnly()
+    {
+        SeedFlow("/root/eicar.com", "000", "host", T0, 1);
+        _index.Add([AlertSamples.Fim(AlertSamples.NewId(T0), T0, "/etc/passwd", rule: 550)]);
+
+        var page = Search("rule.id: is one of 553,100092,87105,100201");
+
+        Assert.Equal(4, page.Total);
+        Assert.Equal([553, 100092, 87105, 100201], page.Alerts.Select(a => a.RuleId)); // newest first
+    }
+
+    [Fact]
+    public void Search_BooleansWildcardsNestedFieldsArraysAndFreeText()
+    {
+        SeedFlow("/root/eicar.com", "001", "web-01", T0, 1);
+        SeedFlow("/home/x/eicar.com", "002", "web-02", T0.AddMinutes(1), 1);
+
+        Assert.Equal(2, Search("data.virustotal.source.file: \"/root/eicar.com\" OR data.virustotal.source.file: /home/*").Total);
+        Assert.Equal(1, Search("rule.id: 87105 AND NOT agent.name: web-01").Total);
+        Assert.Equal(5, Search("agent.id: 002").Total);
+        Assert.Equal(4, Search("file: /ROOT/* AND NOT rule.id: 553").Total); // wildcards ignore case
+        Assert.Equal(2, Search("rule.mitre.id: T1203").Total); // an array field matches any element
+        Assert.Equal(2, Search("rule.groups: vigil_quarantine").Total);
+        Assert.Equal(2, Search("\"removed threat\"").Total);
+        Assert.Equal(2, Search("rule.level >= 12 AND rule.id: 100092").Total);
+        Assert.Equal(2, Search("data.virustotal.positives >= 60").Total);
+        Assert.Equal(2, Search("data.virustotal: *").Total);
+        Assert.Equal(0, Search("rule.id: 100201 rule.id: 553").Total); // side by side is AND
+    }
+
+    [Fact]
+    public void Search_TimeRangeAndPaging()
+    {
+        for (var i = 0; i < 30; i++)
+        {
+            _index.Add([AlertSamples.Fim(AlertSamples.NewId(T0), T0.AddMinutes(i), $"/root/f{i}")]);
+        }
+
+        var page = _index.Search(AlertQuery.All, T0.AddMinutes(10), T0.AddMinutes(20), limit: 4, offset: 2);
+        Assert.Equal(10, page.Total);
+        Assert.Equal(["/root/f17", "/root/f16", "/root/f15", "/root/f14"], page.Alerts.Select(a => a.File));
+        Assert.Equal(5, Search($"timestamp >= \"{T0.AddMinutes(25):O}\"").Total);
+    }
+
+    [Theory]
+    [InlineData("rule.id: abc", "rule.id is a number; 'abc' is not")]
+    [InlineData("rule.description > 5", "is text")]
+    [InlineData("data.virustotal.positives > many", "needs a number")]
+    [InlineData("timestamp: yesterday", "takes a time")]
+    public void Search_ValuesOfTheWrongType_AreQueryErrors(string query, string expected)
+    {
+        var error = Assert.Throws<QueryException>(() => Search(query));
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Search_ValuesAreParameters_NotSql()
+    {
+        SeedFlow("/root/eicar.com", "000", "host", T0, 1);
+        Assert.Equal(0, Search("agent.name: \"x' OR 1=1 --\"").Total);
+        Assert.Equal(0, Search("\"%\"").Total); // a literal percent sign, not a LIKE wildcard
+        Assert.Equal(5, _index.Count());
+    }
+
+    [Fact]
+    public void Chain_LinksFimVerdictResponseAndQuarantine_PerAgent()
+    {
+        var flow = SeedFlow("/root/eicar.com", "002", "web-02", T0, 7);
+        SeedFlow("/root/eicar.com", "001", "web-01", T0, 7);
+
+        var chain = _index.Chain("002", "/root/eicar.com");
+
+        Assert.Equal([ChainStage.Fim, ChainStage.Verdict, ChainStage.Response, ChainStage.Quarantine, ChainStage.Fim], chain.Steps.Select(s => s.Stage));
+        Assert.All(chain.Steps, s => Assert.Equal("002", s.Alert.AgentId));
+        Assert.Equal(flow.Fim, chain.Steps[1].CausedBy);
+        Assert.Equal(flow.Verdict, chain.Steps[2].CausedBy);
+        var record = Assert.Single(chain.Quarantine);
+        Assert.Equal((7L, QuarantineStates.Quarantined, flow.Verdict), (record.QuarantineId, record.State, record.AlertId));
+    }
+
+    [Fact]
+    public void Quarantine_FollowsRestoreAndDelete_KeyedByAgentAndId()
+    {
+        SeedFlow("/root/a", "001", "web-01", T0, 1);
+        SeedFlow("/root/b", "002", "web-02", T0, 1);
+        _index.Add([AlertSamples.Quarantine(AlertSamples.NewId(T0), T0.AddMinutes(5), "restore", 1, "/root/a", null, "001", "web-01")]);
+        _index.Add([AlertSamples.Quarantine(AlertSamples.NewId(T0), T0.AddMinutes(6), "delete", 1, "/root/b", null, "002", "web-02")]);
+
+        var restored = _index.QuarantineRecord("001", 1)!;
+        var deleted = _index.QuarantineRecord("002", 1)!;
+        Assert.Equal((QuarantineStates.Restored, "/root/a", T0.AddMinutes(5)), (restored.State, restored.RestoredTo, restored.UpdatedAt));
+        Assert.Equal(QuarantineStates.Deleted, deleted.State);
+        Assert.Equal(T0.AddSeconds(2), deleted.QuarantinedAt);
+        Assert.Equal(2, _index.Quarantine().Count);
+    }
+
+    [Fact]
+    public void HistogramAndTop_CountWhatMatches()
+    {
+        SeedFlow("/root/a", "001", "web-01", T0, 1);
+        SeedFlow("/root/b", "002", "web-02", T0.AddMinutes(30), 2);
+        SeedFlow("/root/c", "002", "web-02", T0.AddMinutes(31), 3);
+
+        var histogram = _index.Histogram(AlertQuery.Parse("rule.id: 87105"), T0, T0.AddHours(1), 6);
+        Assert.Equal(TimeSpan.FromMinutes(10), histogram.Interval);
+        Assert.Equal([1L, 0, 0, 2, 0, 0], histogram.Buckets.Select(b => b.Count));
+
+        var agents = _index.Top(TopField.Agent, AlertQuery.All, T0, T0.AddHours(1), 10);
+        Assert.Equal([("002", "web-02", 10L), ("001", "web-01", 5L)], agents.Select(t => (t.Key, t.Label, t.Count)));
+        var files = _index.Top(TopField.File, AlertQuery.Parse("agent.id: 002"), T0, T0.AddHours(1), 1);
+        Assert.Equal(5, Assert.Single(files).Count);
+        var rules = _index.Top(TopField.Rule, AlertQuery.Parse("rule.id: 87105"), T0, T0.AddHours(1), 10);
+        Assert.Equal(("87105", 3L), (Assert.Single(rules).Key, rules[0].Count));
+        Assert.StartsWith("VirusTotal: Alert", rules[0].Label, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Add_NonAlertLines_AreSkippedWithoutLosingTheRest()
+    {
+        var added = _index.Add(["{\"not\":\"an alert\"}", "not json at all", AlertSamples.Fim(AlertSamples.NewId(T0), T0, "/root/x")]);
+        Assert.Equal("/root/x", Assert.Single(added).File);
+        Assert.Equal(1, _index.Count());
+    }
+
+    [Fact]
+    public void GetAndAfter_ReturnTheStoredDocument()
+    {
+        var flow = SeedFlow("/root/eicar.com", "000", "host", T0, 1);
+        var verdict = _index.Get(flow.Verdict)!;
+        Assert.Equal(87105, verdict.RuleId);
+        Assert.Contains("66 engines detected", verdict.Json, StringComparison.Ordinal);
+        Assert.Equal(3, _index.After(verdict.Seq, 100).Count);
+        Assert.Null(_index.Get("no.such"));
+    }
+
+    [Fact]
+    public void Retention_DropsOldAlertsThenTheOldestUntilTheSizeFits()
+    {
+        using var index = new AlertIndex(Path.Combine(_temp.Path, "small.db"), new AlertIndexOptions { MaxAge = TimeSpan.FromDays(1), MaxBytes = 2 << 20 }, _time);
+        index.Add([AlertSamples.Fim(AlertSamples.NewId(T0), T0.AddDays(-3), "/root/old")]);
+        var padding = new string('x', 2000);
+        for (var batch = 0; batch < 20; batch++)
+        {
+            index.Add([.. Enumerable.Range(0, 100).Select(i => AlertSamples.Fim(AlertSamples.NewId(T0), T0.AddSeconds((batch * 100) + i), "/root/" + padding + i))]);
+        }
+
+        var removed = index.ApplyRetention();
+
+        Assert.True(removed > 1, $"removed {removed}");
+        Assert.Equal(0, index.Search(AlertQuery.Parse("file: /root/old"), T0.AddDays(-10), T0.AddDays(1), 10).Total);
+        var left = index.Search(AlertQuery.All, T0.AddDays(-10), T0.AddDays(1), 1);
+        Assert.InRange(left.Total, 1, 2000 - 1);
+        Assert.Equal(T0.AddSeconds(1999), left.Alerts[0].Timestamp); // the newest stay
+    }
+}
