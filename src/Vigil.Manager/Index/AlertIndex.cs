@@ -79,25 +79,19 @@ internal sealed class AlertIndex : IDisposable
             using var insert = _writer.CreateCommand();
             insert.Transaction = transaction;
             insert.CommandText = """
-                INSERT INTO alerts(ts, alert_id, rule_id, level, agent_id, agent_name, description, file, caused_by, groups, json)
-                VALUES($ts, $alert_id, $rule_id, $level, $agent_id, $agent_name, $description, $file, $caused_by, $groups, $json)
-                RETURNING seq
+                INSERT INTO alerts(seq, ts, alert_id, rule_id, level, agent_id, agent_name, description, file, caused_by, groups, json)
+                VALUES($seq, $ts, $alert_id, $rule_id, $level, $agent_id, $agent_name, $description, $file, $caused_by, $groups, $json)
                 """;
-            var p = new SqliteParameter[11];
-            string[] names = ["$ts", "$alert_id", "$rule_id", "$level", "$agent_id", "$agent_name", "$description", "$file", "$caused_by", "$groups", "$json"];
+            var p = new SqliteParameter[12];
+            string[] names = ["$seq", "$ts", "$alert_id", "$rule_id", "$level", "$agent_id", "$agent_name", "$description", "$file", "$caused_by", "$groups", "$json"];
             for (var i = 0; i < names.Length; i++)
             {
                 p[i] = insert.Parameters.Add(names[i], SqliteType.Text);
             }
 
-            using var group = _writer.CreateCommand();
-            group.Transaction = transaction;
-            group.CommandText = "INSERT OR IGNORE INTO alert_groups(name, seq) VALUES($name, $seq)";
-            var groupName = group.Parameters.Add("$name", SqliteType.Text);
-            var groupSeq = group.Parameters.Add("$seq", SqliteType.Integer);
             insert.Prepare();
-            group.Prepare();
-
+            var seq = NextSeq();
+            var groups = new StringBuilder("[");
             foreach (var json in alertJsons)
             {
                 var fields = AlertFields.Read(json);
@@ -106,23 +100,25 @@ internal sealed class AlertIndex : IDisposable
                     continue; // not an alert document; alerts.json keeps it regardless
                 }
 
-                p[0].Value = fields.Timestamp.ToUnixTimeMilliseconds();
-                p[1].Value = fields.Id;
-                p[2].Value = fields.RuleId;
-                p[3].Value = fields.Level;
-                p[4].Value = fields.AgentId;
-                p[5].Value = fields.AgentName;
-                p[6].Value = fields.Description;
-                p[7].Value = (object?)fields.File ?? DBNull.Value;
-                p[8].Value = (object?)fields.CausedBy ?? DBNull.Value;
-                p[9].Value = "," + string.Join(',', fields.Groups) + ",";
-                p[10].Value = json;
-                var seq = (long)insert.ExecuteScalar()!;
-                groupSeq.Value = seq;
+                var groupList = string.Join(',', fields.Groups);
+                p[0].Value = seq;
+                p[1].Value = fields.Timestamp.ToUnixTimeMilliseconds();
+                p[2].Value = fields.Id;
+                p[3].Value = fields.RuleId;
+                p[4].Value = fields.Level;
+                p[5].Value = fields.AgentId;
+                p[6].Value = fields.AgentName;
+                p[7].Value = fields.Description;
+                p[8].Value = (object?)fields.File ?? DBNull.Value;
+                p[9].Value = (object?)fields.CausedBy ?? DBNull.Value;
+                p[10].Value = "," + groupList + ",";
+                p[11].Value = json;
+                insert.ExecuteNonQuery();
                 foreach (var name in fields.Groups)
                 {
-                    groupName.Value = name;
-                    group.ExecuteNonQuery();
+                    // [seq, "name"] pairs, inserted for the whole batch by one statement below.
+                    groups.Append(groups.Length > 1 ? ",[" : "[").Append(seq.ToString(CultureInfo.InvariantCulture)).Append(',')
+                        .Append(System.Text.Json.JsonSerializer.Serialize(name)).Append(']');
                 }
 
                 var alert = new IndexedAlert(seq, fields.Id, fields.Timestamp, fields.AgentId, fields.AgentName, fields.RuleId, fields.Level,
@@ -133,12 +129,29 @@ internal sealed class AlertIndex : IDisposable
                 }
 
                 added.Add(alert);
+                seq++;
+            }
+
+            if (groups.Length > 1)
+            {
+                using var group = _writer.CreateCommand();
+                group.Transaction = transaction;
+                group.CommandText = "INSERT OR IGNORE INTO alert_groups(name, seq) SELECT value ->> 1, value ->> 0 FROM json_each($pairs)";
+                group.Parameters.AddWithValue("$pairs", groups.Append(']').ToString());
+                group.ExecuteNonQuery();
             }
 
             transaction.Commit();
         }
 
         return added;
+    }
+
+    private long NextSeq()
+    {
+        using var command = _writer.CreateCommand();
+        command.CommandText = "SELECT coalesce(max(seq), 0) + 1 FROM alerts";
+        return (long)command.ExecuteScalar()!;
     }
 
     private void ApplyQuarantine(SqliteTransaction transaction, IndexedAlert alert, QuarantineChange change)

@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 
-namespace Vigil.Manager.Tests.Index;
+namespace Vigil.Tests.Common;
 
-/// <summary>Alert documents shaped as alerts.json holds them for each step of the seed flow.</summary>
-internal static class AlertSamples
+/// <summary>Alert documents shaped as alerts.json holds them for each step of the seed flow (for the index, the API and benchmarks).</summary>
+public static class AlertSamples
 {
     public static readonly DateTimeOffset Start = new(2026, 11, 28, 10, 0, 0, TimeSpan.Zero);
 
