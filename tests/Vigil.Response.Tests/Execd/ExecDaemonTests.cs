@@ -106,8 +106,10 @@ public sealed partial class ExecDaemonTests : IDisposable
         Assert.Equal(0, result.ExitCode);
         Assert.Equal("remove-threat-" + eicar, result.RepeatKey);
         Assert.False(File.Exists(eicar));
-        var line = Assert.Single(LogLines());
-        Assert.Matches(@"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d active-response/bin/remove-threat: \{.*\} Successfully removed threat "".*"": quarantined \(id 1\)$", line);
+        var lines = LogLines();
+        Assert.Equal(2, lines.Length);
+        Assert.Matches(@"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d active-response/bin/remove-threat: \{.*\} Successfully removed threat "".*"": quarantined \(id 1\)$", lines[0]);
+        Assert.Matches(@"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d active-response/bin/vigil-quarantine: \{.*""command"":""quarantine"".*""id"":1,.*\} File quarantined "".*""$", lines[1]);
         Assert.Single(Directory.GetFiles(Path.Combine(_sandbox.DataDirectory, "vault")));
     }
 

@@ -56,7 +56,8 @@ internal static class RemoveThreatHarness
 
     internal sealed record Run(int Exit, string Output, string[] LogLines, QuarantineVault Vault)
     {
-        public string LastLine => LogLines[^1];
+        /// <summary>The last outcome line of the remover (a quarantine record line may follow it).</summary>
+        public string LastLine => LogLines.Last(l => !l.Contains(" active-response/bin/vigil-quarantine: ", StringComparison.Ordinal));
 
         public IReadOnlyList<QuarantineRecord> Records => Vault.Store.List();
     }

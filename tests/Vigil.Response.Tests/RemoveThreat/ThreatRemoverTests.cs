@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Vigil.Core;
 using Vigil.Response.Quarantine;
@@ -22,11 +23,28 @@ public sealed partial class ThreatRemoverTests : IDisposable
 
     private static string Outcome(RemoveThreatHarness.Run run)
     {
-        Assert.Single(run.LogLines);
-        var match = LogLine().Match(run.LastLine);
-        Assert.True(match.Success, run.LastLine);
+        // One outcome line; a quarantined file also gets its record line (rule 200303) right after it.
+        var match = LogLine().Match(run.LogLines[0]);
+        Assert.True(match.Success, run.LogLines[0]);
+        if (run.Records.Count == 1 && run.Records[0].Action == QuarantineAction.Quarantine && match.Groups[1].Value.StartsWith("Successfully", StringComparison.Ordinal))
+        {
+            Assert.Equal(2, run.LogLines.Length);
+            var record = JsonNode.Parse(QuarantineLine().Match(run.LogLines[1]).Groups[1].Value)!;
+            Assert.Equal("quarantine", (string?)record["command"]);
+            Assert.Equal(run.Records[0].Id, (long?)record["parameters"]!["id"]);
+            Assert.Equal(run.Records[0].OriginalPath, (string?)record["parameters"]!["path"]);
+            Assert.Equal(run.Records[0].Sha256, (string?)record["parameters"]!["sha256"]);
+        }
+        else
+        {
+            Assert.Single(run.LogLines);
+        }
+
         return match.Groups[1].Value;
     }
+
+    [GeneratedRegex(@"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d active-response/bin/vigil-quarantine: (\{.*\}) File quarantined "".*""$")]
+    private static partial Regex QuarantineLine();
 
     private async Task AssertQuarantinedAsync(string path)
     {
