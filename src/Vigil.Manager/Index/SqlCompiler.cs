@@ -51,7 +51,7 @@ internal sealed class SqlCompiler(StringBuilder sql, List<object> parameters)
                 sql.Append(')');
                 break;
             case AlertQuery.FreeText text:
-                sql.Append("json LIKE ").Append(Parameter("%" + EscapeLike(text.Text) + "%")).Append(" ESCAPE '\\'");
+                sql.Append("alerts.json LIKE ").Append(Parameter("%" + EscapeLike(text.Text) + "%")).Append(" ESCAPE '\\'");
                 break;
             case AlertQuery.FieldExists exists:
                 CompileExists(exists.Field);
@@ -84,7 +84,7 @@ internal sealed class SqlCompiler(StringBuilder sql, List<object> parameters)
             return;
         }
 
-        sql.Append("json_type(json, ").Append(Parameter(JsonPath(field))).Append(") IS NOT NULL");
+        sql.Append("json_type(alerts.json, ").Append(Parameter(JsonPath(field))).Append(") IS NOT NULL");
     }
 
     private void CompileMatch(AlertQuery.FieldMatch match)
@@ -112,7 +112,7 @@ internal sealed class SqlCompiler(StringBuilder sql, List<object> parameters)
                     sql.Append(column.Sql).Append(" IN (").AppendJoin(", ", exact.Select(Parameter)).Append(')');
                     break;
                 default:
-                    sql.Append("EXISTS (SELECT 1 FROM json_each(json, ").Append(Parameter(JsonPath(match.Field)))
+                    sql.Append("EXISTS (SELECT 1 FROM json_each(alerts.json, ").Append(Parameter(JsonPath(match.Field)))
                         .Append(") WHERE CAST(value AS TEXT) IN (").AppendJoin(", ", exact.Select(Parameter)).Append("))");
                     break;
             }
@@ -138,7 +138,7 @@ internal sealed class SqlCompiler(StringBuilder sql, List<object> parameters)
                 case Column.Time:
                     throw new QueryException($"{match.Field} takes a time, not a pattern", 0);
                 default:
-                    sql.Append("EXISTS (SELECT 1 FROM json_each(json, ").Append(Parameter(JsonPath(match.Field)))
+                    sql.Append("EXISTS (SELECT 1 FROM json_each(alerts.json, ").Append(Parameter(JsonPath(match.Field)))
                         .Append(") WHERE CAST(value AS TEXT) LIKE ").Append(like).Append(" ESCAPE '\\')");
                     break;
             }
@@ -167,7 +167,7 @@ internal sealed class SqlCompiler(StringBuilder sql, List<object> parameters)
             throw new QueryException($"'{op}' on {range.Field} needs a number, not '{range.Value}'", 0);
         }
 
-        sql.Append("EXISTS (SELECT 1 FROM json_each(json, ").Append(Parameter(JsonPath(range.Field)))
+        sql.Append("EXISTS (SELECT 1 FROM json_each(alerts.json, ").Append(Parameter(JsonPath(range.Field)))
             .Append(") WHERE CAST(value AS REAL) ").Append(op).Append(' ').Append(Parameter(number)).Append(')');
     }
 
