@@ -705,6 +705,8 @@ async function renderQuarantine(ctx) {
 
   const timers = [];
   ctx.onDispose(() => timers.forEach(clearTimeout));
+  const refresh = setInterval(load, 10000);
+  ctx.onDispose(() => clearInterval(refresh));
 
   async function load() {
     let items;
@@ -752,10 +754,12 @@ async function renderQuarantine(ctx) {
       const { status, data } = await request(
         `/api/quarantine/${encodeURIComponent(item.agentId)}/${encodeURIComponent(item.id)}/${action}`, { method: 'POST' });
       const done = action === 'restore' ? 'Restored' : 'Deleted';
-      const where = action === 'restore' && data && typeof data === 'object' && data.restoredTo ? ` to ${data.restoredTo}` : '';
-      boxes.showStatus(status === 202
+      const answer = data && typeof data === 'object' ? data : {};
+      const where = action === 'restore' && answer.restoredTo ? ` to ${answer.restoredTo}` : '';
+      const fallback = status === 202
         ? `${action === 'restore' ? 'Restore' : 'Delete'} of ${item.path} sent to agent ${item.agentName ?? item.agentId}; the list updates when it answers.`
-        : `${done} ${item.path}${where}.`);
+        : `${done} ${item.path}${where}.`;
+      boxes.showStatus(typeof answer.message === 'string' && answer.message ? answer.message : fallback);
       if (status === 202) {
         timers.push(setTimeout(load, 1500), setTimeout(load, 5000));
       }
