@@ -53,7 +53,7 @@ public sealed class DashboardEndToEndTests(Chromium chromium, DashboardFixture v
 
         // The FIM alert's detail leads to the file's detection chain.
         await AlertRow(page, eicar, "100201").First.ClickAsync();
-        await Expect(page.GetByTestId("alert-json")).ToContainTextAsync(Eicar.Sha256);
+        await Expect(page.GetByTestId("alert-json")).ToContainTextAsync(eicar);
         await admin.ShotAsync("detail");
         await page.GetByTestId("chain-link").ClickAsync();
         await Expect(page).ToHaveTitleAsync("Detection chain — Vigil");

@@ -150,6 +150,36 @@ public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixtu
     }
 
     [Fact]
+    public async Task Hunting_TimePicker_SendsTheRange_LiveOnlyWhenItEndsNow()
+    {
+        await using var browser = await chromium.NewSessionAsync(_server.BaseAddress, nameof(Hunting_TimePicker_SendsTheRange_LiveOnlyWhenItEndsNow));
+        var page = browser.Page;
+        await browser.LoginAsync("viewer", ContractServer.ViewerPassword);
+        var range = page.GetByLabel("Time range");
+        Assert.Equal(["Last 15 minutes", "Last 1 hour", "Last 24 hours", "Last 7 days", "Last 30 days", "Custom range"],
+            await range.Locator("option").AllTextContentsAsync());
+
+        var request = await page.RunAndWaitForRequestAsync(() => range.SelectOptionAsync("now-7d"), r => r.Url.Contains("/api/alerts?", StringComparison.Ordinal));
+        Assert.Contains("from=now-7d", request.Url, StringComparison.Ordinal);
+        Assert.Contains("to=now", request.Url, StringComparison.Ordinal);
+        await Expect(page.GetByTestId("live-indicator")).ToHaveAttributeAsync("data-state", "on");
+
+        await range.SelectOptionAsync("custom");
+        await page.GetByLabel("From", new() { Exact = true }).FillAsync("2026-11-01T08:00");
+        await page.GetByLabel("To", new() { Exact = true }).FillAsync("2026-11-02T08:00");
+        request = await page.RunAndWaitForRequestAsync(
+            () => page.GetByTestId("search-button").ClickAsync(), r => r.Url.Contains("/api/alerts/histogram?", StringComparison.Ordinal));
+        var sent = System.Web.HttpUtility.ParseQueryString(new Uri(request.Url).Query);
+        Assert.Matches(@"^2026-11-0[12]T\d\d:00:00\.000Z$", sent["from"]);
+        Assert.Equal(TimeSpan.FromDays(1), DateTimeOffset.Parse(sent["to"]!, System.Globalization.CultureInfo.InvariantCulture)
+            - DateTimeOffset.Parse(sent["from"]!, System.Globalization.CultureInfo.InvariantCulture));
+        await Expect(page.GetByTestId("live-indicator")).ToHaveAttributeAsync("data-state", "off");
+        Assert.Contains("range=custom", page.Url, StringComparison.Ordinal);
+        await browser.ShotAsync("custom-range");
+        Assert.Empty(browser.Problems);
+    }
+
+    [Fact]
     public async Task Quarantine_ViewerCannotRestore_AdminRestoresAndDeletes()
     {
         _server.AddQuarantined("q1", "/srv/w/eicar.com", new string('a', 64), "1.1");
