@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Net;
 using Vigil.Cli.Hosts;
 using Vigil.Cli.Run;
+using Vigil.Core;
+using Vigil.Manager;
 using Vigil.Transport;
 
 namespace Vigil.Cli;
@@ -23,6 +25,8 @@ internal static class ManagerCommand
             configOption, listen, port, enrollmentPort, passwordFile, logJson,
         };
         paths.AddTo(command);
+        var web = new WebCommandOptions();
+        web.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var home = paths.ResolveHome(parseResult);
@@ -54,9 +58,37 @@ internal static class ManagerCommand
                 DataDirectory = data,
                 Password = password,
             };
-            var host = new ManagerHost(config, rules, new AllInOnePaths(home, data), options, loggers, Console.Out, TimeProvider.System);
+            WebOptions? webOptions;
+            try
+            {
+                webOptions = web.Resolve(parseResult, data);
+            }
+            catch (VigilException ex)
+            {
+                await Console.Error.WriteLineAsync($"vigil manager: {ex.Message}");
+                return ExitCodes.Usage;
+            }
+
+            var time = TimeProvider.System;
+            var managerPaths = new AllInOnePaths(home, data);
+            var indexing = AlertIndexing.Open(data, Console.Out, time);
+            var host = new ManagerHost(config, rules, managerPaths, options, loggers, Console.Out, time) { Indexing = indexing };
+            var fronted = new WebFrontedHost(host, indexing, webOptions, Console.Out, loggers);
             await Console.Out.WriteLineAsync($"vigil: enrollment password from {source}");
-            await HostLifetime.RunUntilStoppedAsync(host.StartAsync, host, cancellationToken);
+            await HostLifetime.RunUntilStoppedAsync(
+                token => fronted.StartAsync(
+                    host.StartAsync,
+                    () => new HostOperations(
+                        config,
+                        rules,
+                        HostOperations.LocalQuarantine(data, managerPaths.ActiveResponseLog, time),
+                        host.IntelServices,
+                        time,
+                        host.Registry,
+                        () => host.Transport),
+                    token),
+                fronted,
+                cancellationToken);
 
             await Console.Out.WriteLineAsync($"vigil: manager stopped ({host.AlertCount} alerts written)");
             return ExitCodes.Success;

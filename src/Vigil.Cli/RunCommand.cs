@@ -1,5 +1,8 @@
 using System.CommandLine;
+using Vigil.Cli.Hosts;
 using Vigil.Cli.Run;
+using Vigil.Core;
+using Vigil.Manager;
 
 namespace Vigil.Cli;
 
@@ -18,8 +21,10 @@ internal static class RunCommand
             Description = "Watch this directory in real time instead of the configuration's <directories> (repeatable).",
             AllowMultipleArgumentsPerToken = false,
         };
-        var command = new Command("run", "Run file monitoring, analysis, intelligence and active response in one process.") { configOption, directories };
+        var command = new Command("run", "Run file monitoring, analysis, intelligence, active response and the dashboard in one process.") { configOption, directories };
         paths.AddTo(command);
+        var web = new WebCommandOptions();
+        web.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var home = paths.ResolveHome(parseResult);
@@ -38,8 +43,30 @@ internal static class RunCommand
             // Active-response programs started by execd (vigil remove-threat) find the same home and data this way.
             Environment.SetEnvironmentVariable("VIGIL_HOME", home);
             Environment.SetEnvironmentVariable("VIGIL_DATA", data);
-            var host = new AllInOneHost(config, rules, new AllInOnePaths(home, data), Console.Out, TimeProvider.System);
-            await HostLifetime.RunUntilStoppedAsync(host.StartAsync, host, cancellationToken);
+            WebOptions? webOptions;
+            try
+            {
+                webOptions = web.Resolve(parseResult, data);
+            }
+            catch (VigilException ex)
+            {
+                await Console.Error.WriteLineAsync($"vigil run: {ex.Message}");
+                return ExitCodes.Usage;
+            }
+
+            var time = TimeProvider.System;
+            var allInOnePaths = new AllInOnePaths(home, data);
+            var indexing = AlertIndexing.Open(data, Console.Out, time);
+            var host = new AllInOneHost(config, rules, allInOnePaths, Console.Out, time) { Indexing = indexing };
+            using var loggers = HostLogging.Create(json: false);
+            var fronted = new WebFrontedHost(host, indexing, webOptions, Console.Out, loggers);
+            await HostLifetime.RunUntilStoppedAsync(
+                token => fronted.StartAsync(
+                    host.StartAsync,
+                    () => new HostOperations(config, rules, HostOperations.LocalQuarantine(data, allInOnePaths.ActiveResponseLog, time), host.IntelServices, time),
+                    token),
+                fronted,
+                cancellationToken);
 
             await Console.Out.WriteLineAsync($"vigil: stopped ({host.AlertCount} alerts written)");
             return ExitCodes.Success;

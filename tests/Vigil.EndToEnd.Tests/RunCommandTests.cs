@@ -100,7 +100,7 @@ public sealed class RunCommandTests
         using var fixture = new RunFixture();
         var data = Path.Combine(fixture.Watched, "vigil-state");
         await using var vigil = VigilProcess.Start(
-            ["run", "--config", Path.Combine(fixture.Home, "config", "ossec.conf"), "--home", fixture.Home, "--data-dir", data]);
+            ["run", "--config", Path.Combine(fixture.Home, "config", "ossec.conf"), "--home", fixture.Home, "--data-dir", data, "--web-port", "0"]);
         await vigil.WaitForOutputAsync("vigil: ready", s_flow);
         var eicar = Path.Combine(fixture.Watched, "eicar.com");
         await File.WriteAllBytesAsync(eicar, Eicar.Bytes);

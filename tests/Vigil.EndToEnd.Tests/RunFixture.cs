@@ -76,7 +76,7 @@ internal sealed class RunFixture : IDisposable
     public string AlertsJson => Path.Combine(Data, "logs", "alerts", "alerts.json");
 
     public VigilProcess Start() => VigilProcess.Start(
-        ["run", "--config", Path.Combine(Home, "config", "ossec.conf"), "--home", Home, "--data-dir", Data]);
+        ["run", "--config", Path.Combine(Home, "config", "ossec.conf"), "--home", Home, "--data-dir", Data, "--web-port", "0"]);
 
     /// <summary>The rule ids in alerts.json, in order.</summary>
     public List<string> RuleIds()

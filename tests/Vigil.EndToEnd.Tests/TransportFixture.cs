@@ -48,7 +48,7 @@ internal sealed class TransportFixture : IDisposable
     public VigilProcess StartManager() => VigilProcess.Start(
     [
         "manager", "--home", ManagerHome, "--data-dir", ManagerData, "--port", $"{AgentPort}", "--enrollment-port", $"{EnrollmentPort}",
-        "--password-file", PasswordFile,
+        "--password-file", PasswordFile, "--web-port", "0",
     ]);
 
     /// <summary>Creates an agent's home (config watching its own directory) and enrolls it; returns its paths.</summary>

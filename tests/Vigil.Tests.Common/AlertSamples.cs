@@ -13,7 +13,7 @@ public static class AlertSamples
     public static string NewId(DateTimeOffset at) =>
         $"{at.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}.{Interlocked.Increment(ref s_next).ToString(CultureInfo.InvariantCulture)}";
 
-    private static JsonObject Alert(string id, DateTimeOffset at, int rule, int level, string description, string[] groups, string agentId, string agentName) =>
+    private static JsonObject Alert(string id, DateTimeOffset at, int rule, int level, string description, string[] groups, string agentId, string agentName, string decoder) =>
         new()
         {
             ["timestamp"] = at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff", CultureInfo.InvariantCulture) + "+0000",
@@ -30,18 +30,18 @@ public static class AlertSamples
             ["agent"] = new JsonObject { ["id"] = agentId, ["name"] = agentName },
             ["manager"] = new JsonObject { ["name"] = "manager" },
             ["id"] = id,
-            ["decoder"] = new JsonObject(),
+            ["decoder"] = new JsonObject { ["name"] = decoder },
         };
 
     public static string Fim(string id, DateTimeOffset at, string path, string agentId = "000", string agentName = "host", int rule = 100201) =>
-        Set(Alert(id, at, rule, rule == 100201 ? 7 : 5, $"File added to the root directory.", ["ossec", "syscheck", "syscheck_entry_added", "syscheck_file"], agentId, agentName), a =>
+        Set(Alert(id, at, rule, rule == 100201 ? 7 : 5, $"File added to the root directory.", ["ossec", "syscheck", "syscheck_entry_added", "syscheck_file"], agentId, agentName, "syscheck_new_entry"), a =>
         {
             a["syscheck"] = new JsonObject { ["path"] = path, ["event"] = "added", ["sha256_after"] = "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f" };
             a["location"] = "syscheck";
         });
 
     public static string VirusTotal(string id, DateTimeOffset at, string path, string fimAlertId, string agentId = "000", string agentName = "host") =>
-        Set(Alert(id, at, 87105, 12, $"VirusTotal: Alert - {path} - 66 engines detected this file", ["virustotal"], agentId, agentName), a =>
+        Set(Alert(id, at, 87105, 12, $"VirusTotal: Alert - {path} - 66 engines detected this file", ["virustotal"], agentId, agentName, "json"), a =>
         {
             a["data"] = new JsonObject
             {
@@ -59,7 +59,7 @@ public static class AlertSamples
         });
 
     public static string Removal(string id, DateTimeOffset at, string path, string verdictAlertId, string agentId = "000", string agentName = "host") =>
-        Set(Alert(id, at, 100092, 12, $"active-response/bin/remove-threat removed threat located at {path}", ["active_response"], agentId, agentName), a =>
+        Set(Alert(id, at, 100092, 12, $"active-response/bin/remove-threat removed threat located at {path}", ["virustotal"], agentId, agentName, "ar_log_json"), a =>
         {
             a["data"] = new JsonObject
             {
@@ -84,7 +84,7 @@ public static class AlertSamples
             "restore" => 200300,
             _ => 200301,
         };
-        return Set(Alert(id, at, rule, 3, $"Vigil: quarantine {command} {path}", ["active_response", "vigil_quarantine"], agentId, agentName), a =>
+        return Set(Alert(id, at, rule, 3, $"Vigil: quarantine {command} {path}", ["active_response", "vigil_quarantine"], agentId, agentName, "ar_log_json"), a =>
         {
             a["data"] = new JsonObject
             {

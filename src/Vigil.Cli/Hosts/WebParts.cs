@@ -1,9 +1,13 @@
+using System.CommandLine;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 using Vigil.Analysis.Rules;
+using Vigil.Core;
 using Vigil.Core.Configuration;
 using Vigil.Intel;
 using Vigil.Manager;
 using Vigil.Manager.Index;
+using Vigil.Manager.Web;
 using Vigil.Response.Execd;
 using Vigil.Response.Quarantine;
 using Vigil.Transport;
@@ -197,4 +201,96 @@ internal sealed class HostOperations(
     /// <summary>The quarantine of the host this process runs on.</summary>
     public static QuarantineOperations LocalQuarantine(string dataDirectory, string activeResponseLog, TimeProvider time) =>
         new(new QuarantineOptions { DataDirectory = dataDirectory }, new ActiveResponseLog(activeResponseLog, time), time);
+}
+
+/// <summary>The command-line options of the API and dashboard, shared by `vigil run` and `vigil manager`.</summary>
+internal sealed class WebCommandOptions
+{
+    private readonly Option<string> _address = new("--web-address") { Description = "Address the API and dashboard listen on.", DefaultValueFactory = _ => "127.0.0.1" };
+    private readonly Option<int> _port = new("--web-port") { Description = "Port of the API and dashboard (0: any free port).", DefaultValueFactory = _ => 5601 };
+    private readonly Option<FileInfo?> _certificate = new("--web-cert") { Description = "Serve HTTPS with this certificate (PEM or PFX)." };
+    private readonly Option<FileInfo?> _key = new("--web-key") { Description = "The PEM private key of --web-cert, when not in the same file." };
+    private readonly Option<bool> _off = new("--no-web") { Description = "Do not serve the API and dashboard." };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(_address);
+        command.Options.Add(_port);
+        command.Options.Add(_certificate);
+        command.Options.Add(_key);
+        command.Options.Add(_off);
+    }
+
+    /// <summary>The web options, or null with --no-web; an address that is not an IP is a usage error.</summary>
+    public WebOptions? Resolve(ParseResult parseResult, string dataDirectory)
+    {
+        if (parseResult.GetValue(_off))
+        {
+            return null;
+        }
+
+        var address = parseResult.GetValue(_address)!;
+        if (address != "localhost" && !System.Net.IPAddress.TryParse(address, out _))
+        {
+            throw new VigilException($"--web-address {address}: expected an IP address");
+        }
+
+        var port = parseResult.GetValue(_port);
+        if (port is < 0 or > 65535)
+        {
+            throw new VigilException($"--web-port {port}: expected 0 to 65535");
+        }
+
+        return new WebOptions
+        {
+            ListenAddress = address,
+            Port = port,
+            CertificatePath = parseResult.GetValue(_certificate)?.FullName,
+            CertificateKeyPath = parseResult.GetValue(_key)?.FullName,
+            DataDirectory = Path.Combine(dataDirectory, "web"),
+            InitialAdminPassword = Environment.GetEnvironmentVariable("VIGIL_ADMIN_PASSWORD") is { Length: > 0 } password ? password : null,
+        };
+    }
+}
+
+/// <summary>
+/// A host with the API and dashboard in front of it: started after the host (so the operations it offers exist),
+/// stopped before it. A dashboard that cannot start (its port taken, a bad certificate) is reported and detection
+/// runs on without it.
+/// </summary>
+internal sealed class WebFrontedHost(IAsyncDisposable host, AlertIndexing indexing, WebOptions? options, TextWriter output, ILoggerFactory loggers) : IAsyncDisposable
+{
+    private VigilWebServer? _server;
+
+    public VigilWebServer? Server => _server;
+
+    public async Task StartAsync(Func<CancellationToken, Task> startHost, Func<IManagerOperations> operations, CancellationToken cancellationToken)
+    {
+        await startHost(cancellationToken);
+        if (options is null)
+        {
+            await output.WriteLineAsync("vigil: API and dashboard off (--no-web)");
+            return;
+        }
+
+        try
+        {
+            _server = await VigilWebServer.StartAsync(options, indexing.Index, indexing.Feed, operations(), loggers, TimeProvider.System, output, cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or System.Security.Cryptography.CryptographicException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            await output.WriteLineAsync($"vigil: the API and dashboard did not start on {options.ListenAddress}:{options.Port}: {ex.Message}; detection runs on without them");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+
+        await host.DisposeAsync();
+        indexing.Dispose();
+    }
 }

@@ -385,24 +385,50 @@ internal sealed class AlertIndex : IDisposable
         }
     }
 
+    /// <summary>
+    /// The stage of an alert in a file's chain. Groups alone do not tell (the seed's 100092 is in group virustotal
+    /// only), so the decoder does: active-response log lines are responses, or quarantine records when Vigil's
+    /// quarantine wrote them; FIM decoders are FIM; integration results are verdicts.
+    /// </summary>
     internal static ChainStage StageOf(IndexedAlert alert)
     {
-        if (alert.Groups.Contains("vigil_quarantine") && alert.RuleId != 200302)
+        string? decoder = null;
+        string? program = null;
+        string? location = null;
+        try
         {
-            return ChainStage.Quarantine;
+            using var document = System.Text.Json.JsonDocument.Parse(alert.Json);
+            var root = document.RootElement;
+            decoder = root.TryGetProperty("decoder", out var d) && d.TryGetProperty("name", out var n) ? n.GetString() : null;
+            location = root.TryGetProperty("location", out var l) ? l.GetString() : null;
+            program = root.TryGetProperty("data", out var data) && data.ValueKind == System.Text.Json.JsonValueKind.Object
+                && data.TryGetProperty("parameters", out var p) && p.ValueKind == System.Text.Json.JsonValueKind.Object
+                && p.TryGetProperty("program", out var prog) && prog.ValueKind == System.Text.Json.JsonValueKind.String
+                ? prog.GetString()
+                : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
         }
 
-        if (alert.Groups.Contains("active_response"))
+        if (decoder == "ar_log_json" || alert.Groups.Contains("active_response"))
         {
-            return ChainStage.Response;
+            return program?.EndsWith("vigil-quarantine", StringComparison.Ordinal) == true && alert.RuleId != 200302
+                ? ChainStage.Quarantine
+                : ChainStage.Response;
         }
 
-        if (alert.Groups.Contains("virustotal") || alert.Groups.Contains("vigil_intel"))
+        if (decoder?.StartsWith("syscheck", StringComparison.Ordinal) == true || alert.Groups.Contains("syscheck"))
+        {
+            return ChainStage.Fim;
+        }
+
+        if (location is "virustotal" or "vigil-intel" || alert.Groups.Contains("virustotal") || alert.Groups.Contains("vigil_intel"))
         {
             return ChainStage.Verdict;
         }
 
-        return alert.Groups.Contains("syscheck") ? ChainStage.Fim : ChainStage.Other;
+        return ChainStage.Other;
     }
 
     private const string Columns = "seq, alert_id, ts, agent_id, agent_name, rule_id, level, description, file, groups, json";
