@@ -85,7 +85,8 @@ internal static class ManagerCommand
                         host.IntelServices,
                         time,
                         host.Registry,
-                        () => host.Transport),
+                        () => host.Transport,
+                        indexing.Index),
                     token),
                 fronted,
                 cancellationToken);

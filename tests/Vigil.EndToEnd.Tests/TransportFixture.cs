@@ -45,11 +45,11 @@ internal sealed class TransportFixture : IDisposable
 
     public string AlertsJson => Path.Combine(ManagerData, "logs", "alerts", "alerts.json");
 
-    public VigilProcess StartManager() => VigilProcess.Start(
+    public VigilProcess StartManager(IReadOnlyDictionary<string, string>? environment = null) => VigilProcess.Start(
     [
         "manager", "--home", ManagerHome, "--data-dir", ManagerData, "--port", $"{AgentPort}", "--enrollment-port", $"{EnrollmentPort}",
         "--password-file", PasswordFile, "--web-port", "0",
-    ]);
+    ], environment);
 
     /// <summary>Creates an agent's home (config watching its own directory) and enrolls it; returns its paths.</summary>
     public async Task<AgentHome> EnrollAsync(string name)

@@ -104,7 +104,8 @@ internal sealed class HostOperations(
     IReadOnlyList<IntelService> intel,
     TimeProvider time,
     AgentRegistry? registry = null,
-    Func<ManagerTransport?>? transport = null) : IManagerOperations
+    Func<ManagerTransport?>? transport = null,
+    AlertIndex? index = null) : IManagerOperations
 {
     private static readonly string s_version = typeof(HostOperations).Assembly.GetName().Version?.ToString() ?? "";
 
@@ -155,12 +156,23 @@ internal sealed class HostOperations(
             return new QuarantineCommandResult(QuarantineCommandStatus.NotFound, $"there is no agent {agentId}");
         }
 
+        // Only a record the agent reported is acted on, and the agent checks the path and hash before it acts.
+        if (index?.QuarantineRecord(agentId, quarantineId) is not { } record)
+        {
+            return new QuarantineCommandResult(QuarantineCommandStatus.NotFound, $"agent {agentId} reported no quarantine record {quarantineId}");
+        }
+
+        if (record.State != QuarantineStates.Quarantined)
+        {
+            return new QuarantineCommandResult(QuarantineCommandStatus.Failed, $"quarantine record {quarantineId} of agent {agentId} is {record.State}, not in the vault");
+        }
+
         if (transport?.Invoke()?.Sessions.Find(agentId) is not { } session)
         {
             return new QuarantineCommandResult(QuarantineCommandStatus.AgentOffline, $"agent {agentId} is not connected; nothing was sent");
         }
 
-        var json = QuarantineOperations.CommandJson(name, quarantineId, requestedBy);
+        var json = QuarantineOperations.CommandJson(name, quarantineId, record.Path, record.Sha256, requestedBy);
         return session.TrySendActiveResponse(QuarantineOperations.CommandName, json)
             ? new QuarantineCommandResult(QuarantineCommandStatus.Sent, $"{name} of quarantine record {quarantineId} sent to agent {agentId}")
             : new QuarantineCommandResult(QuarantineCommandStatus.AgentOffline, $"agent {agentId} is disconnecting; nothing was sent");

@@ -25,13 +25,17 @@ internal sealed class QuarantineOperations(QuarantineOptions options, ActiveResp
     private static readonly JsonSerializerOptions s_json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>The command's JSON as the manager sends it.</summary>
-    public static string CommandJson(string verb, long id, string requestedBy) =>
+    /// <summary>
+    /// The command's JSON as the manager sends it: the record id, and the path and SHA-256 the manager knows for it,
+    /// which the agent checks against its own record before acting (an id alone could name another file).
+    /// </summary>
+    public static string CommandJson(string verb, long id, string path, string? sha256, string requestedBy) =>
         new JsonObject
         {
             ["version"] = 1,
             ["origin"] = new JsonObject { ["name"] = "vigil", ["module"] = "quarantine" },
             ["command"] = verb,
-            ["parameters"] = new JsonObject { ["id"] = id, ["requested_by"] = requestedBy },
+            ["parameters"] = new JsonObject { ["id"] = id, ["path"] = path, ["sha256"] = sha256, ["requested_by"] = requestedBy },
         }.ToJsonString(s_json);
 
     /// <summary>Runs a command received as JSON; a malformed one is refused with a clear message.</summary>
@@ -39,11 +43,15 @@ internal sealed class QuarantineOperations(QuarantineOptions options, ActiveResp
     {
         string? verb;
         long id;
+        string? path;
+        string? sha256;
         try
         {
             var root = JsonNode.Parse(json);
             verb = root?["command"]?.GetValue<string>();
             id = root?["parameters"]?["id"]?.GetValue<long>() ?? -1;
+            path = root?["parameters"]?["path"]?.GetValue<string>();
+            sha256 = root?["parameters"]?["sha256"]?.GetValue<string>();
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
         {
@@ -55,12 +63,44 @@ internal sealed class QuarantineOperations(QuarantineOptions options, ActiveResp
             return Task.FromResult(new QuarantineOperationResult(false, "quarantine command refused: parameters.id is missing"));
         }
 
+        if (path is null)
+        {
+            return Task.FromResult(new QuarantineOperationResult(false, "quarantine command refused: parameters.path is missing"));
+        }
+
+        if (Mismatch(id, path, sha256) is { } mismatch)
+        {
+            return Task.FromResult(new QuarantineOperationResult(false, $"quarantine command refused: {mismatch}"));
+        }
+
         return verb switch
         {
             "restore" => RestoreAsync(id, cancellationToken),
             "delete" => DeleteAsync(id, cancellationToken),
             _ => Task.FromResult(new QuarantineOperationResult(false, $"quarantine command refused: unknown command {JsonSerializer.Serialize(verb, s_json)}")),
         };
+    }
+
+    /// <summary>Why record <paramref name="id"/> is not the file the command names; null when it is.</summary>
+    private string? Mismatch(long id, string path, string? sha256)
+    {
+        if (!File.Exists(options.DatabasePath))
+        {
+            return $"there is no quarantine record {id.ToString(CultureInfo.InvariantCulture)} here";
+        }
+
+        var record = new QuarantineStore(options.DatabasePath, time).Get(id);
+        if (record is null)
+        {
+            return $"there is no quarantine record {id.ToString(CultureInfo.InvariantCulture)} here";
+        }
+
+        if (record.OriginalPath != path || (sha256 is not null && !string.Equals(record.Sha256, sha256, StringComparison.OrdinalIgnoreCase)))
+        {
+            return $"quarantine record {id.ToString(CultureInfo.InvariantCulture)} here is {JsonSerializer.Serialize(record.OriginalPath, s_json)} (sha256 {record.Sha256}), not the file the command names";
+        }
+
+        return null;
     }
 
     public Task<QuarantineOperationResult> RestoreAsync(long id, CancellationToken cancellationToken) =>
