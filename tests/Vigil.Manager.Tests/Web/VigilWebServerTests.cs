@@ -105,6 +105,18 @@ public sealed partial class VigilWebServerTests : IDisposable
         Assert.True(login.Headers.Contains("Strict-Transport-Security"));
     }
 
+    [Fact]
+    public async Task Start_ListenAddressNotAnIp_IsAFatalVigilException()
+    {
+        var options = new WebOptions { DataDirectory = _directory.Path, Port = 0, ListenAddress = "dashboard.example" };
+
+        var error = await Assert.ThrowsAsync<Vigil.Core.VigilException>(() => VigilWebServer.StartAsync(
+            options, _index, new AlertFeed(), new FakeManagerOperations(), NullLoggerFactory.Instance, _time, new StringWriter(), CancellationToken.None));
+
+        Assert.True(error.IsFatal);
+        Assert.Contains("dashboard.example", error.Message, StringComparison.Ordinal);
+    }
+
     private sealed record HealthAnswer(string Status, long Alerts);
 
     [GeneratedRegex("the password (\\S+)")]
