@@ -54,6 +54,11 @@ internal static class AuthApi
         }
 
         audit.SignedIn(user.Username, address);
+        if (context.Request.Cookies.TryGetValue(VigilAuthenticationHandler.SessionCookie, out var previous) && !string.IsNullOrEmpty(previous))
+        {
+            sessions.Remove(previous); // a new sign-in never keeps a session id that existed before it (session fixation)
+        }
+
         var session = sessions.Create(user.Username, user.Role);
         var secure = context.Request.IsHttps;
         context.Response.Cookies.Append(VigilAuthenticationHandler.SessionCookie, session.Id, new CookieOptions
