@@ -40,7 +40,7 @@ internal static class AuthApi
         var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         if (!throttle.TryAcquire(address, username, out var retryAfter))
         {
-            audit.SignInThrottled(username, address);
+            audit.SignInThrottled(WebAudit.Printable(username), address);
             context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
             return TypedResults.Problem(detail: "too many login attempts; try again later", statusCode: StatusCodes.Status429TooManyRequests,
                 title: "Too many requests");
@@ -49,7 +49,7 @@ internal static class AuthApi
         // One answer for an unknown name and a wrong password, so a guesser learns nothing about which names exist.
         if (username.Length == 0 || request.Password is not { Length: > 0 } password || users.Verify(username, password) is not { } user)
         {
-            audit.SignInFailed(username, address);
+            audit.SignInFailed(WebAudit.Printable(username), address);
             return TypedResults.Problem(detail: "invalid user name or password", statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized");
         }
 

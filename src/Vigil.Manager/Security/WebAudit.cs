@@ -10,6 +10,13 @@ internal sealed partial class WebAudit(ILoggerFactory loggers)
 {
     private readonly ILogger _logger = loggers.CreateLogger("Vigil.Manager.Web");
 
+    /// <summary>A name a client sent, made safe for a log line: no control characters (forged lines), at most 64 characters.</summary>
+    public static string Printable(string text)
+    {
+        var clean = string.Concat(text.Take(64).Select(c => char.IsControl(c) ? '?' : c));
+        return text.Length > 64 ? clean + "…" : clean;
+    }
+
     [LoggerMessage(7000, LogLevel.Information, "User {Username} signed in from {Address}")]
     public partial void SignedIn(string username, string address);
 

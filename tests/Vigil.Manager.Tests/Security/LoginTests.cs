@@ -44,6 +44,21 @@ public sealed class LoginTests
     }
 
     [Fact]
+    public async Task Login_FailedName_IsLoggedOnOneLine()
+    {
+        using var factory = new ManagerApiFactory();
+        using var client = factory.Anonymous();
+
+        using (await client.PostAsJsonAsync("/api/login", new { username = "eve\nUser admin signed in from 10.0.0.1", password = "x" }))
+        {
+        }
+
+        var line = Assert.Single(factory.Logs.Lines, l => l.Id == 7001).Message;
+        Assert.DoesNotContain('\n', line);
+        Assert.StartsWith("Failed sign-in as eve?User admin", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Login_TooManyForOneName_Is429WithRetryAfter()
     {
         using var factory = new ManagerApiFactory(new LoginLimits { PerAddress = 100, PerUser = 3 });
