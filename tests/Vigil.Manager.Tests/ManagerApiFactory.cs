@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Vigil.Manager.Index;
 using Vigil.Manager.Security;
@@ -44,10 +45,13 @@ internal sealed class ManagerApiFactory : WebApplicationFactory<ManagerApiFactor
 
     public UserStore Users => Services.GetRequiredService<UserStore>();
 
+    public RecordingLoggerProvider Logs { get; } = new();
+
     protected override IHostBuilder CreateHostBuilder() =>
         Host.CreateDefaultBuilder().ConfigureWebHostDefaults(web =>
         {
             web.UseEnvironment("Production");
+            web.ConfigureLogging(logging => logging.AddProvider(Logs));
             web.ConfigureServices(services =>
             {
                 services.AddSingleton(Index);

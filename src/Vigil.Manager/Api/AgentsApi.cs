@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -19,6 +20,10 @@ internal static class AgentsApi
 
     public static Ok<IReadOnlyList<AgentSummary>> List(IManagerOperations operations) => TypedResults.Ok(operations.ListAgents());
 
-    public static Results<NoContent, ProblemHttpResult> Remove(string id, IManagerOperations operations) =>
-        operations.RemoveAgent(id) ? TypedResults.NoContent() : ApiProblems.NotFound($"no agent with id '{id}'");
+    public static Results<NoContent, ProblemHttpResult> Remove(string id, ClaimsPrincipal user, IManagerOperations operations, WebAudit audit)
+    {
+        var removed = operations.RemoveAgent(id);
+        audit.AgentRemoved(user.Name(), id, removed ? "removed" : "no such agent");
+        return removed ? TypedResults.NoContent() : ApiProblems.NotFound($"no agent with id '{id}'");
+    }
 }

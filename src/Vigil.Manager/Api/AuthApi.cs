@@ -34,12 +34,13 @@ internal static class AuthApi
     }
 
     public static Results<Ok<SignedIn>, ProblemHttpResult> Login(
-        LoginRequest request, HttpContext context, UserStore users, SessionStore sessions, LoginThrottle throttle)
+        LoginRequest request, HttpContext context, UserStore users, SessionStore sessions, LoginThrottle throttle, WebAudit audit)
     {
         var username = request.Username ?? "";
         var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         if (!throttle.TryAcquire(address, username, out var retryAfter))
         {
+            audit.SignInThrottled(WebAudit.Printable(username), address);
             context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
             return TypedResults.Problem(detail: "too many login attempts; try again later", statusCode: StatusCodes.Status429TooManyRequests,
                 title: "Too many requests");
@@ -48,7 +49,14 @@ internal static class AuthApi
         // One answer for an unknown name and a wrong password, so a guesser learns nothing about which names exist.
         if (username.Length == 0 || request.Password is not { Length: > 0 } password || users.Verify(username, password) is not { } user)
         {
+            audit.SignInFailed(WebAudit.Printable(username), address);
             return TypedResults.Problem(detail: "invalid user name or password", statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized");
+        }
+
+        audit.SignedIn(user.Username, address);
+        if (context.Request.Cookies.TryGetValue(VigilAuthenticationHandler.SessionCookie, out var previous) && !string.IsNullOrEmpty(previous))
+        {
+            sessions.Remove(previous); // a new sign-in never keeps a session id that existed before it (session fixation)
         }
 
         var session = sessions.Create(user.Username, user.Role);
@@ -72,8 +80,9 @@ internal static class AuthApi
         return TypedResults.Ok(new SignedIn(user.Username, user.Role, session.CsrfToken));
     }
 
-    public static NoContent Logout(HttpContext context, SessionStore sessions)
+    public static NoContent Logout(HttpContext context, SessionStore sessions, WebAudit audit)
     {
+        audit.SignedOut(context.User.Name());
         if (context.User.FindFirstValue(VigilAuthenticationHandler.SessionClaim) is { } id)
         {
             sessions.Remove(id);
@@ -89,7 +98,7 @@ internal static class AuthApi
 
     public static Ok<IReadOnlyList<WebUser>> ListUsers(UserStore users) => TypedResults.Ok(users.Users());
 
-    public static Results<Created<WebUser>, ProblemHttpResult> CreateUser(NewUserRequest request, UserStore users)
+    public static Results<Created<WebUser>, ProblemHttpResult> CreateUser(NewUserRequest request, ClaimsPrincipal user, UserStore users, WebAudit audit)
     {
         var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(request.Username) || request.Username.Length > 64 || request.Username.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)))
@@ -117,11 +126,12 @@ internal static class AuthApi
             return ApiProblems.Conflict($"the user '{request.Username}' exists already");
         }
 
+        audit.UserCreated(user.Name(), request.Username!, request.Role!);
         var created = new WebUser(request.Username!, request.Role!);
         return TypedResults.Created($"/api/users/{Uri.EscapeDataString(created.Username)}", created);
     }
 
-    public static Results<Created<NewToken>, ProblemHttpResult> CreateToken(NewTokenRequest request, ClaimsPrincipal user, UserStore users)
+    public static Results<Created<NewToken>, ProblemHttpResult> CreateToken(NewTokenRequest request, ClaimsPrincipal user, UserStore users, WebAudit audit)
     {
         if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 100)
         {
@@ -134,6 +144,7 @@ internal static class AuthApi
         }
 
         var token = users.CreateToken(request.Name, request.Role!, user.Name());
+        audit.TokenCreated(user.Name(), request.Name, request.Role!);
         return TypedResults.Created((string?)null, new NewToken(request.Name, request.Role!, token));
     }
 }

@@ -32,17 +32,18 @@ internal static class QuarantineApi
     }
 
     public static Task<Results<Ok<QuarantineCommandAnswer>, Accepted<QuarantineCommandAnswer>, ProblemHttpResult>> RestoreAsync(
-        string agentId, long id, ClaimsPrincipal user, IManagerOperations operations, CancellationToken cancellationToken) =>
-        RunAsync(agentId, id, QuarantineVerb.Restore, user, operations, cancellationToken);
+        string agentId, long id, ClaimsPrincipal user, IManagerOperations operations, WebAudit audit, CancellationToken cancellationToken) =>
+        RunAsync(agentId, id, QuarantineVerb.Restore, user, operations, audit, cancellationToken);
 
     public static Task<Results<Ok<QuarantineCommandAnswer>, Accepted<QuarantineCommandAnswer>, ProblemHttpResult>> DeleteAsync(
-        string agentId, long id, ClaimsPrincipal user, IManagerOperations operations, CancellationToken cancellationToken) =>
-        RunAsync(agentId, id, QuarantineVerb.Delete, user, operations, cancellationToken);
+        string agentId, long id, ClaimsPrincipal user, IManagerOperations operations, WebAudit audit, CancellationToken cancellationToken) =>
+        RunAsync(agentId, id, QuarantineVerb.Delete, user, operations, audit, cancellationToken);
 
     private static async Task<Results<Ok<QuarantineCommandAnswer>, Accepted<QuarantineCommandAnswer>, ProblemHttpResult>> RunAsync(
-        string agentId, long id, QuarantineVerb verb, ClaimsPrincipal user, IManagerOperations operations, CancellationToken cancellationToken)
+        string agentId, long id, QuarantineVerb verb, ClaimsPrincipal user, IManagerOperations operations, WebAudit audit, CancellationToken cancellationToken)
     {
         var result = await operations.QuarantineAsync(agentId, id, verb, user.Name(), cancellationToken);
+        audit.QuarantineCommand(user.Name(), verb == QuarantineVerb.Restore ? "restore" : "delete", agentId, id, result.Status.ToString(), result.Message);
         return result.Status switch
         {
             QuarantineCommandStatus.Done => TypedResults.Ok(new QuarantineCommandAnswer("done", result.Message)),

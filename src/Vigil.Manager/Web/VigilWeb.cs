@@ -40,6 +40,8 @@ internal static class VigilWeb
         services.AddSingleton(sp => new LoginThrottle(sp.GetRequiredService<LoginLimits>()));
         services.AddSingleton<HttpMetrics>();
         services.AddSingleton<WebBootstrap>();
+        services.AddSingleton<WebAudit>();
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = false); // a bad parameter is a 400 problem, in every environment
 
         services.AddProblemDetails();
         services.AddExceptionHandler<QueryExceptionHandler>();

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Vigil.Core;
 using Vigil.Manager.Index;
 
 namespace Vigil.Manager.Web;
@@ -42,6 +43,9 @@ internal sealed class VigilWebServer : IAsyncDisposable
         TextWriter output,
         CancellationToken cancellationToken)
     {
+        var listenAddress = string.Equals(options.ListenAddress, "localhost", StringComparison.OrdinalIgnoreCase) ? IPAddress.Loopback
+            : IPAddress.TryParse(options.ListenAddress, out var parsed) ? parsed
+            : throw new VigilException($"the dashboard's listen address '{options.ListenAddress}' is not an IP address (use 127.0.0.1, ::1, 0.0.0.0 or localhost)", isFatal: true);
         var certificate = LoadCertificate(options);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
@@ -61,14 +65,7 @@ internal sealed class VigilWebServer : IAsyncDisposable
                 }
             }
 
-            if (string.Equals(options.ListenAddress, "localhost", StringComparison.OrdinalIgnoreCase))
-            {
-                kestrel.Listen(IPAddress.Loopback, options.Port, Configure);
-            }
-            else
-            {
-                kestrel.Listen(IPAddress.Parse(options.ListenAddress), options.Port, Configure);
-            }
+            kestrel.Listen(listenAddress, options.Port, Configure);
         });
         builder.Services.AddSingleton(index);
         builder.Services.AddSingleton(feed);

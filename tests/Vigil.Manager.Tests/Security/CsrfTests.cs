@@ -131,6 +131,27 @@ public sealed class CsrfTests(ManagerApiFixture fixture) : IClassFixture<Manager
     }
 
     [Fact]
+    public async Task Login_AgainWithASession_EndsThePreviousSession()
+    {
+        var (client, _) = await _factory.SignInAsync();
+        using (client)
+        {
+            using var me = await client.GetAsync("/api/me");
+            Assert.Equal(HttpStatusCode.OK, me.StatusCode);
+            var oldCookie = me.RequestMessage!.Headers.GetValues("Cookie").Single();
+
+            using var again = await client.PostAsJsonAsync("/api/login", new { username = "admin", password = ManagerApiFactory.AdminPassword });
+            using var anonymous = _factory.Anonymous();
+            using var replay = new HttpRequestMessage(HttpMethod.Get, "/api/me");
+            replay.Headers.Add("Cookie", oldCookie);
+            using var replayed = await anonymous.SendAsync(replay);
+
+            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, replayed.StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task Logout_EndsTheSession()
     {
         var (client, csrf) = await _factory.SignInAsync();

@@ -26,6 +26,39 @@ public sealed class LoginTests
     }
 
     [Fact]
+    public async Task Login_IsAudited_WithoutThePassword()
+    {
+        using var factory = new ManagerApiFactory();
+        using var client = factory.Anonymous();
+
+        using (await client.PostAsJsonAsync("/api/login", new { username = "admin", password = "wrong secret" }))
+        using (await client.PostAsJsonAsync("/api/login", new { username = "admin", password = ManagerApiFactory.AdminPassword }))
+        {
+        }
+
+        var audit = factory.Logs.Lines.Where(l => l.Id is >= 7000 and < 7100).ToList();
+        Assert.Contains(audit, l => l.Id == 7001 && l.Level == Microsoft.Extensions.Logging.LogLevel.Warning && l.Message.StartsWith("Failed sign-in as admin", StringComparison.Ordinal));
+        Assert.Contains(audit, l => l.Id == 7000 && l.Message.StartsWith("User admin signed in", StringComparison.Ordinal));
+        Assert.DoesNotContain(factory.Logs.Lines, l => l.Message.Contains("wrong secret", StringComparison.Ordinal)
+            || l.Message.Contains(ManagerApiFactory.AdminPassword, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Login_FailedName_IsLoggedOnOneLine()
+    {
+        using var factory = new ManagerApiFactory();
+        using var client = factory.Anonymous();
+
+        using (await client.PostAsJsonAsync("/api/login", new { username = "eve\nUser admin signed in from 10.0.0.1", password = "x" }))
+        {
+        }
+
+        var line = Assert.Single(factory.Logs.Lines, l => l.Id == 7001).Message;
+        Assert.DoesNotContain('\n', line);
+        Assert.StartsWith("Failed sign-in as eve?User admin", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Login_TooManyForOneName_Is429WithRetryAfter()
     {
         using var factory = new ManagerApiFactory(new LoginLimits { PerAddress = 100, PerUser = 3 });
