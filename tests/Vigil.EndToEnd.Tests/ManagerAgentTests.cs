@@ -76,9 +76,9 @@ public sealed class ManagerAgentTests
     }
 
     [Fact]
-    public async Task Manager_KilledAndRestartedWhileAgentWrites_EveryEventAlertedExactlyOnce()
+    public async Task Manager_KilledAndRestartedDuringBurstOf10000Events_EveryEventAlertedExactlyOnce()
     {
-        const int Files = 400;
+        const int Files = 10_000;
         using var fixture = new TransportFixture();
         var manager = fixture.StartManager();
         try
@@ -88,33 +88,35 @@ public sealed class ManagerAgentTests
             await using var agent = TransportFixture.StartAgent(web1);
             await agent.WaitForOutputAsync("Connected to the manager", s_flow);
 
-            for (var i = 0; i < Files; i++)
+            // Written as fast as the disk takes them; the manager is killed once alerts are flowing, mid-batch.
+            var writer = Task.Run(async () =>
             {
-                await File.WriteAllTextAsync(Path.Combine(web1.Watched, $"file-{i:D4}.txt"), $"content {i}");
-                if (i == Files / 4)
+                for (var i = 0; i < Files; i++)
                 {
-                    await manager.KillAsync();
-                    await manager.DisposeAsync();
+                    await File.WriteAllTextAsync(Path.Combine(web1.Watched, $"file-{i:D5}.txt"), $"content {i}");
                 }
-                else if (i == Files / 2)
-                {
-                    manager = fixture.StartManager();
-                }
+            });
+            await fixture.WaitForAlertsAsync(alerts => Added(alerts).Count >= Files / 10, s_flow, manager, agent);
+            await manager.KillAsync();
+            await manager.DisposeAsync();
+            var killedAt = Added(fixture.Alerts()).Count;
+            await writer;
+            manager = fixture.StartManager();
 
-                await Task.Delay(5);
-            }
-
-            static List<string> Added(List<System.Text.Json.JsonElement> alerts) =>
-                [.. alerts.Where(a => a.TryGetProperty("syscheck", out var s) && s.GetProperty("event").GetString() == "added").Select(a => a.GetProperty("syscheck").GetProperty("path").GetString()!)];
-            await fixture.WaitForAlertsAsync(alerts => Added(alerts).Distinct().Count() >= Files, s_flow, manager, agent);
+            await fixture.WaitForAlertsAsync(alerts => Added(alerts).Distinct().Count() >= Files, TimeSpan.FromMinutes(3), manager, agent);
             await Task.Delay(TimeSpan.FromSeconds(2)); // Any duplicate would land now.
             var added = Added(fixture.Alerts());
+            var duplicates = added.GroupBy(p => p, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => $"{g.Key} x{g.Count()}").ToList();
+            Assert.True(duplicates.Count == 0, $"{duplicates.Count} paths alerted more than once (killed at {killedAt} alerts): {string.Join(", ", duplicates.Take(10))}");
             Assert.Equal(Files, added.Count);
-            Assert.Equal(Files, added.Distinct().Count());
+            Assert.True(killedAt < Files, $"the manager was killed after the burst ({killedAt} alerts), not during it");
         }
         finally
         {
             await manager.DisposeAsync();
         }
     }
+
+    private static List<string> Added(List<System.Text.Json.JsonElement> alerts) =>
+        [.. alerts.Where(a => a.TryGetProperty("syscheck", out var s) && s.GetProperty("event").GetString() == "added").Select(a => a.GetProperty("syscheck").GetProperty("path").GetString()!)];
 }

@@ -10,6 +10,7 @@ namespace Vigil.EndToEnd.Tests;
 /// A manager and its agents as separate `vigil` processes on 127.0.0.1: each with its own home, data directory and
 /// watched directory under one temp folder. The manager's copy of the seed rules tests the agents' folder, so
 /// 100200/100201 (and so the local intelligence list, 200100, and remove-threat) fire for any agent's file.
+/// Agents send without syscheck's default throttle (max_eps 50), so bursts reach the manager as fast as they happen.
 /// </summary>
 internal sealed class TransportFixture : IDisposable
 {
@@ -90,13 +91,10 @@ internal sealed class TransportFixture : IDisposable
 
         using var stream = new FileStream(AlertsJson, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         using var reader = new StreamReader(stream);
-        var alerts = new List<JsonElement>();
-        while (reader.ReadLine() is { } line)
-        {
-            alerts.Add(JsonDocument.Parse(line).RootElement.Clone());
-        }
+        var lines = reader.ReadToEnd().Split('\n');
 
-        return alerts;
+        // The last piece is empty, or a line the manager is writing right now: only whole lines are alerts.
+        return [.. lines[..^1].Select(line => JsonDocument.Parse(line).RootElement.Clone())];
     }
 
     public static string RuleId(JsonElement alert) => alert.GetProperty("rule").GetProperty("id").GetString()!;
@@ -120,7 +118,7 @@ internal sealed class TransportFixture : IDisposable
         var home = _temp.Combine(relative);
         var syscheck = watched is null
             ? "<disabled>yes</disabled>"
-            : $"""<disabled>no</disabled><directories realtime="yes">{watched}</directories>""";
+            : $"""<disabled>no</disabled><max_eps>0</max_eps><directories realtime="yes">{watched}</directories>""";
         _temp.WriteFile($"{relative}/config/ossec.conf", $"""
             <ossec_config>
               <syscheck>
