@@ -65,7 +65,7 @@ public sealed class ManagerAgentTests
         Assert.Contains("agent 001 removed", removed, StringComparison.Ordinal);
 
         await using var agent = TransportFixture.StartAgent(web1);
-        await manager.WaitForOutputAsync("agent 001 was removed", s_flow);
+        await manager.WaitForOutputAsync("Refused agent connection from 127.0.0.1: agent 001 was removed", s_flow);
         await agent.WaitForOutputAsync("PermissionDenied", s_flow);
         Assert.DoesNotContain("Connected to the manager", agent.Output, StringComparison.Ordinal);
 
@@ -73,6 +73,62 @@ public sealed class ManagerAgentTests
             ["enroll", "--manager", $"127.0.0.1:{fixture.EnrollmentPort}", "--name", "intruder", "--data-dir", Path.Combine(fixture.AgentsRoot, "intruder-data")],
             new Dictionary<string, string> { ["VIGIL_ENROLL_PASSWORD"] = "guess" });
         Assert.Contains("invalid password", wrong, StringComparison.Ordinal);
+        await manager.WaitForOutputAsync("Refused enrollment from 127.0.0.1", s_flow);
+    }
+
+    [Fact]
+    public async Task Agent_ImpostorManagerOnItsManagersAddress_IsRefusedAtTlsAndLogged()
+    {
+        using var fixture = new TransportFixture();
+        var web1 = default(AgentHome);
+        await using (var manager = fixture.StartManager())
+        {
+            await manager.WaitForOutputAsync("vigil: manager ready", s_flow);
+            web1 = await fixture.EnrollAsync("web-01");
+            await manager.InterruptAsync(TimeSpan.FromSeconds(30));
+        }
+
+        // A manager with another CA on the very port the agent enrolled to: it would route remove-threat on 200100.
+        await using var impostor = fixture.StartImpostorManager();
+        await impostor.WaitForOutputAsync("vigil: manager ready", s_flow);
+        await using var agent = TransportFixture.StartAgent(web1);
+        await agent.WaitForOutputAsync($"Refused the manager at 127.0.0.1:{fixture.AgentPort}: its certificate CN=", s_flow);
+        Assert.Contains("is not issued by the pinned manager CA", agent.Output, StringComparison.Ordinal);
+
+        var eicar = Path.Combine(web1.Watched, "eicar.com");
+        await File.WriteAllBytesAsync(eicar, Eicar.Bytes);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.DoesNotContain("Connected to the manager", agent.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Agent connected", impostor.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Active response", agent.Output, StringComparison.Ordinal);
+        Assert.True(File.Exists(eicar), "a command reached the agent from the impostor");
+    }
+
+    [Fact]
+    public async Task Agent_CommandNotConfiguredOnTheAgent_IsRefusedByExecdAndLoggedAndNothingRuns()
+    {
+        // The manager routes `evil` on every added file; the agent has no such <command>, only a program of that name.
+        using var fixture = new TransportFixture("""
+            <command><name>evil</name><executable>evil.sh</executable><timeout_allowed>no</timeout_allowed></command>
+            <active-response><disabled>no</disabled><command>evil</command><location>local</location><rules_id>100201</rules_id></active-response>
+            """);
+        await using var manager = fixture.StartManager();
+        await manager.WaitForOutputAsync("vigil: manager ready", s_flow);
+        var web1 = await fixture.EnrollAsync("web-01");
+        var marker = Path.Combine(fixture.AgentsRoot, "evil-ran");
+        var evil = Path.Combine(web1.Home, "active-response", "bin", "evil.sh");
+        await File.WriteAllTextAsync(evil, $"#!/bin/sh\ntouch '{marker}'\n");
+        File.SetUnixFileMode(evil, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        await using var agent = TransportFixture.StartAgent(web1);
+        await agent.WaitForOutputAsync("Connected to the manager", s_flow);
+
+        await File.WriteAllTextAsync(Path.Combine(web1.Watched, "new.txt"), "hello");
+        await manager.WaitForOutputAsync("Active response evil0 sent to agent 001", s_flow);
+        await agent.WaitForOutputAsync("Active response from the manager not run (UnknownCommand): unknown active response evil0", s_flow);
+        Assert.Contains("Active response evil0 received from the manager", agent.Output, StringComparison.Ordinal);
+        Assert.Contains("vigil-execd: unknown active response evil0", await File.ReadAllTextAsync(web1.ActiveResponseLog), StringComparison.Ordinal);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.False(File.Exists(marker), "the unconfigured program ran");
     }
 
     [Fact]

@@ -17,9 +17,12 @@ internal sealed class TransportFixture : IDisposable
     public const string Password = "s3cret-enrollment-password";
 
     private readonly TempDirectory _temp = new("vigil-transport");
+    private readonly string _managerResponses;
 
-    public TransportFixture()
+    /// <param name="managerResponses">Extra &lt;command&gt;/&lt;active-response&gt; blocks for the manager's ossec.conf only.</param>
+    public TransportFixture(string managerResponses = "")
     {
+        _managerResponses = managerResponses;
         AgentsRoot = _temp.Combine("agents");
         Directory.CreateDirectory(AgentsRoot);
         ManagerHome = _temp.Combine("manager");
@@ -46,9 +49,16 @@ internal sealed class TransportFixture : IDisposable
 
     public string AlertsJson => Path.Combine(ManagerData, "logs", "alerts", "alerts.json");
 
-    public VigilProcess StartManager() => VigilProcess.Start(
+    public VigilProcess StartManager(IReadOnlyDictionary<string, string>? environment = null) => VigilProcess.Start(
     [
         "manager", "--home", ManagerHome, "--data-dir", ManagerData, "--port", $"{AgentPort}", "--enrollment-port", $"{EnrollmentPort}",
+        "--password-file", PasswordFile,
+    ], environment);
+
+    /// <summary>Another manager (its own data directory, so its own CA) on this fixture's ports: an impostor to the agents.</summary>
+    public VigilProcess StartImpostorManager() => VigilProcess.Start(
+    [
+        "manager", "--home", ManagerHome, "--data-dir", _temp.Combine("impostor-data"), "--port", $"{AgentPort}", "--enrollment-port", $"{EnrollmentPort}",
         "--password-file", PasswordFile,
     ]);
 
@@ -66,8 +76,8 @@ internal sealed class TransportFixture : IDisposable
         return agent;
     }
 
-    public static VigilProcess StartAgent(AgentHome agent) => VigilProcess.Start(
-        ["agent", "--home", agent.Home, "--data-dir", agent.Data, "--keep-alive", "1"]);
+    public static VigilProcess StartAgent(AgentHome agent, IReadOnlyDictionary<string, string>? environment = null) => VigilProcess.Start(
+        ["agent", "--home", agent.Home, "--data-dir", agent.Data, "--keep-alive", "1"], environment);
 
     public static async Task<string> RunToEndAsync(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
@@ -141,6 +151,7 @@ internal sealed class TransportFixture : IDisposable
                 <location>local</location>
                 <rules_id>87105,200100</rules_id>
               </active-response>
+              {(watched is null ? _managerResponses : "")}
               <ruleset>
                 <rule_dir>{RepositoryPaths.Get("ruleset", "rules")}</rule_dir>
                 <rule_include>config/rules/local_rules.xml</rule_include>

@@ -47,7 +47,7 @@ internal sealed class AgentHost(
             new ActiveResponseLog(paths.ActiveResponseLog, time),
             time);
         var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, _queue, time);
-        var connection = new AgentConnection(credentials, _queue, (response, token) => Run(execd, response.Json, token), connectionOptions, logger, time);
+        var connection = new AgentConnection(credentials, _queue, (response, token) => Run(execd, response.Json, logger, token), connectionOptions, logger, time);
         _background = Task.WhenAll(
             connection.RunAsync(_stopping.Token),
             execd.RunTimeoutLoopAsync(_stopping.Token),
@@ -65,8 +65,16 @@ internal sealed class AgentHost(
         await output.WriteLineAsync("vigil: agent ready (Ctrl-C stops)");
     }
 
-    private Task Run(ExecDaemon execd, string json, CancellationToken cancellationToken) =>
-        _responses.Start(() => execd.ExecuteAsync(json, cancellationToken));
+    // execd writes each refusal to active-responses.log; the agent's own log says it too, where the operator looks.
+    private Task Run(ExecDaemon execd, string json, ILogger logger, CancellationToken cancellationToken) =>
+        _responses.Start(async () =>
+        {
+            var result = await execd.ExecuteAsync(json, cancellationToken);
+            if (result.Outcome is ExecdOutcome.UnknownCommand or ExecdOutcome.Refused or ExecdOutcome.InvalidMessage)
+            {
+                AgentLog.ResponseRefused(logger, result.Outcome.ToString(), result.Error ?? "");
+            }
+        });
 
     public async ValueTask DisposeAsync()
     {
@@ -86,4 +94,10 @@ internal sealed class AgentHost(
         _queue?.Dispose();
         _stopping.Dispose();
     }
+}
+
+internal static partial class AgentLog
+{
+    [LoggerMessage(6110, LogLevel.Warning, "Active response from the manager not run ({Outcome}): {Reason}")]
+    public static partial void ResponseRefused(ILogger logger, string outcome, string reason);
 }
