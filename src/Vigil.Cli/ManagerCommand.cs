@@ -56,7 +56,8 @@ internal static class ManagerCommand
             };
             var host = new ManagerHost(config, rules, new AllInOnePaths(home, data), options, loggers, Console.Out, TimeProvider.System);
             await Console.Out.WriteLineAsync($"vigil: enrollment password from {source}");
-            await HostLifetime.RunUntilStoppedAsync(host.StartAsync, host, cancellationToken);
+            await using var systemd = SystemdNotifier.FromEnvironment(TimeProvider.System);
+            await HostLifetime.RunUntilStoppedAsync(host.StartAsync, host, cancellationToken, systemd, $"agents on port {options.AgentPort}");
 
             await Console.Out.WriteLineAsync($"vigil: manager stopped ({host.AlertCount} alerts written)");
             return ExitCodes.Success;
