@@ -51,7 +51,8 @@ internal static class AgentCommand
             using var loggers = HostLogging.Create(parseResult.GetValue(logJson));
             var options = new AgentConnectionOptions { KeepAliveInterval = TimeSpan.FromSeconds(Math.Max(1, parseResult.GetValue(keepAlive))) };
             var host = new AgentHost(config, credentials, new AgentPaths(home, data), options, loggers, Console.Out, TimeProvider.System);
-            await HostLifetime.RunUntilStoppedAsync(host.StartAsync, host, cancellationToken);
+            await using var systemd = SystemdNotifier.FromEnvironment(TimeProvider.System);
+            await HostLifetime.RunUntilStoppedAsync(host.StartAsync, host, cancellationToken, systemd, $"agent {credentials.Id} for manager {credentials.Manager}");
 
             await Console.Out.WriteLineAsync("vigil: agent stopped");
             return ExitCodes.Success;

@@ -75,6 +75,7 @@ internal static class ManagerCommand
             var host = new ManagerHost(config, rules, managerPaths, options, loggers, Console.Out, time) { Indexing = indexing };
             var fronted = new WebFrontedHost(host, indexing, webOptions, Console.Out, loggers);
             await Console.Out.WriteLineAsync($"vigil: enrollment password from {source}");
+            await using var systemd = SystemdNotifier.FromEnvironment(TimeProvider.System);
             await HostLifetime.RunUntilStoppedAsync(
                 token => fronted.StartAsync(
                     host.StartAsync,
@@ -89,7 +90,9 @@ internal static class ManagerCommand
                         indexing.Index),
                     token),
                 fronted,
-                cancellationToken);
+                cancellationToken,
+                systemd,
+                $"agents on port {options.AgentPort}");
 
             await Console.Out.WriteLineAsync($"vigil: manager stopped ({host.AlertCount} alerts written)");
             return ExitCodes.Success;

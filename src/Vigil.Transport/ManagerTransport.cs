@@ -61,6 +61,7 @@ internal sealed class ManagerTransport(WebApplication app, ManagerTransportConte
         }
 
         var serverCertificate = authority.IssueServerCertificate(hosts);
+        var refusals = loggerFactory.CreateLogger("Vigil.Transport");
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
@@ -87,10 +88,20 @@ internal sealed class ManagerTransport(WebApplication app, ManagerTransportConte
                 listen.UseHttps(https =>
                 {
                     https.ServerCertificate = serverCertificate;
-                    https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+                    // The TLS handshake already refuses a certificate from another CA (Kestrel says so only at Debug
+                    // level, hence the log here); the stream then refuses a missing certificate, naming the peer, and
+                    // checks the registry.
+                    https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+                    https.ClientCertificateValidation = (certificate, _, _) =>
+                    {
+                        var issued = CertificateAuthority.IsIssuedBy(certificate, authority.Certificate);
+                        if (!issued)
+                        {
+                            TransportLog.AgentRefused(refusals, "(TLS handshake)", $"client certificate {certificate.Subject} is not issued by this manager's CA");
+                        }
 
-                    // The TLS handshake already refuses a certificate from another CA; the stream then checks the registry.
-                    https.ClientCertificateValidation = (certificate, _, _) => CertificateAuthority.IsIssuedBy(certificate, authority.Certificate);
+                        return issued;
+                    };
                 });
             });
         });

@@ -39,5 +39,8 @@ internal static partial class TransportLog
     [LoggerMessage(6013, LogLevel.Information, "Active response {Command} received from the manager")]
     public static partial void ActiveResponseReceived(ILogger logger, string command);
 
+    [LoggerMessage(6014, LogLevel.Error, "Refused the manager at {Manager}: its certificate {Subject} is not issued by the pinned manager CA (sha256 {CaFingerprint}); nothing is sent to it and no command is taken from it")]
+    public static partial void ManagerCertificateRefused(ILogger logger, string manager, string subject, string caFingerprint);
+
     public static string Describe(IPAddress? address) => address?.ToString() ?? "unknown";
 }

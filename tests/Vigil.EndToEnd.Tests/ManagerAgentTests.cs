@@ -65,7 +65,7 @@ public sealed class ManagerAgentTests
         Assert.Contains("agent 001 removed", removed, StringComparison.Ordinal);
 
         await using var agent = TransportFixture.StartAgent(web1);
-        await manager.WaitForOutputAsync("agent 001 was removed", s_flow);
+        await manager.WaitForOutputAsync("Refused agent connection from 127.0.0.1: agent 001 was removed", s_flow);
         await agent.WaitForOutputAsync("PermissionDenied", s_flow);
         Assert.DoesNotContain("Connected to the manager", agent.Output, StringComparison.Ordinal);
 
@@ -73,12 +73,68 @@ public sealed class ManagerAgentTests
             ["enroll", "--manager", $"127.0.0.1:{fixture.EnrollmentPort}", "--name", "intruder", "--data-dir", Path.Combine(fixture.AgentsRoot, "intruder-data")],
             new Dictionary<string, string> { ["VIGIL_ENROLL_PASSWORD"] = "guess" });
         Assert.Contains("invalid password", wrong, StringComparison.Ordinal);
+        await manager.WaitForOutputAsync("Refused enrollment from 127.0.0.1", s_flow);
     }
 
     [Fact]
-    public async Task Manager_KilledAndRestartedWhileAgentWrites_EveryEventAlertedExactlyOnce()
+    public async Task Agent_ImpostorManagerOnItsManagersAddress_IsRefusedAtTlsAndLogged()
     {
-        const int Files = 400;
+        using var fixture = new TransportFixture();
+        var web1 = default(AgentHome);
+        await using (var manager = fixture.StartManager())
+        {
+            await manager.WaitForOutputAsync("vigil: manager ready", s_flow);
+            web1 = await fixture.EnrollAsync("web-01");
+            await manager.InterruptAsync(TimeSpan.FromSeconds(30));
+        }
+
+        // A manager with another CA on the very port the agent enrolled to: it would route remove-threat on 200100.
+        await using var impostor = fixture.StartImpostorManager();
+        await impostor.WaitForOutputAsync("vigil: manager ready", s_flow);
+        await using var agent = TransportFixture.StartAgent(web1);
+        await agent.WaitForOutputAsync($"Refused the manager at 127.0.0.1:{fixture.AgentPort}: its certificate CN=", s_flow);
+        Assert.Contains("is not issued by the pinned manager CA", agent.Output, StringComparison.Ordinal);
+
+        var eicar = Path.Combine(web1.Watched, "eicar.com");
+        await File.WriteAllBytesAsync(eicar, Eicar.Bytes);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.DoesNotContain("Connected to the manager", agent.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Agent connected", impostor.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Active response", agent.Output, StringComparison.Ordinal);
+        Assert.True(File.Exists(eicar), "a command reached the agent from the impostor");
+    }
+
+    [Fact]
+    public async Task Agent_CommandNotConfiguredOnTheAgent_IsRefusedByExecdAndLoggedAndNothingRuns()
+    {
+        // The manager routes `evil` on every added file; the agent has no such <command>, only a program of that name.
+        using var fixture = new TransportFixture("""
+            <command><name>evil</name><executable>evil.sh</executable><timeout_allowed>no</timeout_allowed></command>
+            <active-response><disabled>no</disabled><command>evil</command><location>local</location><rules_id>100201</rules_id></active-response>
+            """);
+        await using var manager = fixture.StartManager();
+        await manager.WaitForOutputAsync("vigil: manager ready", s_flow);
+        var web1 = await fixture.EnrollAsync("web-01");
+        var marker = Path.Combine(fixture.AgentsRoot, "evil-ran");
+        var evil = Path.Combine(web1.Home, "active-response", "bin", "evil.sh");
+        await File.WriteAllTextAsync(evil, $"#!/bin/sh\ntouch '{marker}'\n");
+        File.SetUnixFileMode(evil, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        await using var agent = TransportFixture.StartAgent(web1);
+        await agent.WaitForOutputAsync("Connected to the manager", s_flow);
+
+        await File.WriteAllTextAsync(Path.Combine(web1.Watched, "new.txt"), "hello");
+        await manager.WaitForOutputAsync("Active response evil0 sent to agent 001", s_flow);
+        await agent.WaitForOutputAsync("Active response from the manager not run (UnknownCommand): unknown active response evil0", s_flow);
+        Assert.Contains("Active response evil0 received from the manager", agent.Output, StringComparison.Ordinal);
+        Assert.Contains("vigil-execd: unknown active response evil0", await File.ReadAllTextAsync(web1.ActiveResponseLog), StringComparison.Ordinal);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.False(File.Exists(marker), "the unconfigured program ran");
+    }
+
+    [Fact]
+    public async Task Manager_KilledAndRestartedDuringBurstOf10000Events_EveryEventAlertedExactlyOnce()
+    {
+        const int Files = 10_000;
         using var fixture = new TransportFixture();
         var manager = fixture.StartManager();
         try
@@ -88,33 +144,35 @@ public sealed class ManagerAgentTests
             await using var agent = TransportFixture.StartAgent(web1);
             await agent.WaitForOutputAsync("Connected to the manager", s_flow);
 
-            for (var i = 0; i < Files; i++)
+            // Written as fast as the disk takes them; the manager is killed once alerts are flowing, mid-batch.
+            var writer = Task.Run(async () =>
             {
-                await File.WriteAllTextAsync(Path.Combine(web1.Watched, $"file-{i:D4}.txt"), $"content {i}");
-                if (i == Files / 4)
+                for (var i = 0; i < Files; i++)
                 {
-                    await manager.KillAsync();
-                    await manager.DisposeAsync();
+                    await File.WriteAllTextAsync(Path.Combine(web1.Watched, $"file-{i:D5}.txt"), $"content {i}");
                 }
-                else if (i == Files / 2)
-                {
-                    manager = fixture.StartManager();
-                }
+            });
+            await fixture.WaitForAlertsAsync(alerts => Added(alerts).Count >= Files / 10, s_flow, manager, agent);
+            await manager.KillAsync();
+            await manager.DisposeAsync();
+            var killedAt = Added(fixture.Alerts()).Count;
+            await writer;
+            manager = fixture.StartManager();
 
-                await Task.Delay(5);
-            }
-
-            static List<string> Added(List<System.Text.Json.JsonElement> alerts) =>
-                [.. alerts.Where(a => a.TryGetProperty("syscheck", out var s) && s.GetProperty("event").GetString() == "added").Select(a => a.GetProperty("syscheck").GetProperty("path").GetString()!)];
-            await fixture.WaitForAlertsAsync(alerts => Added(alerts).Distinct().Count() >= Files, s_flow, manager, agent);
+            await fixture.WaitForAlertsAsync(alerts => Added(alerts).Distinct().Count() >= Files, TimeSpan.FromMinutes(3), manager, agent);
             await Task.Delay(TimeSpan.FromSeconds(2)); // Any duplicate would land now.
             var added = Added(fixture.Alerts());
+            var duplicates = added.GroupBy(p => p, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => $"{g.Key} x{g.Count()}").ToList();
+            Assert.True(duplicates.Count == 0, $"{duplicates.Count} paths alerted more than once (killed at {killedAt} alerts): {string.Join(", ", duplicates.Take(10))}");
             Assert.Equal(Files, added.Count);
-            Assert.Equal(Files, added.Distinct().Count());
+            Assert.True(killedAt < Files, $"the manager was killed after the burst ({killedAt} alerts), not during it");
         }
         finally
         {
             await manager.DisposeAsync();
         }
     }
+
+    private static List<string> Added(List<System.Text.Json.JsonElement> alerts) =>
+        [.. alerts.Where(a => a.TryGetProperty("syscheck", out var s) && s.GetProperty("event").GetString() == "added").Select(a => a.GetProperty("syscheck").GetProperty("path").GetString()!)];
 }

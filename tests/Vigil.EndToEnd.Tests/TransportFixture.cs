@@ -10,15 +10,19 @@ namespace Vigil.EndToEnd.Tests;
 /// A manager and its agents as separate `vigil` processes on 127.0.0.1: each with its own home, data directory and
 /// watched directory under one temp folder. The manager's copy of the seed rules tests the agents' folder, so
 /// 100200/100201 (and so the local intelligence list, 200100, and remove-threat) fire for any agent's file.
+/// Agents send without syscheck's default throttle (max_eps 50), so bursts reach the manager as fast as they happen.
 /// </summary>
 internal sealed class TransportFixture : IDisposable
 {
     public const string Password = "s3cret-enrollment-password";
 
     private readonly TempDirectory _temp = new("vigil-transport");
+    private readonly string _managerResponses;
 
-    public TransportFixture()
+    /// <param name="managerResponses">Extra &lt;command&gt;/&lt;active-response&gt; blocks for the manager's ossec.conf only.</param>
+    public TransportFixture(string managerResponses = "")
     {
+        _managerResponses = managerResponses;
         AgentsRoot = _temp.Combine("agents");
         Directory.CreateDirectory(AgentsRoot);
         ManagerHome = _temp.Combine("manager");
@@ -51,6 +55,13 @@ internal sealed class TransportFixture : IDisposable
         "--password-file", PasswordFile, "--web-port", "0",
     ], environment);
 
+    /// <summary>Another manager (its own data directory, so its own CA) on this fixture's ports: an impostor to the agents.</summary>
+    public VigilProcess StartImpostorManager() => VigilProcess.Start(
+    [
+        "manager", "--home", ManagerHome, "--data-dir", _temp.Combine("impostor-data"), "--port", $"{AgentPort}", "--enrollment-port", $"{EnrollmentPort}",
+        "--password-file", PasswordFile, "--web-port", "0",
+    ]);
+
     /// <summary>Creates an agent's home (config watching its own directory) and enrolls it; returns its paths.</summary>
     public async Task<AgentHome> EnrollAsync(string name)
     {
@@ -65,8 +76,8 @@ internal sealed class TransportFixture : IDisposable
         return agent;
     }
 
-    public static VigilProcess StartAgent(AgentHome agent) => VigilProcess.Start(
-        ["agent", "--home", agent.Home, "--data-dir", agent.Data, "--keep-alive", "1"]);
+    public static VigilProcess StartAgent(AgentHome agent, IReadOnlyDictionary<string, string>? environment = null) => VigilProcess.Start(
+        ["agent", "--home", agent.Home, "--data-dir", agent.Data, "--keep-alive", "1"], environment);
 
     public static async Task<string> RunToEndAsync(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
@@ -90,13 +101,10 @@ internal sealed class TransportFixture : IDisposable
 
         using var stream = new FileStream(AlertsJson, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         using var reader = new StreamReader(stream);
-        var alerts = new List<JsonElement>();
-        while (reader.ReadLine() is { } line)
-        {
-            alerts.Add(JsonDocument.Parse(line).RootElement.Clone());
-        }
+        var lines = reader.ReadToEnd().Split('\n');
 
-        return alerts;
+        // The last piece is empty, or a line the manager is writing right now: only whole lines are alerts.
+        return [.. lines[..^1].Select(line => JsonDocument.Parse(line).RootElement.Clone())];
     }
 
     public static string RuleId(JsonElement alert) => alert.GetProperty("rule").GetProperty("id").GetString()!;
@@ -120,7 +128,7 @@ internal sealed class TransportFixture : IDisposable
         var home = _temp.Combine(relative);
         var syscheck = watched is null
             ? "<disabled>yes</disabled>"
-            : $"""<disabled>no</disabled><directories realtime="yes">{watched}</directories>""";
+            : $"""<disabled>no</disabled><max_eps>0</max_eps><directories realtime="yes">{watched}</directories>""";
         _temp.WriteFile($"{relative}/config/ossec.conf", $"""
             <ossec_config>
               <syscheck>
@@ -143,6 +151,7 @@ internal sealed class TransportFixture : IDisposable
                 <location>local</location>
                 <rules_id>87105,200100</rules_id>
               </active-response>
+              {(watched is null ? _managerResponses : "")}
               <ruleset>
                 <rule_dir>{RepositoryPaths.Get("ruleset", "rules")}</rule_dir>
                 <rule_include>config/rules/local_rules.xml</rule_include>

@@ -54,7 +54,7 @@ internal sealed class AgentHost(
             _queue,
             (response, token) => response.Name == QuarantineOperations.CommandName
                 ? RunQuarantine(quarantine, response.Json, logger, token)
-                : Run(execd, response.Json, token),
+                : Run(execd, response.Json, logger, token),
             connectionOptions,
             logger,
             time);
@@ -84,8 +84,16 @@ internal sealed class AgentHost(
             AgentLog.QuarantineCommand(logger, result.Succeeded ? "done" : "failed", result.Message);
         });
 
-    private Task Run(ExecDaemon execd, string json, CancellationToken cancellationToken) =>
-        _responses.Start(() => execd.ExecuteAsync(json, cancellationToken));
+    // execd writes each refusal to active-responses.log; the agent's own log says it too, where the operator looks.
+    private Task Run(ExecDaemon execd, string json, ILogger logger, CancellationToken cancellationToken) =>
+        _responses.Start(async () =>
+        {
+            var result = await execd.ExecuteAsync(json, cancellationToken);
+            if (result.Outcome is ExecdOutcome.UnknownCommand or ExecdOutcome.Refused or ExecdOutcome.InvalidMessage)
+            {
+                AgentLog.ResponseRefused(logger, result.Outcome.ToString(), result.Error ?? "");
+            }
+        });
 
     public async ValueTask DisposeAsync()
     {
@@ -111,4 +119,7 @@ internal static partial class AgentLog
 {
     [LoggerMessage(6200, LogLevel.Information, "Quarantine command from the manager {Outcome}: {Message}")]
     public static partial void QuarantineCommand(ILogger logger, string outcome, string message);
+
+    [LoggerMessage(6110, LogLevel.Warning, "Active response from the manager not run ({Outcome}): {Reason}")]
+    public static partial void ResponseRefused(ILogger logger, string outcome, string reason);
 }

@@ -68,12 +68,21 @@ internal static class SyscheckOverrides
 /// <summary>What every host does to start and to stop.</summary>
 internal static class HostLifetime
 {
-    /// <summary>Starts the host, runs until cancelled (Ctrl-C, SIGTERM), then disposes it whatever happened.</summary>
-    public static async Task RunUntilStoppedAsync(Func<CancellationToken, Task> start, IAsyncDisposable host, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts the host, runs until cancelled (Ctrl-C, SIGTERM), then disposes it whatever happened. Under systemd
+    /// (<paramref name="notifier"/>), READY=1 follows the start and STOPPING=1 precedes the disposal.
+    /// </summary>
+    public static async Task RunUntilStoppedAsync(
+        Func<CancellationToken, Task> start, IAsyncDisposable host, CancellationToken cancellationToken, Hosts.SystemdNotifier? notifier = null, string status = "running")
     {
         try
         {
             await start(cancellationToken);
+            if (notifier is not null)
+            {
+                await notifier.ReadyAsync(status, cancellationToken);
+            }
+
             await Task.Delay(Timeout.Infinite, cancellationToken);
         }
         catch (OperationCanceledException)
@@ -82,6 +91,11 @@ internal static class HostLifetime
         }
         finally
         {
+            if (notifier is not null)
+            {
+                await notifier.StoppingAsync();
+            }
+
             await host.DisposeAsync();
         }
     }

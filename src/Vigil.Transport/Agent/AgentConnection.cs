@@ -77,7 +77,7 @@ internal sealed class AgentConnection(
 
     private async Task RunOnceAsync(Action onConnected, CancellationToken stoppingToken)
     {
-        using var handler = credentials.CreateHandler();
+        using var handler = credentials.CreateHandler(logger);
         using var channel = GrpcChannel.ForAddress($"https://{credentials.Manager}", new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = false });
         using var stream = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var token = stream.Token;

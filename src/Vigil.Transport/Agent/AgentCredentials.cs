@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
 using Vigil.Transport.Protocol;
 using Vigil.Transport.Security;
 
@@ -88,8 +89,11 @@ internal sealed record AgentCredentials(string Id, string Name, string Manager, 
         return (reply.AgentId, Convert.ToHexString(SHA256.HashData(authority.RawData)).ToLower(CultureInfo.InvariantCulture));
     }
 
-    /// <summary>The TLS settings of the agent's channel: its certificate, and the manager's pinned to the CA.</summary>
-    public SocketsHttpHandler CreateHandler() => new()
+    /// <summary>
+    /// The TLS settings of the agent's channel: its certificate, and the manager's pinned to the CA. A manager whose
+    /// certificate does not chain to that CA (an impostor on the manager's address) is refused and, with a logger, logged.
+    /// </summary>
+    public SocketsHttpHandler CreateHandler(ILogger? logger = null) => new()
     {
         ConnectTimeout = TimeSpan.FromSeconds(10),
         KeepAlivePingDelay = TimeSpan.FromSeconds(10),
@@ -99,7 +103,19 @@ internal sealed record AgentCredentials(string Id, string Name, string Manager, 
         {
             ClientCertificates = [Certificate],
             RemoteCertificateValidationCallback = (_, certificate, _, _) =>
-                certificate is not null && CertificateAuthority.IsIssuedBy(AsCertificate2(certificate), Authority),
+            {
+                if (certificate is not null && CertificateAuthority.IsIssuedBy(AsCertificate2(certificate), Authority))
+                {
+                    return true;
+                }
+
+                if (logger is not null)
+                {
+                    TransportLog.ManagerCertificateRefused(logger, Manager, certificate?.Subject ?? "(none)", Convert.ToHexStringLower(SHA256.HashData(Authority.RawData)));
+                }
+
+                return false;
+            },
         },
     };
 

@@ -20,6 +20,7 @@ public sealed class ManagerTransportTests : IAsyncLifetime
     private const string Password = "pw-for-tests";
     private readonly TempDirectory _temp = new();
     private readonly RecordingHandler _handler = new();
+    private readonly RecordingLoggerFactory _log = new();
     private CertificateAuthority? _authority;
     private AgentRegistry? _registry;
     private ManagerTransport? _transport;
@@ -34,7 +35,7 @@ public sealed class ManagerTransportTests : IAsyncLifetime
         _enrollmentPort = FreePort();
         _transport = await ManagerTransport.StartAsync(
             new ManagerTransportOptions { AgentPort = _agentPort, EnrollmentPort = _enrollmentPort, DataDirectory = _temp.Combine("manager"), Password = Password },
-            _authority, _registry, _handler, NullLoggerFactory.Instance, TimeProvider.System, CancellationToken.None);
+            _authority, _registry, _handler, _log, TimeProvider.System, CancellationToken.None);
     }
 
     [Fact]
@@ -75,6 +76,40 @@ public sealed class ManagerTransportTests : IAsyncLifetime
         var credentials = new AgentCredentials("001", "impostor", $"127.0.0.1:{_agentPort}", certificate, _authority!.Certificate);
 
         await AssertRefusedAsync(credentials);
+        await _log.AssertLoggedAsync("Refused agent connection from (TLS handshake): client certificate CN=001 is not issued by this manager's CA");
+    }
+
+    [Fact]
+    public async Task Connect_ImpostorManagerOnTheSameAddress_AgentRefusesItsCertificateAndTakesNoCommand()
+    {
+        var credentials = await EnrollAsync("web-01");
+        await _transport!.DisposeAsync();
+
+        // Another manager (its own CA) where the agent's manager was: it would send an active response at once.
+        using var impostorCa = CertificateAuthority.LoadOrCreate(_temp.Combine("impostor", "ca"), TimeProvider.System);
+        using var impostorRegistry = new AgentRegistry(_temp.Combine("impostor", "agents.db"));
+        var impostorHandler = new RecordingHandler { ActiveResponse = ("!evil.sh", "{}") };
+        _transport = await ManagerTransport.StartAsync(
+            new ManagerTransportOptions { AgentPort = _agentPort, EnrollmentPort = _enrollmentPort, DataDirectory = _temp.Combine("impostor"), Password = Password },
+            impostorCa, impostorRegistry, impostorHandler, NullLoggerFactory.Instance, TimeProvider.System, CancellationToken.None);
+
+        var agentLog = new RecordingLoggerFactory();
+        var commands = 0;
+        using var queue = new DurableEventQueue(_temp.Combine("agent", "queue.db"));
+        queue.Enqueue(new EventMessage(EventMessage.SyscheckQueue, "syscheck", "{}"));
+        using var stop = new CancellationTokenSource();
+        var connection = new AgentConnection(
+            credentials, queue, (_, _) => Task.FromResult(Interlocked.Increment(ref commands)), new AgentConnectionOptions(), agentLog.CreateLogger("Vigil.Agent"), TimeProvider.System);
+        var running = connection.RunAsync(stop.Token);
+
+        await agentLog.AssertLoggedAsync($"Refused the manager at 127.0.0.1:{_agentPort}: its certificate CN=");
+        await agentLog.AssertLoggedAsync("is not issued by the pinned manager CA");
+        await stop.CancelAsync();
+        await running;
+        Assert.Equal(0, impostorHandler.Connections);
+        Assert.Equal(0, Volatile.Read(ref commands));
+        Assert.Equal(1, queue.Count);
+        Assert.DoesNotContain(agentLog.Lines, l => l.Contains("Connected to the manager", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -100,6 +135,7 @@ public sealed class ManagerTransportTests : IAsyncLifetime
         var refused = await Assert.ThrowsAsync<RpcException>(() => second.ResponseStream.MoveNext(CancellationToken.None));
         Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
         Assert.NotNull(enrolled);
+        await _log.AssertLoggedAsync("Refused agent connection from 127.0.0.1: no client certificate");
     }
 
     [Fact]
@@ -108,6 +144,7 @@ public sealed class ManagerTransportTests : IAsyncLifetime
         var credentials = await EnrollAsync("web-01");
         Assert.True(_registry!.Remove(credentials.Id));
         await AssertRefusedAsync(credentials);
+        await _log.AssertLoggedAsync($"Refused agent connection from 127.0.0.1: agent {credentials.Id} was removed");
     }
 
     [Fact]
@@ -117,6 +154,7 @@ public sealed class ManagerTransportTests : IAsyncLifetime
             AgentCredentials.EnrollAsync($"127.0.0.1:{_enrollmentPort}", $"127.0.0.1:{_agentPort}", "web-01", "guess", _temp.Combine("agent"), null, CancellationToken.None));
         Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
         Assert.Empty(_registry!.List());
+        await _log.AssertLoggedAsync("Refused enrollment from 127.0.0.1");
     }
 
     private async Task<AgentCredentials> EnrollAsync(string name)
@@ -165,9 +203,17 @@ public sealed class ManagerTransportTests : IAsyncLifetime
 
         public int Connections => Volatile.Read(ref _connections);
 
+        /// <summary>An active response sent to every agent as soon as it connects.</summary>
+        public (string Name, string Json)? ActiveResponse { get; init; }
+
         public ValueTask<ulong> OnConnectedAsync(AgentSession session, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref _connections);
+            if (ActiveResponse is { } command)
+            {
+                session.TrySendActiveResponse(command.Name, command.Json);
+            }
+
             return ValueTask.FromResult(0UL);
         }
 
