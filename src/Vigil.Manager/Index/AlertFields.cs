@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 
 namespace Vigil.Manager.Index;
@@ -25,67 +27,254 @@ internal sealed record AlertFields(
     public const int RestoredRule = 200300;
     public const int DeletedRule = 200301;
 
-    /// <summary>Reads an alert; null when the text is not an alert document (no rule id or timestamp).</summary>
+    // The dotted paths the index reads, each with its slot. The file an alert is about, and the alert that caused it,
+    // are the first of several paths present (FIM, VirusTotal, local lists, an active response's alert, a quarantine line).
+    private enum Slot
+    {
+        Timestamp,
+        Id,
+        RuleId,
+        Level,
+        Description,
+        Groups,
+        AgentId,
+        AgentName,
+        File0,
+        File1,
+        File2,
+        File3,
+        File4,
+        File5,
+        File6,
+        Cause0,
+        Cause1,
+        Cause2,
+        Cause3,
+        QuarantineId,
+        QuarantineSha256,
+        QuarantineRuleId,
+        QuarantineRestoredTo,
+    }
+
+    private static readonly Dictionary<string, Slot> s_paths = new(StringComparer.Ordinal)
+    {
+        ["timestamp"] = Slot.Timestamp,
+        ["id"] = Slot.Id,
+        ["rule.id"] = Slot.RuleId,
+        ["rule.level"] = Slot.Level,
+        ["rule.description"] = Slot.Description,
+        ["rule.groups"] = Slot.Groups,
+        ["agent.id"] = Slot.AgentId,
+        ["agent.name"] = Slot.AgentName,
+        ["syscheck.path"] = Slot.File0,
+        ["data.virustotal.source.file"] = Slot.File1,
+        ["data.vigil.source.file"] = Slot.File2,
+        ["data.parameters.alert.data.virustotal.source.file"] = Slot.File3,
+        ["data.parameters.alert.data.vigil.source.file"] = Slot.File4,
+        ["data.parameters.alert.syscheck.path"] = Slot.File5,
+        ["data.parameters.path"] = Slot.File6,
+        ["data.virustotal.source.alert_id"] = Slot.Cause0,
+        ["data.vigil.source.alert_id"] = Slot.Cause1,
+        ["data.parameters.alert.id"] = Slot.Cause2,
+        ["data.parameters.alert_id"] = Slot.Cause3,
+        ["data.parameters.id"] = Slot.QuarantineId,
+        ["data.parameters.sha256"] = Slot.QuarantineSha256,
+        ["data.parameters.rule_id"] = Slot.QuarantineRuleId,
+        ["data.parameters.restored_to"] = Slot.QuarantineRestoredTo,
+    };
+
+    private static readonly Dictionary<string, Slot>.AlternateLookup<ReadOnlySpan<char>> s_lookup = s_paths.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    /// <summary>
+    /// Reads an alert in one pass over its text (no document tree); null when the text is not an alert document
+    /// (not an object, no rule id or no timestamp) or not JSON.
+    /// </summary>
     public static AlertFields? Read(string json)
     {
+        var buffer = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(json.Length));
         try
         {
-            using var document = JsonDocument.Parse(json);
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object
-                || !root.TryGetProperty("rule", out var rule) || rule.ValueKind != JsonValueKind.Object
-                || !TryTime(root, out var timestamp)
-                || !int.TryParse(Text(rule, "id"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var ruleId))
-            {
-                return null;
-            }
-
-            var level = rule.TryGetProperty("level", out var l) && l.ValueKind == JsonValueKind.Number ? l.GetInt32() : 0;
-            var groups = new List<string>();
-            if (rule.TryGetProperty("groups", out var g) && g.ValueKind == JsonValueKind.Array)
-            {
-                foreach (var item in g.EnumerateArray())
-                {
-                    if (item.ValueKind == JsonValueKind.String && item.GetString() is { Length: > 0 } name)
-                    {
-                        groups.Add(name);
-                    }
-                }
-            }
-
-            root.TryGetProperty("agent", out var agent);
-            root.TryGetProperty("data", out var data);
-            var file = Path(root, "syscheck", "path")
-                ?? Path(data, "virustotal", "source", "file")
-                ?? Path(data, "vigil", "source", "file")
-                ?? Path(data, "parameters", "alert", "data", "virustotal", "source", "file")
-                ?? Path(data, "parameters", "alert", "data", "vigil", "source", "file")
-                ?? Path(data, "parameters", "alert", "syscheck", "path")
-                ?? Path(data, "parameters", "path");
-            var causedBy = Path(data, "virustotal", "source", "alert_id")
-                ?? Path(data, "vigil", "source", "alert_id")
-                ?? Path(data, "parameters", "alert", "id")
-                ?? Path(data, "parameters", "alert_id");
-            return new AlertFields(
-                Text(root, "id") ?? "",
-                timestamp,
-                ruleId,
-                level,
-                Text(agent, "id") ?? "000",
-                Text(agent, "name") ?? "",
-                Text(rule, "description") ?? "",
-                file,
-                causedBy,
-                groups,
-                QuarantineOf(ruleId, data));
+            var length = Encoding.UTF8.GetBytes(json, buffer);
+            return Read(buffer.AsSpan(0, length));
         }
         catch (JsonException)
         {
             return null;
         }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
-    private static QuarantineChange? QuarantineOf(int ruleId, JsonElement data)
+    private static AlertFields? Read(ReadOnlySpan<byte> utf8)
+    {
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 256 });
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return null;
+        }
+
+        var values = new string?[Enum.GetValues<Slot>().Length];
+        List<string>? groups = null;
+        Span<char> path = stackalloc char[512];
+        Span<int> lengths = stackalloc int[64]; // the path's length at each object depth
+        var pathLength = 0;
+        var depth = 0; // object depth below the root
+        var arrayDepth = 0; // arrays entered below the current property
+        Slot? current = null;
+        bool pathUsable;
+        while (reader.Read())
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.PropertyName:
+                    if (arrayDepth > 0)
+                    {
+                        break; // inside an array of objects: nothing the index reads
+                    }
+
+                    pathLength = depth == 0 ? 0 : depth <= lengths.Length ? lengths[depth - 1] : path.Length;
+                    var nameLength = reader.HasValueSequence ? (int)reader.ValueSequence.Length : reader.ValueSpan.Length;
+                    pathUsable = depth < lengths.Length && pathLength + nameLength + 1 <= path.Length && !reader.ValueIsEscaped;
+                    if (pathUsable)
+                    {
+                        if (depth > 0)
+                        {
+                            path[pathLength++] = '.';
+                        }
+
+                        pathLength += Encoding.UTF8.GetChars(reader.ValueSpan, path[pathLength..]);
+                        current = s_lookup.TryGetValue(path[..pathLength], out var slot) ? slot : null;
+                    }
+                    else
+                    {
+                        pathLength = path.Length; // nothing below an unreadable name can match
+                        current = null;
+                    }
+
+                    break;
+                case JsonTokenType.StartObject:
+                    if (arrayDepth > 0)
+                    {
+                        reader.Skip();
+                        break;
+                    }
+
+                    if (depth < lengths.Length)
+                    {
+                        lengths[depth] = pathLength;
+                    }
+
+                    depth++;
+                    current = null;
+                    break;
+                case JsonTokenType.EndObject:
+                    depth--;
+                    if (depth < 0)
+                    {
+                        return Build(values, groups);
+                    }
+
+                    break;
+                case JsonTokenType.StartArray:
+                    if (current == Slot.Groups && arrayDepth == 0)
+                    {
+                        groups ??= [];
+                        arrayDepth++;
+                    }
+                    else if (arrayDepth > 0)
+                    {
+                        reader.Skip(); // an array inside the groups array: skipped, the groups go on
+                    }
+                    else
+                    {
+                        reader.Skip();
+                        current = null;
+                    }
+
+                    break;
+                case JsonTokenType.EndArray:
+                    arrayDepth--;
+                    current = null;
+                    break;
+                case JsonTokenType.String:
+                    if (current is { } stringSlot)
+                    {
+                        var text = reader.GetString();
+                        if (stringSlot == Slot.Groups && arrayDepth > 0)
+                        {
+                            if (text is { Length: > 0 })
+                            {
+                                groups!.Add(text);
+                            }
+                        }
+                        else
+                        {
+                            values[(int)stringSlot] ??= text;
+                            current = null;
+                        }
+                    }
+
+                    break;
+                case JsonTokenType.Number:
+                    if (current is { } numberSlot && arrayDepth == 0)
+                    {
+                        values[(int)numberSlot] ??= Encoding.UTF8.GetString(reader.ValueSpan);
+                        current = null;
+                    }
+
+                    break;
+                default:
+                    if (arrayDepth == 0)
+                    {
+                        current = null;
+                    }
+
+                    break;
+            }
+        }
+
+        return null; // the document never closed
+    }
+
+    private static AlertFields? Build(string?[] values, List<string>? groups)
+    {
+        if (!int.TryParse(values[(int)Slot.RuleId], NumberStyles.Integer, CultureInfo.InvariantCulture, out var ruleId)
+            || !TryTime(values[(int)Slot.Timestamp], out var timestamp))
+        {
+            return null;
+        }
+
+        var level = int.TryParse(values[(int)Slot.Level], NumberStyles.Integer, CultureInfo.InvariantCulture, out var l) ? l : 0;
+        return new AlertFields(
+            values[(int)Slot.Id] ?? "",
+            timestamp,
+            ruleId,
+            level,
+            values[(int)Slot.AgentId] ?? "000",
+            values[(int)Slot.AgentName] ?? "",
+            values[(int)Slot.Description] ?? "",
+            First(values, Slot.File0, Slot.File6),
+            First(values, Slot.Cause0, Slot.Cause3),
+            groups ?? [],
+            QuarantineOf(ruleId, values));
+    }
+
+    private static string? First(string?[] values, Slot from, Slot to)
+    {
+        for (var slot = (int)from; slot <= (int)to; slot++)
+        {
+            if (values[slot] is { } value)
+            {
+                return value;
+            }
+        }
+
+        return null;
+    }
+
+    private static QuarantineChange? QuarantineOf(int ruleId, string?[] values)
     {
         var state = ruleId switch
         {
@@ -95,21 +284,21 @@ internal sealed record AlertFields(
             _ => null,
         };
         if (state is null
-            || !long.TryParse(Path(data, "parameters", "id"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var id)
-            || Path(data, "parameters", "path") is not { } path)
+            || !long.TryParse(values[(int)Slot.QuarantineId], NumberStyles.Integer, CultureInfo.InvariantCulture, out var id)
+            || values[(int)Slot.File6] is not { } path)
         {
             return null;
         }
 
-        return new QuarantineChange(id, state, path, Path(data, "parameters", "sha256"), Path(data, "parameters", "alert_id"),
-            Path(data, "parameters", "rule_id"), Path(data, "parameters", "restored_to"));
+        return new QuarantineChange(id, state, path, values[(int)Slot.QuarantineSha256], values[(int)Slot.Cause3],
+            values[(int)Slot.QuarantineRuleId], values[(int)Slot.QuarantineRestoredTo]);
     }
 
     /// <summary>Wazuh's timestamp, <c>2026-11-28T10:00:00.123+0100</c> (an offset without a colon), or any ISO 8601 time.</summary>
-    internal static bool TryTime(JsonElement root, out DateTimeOffset timestamp)
+    internal static bool TryTime(string? text, out DateTimeOffset timestamp)
     {
         timestamp = default;
-        if (Text(root, "timestamp") is not { } text)
+        if (text is null)
         {
             return false;
         }
@@ -121,25 +310,4 @@ internal sealed record AlertFields(
 
         return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out timestamp);
     }
-
-    /// <summary>A string (or number, as text) at a path of object keys; null when any step is missing.</summary>
-    private static string? Path(JsonElement element, params ReadOnlySpan<string> keys)
-    {
-        foreach (var key in keys)
-        {
-            if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty(key, out element))
-            {
-                return null;
-            }
-        }
-
-        return element.ValueKind switch
-        {
-            JsonValueKind.String => element.GetString(),
-            JsonValueKind.Number => element.GetRawText(),
-            _ => null,
-        };
-    }
-
-    private static string? Text(JsonElement element, string key) => Path(element, key);
 }

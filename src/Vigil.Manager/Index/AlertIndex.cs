@@ -38,6 +38,8 @@ internal sealed class AlertIndex : IDisposable
             PRAGMA journal_mode=WAL;
             PRAGMA synchronous=NORMAL;
             PRAGMA busy_timeout=5000;
+            PRAGMA cache_size=-65536;
+            PRAGMA temp_store=MEMORY;
             CREATE TABLE IF NOT EXISTS alerts(
                 seq INTEGER PRIMARY KEY,
                 ts INTEGER NOT NULL,
@@ -411,11 +413,14 @@ internal sealed class AlertIndex : IDisposable
         {
         }
 
+        if ((alert.Groups.Contains("vigil_quarantine") || program?.EndsWith("vigil-quarantine", StringComparison.Ordinal) == true) && alert.RuleId != 200302)
+        {
+            return ChainStage.Quarantine;
+        }
+
         if (decoder == "ar_log_json" || alert.Groups.Contains("active_response"))
         {
-            return program?.EndsWith("vigil-quarantine", StringComparison.Ordinal) == true && alert.RuleId != 200302
-                ? ChainStage.Quarantine
-                : ChainStage.Response;
+            return ChainStage.Response;
         }
 
         if (decoder?.StartsWith("syscheck", StringComparison.Ordinal) == true || alert.Groups.Contains("syscheck"))
