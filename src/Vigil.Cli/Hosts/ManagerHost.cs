@@ -182,7 +182,10 @@ internal sealed class ManagerHost(
 
                 // Alerts first, durably; then the watermarks; only then may agents forget the events.
                 writer.Flush(durable: true);
-                Indexing?.Add(written);
+                if (Indexing is not null)
+                {
+                    await Indexing.AddAsync(written, cancellationToken);
+                }
                 if (watermarks.Count > 0)
                 {
                     _registry!.SaveWatermarks(watermarks);

@@ -16,29 +16,67 @@ using Vigil.Transport.Registry;
 namespace Vigil.Cli.Hosts;
 
 /// <summary>
-/// Puts each batch of durably written alerts into the alert index and onto the live feed. alerts.json is the record:
-/// an index failure (disk full, a damaged file) is reported once and never holds up analysis or acknowledgements.
+/// Puts each batch of durably written alerts into the alert index and onto the live feed, on a writer task of its own,
+/// so indexing never slows analysis or acknowledgements down unless the index falls a million alerts behind (then
+/// analysis waits for it: nothing is dropped). alerts.json is the record: an index failure (disk full, a damaged file)
+/// is reported once and the alerts stay in alerts.json.
 /// </summary>
-internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter output) : IDisposable
+internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter output) : IAsyncDisposable
 {
     private static readonly TimeSpan RetentionPeriod = TimeSpan.FromHours(1);
+    private readonly System.Threading.Channels.Channel<string[]> _batches = System.Threading.Channels.Channel.CreateBounded<string[]>(
+        new System.Threading.Channels.BoundedChannelOptions(256) { SingleReader = true, FullMode = System.Threading.Channels.BoundedChannelFullMode.Wait });
+
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _writer;
+    private Task? _retention;
     private bool _failing;
 
     public AlertIndex Index => index;
 
     public AlertFeed Feed => feed;
 
-    public static AlertIndexing Open(string dataDirectory, TextWriter output, TimeProvider time) =>
-        new(new AlertIndex(AlertIndex.PathUnder(dataDirectory), new AlertIndexOptions(), time), new AlertFeed(), output);
+    public static AlertIndexing Open(string dataDirectory, TextWriter output, TimeProvider time)
+    {
+        var indexing = new AlertIndexing(new AlertIndex(AlertIndex.PathUnder(dataDirectory), new AlertIndexOptions(), time), new AlertFeed(), output);
+        indexing._writer = Task.Run(indexing.WriteAsync);
+        indexing._retention = Task.Run(() => indexing.RunRetentionAsync(time, indexing._stopping.Token));
+        return indexing;
+    }
 
-    /// <summary>Indexes alerts already fsynced to alerts.json, then publishes them.</summary>
-    public void Add(List<string> alerts)
+    /// <summary>Hands over alerts already fsynced to alerts.json (the list is emptied for reuse).</summary>
+    public async ValueTask AddAsync(List<string> alerts, CancellationToken cancellationToken)
     {
         if (alerts.Count == 0)
         {
             return;
         }
 
+        var batch = alerts.ToArray();
+        alerts.Clear();
+        if (!_batches.Writer.TryWrite(batch))
+        {
+            await _batches.Writer.WriteAsync(batch, cancellationToken);
+        }
+    }
+
+    private async Task WriteAsync()
+    {
+        var pending = new List<string>();
+        while (await _batches.Reader.WaitToReadAsync())
+        {
+            while (pending.Count < 8192 && _batches.Reader.TryRead(out var batch))
+            {
+                pending.AddRange(batch);
+            }
+
+            Write(pending);
+            pending.Clear();
+        }
+    }
+
+    private void Write(List<string> alerts)
+    {
         try
         {
             foreach (var alert in index.Add(alerts))
@@ -59,10 +97,6 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
         }
         catch (SqliteException)
         {
-        }
-        finally
-        {
-            alerts.Clear();
         }
     }
 
@@ -90,7 +124,16 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
         }
     }
 
-    public void Dispose() => index.Dispose();
+    /// <summary>Indexes what is queued, then closes the index.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _batches.Writer.TryComplete();
+        await (_writer ?? Task.CompletedTask);
+        await _stopping.CancelAsync();
+        await (_retention ?? Task.CompletedTask);
+        _stopping.Dispose();
+        index.Dispose();
+    }
 }
 
 /// <summary>
@@ -303,6 +346,6 @@ internal sealed class WebFrontedHost(IAsyncDisposable host, AlertIndexing indexi
         }
 
         await host.DisposeAsync();
-        indexing.Dispose();
+        await indexing.DisposeAsync();
     }
 }

@@ -121,7 +121,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
                             if (_written.Count >= 4096)
                             {
                                 writer.Flush(durable: true);
-                                Indexing.Add(_written);
+                                await Indexing.AddAsync(_written, cancellationToken);
                             }
                         }
                     }
@@ -142,7 +142,10 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
 
                 // The queue is drained: make what was written durable before waiting for more; then index it.
                 writer.Flush(durable: true);
-                Indexing?.Add(_written);
+                if (Indexing is not null)
+                {
+                    await Indexing.AddAsync(_written, cancellationToken);
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
