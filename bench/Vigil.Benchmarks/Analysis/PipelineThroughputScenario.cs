@@ -65,8 +65,24 @@ internal sealed class PipelineThroughputScenario : IScenario
         var parseMedian = Stats.Median(parseRates);
         Console.WriteLine($"pipeline (decode+rules+alerts.json+alerts.log text): median {pipelineMedian:N0} events/s  (rounds: {string.Join(", ", pipelineRates.Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))})");
         Console.WriteLine($"baseline (JsonDocument.Parse of the same messages):  median {parseMedian:N0} events/s");
+        var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        var gen0Before = GC.CollectionCount(0);
+        var counted = 0L;
+        Measure(pipeline, messages, eventsPerRound, ref counted);
+        Console.WriteLine($"allocated: {(GC.GetAllocatedBytesForCurrentThread() - allocatedBefore) / (double)eventsPerRound:N0} bytes/event, {GC.CollectionCount(0) - gen0Before} gen0 collections per round");
+        Console.WriteLine($"allocated by stage (bytes/event): decode {Allocated(() => MeasureStage(pipeline, messages, messages.Length * 100, matchRules: false)) / (messages.Length * 100):N0}, " +
+            $"decode + rules {Allocated(() => MeasureStage(pipeline, messages, messages.Length * 100, matchRules: true)) / (messages.Length * 100):N0}, " +
+            $"alerts.json {Allocated(() => MeasureOutput(sample, sample.Length * 100, a => AlertJson.Serialize(a, context).Length)) / (sample.Length * 100):N0}, " +
+            $"alerts.log {Allocated(() => MeasureOutput(sample, sample.Length * 100, a => AlertLog.Format(a, context).Length)) / (sample.Length * 100):N0}");
         Console.WriteLine($"ratio pipeline/baseline: {pipelineMedian / parseMedian:F2}; alerts per round: {alerts:N0}; target 200,000 events/s: {(pipelineMedian >= 200_000 ? "met" : "NOT met")}");
         return Task.FromResult(0);
+    }
+
+    private static double Allocated(Action run)
+    {
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        run();
+        return GC.GetAllocatedBytesForCurrentThread() - before;
     }
 
     private static double Measure(AnalysisPipeline pipeline, EventMessage[] messages, int count, ref long alerts)
