@@ -61,7 +61,7 @@ internal static class JsonFieldFlattener
 
                         break;
                     default:
-                        Add(fields, isStatic, prefix, name, Scalar(ref reader), isArray: false);
+                        Add(fields, isStatic, prefix, name, ScalarValue(ref reader), isArray: false);
                         break;
                 }
             }
@@ -106,7 +106,8 @@ internal static class JsonFieldFlattener
         }
     }
 
-    private static string Scalar(ref Utf8JsonReader reader) => reader.TokenType switch
+    /// <summary>The value of the scalar token the reader is on, as <see cref="ToFieldValue"/> prints it.</summary>
+    public static string ScalarValue(ref Utf8JsonReader reader) => reader.TokenType switch
     {
         JsonTokenType.String => reader.GetString()!,
         JsonTokenType.Number => reader.TryGetInt64(out var l)
