@@ -56,7 +56,7 @@ internal sealed class PipelineThroughputScenario : IScenario
         foreach (var alert in sample)
         {
             var one = new[] { alert };
-            Console.WriteLine($"  alerts.json of rule {alert.Rule.Id,6}: {MeasureOutput(one, eventsPerRound / 4, a => AlertJson.Serialize(a, context).Length),12:N0}/s; decode {MeasureStage(pipeline, [messages[Array.IndexOf(sample, alert)]], eventsPerRound / 4, matchRules: false),12:N0}/s");
+            Console.WriteLine($"  alerts.json of rule {alert.Rule.Id,6}: {MeasureOutput(one, eventsPerRound / 4, a => AlertJson.Serialize(a, context).Length),12:N0}/s; decode {MeasureStage(pipeline, [messages[Array.IndexOf(sample, alert)]], eventsPerRound / 4, matchRules: false),12:N0}/s; decode {Allocated(() => MeasureStage(pipeline, [messages[Array.IndexOf(sample, alert)]], 1000, matchRules: false)) / 1000:N0} B, alerts.json {Allocated(() => MeasureOutput(one, 1000, a => AlertJson.Serialize(a, context).Length)) / 1000:N0} B");
         }
 
         Console.WriteLine($"stage: alerts.json serialization   median {Stats.Median([.. Enumerable.Range(0, rounds).Select(_ => MeasureOutput(sample, eventsPerRound, a => AlertJson.Serialize(a, context).Length))]):N0} alerts/s");
