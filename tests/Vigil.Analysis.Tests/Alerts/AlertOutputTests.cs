@@ -163,6 +163,12 @@ public sealed class AlertOutputTests
     [InlineData("""{"x": {"y": "1"}, "w": "0", "x.z": "2"}""", """{"x":{"y":"1","z":"2"},"w":"0"}""")]
     [InlineData("""{"k": "v", "k.sub": "lost"}""", """{"k":"v"}""")]
     [InlineData("""{"list": [1, "a", {"b": 2}], "n": 2.5, "t": true}""", """{"list":[1,"a",{"b":2}],"n":"2.500000","t":"true"}""")]
+    [InlineData("""{"a.b": "1", "a": "2"}""", """{"a":{"b":"1"}}""")]
+    [InlineData("""{"a": "1", "a": "2"}""", """{"a":"1"}""")]
+    [InlineData("""{"a": {"b": {"c": "1"}}, "a.b.d": "2", "a.e": "3", "f": "4"}""", """{"a":{"b":{"c":"1","d":"2"},"e":"3"},"f":"4"}""")]
+    [InlineData("""{"a": {"b": {"c": "1"}}, "f": "4", "a.b": "2"}""", """{"a":{"b":{"c":"1"}},"f":"4"}""")]
+    [InlineData("""{"a..b": "1", ".c": "2", "d.": "3", "srcip": "10.0.0.1"}""", """{"srcip":"10.0.0.1","a":{"":{"b":"1"}},"":{"c":"2"},"d":{"":"3"}}""")]
+    [InlineData("""{"id": "7", "x": {"id": "8"}, "id.y": "9"}""", """{"id":"7","x":{"id":"8"}}""")]
     public void Json_Data_NestsDottedFieldsWithStringValues(string message, string expectedData)
     {
         using var harness = new RuleHarness("""
