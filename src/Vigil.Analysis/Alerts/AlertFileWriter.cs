@@ -13,6 +13,7 @@ internal sealed class AlertFileWriter : IDisposable
     private readonly FileStream? _json;
     private readonly FileStream? _log;
     private readonly Encoder _encoder = Encoding.UTF8.GetEncoder();
+    private readonly byte[] _bytes = new byte[4096];
     private long _detachedOffset;
 
     private AlertFileWriter(FileStream? json, FileStream? log)
@@ -72,8 +73,14 @@ internal sealed class AlertFileWriter : IDisposable
     // across two chunks together. Returns the byte count; writes the bytes when a stream is given.
     private long EncodeUtf8(StringBuilder text, FileStream? stream)
     {
+        // One chunk is the usual case once the reused builder has grown: it is counted in one go.
+        var chunks = text.GetChunks();
+        if (stream is null && chunks.MoveNext() && chunks.Current.Length == text.Length)
+        {
+            return Encoding.UTF8.GetByteCount(chunks.Current.Span);
+        }
+
         _encoder.Reset();
-        Span<byte> buffer = stackalloc byte[4096];
         long count = 0;
         foreach (var chunk in text.GetChunks())
         {
@@ -82,17 +89,17 @@ internal sealed class AlertFileWriter : IDisposable
             {
                 // 1024 chars of 3 bytes at most, plus a pending high surrogate's 4 bytes, fit the buffer.
                 var take = Math.Min(chars.Length, 1024);
-                count += Flush(buffer[.._encoder.GetBytes(chars[..take], buffer, flush: false)]);
+                count += Flush(_encoder.GetBytes(chars[..take], _bytes, flush: false));
                 chars = chars[take..];
             }
         }
 
-        return count + Flush(buffer[.._encoder.GetBytes([], buffer, flush: true)]);
+        return count + Flush(_encoder.GetBytes([], _bytes, flush: true));
 
-        int Flush(ReadOnlySpan<byte> bytes)
+        int Flush(int length)
         {
-            stream?.Write(bytes);
-            return bytes.Length;
+            stream?.Write(_bytes, 0, length);
+            return length;
         }
     }
 
