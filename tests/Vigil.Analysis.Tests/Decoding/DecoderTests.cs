@@ -27,6 +27,19 @@ public sealed class DecoderTests
     }
 
     [Fact]
+    public void Json_NestedNamesLongEscapedOrWide_KeepTheirText()
+    {
+        var longName = new string('n', 300);
+        var e = Decode($$$"""1:app:{"o": {"{{{longName}}}": "1", "caf\u00e9": "2", "k\u0065y": "3", "\u20ac": {"x": "4"}, "arr": [], "wide": ["\u00e9", "<b>", [], {}]}}""");
+        Assert.Equal("1", e.Fields.GetDynamic("o." + longName));
+        Assert.Equal("2", e.Fields.GetDynamic("o.caf\u00e9"));
+        Assert.Equal("3", e.Fields.GetDynamic("o.key"));
+        Assert.Equal("4", e.Fields.GetDynamic("o.\u20ac.x"));
+        Assert.Equal("[]", e.Fields.GetDynamic("o.arr"));
+        Assert.Equal("[\"\\u00E9\",\"\\u003Cb\\u003E\",[],{}]", e.Fields.GetDynamic("o.wide"));
+    }
+
+    [Fact]
     public void Json_TopLevelStaticNames_FillStaticFieldsButNestedOnesDoNot()
     {
         var e = Decode("""1:app:{"srcip": "10.0.0.1", "user": "ann", "inner": {"srcip": "10.0.0.2"}}""");
