@@ -35,6 +35,7 @@ internal static class AlertJson
     private static readonly JsonEncodedText s_parent = JsonEncodedText.Encode("parent");
     private static readonly JsonEncodedText s_location = JsonEncodedText.Encode("location");
     private static readonly JsonEncodedText s_data = JsonEncodedText.Encode("data");
+    private static readonly JsonEncodedText s_mitre = JsonEncodedText.Encode("mitre");
 
     private static readonly (JsonEncodedText, JsonEncodedText) s_size = BeforeAfter("size");
     private static readonly (JsonEncodedText, JsonEncodedText) s_perm = BeforeAfter("perm");
@@ -55,6 +56,40 @@ internal static class AlertJson
 
     private static (JsonEncodedText, JsonEncodedText) BeforeAfter(string name) =>
         (JsonEncodedText.Encode(name + "_before"), JsonEncodedText.Encode(name + "_after"));
+
+    /// <summary>Strings as the JSON array an alert prints them in.</summary>
+    public static byte[] EncodeArray(IEnumerable<string> values)
+    {
+        var buffer = new ArrayBufferWriter<byte>(64);
+        using (var writer = new Utf8JsonWriter(buffer, s_options))
+        {
+            writer.WriteStartArray();
+            foreach (var value in values)
+            {
+                writer.WriteStringValue(value);
+            }
+
+            writer.WriteEndArray();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>The <c>mitre</c> object of a rule's alerts.</summary>
+    public static byte[] EncodeMitre(string[] ids, string[] tactics, string[] techniques)
+    {
+        var buffer = new ArrayBufferWriter<byte>(128);
+        using (var writer = new Utf8JsonWriter(buffer, s_options))
+        {
+            writer.WriteStartObject();
+            WriteArray(writer, "id", ids);
+            WriteArray(writer, "tactic", tactics);
+            WriteArray(writer, "technique", techniques);
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
 
     public static string Serialize(Alert alert, AlertContext context) => Encoding.UTF8.GetString(SerializeUtf8(alert, context).Span);
 
@@ -150,13 +185,10 @@ internal static class AlertJson
         Span<char> id = stackalloc char[8];
         rule.Id.TryFormat(id, out var idLength, provider: CultureInfo.InvariantCulture);
         w.WriteString(s_id, id[..idLength]);
-        if (output.MitreIds.Length > 0)
+        if (output.MitreJson is { } mitre)
         {
-            w.WriteStartObject("mitre");
-            WriteArray(w, "id", output.MitreIds);
-            WriteArray(w, "tactic", output.MitreTactics);
-            WriteArray(w, "technique", output.MitreTechniques);
-            w.WriteEndObject();
+            w.WritePropertyName(s_mitre);
+            w.WriteRawValue(mitre, skipInputValidation: true);
         }
 
         if (rule.Cve.Count > 0)
@@ -180,22 +212,14 @@ internal static class AlertJson
         }
 
         w.WriteBoolean(s_mail, alert.IsMail);
-        w.WriteStartArray(s_groups);
-        foreach (var group in output.Groups)
-        {
-            w.WriteStringValue(group);
-        }
 
-        w.WriteEndArray();
-        foreach (var (key, values) in output.Compliance)
+        // The rule's arrays are the same in each of its alerts: written from their JSON, encoded at load.
+        w.WritePropertyName(s_groups);
+        w.WriteRawValue(output.GroupsJson, skipInputValidation: true);
+        foreach (var (key, valuesJson) in output.ComplianceJson)
         {
-            w.WriteStartArray(key);
-            foreach (var value in values)
-            {
-                w.WriteStringValue(value);
-            }
-
-            w.WriteEndArray();
+            w.WritePropertyName(key);
+            w.WriteRawValue(valuesJson, skipInputValidation: true);
         }
 
         w.WriteEndObject();
