@@ -453,10 +453,13 @@ internal sealed class FimDecoder : IDecoder
         ("effective_name", "effective_name"), ("ppid", "ppid"), ("process_id", "process_id"),
     ];
 
+    [ThreadStatic]
+    private static StringBuilder? t_fullLog;
+
     /// <summary>Wazuh's <c>full_log</c> for a FIM event (<c>fim_generate_alert</c>).</summary>
     internal static string BuildFullLog(FimEventData fim)
     {
-        var sb = new StringBuilder(128);
+        var sb = t_fullLog is { Capacity: <= 16 * 1024 } kept ? kept.Clear() : (t_fullLog = new StringBuilder(1024));
         sb.Append("File '").Append(ShortenPath(fim.Path)).Append("' ").Append(fim.EventType).Append('\n');
         if (fim.HardLinks is { Count: > 0 })
         {
