@@ -25,7 +25,9 @@ internal sealed class AnalysisPipeline(
     TimeProvider timeProvider)
 {
     private readonly RuleEngine _engine = new(rules, timeProvider);
+    private const int MaxLocations = 4096;
     private readonly ActiveResponseMessages _activeResponses = new(config);
+    private readonly Dictionary<string, (AgentIdentity? Agent, string Location)> _locations = new(StringComparer.Ordinal);
 
     public RuleSet Rules => rules;
 
@@ -38,9 +40,26 @@ internal sealed class AnalysisPipeline(
 
     public AnalysisEvent Decode(EventMessage message)
     {
-        var analysisEvent = new AnalysisEvent(message, timeProvider.GetUtcNow());
+        var analysisEvent = new AnalysisEvent(message, SplitLocation(message), timeProvider.GetUtcNow());
         decoders.Decode(analysisEvent);
         return analysisEvent;
+    }
+
+    // Events come from few locations: each is split into agent and location once, not per event.
+    private (AgentIdentity? Agent, string Location) SplitLocation(EventMessage message)
+    {
+        if (!_locations.TryGetValue(message.Location, out var split))
+        {
+            if (_locations.Count >= MaxLocations)
+            {
+                _locations.Clear();
+            }
+
+            split = message.SplitLocation();
+            _locations.Add(message.Location, split);
+        }
+
+        return split;
     }
 
     public AnalysisResult Process(EventMessage message) => Process(Decode(message));

@@ -39,11 +39,14 @@ internal sealed class PipelineThroughputScenario : IScenario
         var alerts = 0L;
         Measure(pipeline, messages, 50_000, ref alerts); // warm-up (tiered JIT)
         var pipelineRates = new List<double>();
+        var pipelineCpuRates = new List<double>();
         var parseRates = new List<double>();
         for (var round = 0; round < rounds; round++)
         {
             alerts = 0;
+            var cpuBefore = Environment.CpuUsage.TotalTime;
             pipelineRates.Add(Measure(pipeline, messages, eventsPerRound, ref alerts));
+            pipelineCpuRates.Add(eventsPerRound / (Environment.CpuUsage.TotalTime - cpuBefore).TotalSeconds);
             parseRates.Add(MeasureParseOnly(messages, eventsPerRound));
         }
 
@@ -56,7 +59,7 @@ internal sealed class PipelineThroughputScenario : IScenario
         foreach (var alert in sample)
         {
             var one = new[] { alert };
-            Console.WriteLine($"  alerts.json of rule {alert.Rule.Id,6}: {MeasureOutput(one, eventsPerRound / 4, a => AlertJson.Serialize(a, context).Length),12:N0}/s; decode {MeasureStage(pipeline, [messages[Array.IndexOf(sample, alert)]], eventsPerRound / 4, matchRules: false),12:N0}/s");
+            Console.WriteLine($"  alerts.json of rule {alert.Rule.Id,6}: {MeasureOutput(one, eventsPerRound / 4, a => AlertJson.Serialize(a, context).Length),12:N0}/s; decode {MeasureStage(pipeline, [messages[Array.IndexOf(sample, alert)]], eventsPerRound / 4, matchRules: false),12:N0}/s; decode {Allocated(() => MeasureStage(pipeline, [messages[Array.IndexOf(sample, alert)]], 1000, matchRules: false)) / 1000:N0} B, alerts.json {Allocated(() => MeasureOutput(one, 1000, a => AlertJson.Serialize(a, context).Length)) / 1000:N0} B");
         }
 
         Console.WriteLine($"stage: alerts.json serialization   median {Stats.Median([.. Enumerable.Range(0, rounds).Select(_ => MeasureOutput(sample, eventsPerRound, a => AlertJson.Serialize(a, context).Length))]):N0} alerts/s");
@@ -64,9 +67,26 @@ internal sealed class PipelineThroughputScenario : IScenario
         var pipelineMedian = Stats.Median(pipelineRates);
         var parseMedian = Stats.Median(parseRates);
         Console.WriteLine($"pipeline (decode+rules+alerts.json+alerts.log text): median {pipelineMedian:N0} events/s  (rounds: {string.Join(", ", pipelineRates.Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))})");
+        Console.WriteLine($"pipeline per CPU second (the process's CPU time, GC included; steadier on a loaded machine): median {Stats.Median(pipelineCpuRates):N0} events/s");
         Console.WriteLine($"baseline (JsonDocument.Parse of the same messages):  median {parseMedian:N0} events/s");
+        var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        var gen0Before = GC.CollectionCount(0);
+        var counted = 0L;
+        Measure(pipeline, messages, eventsPerRound, ref counted);
+        Console.WriteLine($"allocated: {(GC.GetAllocatedBytesForCurrentThread() - allocatedBefore) / (double)eventsPerRound:N0} bytes/event, {GC.CollectionCount(0) - gen0Before} gen0 collections per round");
+        Console.WriteLine($"allocated by stage (bytes/event): decode {Allocated(() => MeasureStage(pipeline, messages, messages.Length * 100, matchRules: false)) / (messages.Length * 100):N0}, " +
+            $"decode + rules {Allocated(() => MeasureStage(pipeline, messages, messages.Length * 100, matchRules: true)) / (messages.Length * 100):N0}, " +
+            $"alerts.json {Allocated(() => MeasureOutput(sample, sample.Length * 100, a => AlertJson.Serialize(a, context).Length)) / (sample.Length * 100):N0}, " +
+            $"alerts.log {Allocated(() => MeasureOutput(sample, sample.Length * 100, a => AlertLog.Format(a, context).Length)) / (sample.Length * 100):N0}");
         Console.WriteLine($"ratio pipeline/baseline: {pipelineMedian / parseMedian:F2}; alerts per round: {alerts:N0}; target 200,000 events/s: {(pipelineMedian >= 200_000 ? "met" : "NOT met")}");
         return Task.FromResult(0);
+    }
+
+    private static double Allocated(Action run)
+    {
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        run();
+        return GC.GetAllocatedBytesForCurrentThread() - before;
     }
 
     private static double Measure(AnalysisPipeline pipeline, EventMessage[] messages, int count, ref long alerts)

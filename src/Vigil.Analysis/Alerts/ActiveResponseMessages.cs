@@ -15,14 +15,16 @@ internal sealed class ActiveResponseMessages(OssecConfig config)
 
     private readonly string _originName = config.Cluster.NodeName is { Length: > 0 } node ? node : "undefined";
 
-    public List<ActiveResponseCommand> For(Alert alert, string alertJson)
+    private static readonly ActiveResponseLocations[] s_locations = Enum.GetValues<ActiveResponseLocations>();
+
+    public IReadOnlyList<ActiveResponseCommand> For(Alert alert, string alertJson)
     {
-        var result = new List<ActiveResponseCommand>();
         if (alert.Rule.ActiveResponses.Count == 0 || !PassesInputChecks(alert))
         {
-            return result;
+            return [];
         }
 
+        var result = new List<ActiveResponseCommand>();
         foreach (var ar in alert.Rule.ActiveResponses)
         {
             if (!_commands.TryGetValue(ar.Command, out var command))
@@ -31,7 +33,7 @@ internal sealed class ActiveResponseMessages(OssecConfig config)
             }
 
             var json = Build(ar, command, alertJson);
-            foreach (var location in Enum.GetValues<ActiveResponseLocations>())
+            foreach (var location in s_locations)
             {
                 if (location == ActiveResponseLocations.None || !ar.Location.HasFlag(location))
                 {

@@ -12,6 +12,8 @@ internal sealed class AlertFileWriter : IDisposable
 {
     private readonly FileStream? _json;
     private readonly FileStream? _log;
+    private readonly Encoder _encoder = Encoding.UTF8.GetEncoder();
+    private readonly byte[] _bytes = new byte[4096];
     private long _detachedOffset;
 
     private AlertFileWriter(FileStream? json, FileStream? log)
@@ -45,14 +47,14 @@ internal sealed class AlertFileWriter : IDisposable
         var json = Encoding.UTF8.GetString(utf8.Span);
         if (_log is not null || _json is null)
         {
-            var entry = AlertLog.Format(alert, context);
+            var entry = AlertLog.FormatShared(alert, context);
             if (_log is null)
             {
-                _detachedOffset += Encoding.UTF8.GetByteCount(entry);
+                _detachedOffset += EncodeUtf8(entry, null);
             }
             else
             {
-                _log.Write(Encoding.UTF8.GetBytes(entry));
+                EncodeUtf8(entry, _log);
             }
         }
 
@@ -65,6 +67,40 @@ internal sealed class AlertFileWriter : IDisposable
         }
 
         return json;
+    }
+
+    // The builder is encoded chunk by chunk (no string of the entry is made); the encoder keeps a surrogate pair split
+    // across two chunks together. Returns the byte count; writes the bytes when a stream is given.
+    private long EncodeUtf8(StringBuilder text, FileStream? stream)
+    {
+        // One chunk is the usual case once the reused builder has grown: it is counted in one go.
+        var chunks = text.GetChunks();
+        if (stream is null && chunks.MoveNext() && chunks.Current.Length == text.Length)
+        {
+            return Encoding.UTF8.GetByteCount(chunks.Current.Span);
+        }
+
+        _encoder.Reset();
+        long count = 0;
+        foreach (var chunk in text.GetChunks())
+        {
+            var chars = chunk.Span;
+            while (!chars.IsEmpty)
+            {
+                // 1024 chars of 3 bytes at most, plus a pending high surrogate's 4 bytes, fit the buffer.
+                var take = Math.Min(chars.Length, 1024);
+                count += Flush(_encoder.GetBytes(chars[..take], _bytes, flush: false));
+                chars = chars[take..];
+            }
+        }
+
+        return count + Flush(_encoder.GetBytes([], _bytes, flush: true));
+
+        int Flush(int length)
+        {
+            stream?.Write(_bytes, 0, length);
+            return length;
+        }
     }
 
     /// <summary>The JSON of an alert that is not written (below log_alert_level), for active responses and logtest.</summary>

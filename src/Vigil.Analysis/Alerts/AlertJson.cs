@@ -35,6 +35,7 @@ internal static class AlertJson
     private static readonly JsonEncodedText s_parent = JsonEncodedText.Encode("parent");
     private static readonly JsonEncodedText s_location = JsonEncodedText.Encode("location");
     private static readonly JsonEncodedText s_data = JsonEncodedText.Encode("data");
+    private static readonly JsonEncodedText s_mitre = JsonEncodedText.Encode("mitre");
 
     private static readonly (JsonEncodedText, JsonEncodedText) s_size = BeforeAfter("size");
     private static readonly (JsonEncodedText, JsonEncodedText) s_perm = BeforeAfter("perm");
@@ -55,6 +56,40 @@ internal static class AlertJson
 
     private static (JsonEncodedText, JsonEncodedText) BeforeAfter(string name) =>
         (JsonEncodedText.Encode(name + "_before"), JsonEncodedText.Encode(name + "_after"));
+
+    /// <summary>Strings as the JSON array an alert prints them in.</summary>
+    public static byte[] EncodeArray(IEnumerable<string> values)
+    {
+        var buffer = new ArrayBufferWriter<byte>(64);
+        using (var writer = new Utf8JsonWriter(buffer, s_options))
+        {
+            writer.WriteStartArray();
+            foreach (var value in values)
+            {
+                writer.WriteStringValue(value);
+            }
+
+            writer.WriteEndArray();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>The <c>mitre</c> object of a rule's alerts.</summary>
+    public static byte[] EncodeMitre(string[] ids, string[] tactics, string[] techniques)
+    {
+        var buffer = new ArrayBufferWriter<byte>(128);
+        using (var writer = new Utf8JsonWriter(buffer, s_options))
+        {
+            writer.WriteStartObject();
+            WriteArray(writer, "id", ids);
+            WriteArray(writer, "tactic", tactics);
+            WriteArray(writer, "technique", techniques);
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
 
     public static string Serialize(Alert alert, AlertContext context) => Encoding.UTF8.GetString(SerializeUtf8(alert, context).Span);
 
@@ -150,13 +185,10 @@ internal static class AlertJson
         Span<char> id = stackalloc char[8];
         rule.Id.TryFormat(id, out var idLength, provider: CultureInfo.InvariantCulture);
         w.WriteString(s_id, id[..idLength]);
-        if (output.MitreIds.Length > 0)
+        if (output.MitreJson is { } mitre)
         {
-            w.WriteStartObject("mitre");
-            WriteArray(w, "id", output.MitreIds);
-            WriteArray(w, "tactic", output.MitreTactics);
-            WriteArray(w, "technique", output.MitreTechniques);
-            w.WriteEndObject();
+            w.WritePropertyName(s_mitre);
+            w.WriteRawValue(mitre, skipInputValidation: true);
         }
 
         if (rule.Cve.Count > 0)
@@ -180,22 +212,14 @@ internal static class AlertJson
         }
 
         w.WriteBoolean(s_mail, alert.IsMail);
-        w.WriteStartArray(s_groups);
-        foreach (var group in output.Groups)
-        {
-            w.WriteStringValue(group);
-        }
 
-        w.WriteEndArray();
-        foreach (var (key, values) in output.Compliance)
+        // The rule's arrays are the same in each of its alerts: written from their JSON, encoded at load.
+        w.WritePropertyName(s_groups);
+        w.WriteRawValue(output.GroupsJson, skipInputValidation: true);
+        foreach (var (key, valuesJson) in output.ComplianceJson)
         {
-            w.WriteStartArray(key);
-            foreach (var value in values)
-            {
-                w.WriteStringValue(value);
-            }
-
-            w.WriteEndArray();
+            w.WritePropertyName(key);
+            w.WriteRawValue(valuesJson, skipInputValidation: true);
         }
 
         w.WriteEndObject();
@@ -322,22 +346,149 @@ internal static class AlertJson
         }
 
         w.WritePropertyName(s_data);
-        var root = new DataNode();
+        var entries = t_entries ??= new List<DataEntry>(32);
+        entries.Clear();
         foreach (var name in EventFields.StaticNames)
         {
             if (fields.GetStatic(name) is { } value)
             {
-                root.Add(name, value);
+                entries.Add(new(name, value, IsArray: false));
             }
         }
 
         var dynamic = fields.Dynamic;
         for (var i = 0; i < dynamic.Count; i++)
         {
-            root.Add(dynamic[i].Key, fields.IsArray(i) ? new RawJson(dynamic[i].Value) : dynamic[i].Value);
+            entries.Add(new(dynamic[i].Key, dynamic[i].Value, fields.IsArray(i)));
+        }
+
+        if (IsInTreeOrder(entries))
+        {
+            WriteInOrder(w, entries);
+            return;
+        }
+
+        var root = new DataNode();
+        foreach (var entry in entries)
+        {
+            root.Add(entry.Name, entry.IsArray ? new RawJson(entry.Value) : entry.Value);
         }
 
         root.WriteTo(w);
+    }
+
+    [ThreadStatic]
+    private static List<DataEntry>? t_entries;
+
+    private readonly record struct DataEntry(string Name, string Value, bool IsArray);
+
+    /// <summary>
+    /// Whether the fields can be written one after another, opening and closing objects as their dotted names go,
+    /// and come out as the tree would print them: each name's first new part (past the objects still open from the
+    /// previous name) must be new in its object. Names from a flattened JSON object always are; a field repeated,
+    /// an object split apart, or a value where an object is (or the reverse) needs the tree.
+    /// </summary>
+    private static bool IsInTreeOrder(List<DataEntry> entries)
+    {
+        for (var i = 1; i < entries.Count; i++)
+        {
+            var name = entries[i].Name;
+            var shared = SharedObjects(entries[i - 1].Name, name);
+
+            // The name up to and with its first part that is not an open object.
+            var end = -1;
+            for (var part = 0; part <= shared; part++)
+            {
+                end = name.IndexOf('.', end + 1);
+                if (end < 0)
+                {
+                    end = name.Length;
+                    break;
+                }
+            }
+
+            var head = name.AsSpan(0, end);
+            for (var j = 0; j < i; j++)
+            {
+                var other = entries[j].Name;
+                if (other.AsSpan().StartsWith(head, StringComparison.Ordinal) && (other.Length == head.Length || other[head.Length] == '.'))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>How many leading object parts (parts followed by a dot) two dotted names share.</summary>
+    private static int SharedObjects(string a, string b)
+    {
+        var count = 0;
+        var start = 0;
+        while (true)
+        {
+            var dotA = a.IndexOf('.', start);
+            var dotB = b.IndexOf('.', start);
+            if (dotA < 0 || dotA != dotB || !a.AsSpan(start, dotA - start).SequenceEqual(b.AsSpan(start, dotB - start)))
+            {
+                return count;
+            }
+
+            count++;
+            start = dotA + 1;
+        }
+    }
+
+    private static void WriteInOrder(Utf8JsonWriter w, List<DataEntry> entries)
+    {
+        w.WriteStartObject();
+        var open = 0;
+        string? previous = null;
+        foreach (var (name, value, isArray) in entries)
+        {
+            var shared = previous is null ? 0 : Math.Min(open, SharedObjects(previous, name));
+            for (; open > shared; open--)
+            {
+                w.WriteEndObject();
+            }
+
+            // Skip the parts of the objects still open, open the new ones, then write the value.
+            var start = 0;
+            for (var part = 0; part < shared; part++)
+            {
+                start = name.IndexOf('.', start) + 1;
+            }
+
+            int dot;
+            while ((dot = name.IndexOf('.', start)) >= 0)
+            {
+                w.WritePropertyName(name.AsSpan(start, dot - start));
+                w.WriteStartObject();
+                open++;
+                start = dot + 1;
+            }
+
+            if (isArray)
+            {
+                // Arrays were kept as their JSON text and come back as arrays (json_array_structure).
+                w.WritePropertyName(name.AsSpan(start));
+                w.WriteRawValue(value, skipInputValidation: true);
+            }
+            else
+            {
+                w.WriteString(name.AsSpan(start), value);
+            }
+
+            previous = name;
+        }
+
+        for (; open > 0; open--)
+        {
+            w.WriteEndObject();
+        }
+
+        w.WriteEndObject();
     }
 
     /// <summary><c>%FT%T.mmm%z</c> in the manager's local time, e.g. <c>2022-11-17T19:17:42.694+0200</c>.</summary>

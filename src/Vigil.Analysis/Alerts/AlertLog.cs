@@ -8,10 +8,26 @@ internal static class AlertLog
 {
     private static readonly string[] s_months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
-    public static string Format(Alert alert, AlertContext context)
+    // One builder per thread, reused: a fresh builder sized for the entry cost more than formatting it.
+    [ThreadStatic]
+    private static StringBuilder? t_builder;
+
+    // A builder that grew for an unusually large entry is not kept.
+    private const int MaxRetainedCapacity = 64 * 1024;
+
+    public static string Format(Alert alert, AlertContext context) => FormatShared(alert, context).ToString();
+
+    /// <summary>The entry in a builder that the next call on this thread reuses.</summary>
+    internal static StringBuilder FormatShared(Alert alert, AlertContext context)
+    {
+        var sb = t_builder is { Capacity: <= MaxRetainedCapacity } kept ? kept.Clear() : (t_builder = new StringBuilder(4096));
+        Append(sb, alert, context);
+        return sb;
+    }
+
+    private static void Append(StringBuilder sb, Alert alert, AlertContext context)
     {
         var e = alert.Event;
-        var sb = new StringBuilder(e.FullLog.Length + 1024);
         sb.Append("** Alert ").Append(alert.Id).Append(':').Append(alert.IsMail ? " mail " : "").Append(" - ")
           .Append(alert.Rule.GroupString).Append('\n');
         var local = LocalClock.ToLocal(alert.Timestamp);
@@ -47,18 +63,18 @@ internal static class AlertLog
             if (a.Mtime is { } mtime)
             {
                 var date = LocalClock.FromUnixSeconds(mtime);
-                Line(" - Date: ", date.ToString("ddd MMM d HH:mm:ss yyyy", CultureInfo.InvariantCulture));
+                sb.Append(" - Date: ").Append(CultureInfo.InvariantCulture, $"{date:ddd MMM d HH:mm:ss yyyy}").Append('\n');
             }
 
             Line(" - Inode: ", a.Inode);
             if (a.Uid is not null)
             {
-                Line(" - User: ", $"{a.UserName} ({a.Uid})");
+                sb.Append(" - User: ").Append(a.UserName).Append(" (").Append(a.Uid).Append(")\n");
             }
 
             if (a.Gid is not null)
             {
-                Line(" - Group: ", $"{a.GroupName} ({a.Gid})");
+                sb.Append(" - Group: ").Append(a.GroupName).Append(" (").Append(a.Gid).Append(")\n");
             }
 
             Line(" - MD5: ", a.Md5);
@@ -95,7 +111,6 @@ internal static class AlertLog
         }
 
         sb.Append('\n');
-        return sb.ToString();
 
         void Line(string label, string? value)
         {

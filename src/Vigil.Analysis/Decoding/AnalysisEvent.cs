@@ -9,9 +9,15 @@ namespace Vigil.Analysis.Decoding;
 internal sealed class AnalysisEvent
 {
     public AnalysisEvent(EventMessage message, DateTimeOffset receivedAt)
+        : this(message, message.SplitLocation(), receivedAt)
+    {
+    }
+
+    /// <summary>An event whose location was already split (<see cref="EventMessage.SplitLocation"/>).</summary>
+    public AnalysisEvent(EventMessage message, (AgentIdentity? Agent, string Location) split, DateTimeOffset receivedAt)
     {
         Queue = message.Queue;
-        var (agent, location) = message.SplitLocation();
+        var (agent, location) = split;
         Agent = agent;
         Location = location;
         FullLocation = message.Location;

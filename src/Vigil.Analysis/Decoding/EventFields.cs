@@ -18,7 +18,8 @@ internal sealed class EventFields
     // A linear scan beats building a dictionary for the field counts events have; the index is only built past this.
     private const int IndexThreshold = 64;
 
-    private readonly List<KeyValuePair<string, string>> _dynamic = new(32);
+    // Room for a FIM or VirusTotal event's fields without growing; a modified FIM event with before-values grows once.
+    private readonly List<KeyValuePair<string, string>> _dynamic = new(16);
     private HashSet<int>? _arrays;
     private static readonly Dictionary<string, string> s_noStatic = new(StringComparer.OrdinalIgnoreCase);
     private Dictionary<string, string>? _static;

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 
 namespace Vigil.Analysis.Decoding;
@@ -25,9 +27,11 @@ internal static class JsonFieldFlattener
                 return false;
             }
 
-            var prefixes = new Stack<string>();
+            var prefixes = t_prefixes ??= new Stack<string>();
+            prefixes.Clear();
             var prefix = "";
             var isRootClosed = false;
+            Span<char> nameBuffer = stackalloc char[128];
             while (!isRootClosed && reader.Read())
             {
                 if (reader.TokenType == JsonTokenType.EndObject)
@@ -44,24 +48,24 @@ internal static class JsonFieldFlattener
                     continue;
                 }
 
-                var name = reader.GetString()!; // a property name: objects hold nothing else
+                // A property name (objects hold nothing else). Below the top level only the dotted name is made into a
+                // string, not the name alone.
+                var isTop = prefix.Length == 0;
+                var name = isTop || reader.ValueSpan.Length > nameBuffer.Length ? reader.GetString()! : null;
+                var nameChars = name is null ? nameBuffer[..reader.CopyString(nameBuffer)] : name.AsSpan();
                 reader.Read();
-                var isStatic = prefixes.Count == 0 && (EventFields.IsStaticName(name) || name is "user" or "systemname");
+                var isStatic = isTop && (EventFields.IsStaticName(name!) || name is "user" or "systemname");
                 switch (reader.TokenType)
                 {
                     case JsonTokenType.StartObject:
                         prefixes.Push(prefix);
-                        prefix = string.Concat(prefix, name, ".");
+                        prefix = string.Concat(prefix, nameChars, ".");
                         break;
                     case JsonTokenType.StartArray:
-                        using (var array = JsonDocument.ParseValue(ref reader))
-                        {
-                            Add(fields, isStatic, prefix, name, ToFieldValue(array.RootElement), isArray: true);
-                        }
-
+                        Add(fields, isStatic, isTop ? name! : string.Concat(prefix, nameChars), ArrayText(ref reader), isArray: true);
                         break;
                     default:
-                        Add(fields, isStatic, prefix, name, Scalar(ref reader), isArray: false);
+                        Add(fields, isStatic, isTop ? name! : string.Concat(prefix, nameChars), ScalarValue(ref reader), isArray: false);
                         break;
                 }
             }
@@ -86,7 +90,30 @@ internal static class JsonFieldFlattener
         }
     }
 
-    private static void Add(EventFields fields, bool isStatic, string prefix, string name, string value, bool isArray)
+    [ThreadStatic]
+    private static Stack<string>? t_prefixes;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_arrayBuffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_arrayWriter;
+
+    /// <summary>The array the reader is on as compact JSON text, as <see cref="ToFieldValue"/> prints it.</summary>
+    private static string ArrayText(ref Utf8JsonReader reader)
+    {
+        var peek = reader;
+        if (peek.Read() && peek.TokenType == JsonTokenType.EndArray)
+        {
+            reader = peek;
+            return "[]";
+        }
+
+        using var array = JsonDocument.ParseValue(ref reader);
+        return ToFieldValue(array.RootElement);
+    }
+
+    private static void Add(EventFields fields, bool isStatic, string name, string value, bool isArray)
     {
         if (isStatic)
         {
@@ -94,19 +121,19 @@ internal static class JsonFieldFlattener
         }
         else if (fields.Count < MaxFields)
         {
-            var fullName = prefix.Length == 0 ? name : string.Concat(prefix, name);
             if (isArray)
             {
-                fields.AddDynamicArray(fullName, value);
+                fields.AddDynamicArray(name, value);
             }
             else
             {
-                fields.AddDynamic(fullName, value);
+                fields.AddDynamic(name, value);
             }
         }
     }
 
-    private static string Scalar(ref Utf8JsonReader reader) => reader.TokenType switch
+    /// <summary>The value of the scalar token the reader is on, as <see cref="ToFieldValue"/> prints it.</summary>
+    public static string ScalarValue(ref Utf8JsonReader reader) => reader.TokenType switch
     {
         JsonTokenType.String => reader.GetString()!,
         JsonTokenType.Number => reader.TryGetInt64(out var l)
@@ -177,8 +204,20 @@ internal static class JsonFieldFlattener
         JsonValueKind.True => "true",
         JsonValueKind.False => "false",
         JsonValueKind.Null => "null",
-        _ => JsonSerializer.Serialize(value),
+        _ => CompactJson(value),
     };
+
+    // What JsonSerializer.Serialize prints for an element (default escaping, no indentation), with one writer reused.
+    private static string CompactJson(JsonElement value)
+    {
+        var buffer = t_arrayBuffer ??= new ArrayBufferWriter<byte>(256);
+        buffer.ResetWrittenCount();
+        var writer = t_arrayWriter ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
+        writer.Reset(buffer);
+        value.WriteTo(writer);
+        writer.Flush();
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 
     private static string FormatDouble(double d) =>
         d == Math.Floor(d) && Math.Abs(d) < int.MaxValue

@@ -12,15 +12,19 @@ internal sealed class DescriptionTemplate
     private readonly string _raw;
     private readonly (string Text, bool IsField)[] _parts;
 
-    private DescriptionTemplate(string raw, (string, bool)[] parts)
+    [ThreadStatic]
+    private static StringBuilder? t_builder;
+
+    private DescriptionTemplate(string raw, (string Text, bool IsField)[] parts)
     {
         _raw = raw;
         _parts = parts;
+        HasFields = parts.Any(p => p.IsField);
     }
 
     public static DescriptionTemplate Empty { get; } = new("", []);
 
-    public bool HasFields => _parts.Any(p => p.IsField);
+    public bool HasFields { get; }
 
     public static DescriptionTemplate Parse(string raw)
     {
@@ -56,7 +60,8 @@ internal sealed class DescriptionTemplate
             return _raw;
         }
 
-        var sb = new StringBuilder(_raw.Length + 64);
+        // One builder per thread, reused; one that grew for a huge field value is not kept.
+        var sb = t_builder is { Capacity: <= 16 * MaxLength } kept ? kept.Clear() : (t_builder = new StringBuilder(MaxLength + 64));
         foreach (var (text, isField) in _parts)
         {
             sb.Append(isField ? Lookup(analysisEvent, text) : text);

@@ -27,8 +27,11 @@ internal sealed class RuleEngine(RuleSet rules, TimeProvider timeProvider)
         ResetCountersHourly(analysisEvent.ReceivedAt);
         _contextHits.Clear();
         var category = analysisEvent.Decoder?.Category ?? RuleCategories.Syslog;
-        foreach (var top in rules.TopLevel)
+        // Indexed loops: these lists are interfaces, and a foreach over one allocates an enumerator per event and rule.
+        var topLevel = rules.TopLevel;
+        for (var t = 0; t < topLevel.Count; t++)
         {
+            var top = topLevel[t];
             if ((top.Category ?? RuleCategories.Syslog) != category)
             {
                 continue;
@@ -132,8 +135,10 @@ internal sealed class RuleEngine(RuleSet rules, TimeProvider timeProvider)
             return false;
         }
 
-        foreach (var condition in rule.StaticConditions)
+        var staticConditions = rule.StaticConditions;
+        for (var i = 0; i < staticConditions.Count; i++)
         {
+            var condition = staticConditions[i];
             var value = condition.Name switch
             {
                 "location" => e.FullLocation,
@@ -146,8 +151,10 @@ internal sealed class RuleEngine(RuleSet rules, TimeProvider timeProvider)
             }
         }
 
-        foreach (var field in rule.Fields)
+        var fields = rule.Fields;
+        for (var i = 0; i < fields.Count; i++)
         {
+            var field = fields[i];
             var value = e.Fields.GetDynamic(field.Name);
             if (value is null || !field.Pattern.IsMatch(value))
             {
@@ -161,8 +168,10 @@ internal sealed class RuleEngine(RuleSet rules, TimeProvider timeProvider)
             return false;
         }
 
-        foreach (var list in rule.Lists)
+        var lists = rule.Lists;
+        for (var i = 0; i < lists.Count; i++)
         {
+            var list = lists[i];
             var value = e.Fields.Get(list.Field);
             if (value is null || !list.List.Matches(list.Lookup, value, list.Check))
             {

@@ -21,7 +21,19 @@ internal sealed class RuleOutput
         MitreIds = mitreIds;
         MitreTactics = tactics;
         MitreTechniques = techniques;
+        GroupsJson = Alerts.AlertJson.EncodeArray(groups);
+        MitreJson = mitreIds.Length > 0 ? Alerts.AlertJson.EncodeMitre(mitreIds, tactics, techniques) : null;
+        ComplianceJson = [.. compliance.Select(c => (c.Key, Alerts.AlertJson.EncodeArray(c.Values)))];
     }
+
+    /// <summary><see cref="Groups"/> as the JSON array alerts print, encoded once.</summary>
+    public byte[] GroupsJson { get; }
+
+    /// <summary>The alert's <c>mitre</c> object, encoded once; null when the rule names no technique.</summary>
+    public byte[]? MitreJson { get; }
+
+    /// <summary><see cref="Compliance"/> with each array as the JSON alerts print, encoded once.</summary>
+    public (JsonEncodedText Key, byte[] ValuesJson)[] ComplianceJson { get; }
 
     public string[] Groups { get; }
 

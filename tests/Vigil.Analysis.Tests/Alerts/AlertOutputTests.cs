@@ -87,6 +87,43 @@ public sealed class AlertOutputTests
     }
 
     [Fact]
+    public void FileWriter_LongEntriesWithWideCharacters_AreWrittenAsFormattedAndIdsCountTheirBytes()
+    {
+        using var temp = new TempDirectory();
+        using var harness = new RuleHarness("""
+            <group name="test,">
+              <rule id="100000" level="5"><decoded_as>json</decoded_as><description>any json</description></rule>
+            </group>
+            """);
+        var context = AnalysisFactory.ContextOf(harness.Config);
+
+        // Entries past the formatting buffer's first chunk, with 2-, 3- and 4-byte UTF-8 characters.
+        var lines = new[]
+        {
+            Events.Json($$"""{"a":"caf\u00e9-{{new string('x', 5000)}}\ud83d\ude00","b":"\u20ac{{string.Concat(Enumerable.Repeat("\ud83d\ude00", 3000))}}"}"""),
+            Events.Json("""{"a":"short"}"""),
+        };
+        var entries = new List<string>();
+        var ids = new List<string>();
+        using (var writer = AlertFileWriter.Open(temp.Path, jsonOutput: false, logOutput: true))
+        {
+            var pipeline = AnalysisFactory.Create(harness.Config, harness.Rules, writer, harness.Clock);
+            foreach (var line in lines)
+            {
+                var alert = pipeline.Process(Vigil.Core.Events.EventMessage.TryParse(line)!).Alert!;
+                ids.Add(alert.Id);
+                entries.Add(AlertLog.Format(alert, context));
+            }
+        }
+
+        Assert.Equal(string.Concat(entries), File.ReadAllText(temp.Combine("alerts.log")));
+        Assert.Equal($".{System.Text.Encoding.UTF8.GetByteCount(entries[0])}", ids[1][ids[1].IndexOf('.', StringComparison.Ordinal)..]);
+        var detached = AnalysisFactory.Create(harness.Config, harness.Rules, AlertFileWriter.Detached(), harness.Clock);
+        var detachedIds = lines.Select(l => detached.Process(Vigil.Core.Events.EventMessage.TryParse(l)!).Alert!.Id).ToList();
+        Assert.Equal(ids.Select(i => i.Split('.')[1]), detachedIds.Select(i => i.Split('.')[1]));
+    }
+
+    [Fact]
     public void FileWriter_TornLastLine_IsCutOffOnOpenAndNewAlertsFollowWholeLines()
     {
         using var temp = new TempDirectory();
@@ -126,6 +163,12 @@ public sealed class AlertOutputTests
     [InlineData("""{"x": {"y": "1"}, "w": "0", "x.z": "2"}""", """{"x":{"y":"1","z":"2"},"w":"0"}""")]
     [InlineData("""{"k": "v", "k.sub": "lost"}""", """{"k":"v"}""")]
     [InlineData("""{"list": [1, "a", {"b": 2}], "n": 2.5, "t": true}""", """{"list":[1,"a",{"b":2}],"n":"2.500000","t":"true"}""")]
+    [InlineData("""{"a.b": "1", "a": "2"}""", """{"a":{"b":"1"}}""")]
+    [InlineData("""{"a": "1", "a": "2"}""", """{"a":"1"}""")]
+    [InlineData("""{"a": {"b": {"c": "1"}}, "a.b.d": "2", "a.e": "3", "f": "4"}""", """{"a":{"b":{"c":"1","d":"2"},"e":"3"},"f":"4"}""")]
+    [InlineData("""{"a": {"b": {"c": "1"}}, "f": "4", "a.b": "2"}""", """{"a":{"b":{"c":"1"}},"f":"4"}""")]
+    [InlineData("""{"a..b": "1", ".c": "2", "d.": "3", "srcip": "10.0.0.1"}""", """{"srcip":"10.0.0.1","a":{"":{"b":"1"}},"":{"c":"2"},"d":{"":"3"}}""")]
+    [InlineData("""{"id": "7", "x": {"id": "8"}, "id.y": "9"}""", """{"id":"7","x":{"id":"8"}}""")]
     public void Json_Data_NestsDottedFieldsWithStringValues(string message, string expectedData)
     {
         using var harness = new RuleHarness("""

@@ -27,6 +27,19 @@ public sealed class DecoderTests
     }
 
     [Fact]
+    public void Json_NestedNamesLongEscapedOrWide_KeepTheirText()
+    {
+        var longName = new string('n', 300);
+        var e = Decode($$$"""1:app:{"o": {"{{{longName}}}": "1", "caf\u00e9": "2", "k\u0065y": "3", "\u20ac": {"x": "4"}, "arr": [], "wide": ["\u00e9", "<b>", [], {}]}}""");
+        Assert.Equal("1", e.Fields.GetDynamic("o." + longName));
+        Assert.Equal("2", e.Fields.GetDynamic("o.caf\u00e9"));
+        Assert.Equal("3", e.Fields.GetDynamic("o.key"));
+        Assert.Equal("4", e.Fields.GetDynamic("o.\u20ac.x"));
+        Assert.Equal("[]", e.Fields.GetDynamic("o.arr"));
+        Assert.Equal("[\"\\u00E9\",\"\\u003Cb\\u003E\",[],{}]", e.Fields.GetDynamic("o.wide"));
+    }
+
+    [Fact]
     public void Json_TopLevelStaticNames_FillStaticFieldsButNestedOnesDoNot()
     {
         var e = Decode("""1:app:{"srcip": "10.0.0.1", "user": "ann", "inner": {"srcip": "10.0.0.2"}}""");
@@ -115,5 +128,59 @@ public sealed class DecoderTests
     {
         var e = Decode("1:syscheck:ossec: Real-time inotify kernel queue is full. Some events may be lost. Next scheduled scan will recover lost data.");
         Assert.Equal("ossec", e.Decoder!.Name);
+    }
+
+    [Fact]
+    public void Fim_KeysInAnyOrderAndEscapedNames_AreRead()
+    {
+        var e = Decode("""8:syscheck:{"data":{"attributes":{"hash_md5":"m","s\u0069ze":7},"t\u0079pe":"added","path":"\/root\/caf\u00e9"},"type":"event"}""");
+        Assert.Equal(FimDecoder.Added, e.Decoder!.Name);
+        Assert.Equal("/root/caf\u00e9", e.Syscheck!.Path);
+        Assert.Equal("7", e.Fields.GetDynamic("size"));
+        Assert.Equal("m", e.Fields.GetDynamic("md5"));
+        Assert.Equal("scheduled", e.Syscheck.Mode);
+    }
+
+    [Fact]
+    public void Fim_RepeatedKey_CountsByItsLastValue()
+    {
+        var e = Decode("""8:syscheck:{"type":"scan_end","type":"event","data":{"path":"/a","path":"/b","type":"added","attributes":{"size":1},"attributes":{"size":2,"size":"3"}}}""");
+        Assert.Equal(FimDecoder.Added, e.Decoder!.Name);
+        Assert.Equal("/b", e.Syscheck!.Path);
+        Assert.Equal("3", e.Syscheck.After.Size);
+    }
+
+    [Theory]
+    [InlineData("""8:syscheck:{"type":"event","data":{"path":"/a","type":"added"}} trailing""", "json")]
+    [InlineData("""8:syscheck:{"type":"event","data":{"path":"/a","type":"added"}""", "json")]
+    [InlineData("""8:syscheck:{"type":7,"data":{"path":"/a","type":"added"}}""", "json")]
+    [InlineData("""8:syscheck:{"type":"event","data":{"path":"/a","type":"renamed"}}""", "json")]
+    [InlineData("""8:syscheck:{"type":"event","data":["path"]}""", FimDecoder.Control)]
+    [InlineData("""8:syscheck:{"type":"event","data":{"path":"/a","type":"added"}}  """, FimDecoder.Added)]
+    public void Fim_MessageShape_DecidesTheDecoder(string line, string decoder) =>
+        Assert.Equal(decoder, Decode(line).Decoder!.Name);
+
+    [Fact]
+    public void Fim_ValuesOfOtherKinds_PrintAsFieldValuesOrAreLeftOut()
+    {
+        var e = Decode("""8:syscheck:{"type":"event","data":{"path":"/a","type":"modified","mode":1,"changed_attributes":["size",2,true,null,[1,"x"],{"k":"v"}],"attributes":{"size":1.5,"uid":0,"user_name":5,"mtime":"1700000000","inode":4294967296,"extra":{"a":[1]}},"old_attributes":"none"}}""");
+        var fim = e.Syscheck!;
+        Assert.Equal("scheduled", fim.Mode);
+        Assert.Equal(["size", "2", "true", "null", "[1,\"x\"]", "{\"k\":\"v\"}"], fim.ChangedAttributes!);
+        Assert.Equal("1.500000", fim.After.Size);
+        Assert.Equal("0", fim.After.Uid);
+        Assert.Null(fim.After.UserName);
+        Assert.Null(fim.After.Mtime);
+        Assert.Equal("4294967296", fim.After.Inode);
+        Assert.Null(fim.Before);
+    }
+
+    [Fact]
+    public void Fim_Audit_FillsWhodataFieldsAndIsKeptForTheAlert()
+    {
+        var e = Decode("""8:syscheck:{"type":"event","data":{"path":"/a","type":"added","audit":{"user_name":"root","process_id":42,"extra":{"x":[1]}},"attributes":{}}}""");
+        Assert.Equal("root", e.Fields.GetDynamic("user_name"));
+        Assert.Equal("42", e.Fields.GetDynamic("process_id"));
+        Assert.Equal("""{"user_name":"root","process_id":42,"extra":{"x":[1]}}""", e.Syscheck!.Audit!.Value.GetRawText());
     }
 }
