@@ -58,7 +58,6 @@ internal sealed class AlertIndex : IDisposable
             CREATE INDEX IF NOT EXISTS alerts_level ON alerts(level, ts);
             CREATE INDEX IF NOT EXISTS alerts_agent ON alerts(agent_id, ts);
             CREATE INDEX IF NOT EXISTS alerts_file ON alerts(file, agent_id) WHERE file IS NOT NULL;
-            CREATE INDEX IF NOT EXISTS alerts_alert_id ON alerts(alert_id);
             CREATE TABLE IF NOT EXISTS alert_groups(name TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(name, seq)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS quarantine(
                 agent_id TEXT NOT NULL, qid INTEGER NOT NULL, agent_name TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT,
@@ -258,10 +257,24 @@ internal sealed class AlertIndex : IDisposable
         return terms;
     }
 
-    /// <summary>The alert with this Wazuh id (alert ids are unique per manager), or null.</summary>
+    /// <summary>
+    /// The alert with this Wazuh id, or null. Ids are <c>&lt;unix seconds of the alert&gt;.&lt;offset&gt;</c>, so the time
+    /// index finds it without an index of its own; an id of another shape is looked for everywhere.
+    /// </summary>
     public IndexedAlert? Get(string alertId)
     {
         using var connection = OpenReader();
+        var dot = alertId.IndexOf('.', StringComparison.Ordinal);
+        if (dot > 0 && long.TryParse(alertId.AsSpan(0, dot), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds < long.MaxValue / 2000)
+        {
+            using var near = Command(connection, $"SELECT {Columns} FROM alerts WHERE ts >= $p0 AND ts < $p1 AND alert_id = $p2 ORDER BY seq DESC LIMIT 1",
+                [(seconds - 1) * 1000, (seconds + 2) * 1000, alertId]);
+            if (ReadAlerts(near).FirstOrDefault() is { } found)
+            {
+                return found;
+            }
+        }
+
         using var command = Command(connection, $"SELECT {Columns} FROM alerts WHERE alert_id = $p0 ORDER BY seq DESC LIMIT 1", [alertId]);
         return ReadAlerts(command).FirstOrDefault();
     }

@@ -172,6 +172,11 @@ public sealed class AlertIndexTests : IDisposable
         Assert.Contains("66 engines detected", verdict.Json, StringComparison.Ordinal);
         Assert.Equal(3, _index.After(verdict.Seq, 100).Count);
         Assert.Null(_index.Get("no.such"));
+
+        // Found by the time its id names, or anywhere when the id does not name its time.
+        _index.Add([AlertSamples.Fim("42.7", T0, "/root/odd-id"), AlertSamples.Fim("shape-less", T0, "/root/no-time")]);
+        Assert.Equal("/root/odd-id", _index.Get("42.7")!.File);
+        Assert.Equal("/root/no-time", _index.Get("shape-less")!.File);
     }
 
     [Fact]
