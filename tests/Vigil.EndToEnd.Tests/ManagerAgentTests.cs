@@ -173,6 +173,43 @@ public sealed class ManagerAgentTests
         }
     }
 
+    [Fact]
+    public async Task Manager_CrashAfterAlertsWrittenBeforeTheirBatchCommitted_ReplayGivesOneAlert()
+    {
+        using var fixture = new TransportFixture();
+        AgentHome web1;
+        await using (var manager = fixture.StartManager())
+        {
+            await manager.WaitForOutputAsync("vigil: manager ready", s_flow);
+            web1 = await fixture.EnrollAsync("web-01");
+            Assert.Equal(0, await manager.InterruptAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        // The agent queues an event while the manager is down.
+        var path = Path.Combine(web1.Watched, "replayed.txt");
+        await using (var agent = TransportFixture.StartAgent(web1))
+        {
+            await agent.WaitForOutputAsync("vigil: agent ready", s_flow);
+            await File.WriteAllTextAsync(path, "replayed");
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Assert.Equal(0, await agent.InterruptAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        // The manager's state after a crash between the alert's fsync and its batch's commit: the alert is in
+        // alerts.json, the agent's watermark is not, so the agent will send the event again.
+        await File.AppendAllTextAsync(fixture.AlertsJson,
+            $$"""{"rule":{"id":"100201"},"agent":{"id":"001"},"syscheck":{"path":"{{path}}","event":"added"},"crashed":true}""" + "\n");
+        await using var restarted = fixture.StartManager();
+        await restarted.WaitForOutputAsync("vigil: manager ready", s_flow);
+        await using var again = TransportFixture.StartAgent(web1);
+        await again.WaitForOutputAsync("Connected to the manager", s_flow);
+        static bool Forged(System.Text.Json.JsonElement alert) => alert.TryGetProperty("crashed", out _);
+        await fixture.WaitForAlertsAsync(alerts => alerts.Any(a => !Forged(a) && a.ToString().Contains(path, StringComparison.Ordinal)), s_flow, restarted, again);
+        await Task.Delay(TimeSpan.FromSeconds(2)); // Any duplicate would land now.
+        Assert.DoesNotContain(fixture.Alerts(), Forged);
+        Assert.Single(Added(fixture.Alerts()), path);
+    }
+
     private static List<string> Added(List<System.Text.Json.JsonElement> alerts) =>
         [.. alerts.Where(a => a.TryGetProperty("syscheck", out var s) && s.GetProperty("event").GetString() == "added").Select(a => a.GetProperty("syscheck").GetProperty("path").GetString()!)];
 }

@@ -25,15 +25,22 @@ internal sealed class AlertFileWriter : IDisposable
     /// <summary>Bytes cut off torn tails when the files were opened (0 after a clean stop).</summary>
     public long RepairedBytes { get; private init; }
 
-    /// <summary>Opens (creating) the alert files in <paramref name="directory"/>; null paths mean that output is off.</summary>
-    public static AlertFileWriter Open(string directory, bool jsonOutput, bool logOutput)
+    /// <summary>
+    /// Opens (creating) the alert files in <paramref name="directory"/>; null paths mean that output is off. With
+    /// <paramref name="committedEnds"/> (the manager's last committed batch), whatever lies beyond those ends — alerts of
+    /// a batch that was never committed, whose events will be replayed — is cut off, so a replay never duplicates them.
+    /// </summary>
+    public static AlertFileWriter Open(string directory, bool jsonOutput, bool logOutput, (long Json, long Log)? committedEnds = null)
     {
         Directory.CreateDirectory(directory);
         long repaired = 0;
-        var json = jsonOutput ? OpenRepaired(Path.Combine(directory, "alerts.json"), ref repaired) : null;
-        var log = logOutput ? OpenRepaired(Path.Combine(directory, "alerts.log"), ref repaired) : null;
+        var json = jsonOutput ? OpenRepaired(Path.Combine(directory, "alerts.json"), committedEnds?.Json, ref repaired) : null;
+        var log = logOutput ? OpenRepaired(Path.Combine(directory, "alerts.log"), committedEnds?.Log, ref repaired) : null;
         return new AlertFileWriter(json, log) { RepairedBytes = repaired };
     }
+
+    /// <summary>Where the files end once buffered alerts are written (0 for an output that is off).</summary>
+    public (long Json, long Log) Ends => (_json?.Position ?? 0, _log?.Position ?? 0);
 
     /// <summary>A writer with no files (logtest): ids count the bytes alerts.log would hold.</summary>
     public static AlertFileWriter Detached() => new(null, null);
@@ -125,9 +132,15 @@ internal sealed class AlertFileWriter : IDisposable
         _json?.Dispose();
     }
 
-    private static FileStream OpenRepaired(string path, ref long repaired)
+    private static FileStream OpenRepaired(string path, long? committedEnd, ref long repaired)
     {
         var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, 64 * 1024);
+        if (committedEnd is { } committed && stream.Length > committed)
+        {
+            repaired += stream.Length - committed;
+            stream.SetLength(committed);
+        }
+
         var length = stream.Length;
         var end = LastNewlineEnd(stream);
         if (end < length)

@@ -23,8 +23,8 @@ internal sealed record ManagerEvent(EventMessage Message, AgentSession? Session 
 /// `vigil manager`: the transport server, analysis, alerts, intelligence and active-response routing. Agents' events
 /// are acknowledged only once their alerts (or the decision that there is none) are durably written; a replayed
 /// event (its sequence at or below the agent's stored watermark) is acknowledged again but not analysed twice.
-/// The watermark is committed to SQLite right after the alerts are fsynced: a crash between those two writes (a
-/// window of one SQLite commit) would analyse that batch again on replay.
+/// The watermark is committed to SQLite right after the alerts are fsynced, with the alert files' ends; alerts written
+/// past the committed ends (a crash between the two writes) are cut at the next start, and their events replayed.
 /// </summary>
 internal sealed class ManagerHost(
     OssecConfig config,
@@ -77,7 +77,13 @@ internal sealed class ManagerHost(
 
         _authority = CertificateAuthority.LoadOrCreate(Path.Combine(paths.Data, "ca"), time);
         var sink = new ManagerSink(_events.Writer);
-        var writer = AlertFileWriter.Open(paths.Alerts, config.Global.JsonOutput, config.Global.AlertsLog);
+        var committedEnds = _registry.CommittedAlertEnds();
+        var writer = AlertFileWriter.Open(paths.Alerts, config.Global.JsonOutput, config.Global.AlertsLog, committedEnds);
+        if (committedEnds is null)
+        {
+            _registry.SaveBatch(new Dictionary<string, ulong>(), writer.Ends);
+        }
+
         var pipeline = AnalysisFactory.Create(config, rules, writer, time);
         var index = 0;
         foreach (var integration in config.Integrations.Where(i => i.Name is "virustotal" or "custom-vigil-lists"))
@@ -135,6 +141,7 @@ internal sealed class ManagerHost(
         var reader = _events.Reader;
         var processed = new Dictionary<string, ulong>(_committed, StringComparer.Ordinal);
         var written = new List<string>();
+        var committedEnds = writer.Ends;
         try
         {
             while (await reader.WaitToReadAsync(cancellationToken))
@@ -180,19 +187,25 @@ internal sealed class ManagerHost(
                     }
                 }
 
-                // Alerts first, durably; then the watermarks; only then may agents forget the events.
+                // Alerts first, durably; then the watermarks with where the alert files end; only then may agents
+                // forget the events. A crash before the commit leaves alerts past the committed ends: the next start
+                // cuts them and the agents replay their events, so each still gives exactly one alert.
                 writer.Flush(durable: true);
-                if (Indexing is not null)
+                var ends = writer.Ends;
+                if (watermarks.Count > 0 || ends != committedEnds)
                 {
-                    await Indexing.AddAsync(written, cancellationToken);
-                }
-                if (watermarks.Count > 0)
-                {
-                    _registry!.SaveWatermarks(watermarks);
+                    _registry!.SaveBatch(watermarks, ends);
+                    committedEnds = ends;
                     foreach (var (agent, sequence) in watermarks)
                     {
                         _committed[agent] = sequence;
                     }
+                }
+
+                // Indexed only once committed: alerts a restart would cut (and the agents replay) never reach the index.
+                if (Indexing is not null)
+                {
+                    await Indexing.AddAsync(written, cancellationToken);
                 }
 
                 foreach (var (session, sequence) in acknowledgements)

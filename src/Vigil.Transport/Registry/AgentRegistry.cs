@@ -47,6 +47,7 @@ internal sealed class AgentRegistry : IDisposable
                 id TEXT PRIMARY KEY, name TEXT NOT NULL, address TEXT, version TEXT, status TEXT NOT NULL,
                 last_keepalive TEXT, thumbprint TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS watermarks(agent_id TEXT PRIMARY KEY, sequence INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS alert_files(id INTEGER PRIMARY KEY CHECK (id = 1), json_end INTEGER NOT NULL, log_end INTEGER NOT NULL);
             """);
     }
 
@@ -121,12 +122,37 @@ internal sealed class AgentRegistry : IDisposable
         }
     }
 
+    /// <summary>Where alerts.json and alerts.log ended at the last committed batch; null before the first commit.</summary>
+    public (long Json, long Log)? CommittedAlertEnds()
+    {
+        lock (_gate)
+        {
+            using var command = Command("SELECT json_end, log_end FROM alert_files WHERE id = 1", null);
+            using var reader = command.ExecuteReader();
+            return reader.Read() ? (reader.GetInt64(0), reader.GetInt64(1)) : null;
+        }
+    }
+
     /// <summary>Stores the watermarks of a batch whose alerts are durably written, in one transaction.</summary>
-    public void SaveWatermarks(IReadOnlyDictionary<string, ulong> watermarks)
+    public void SaveWatermarks(IReadOnlyDictionary<string, ulong> watermarks) => SaveBatch(watermarks, null);
+
+    /// <summary>
+    /// Commits a batch whose alerts are durably written: its watermarks and where the alert files end after it, in
+    /// one transaction. Alerts beyond those ends at the next start belong to a batch that was never committed.
+    /// </summary>
+    public void SaveBatch(IReadOnlyDictionary<string, ulong> watermarks, (long Json, long Log)? alertEnds)
     {
         lock (_gate)
         {
             using var transaction = _connection.BeginTransaction();
+            if (alertEnds is { } ends)
+            {
+                using var command = Command("INSERT INTO alert_files(id, json_end, log_end) VALUES (1, $json, $log) ON CONFLICT(id) DO UPDATE SET json_end = excluded.json_end, log_end = excluded.log_end", transaction);
+                command.Parameters.AddWithValue("$json", ends.Json);
+                command.Parameters.AddWithValue("$log", ends.Log);
+                command.ExecuteNonQuery();
+            }
+
             foreach (var (agent, sequence) in watermarks)
             {
                 using var command = Command("INSERT INTO watermarks(agent_id, sequence) VALUES ($id, $seq) ON CONFLICT(agent_id) DO UPDATE SET sequence = MAX(sequence, excluded.sequence)", transaction);

@@ -148,6 +148,18 @@ public sealed class AlertOutputTests
     }
 
     [Fact]
+    public void FileWriter_AlertsBeyondCommittedEnds_AreCutOnOpenAndEndsFollowWrites()
+    {
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp.Combine("alerts.json"), "{\"id\":\"1\"}\n{\"id\":\"uncommitted\"}\n");
+        File.WriteAllText(temp.Combine("alerts.log"), "** Alert 1\n\n** Alert uncommitted\n\n");
+        using var writer = AlertFileWriter.Open(temp.Path, jsonOutput: true, logOutput: true, committedEnds: (11, 12));
+        Assert.Equal((11L, 12L), writer.Ends);
+        Assert.Equal("{\"id\":\"1\"}\n", File.ReadAllText(temp.Combine("alerts.json")));
+        Assert.Equal("** Alert 1\n\n", File.ReadAllText(temp.Combine("alerts.log")));
+    }
+
+    [Fact]
     public void FileWriter_FileWithoutAnyNewline_IsEmptiedOnOpen()
     {
         using var temp = new TempDirectory();

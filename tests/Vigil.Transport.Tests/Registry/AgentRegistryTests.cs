@@ -32,4 +32,20 @@ public sealed class AgentRegistryTests
         Assert.Equal(10UL, marks["001"]);
         Assert.Equal(3UL, marks["002"]);
     }
+
+    [Fact]
+    public void SaveBatch_WatermarksAndAlertEnds_CommittedTogetherAndReadAfterReopen()
+    {
+        using var temp = new TempDirectory();
+        using (var registry = new AgentRegistry(temp.Combine("agents.db")))
+        {
+            Assert.Null(registry.CommittedAlertEnds());
+            registry.SaveBatch(new Dictionary<string, ulong> { ["001"] = 5 }, (100, 80));
+            registry.SaveBatch(new Dictionary<string, ulong>(), (150, 120));
+        }
+
+        using var reopened = new AgentRegistry(temp.Combine("agents.db"));
+        Assert.Equal((150L, 120L), reopened.CommittedAlertEnds());
+        Assert.Equal(5UL, reopened.Watermarks()["001"]);
+    }
 }
