@@ -58,7 +58,8 @@ internal sealed class VigilWebServer : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = 1 << 20;
             void Configure(ListenOptions listen)
             {
-                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                // HTTP/2 needs TLS's protocol negotiation: plain HTTP on loopback is HTTP/1.1 only.
+                listen.Protocols = certificate is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2;
                 if (certificate is not null)
                 {
                     listen.UseHttps(certificate);
