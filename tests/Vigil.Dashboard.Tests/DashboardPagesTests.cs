@@ -1,20 +1,24 @@
+using System.Net;
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
+using Vigil.Manager.Index;
+using Vigil.Tests.Common;
 using static Microsoft.Playwright.Assertions;
 
 namespace Vigil.Dashboard.Tests;
 
 /// <summary>
-/// The dashboard pages in Chromium against <see cref="ContractServer"/>, which answers as docs/api.md says: what
-/// each page shows, the live rows, CSRF headers, roles, and the error and rate-limit messages. The same pages
-/// against the real `vigil run` are in <see cref="DashboardEndToEndTests"/>.
+/// The dashboard pages in Chromium against the manager's real web stack (<see cref="ManagerWebServer"/>: a fresh one
+/// per test, over a real alert index): what each page shows, the live rows, CSRF headers, roles, and the error and
+/// rate-limit messages. The same pages against the real `vigil run` are in <see cref="DashboardEndToEndTests"/>.
 /// </summary>
 public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixture<Chromium>, IAsyncLifetime
 {
-    private const string Query = "rule.id: is one of 553,100092,87105,100201";
-    private ContractServer _server = null!;
+    private const string Query = "rule.id: is one of 553,100092,87105,100201,200303";
+    private ManagerWebServer _server = null!;
 
-    public async Task InitializeAsync() => _server = await ContractServer.StartAsync();
+    public async Task InitializeAsync() => _server = await ManagerWebServer.StartAsync();
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
@@ -33,11 +37,44 @@ public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixtu
         await Expect(page.GetByRole(AriaRole.Alert)).ToHaveTextAsync("Wrong user name or password.");
         await browser.ShotAsync("wrong-password");
 
-        await page.GetByLabel("User name").FillAsync(ContractServer.RateLimitedUser);
+        // docs/api.md: 10 attempts a minute per user name. Ten failed logins use them up; the browser's is the 11th.
+        const string hammered = "hammered";
+        using (var client = _server.Anonymous())
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                using var failed = await client.PostAsJsonAsync("api/login", new { username = hammered, password = $"guess-{i}" });
+                Assert.Equal(HttpStatusCode.Unauthorized, failed.StatusCode);
+            }
+        }
+
+        await page.GetByLabel("User name").FillAsync(hammered);
         await page.GetByLabel("Password").FillAsync("anything");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Log in" }).ClickAsync();
-        await Expect(page.GetByTestId("error")).ToHaveTextAsync(WaitRegex());
+        var answer = await page.RunAndWaitForResponseAsync(
+            () => page.GetByRole(AriaRole.Button, new() { Name = "Log in" }).ClickAsync(), r => r.Url.EndsWith("/api/login", StringComparison.Ordinal));
+        Assert.Equal(429, answer.Status);
+        var retryAfter = int.Parse(await answer.HeaderValueAsync("retry-after") ?? "missing", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(retryAfter, 1, 60);
+        var error = page.GetByTestId("error");
+        await Expect(error).ToHaveTextAsync(WaitRegex());
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Log in" })).ToBeDisabledAsync();
+
+        // The countdown runs: the number shown goes down from Retry-After.
+        var first = SecondsLeft(await error.TextContentAsync());
+        Assert.InRange(first, 1, retryAfter);
+        if (first > 2)
+        {
+            await Expect(error).Not.ToHaveTextAsync($"Too many attempts, wait {first} s.", new() { Timeout = 3_000 });
+            Assert.InRange(SecondsLeft(await error.TextContentAsync()), 1, first - 1);
+        }
+
+        // The admin's own name is not locked by another name's attempts.
+        using (var client = _server.Anonymous())
+        {
+            using var admin = await client.PostAsJsonAsync("api/login", new { username = "admin", password = ManagerWebServer.AdminPassword });
+            Assert.Equal(HttpStatusCode.OK, admin.StatusCode);
+        }
+
         await browser.ShotAsync("rate-limited");
         Assert.Empty(browser.Problems);
     }
@@ -50,15 +87,26 @@ public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixtu
         await page.GotoAsync("/#/intel");
         await page.WaitForURLAsync("**/login**");
         await page.GetByLabel("User name").FillAsync("viewer");
-        await page.GetByLabel("Password").FillAsync(ContractServer.ViewerPassword);
+        await page.GetByLabel("Password").FillAsync(ManagerWebServer.ViewerPassword);
         await page.GetByRole(AriaRole.Button, new() { Name = "Log in" }).ClickAsync();
         await page.WaitForURLAsync("**/#/intel");
         await Expect(page).ToHaveTitleAsync("Intelligence — Vigil");
         await Expect(page.GetByTestId("user-role")).ToHaveTextAsync("viewer");
 
-        await page.GetByRole(AriaRole.Button, new() { Name = "Log out" }).ClickAsync();
+        // The logout is a POST with the session cookie: the server answers 204 only when it carries the CSRF token.
+        var sessionCookie = (await page.Context.CookiesAsync()).Single(c => c.Name == "vigil_session").Value;
+        var logout = await page.RunAndWaitForResponseAsync(
+            () => page.GetByRole(AriaRole.Button, new() { Name = "Log out" }).ClickAsync(), r => r.Url.EndsWith("/api/logout", StringComparison.Ordinal));
+        Assert.Equal(204, logout.Status);
         await page.WaitForURLAsync("**/login");
-        Assert.Contains("POST /api/logout csrf=ok", _server.StateChanges);
+        using (var client = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = _server.BaseAddress })
+        {
+            using var me = new HttpRequestMessage(HttpMethod.Get, "api/me");
+            me.Headers.Add("Cookie", $"vigil_session={sessionCookie}");
+            using var answer = await client.SendAsync(me);
+            Assert.Equal(HttpStatusCode.Unauthorized, answer.StatusCode); // the session is gone on the server too
+        }
+
         await page.GotoAsync("/#/hunting");
         await page.WaitForURLAsync("**/login**");
         await browser.ShotAsync("logged-out");
@@ -67,14 +115,15 @@ public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixtu
     [Fact]
     public async Task Hunting_Search_LiveRows_Histogram_Detail_Chain()
     {
-        var now = ContractServer.Time.GetUtcNow();
-        _server.AddAlert("100201", 7, "File added to the watched directory", "/srv/w/old.txt", now.AddHours(-2));
-        _server.AddAlert("5402", 3, "Successful sudo to ROOT executed", "", now.AddHours(-1));
-        _server.AddAlert("553", 7, "File deleted.", "/srv/w/old.txt", now.AddMinutes(-50));
+        var now = TimeProvider.System.GetUtcNow();
+        _server.Add(
+            AlertSamples.Fim(AlertSamples.NewId(now.AddHours(-2)), now.AddHours(-2), "/srv/w/old.txt"),
+            AlertSamples.Fim(AlertSamples.NewId(now.AddHours(-1)), now.AddHours(-1), "/srv/w/other.txt", rule: 554),
+            AlertSamples.Fim(AlertSamples.NewId(now.AddMinutes(-50)), now.AddMinutes(-50), "/srv/w/old.txt", rule: 553));
 
         await using var browser = await chromium.NewSessionAsync(_server.BaseAddress, nameof(Hunting_Search_LiveRows_Histogram_Detail_Chain));
         var page = browser.Page;
-        await browser.LoginAsync("admin", ContractServer.AdminPassword);
+        await browser.LoginAsync("admin", ManagerWebServer.AdminPassword);
         await Expect(page).ToHaveTitleAsync("Threat Hunting — Vigil");
         await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Threat Hunting");
         await Expect(page.GetByTestId("user-role")).ToHaveTextAsync("admin");
@@ -89,16 +138,16 @@ public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixtu
         await Expect(page.GetByTestId("live-indicator")).ToHaveAttributeAsync("data-state", "on");
         await browser.ShotAsync("searched");
 
-        // New alerts arrive over the stream, newest on top; the server's filter keeps 5402 out.
+        // New alerts arrive over the stream, newest on top; the stream's filter (the query) keeps 554 out.
         var file = "/srv/w/dir with a long name/that goes on and on and on/eicar.com";
-        var fim = _server.Publish("100201", 7, "File added to the watched directory", file, now);
-        _server.Publish("5402", 3, "Successful sudo to ROOT executed", "", now);
-        _server.Publish("87105", 12, "VirusTotal: Alert - eicar.com - 66 engines detected this file", file, now);
-        _server.Publish("100092", 12, "Active response: threat removed", file, now);
-        _server.Publish("553", 7, "File deleted.", file, now);
+        var fim = Single(_server.Publish(AlertSamples.Fim(AlertSamples.NewId(now), now, file)));
+        _server.Publish(AlertSamples.Fim(AlertSamples.NewId(now), now, "/srv/w/unrelated.txt", rule: 554));
+        var verdict = Single(_server.Publish(AlertSamples.VirusTotal(AlertSamples.NewId(now), now, file, fim.Id)));
+        var removal = Single(_server.Publish(AlertSamples.Removal(AlertSamples.NewId(now), now, file, verdict.Id)));
+        _server.Publish(AlertSamples.Quarantine(AlertSamples.NewId(now), now, "quarantine", 1, file, verdict.Id));
         var rows = page.GetByTestId("alert-row");
         await Expect(rows).ToHaveCountAsync(6);
-        Assert.Equal(["553", "100092", "87105", "100201", "553", "100201"],
+        Assert.Equal(["200303", "100092", "87105", "100201", "553", "100201"],
             await rows.EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.ruleId)"));
         await Expect(page.GetByTestId("total")).ToHaveTextAsync("6 alerts");
         Assert.Equal(6, await HistogramTotalAsync(page));
@@ -107,7 +156,7 @@ public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixtu
         Assert.True(await fileCell.EvaluateAsync<bool>("e => e.scrollWidth > e.clientWidth"), "a long path is cut with an ellipsis");
         await browser.ShotAsync("live-rows");
 
-        var fimRow = page.Locator($"[data-testid=alert-row][data-alert-id='{fim["id"]}']");
+        var fimRow = page.Locator($"[data-testid=alert-row][data-alert-id='{fim.Id}']");
         await Expect(fimRow).ToHaveAttributeAsync("data-file", file);
         await fimRow.ClickAsync();
         await Expect(page.GetByTestId("alert-json")).ToContainTextAsync("\"syscheck\": {");
@@ -119,14 +168,21 @@ public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixtu
         var steps = page.GetByTestId("chain-step");
         await Expect(steps).ToHaveCountAsync(4);
         Assert.Equal(["fim", "verdict", "response", "quarantine"], await steps.EvaluateAllAsync<string[]>("s => s.map(e => e.dataset.stage)"));
-        Assert.Equal(["100201", "87105", "100092", "553"], await steps.EvaluateAllAsync<string[]>("s => s.map(e => e.dataset.ruleId)"));
-        await Expect(steps.Nth(1).GetByTestId("caused-by")).ToHaveAttributeAsync("data-caused-by", fim["id"]!.GetValue<string>());
+        Assert.Equal(["100201", "87105", "100092", "200303"], await steps.EvaluateAllAsync<string[]>("s => s.map(e => e.dataset.ruleId)"));
+        await Expect(steps.Nth(1).GetByTestId("caused-by")).ToHaveAttributeAsync("data-caused-by", fim.Id);
+        await Expect(steps.Nth(2).GetByTestId("caused-by")).ToHaveAttributeAsync("data-caused-by", verdict.Id);
+        await Expect(steps.Nth(3).GetByTestId("caused-by")).ToHaveAttributeAsync("data-caused-by", verdict.Id);
+        Assert.Equal(removal.Id, await steps.Nth(2).GetAttributeAsync("data-alert-id"));
+        var record = page.GetByTestId("chain-quarantine-row");
+        await Expect(record).ToHaveCountAsync(1);
+        await Expect(record).ToHaveAttributeAsync("data-state", "quarantined");
         await Expect(page.GetByTestId("live-indicator")).ToHaveAttributeAsync("data-state", "on");
 
-        // The chain refreshes when an alert for its file arrives.
-        _server.Publish("200100", 12, "Local intelligence: known malware", file, now);
+        // The chain refreshes when an alert for its file arrives: a second verdict (a rescan) joins the verdicts.
+        var rescan = Single(_server.Publish(AlertSamples.VirusTotal(AlertSamples.NewId(now), now, file, fim.Id)));
         await Expect(steps).ToHaveCountAsync(5);
         Assert.Equal(["fim", "verdict", "verdict", "response", "quarantine"], await steps.EvaluateAllAsync<string[]>("s => s.map(e => e.dataset.stage)"));
+        Assert.Equal([fim.Id, verdict.Id, rescan.Id, removal.Id], (await steps.EvaluateAllAsync<string[]>("s => s.map(e => e.dataset.alertId)")).Take(4));
         await browser.ShotAsync("chain");
         Assert.Empty(browser.Problems);
     }
@@ -136,11 +192,15 @@ public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixtu
     {
         await using var browser = await chromium.NewSessionAsync(_server.BaseAddress, nameof(Hunting_MalformedQuery_ShowsProblemDetail));
         var page = browser.Page;
-        await browser.LoginAsync("viewer", ContractServer.ViewerPassword);
+        await browser.LoginAsync("viewer", ManagerWebServer.ViewerPassword);
         await page.GetByLabel("Query", new() { Exact = true }).FillAsync("rule.id: (553 or 100092");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync();
+        var answer = await page.RunAndWaitForResponseAsync(
+            () => page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync(), r => r.Url.Contains("/api/alerts?", StringComparison.Ordinal));
+        Assert.Equal(400, answer.Status);
+        var problem = (await answer.JsonAsync())!.Value;
+        Assert.Equal(23, problem.GetProperty("position").GetInt32()); // zero-based: the end of the query, where ')' is missing
         var error = page.GetByRole(AriaRole.Alert);
-        await Expect(error).ToHaveTextAsync(ContractServer.MalformedDetail);
+        await Expect(error).ToHaveTextAsync("'or' or ')' was expected at position 24 in the list for rule.id");
         await Expect(error).ToHaveAttributeAsync("data-testid", "error");
         await browser.ShotAsync("malformed");
 
@@ -154,7 +214,7 @@ public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixtu
     {
         await using var browser = await chromium.NewSessionAsync(_server.BaseAddress, nameof(Hunting_TimePicker_SendsTheRange_LiveOnlyWhenItEndsNow));
         var page = browser.Page;
-        await browser.LoginAsync("viewer", ContractServer.ViewerPassword);
+        await browser.LoginAsync("viewer", ManagerWebServer.ViewerPassword);
         var range = page.GetByLabel("Time range");
         Assert.Equal(["Last 15 minutes", "Last 1 hour", "Last 24 hours", "Last 7 days", "Last 30 days", "Custom range"],
             await range.Locator("option").AllTextContentsAsync());
@@ -182,48 +242,68 @@ public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixtu
     [Fact]
     public async Task Quarantine_ViewerCannotRestore_AdminRestoresAndDeletes()
     {
-        _server.AddQuarantined("q1", "/srv/w/eicar.com", new string('a', 64), "1.1");
-        _server.AddQuarantined("q2", "/srv/w/other.com", new string('b', 64), "1.2");
+        // Two files the manager's own agent quarantined, and one on agent 001 (its commands are sent, not done here).
+        var now = TimeProvider.System.GetUtcNow().AddMinutes(-5);
+        _server.Add(
+            AlertSamples.Quarantine(AlertSamples.NewId(now), now, "quarantine", 1, "/srv/w/eicar.com", "1.1", "000", "vigil"),
+            AlertSamples.Quarantine(AlertSamples.NewId(now), now, "quarantine", 2, "/srv/w/other.com", "1.2", "000", "vigil"),
+            AlertSamples.Quarantine(AlertSamples.NewId(now), now, "quarantine", 7, "/srv/web/drop.php", "1.3", "001", "web-01"));
 
         await using (var viewer = await chromium.NewSessionAsync(_server.BaseAddress, nameof(Quarantine_ViewerCannotRestore_AdminRestoresAndDeletes) + "-viewer"))
         {
-            await viewer.LoginAsync("viewer", ContractServer.ViewerPassword);
+            await viewer.LoginAsync("viewer", ManagerWebServer.ViewerPassword);
             await viewer.Page.GotoAsync("/#/quarantine");
             await Expect(viewer.Page).ToHaveTitleAsync("Quarantine — Vigil");
+            await Expect(viewer.Page.GetByTestId("quarantine-row")).ToHaveCountAsync(3);
             var row = viewer.Page.Locator("[data-testid=quarantine-row][data-path='/srv/w/eicar.com']");
             await Expect(row).ToHaveAttributeAsync("data-state", "quarantined");
+            await Expect(row).ToHaveAttributeAsync("data-id", "1");
             await Expect(row.GetByTestId("restore-button")).ToBeDisabledAsync();
             await Expect(row.GetByTestId("delete-button")).ToBeDisabledAsync();
             var status = await viewer.Page.EvaluateAsync<int>("""
-                async () => (await fetch('/api/quarantine/000/q1/restore', { method: 'POST',
+                async () => (await fetch('/api/quarantine/000/1/restore', { method: 'POST',
                   headers: { 'X-CSRF-Token': decodeURIComponent(document.cookie.match(/vigil_csrf=([^;]+)/)[1]) } })).status
                 """);
             Assert.Equal(403, status);
             await viewer.ShotAsync("viewer");
         }
 
-        Assert.Equal("quarantined", _server.QuarantineState("q1"));
+        Assert.Empty(_server.Operations.Calls); // the 403 came before the host was asked
+        Assert.Equal(QuarantineStates.Quarantined, _server.Index.QuarantineRecord("000", 1)!.State);
 
         await using var admin = await chromium.NewSessionAsync(_server.BaseAddress, nameof(Quarantine_ViewerCannotRestore_AdminRestoresAndDeletes) + "-admin");
         var page = admin.Page;
-        await admin.LoginAsync("admin", ContractServer.AdminPassword);
+        await admin.LoginAsync("admin", ManagerWebServer.AdminPassword);
         await page.GetByRole(AriaRole.Link, new() { Name = "Quarantine" }).ClickAsync();
         var eicar = page.Locator("[data-testid=quarantine-row][data-path='/srv/w/eicar.com']");
-        await eicar.GetByRole(AriaRole.Button, new() { Name = "Restore" }).ClickAsync();
-        await Expect(page.GetByTestId("message")).ToHaveTextAsync("Restored /srv/w/eicar.com to /srv/w/eicar.com.");
+        var restored = await page.RunAndWaitForResponseAsync(
+            () => eicar.GetByRole(AriaRole.Button, new() { Name = "Restore" }).ClickAsync(), r => r.Url.EndsWith("/api/quarantine/000/1/restore", StringComparison.Ordinal));
+        Assert.Equal(200, restored.Status); // with the session cookie, so the page sent the CSRF token
+        await Expect(page.GetByTestId("message")).ToHaveTextAsync("restored to /srv/w/eicar.com");
         await Expect(eicar).ToHaveAttributeAsync("data-state", "restored");
         await Expect(eicar.GetByTestId("restore-button")).ToHaveCountAsync(0);
-        Assert.Equal("restored", _server.QuarantineState("q1"));
-        Assert.Contains("POST /api/quarantine/000/q1/restore csrf=ok", _server.StateChanges);
+        var record = _server.Index.QuarantineRecord("000", 1)!;
+        Assert.Equal(QuarantineStates.Restored, record.State);
+        Assert.Equal("/srv/w/eicar.com", record.RestoredTo);
+        Assert.Equal(["restore 000/1 by admin"], _server.Operations.Calls);
         await admin.ShotAsync("restored");
 
         page.Dialog += (_, dialog) => dialog.AcceptAsync();
         var other = page.Locator("[data-testid=quarantine-row][data-path='/srv/w/other.com']");
         await other.GetByTestId("delete-button").ClickAsync();
+        await Expect(page.GetByTestId("message")).ToHaveTextAsync("deleted for good");
         await Expect(other).ToHaveAttributeAsync("data-state", "deleted");
-        Assert.Equal("deleted", _server.QuarantineState("q2"));
-
+        Assert.Equal(QuarantineStates.Deleted, _server.Index.QuarantineRecord("000", 2)!.State);
         await admin.ShotAsync("deleted");
+
+        // Agent 001's file: the command is sent (202); the record stays quarantined until the agent reports.
+        var drop = page.Locator("[data-testid=quarantine-row][data-path='/srv/web/drop.php']");
+        var sent = await page.RunAndWaitForResponseAsync(
+            () => drop.GetByTestId("restore-button").ClickAsync(), r => r.Url.EndsWith("/api/quarantine/001/7/restore", StringComparison.Ordinal));
+        Assert.Equal(202, sent.Status);
+        await Expect(page.GetByTestId("message")).ToHaveTextAsync("restore of quarantine record 7 sent to agent 001");
+        await Expect(drop).ToHaveAttributeAsync("data-state", "quarantined");
+        Assert.Equal(["restore 000/1 by admin", "delete 000/2 by admin", "restore 001/7 by admin"], _server.Operations.Calls);
         Assert.Empty(admin.Problems);
     }
 
@@ -232,7 +312,7 @@ public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixtu
     {
         await using var browser = await chromium.NewSessionAsync(_server.BaseAddress, nameof(AgentsAndIntelligence_ShowTheirTables));
         var page = browser.Page;
-        await browser.LoginAsync("admin", ContractServer.AdminPassword);
+        await browser.LoginAsync("admin", ManagerWebServer.AdminPassword);
         await page.GetByRole(AriaRole.Link, new() { Name = "Agents" }).ClickAsync();
         await Expect(page).ToHaveTitleAsync("Agents — Vigil");
         await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Agents");
@@ -250,9 +330,14 @@ public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixtu
         Assert.Empty(browser.Problems);
     }
 
+    private static IndexedAlert Single(IReadOnlyList<IndexedAlert> added) => Assert.Single(added);
+
+    private static int SecondsLeft(string? text) =>
+        int.Parse(WaitRegex().Match(text ?? "").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+
     private static Task<int> HistogramTotalAsync(IPage page) =>
         page.GetByTestId("histogram-bar").EvaluateAllAsync<int>("bars => bars.reduce((n, b) => n + Number(b.dataset.count), 0)");
 
-    [GeneratedRegex(@"^Too many attempts, wait \d+ s\.$")]
+    [GeneratedRegex(@"^Too many attempts, wait (\d+) s\.$")]
     private static partial Regex WaitRegex();
 }
