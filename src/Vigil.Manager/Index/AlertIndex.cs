@@ -39,6 +39,7 @@ internal sealed class AlertIndex : IDisposable
             PRAGMA synchronous=NORMAL;
             PRAGMA busy_timeout=5000;
             PRAGMA cache_size=-65536;
+            PRAGMA wal_autocheckpoint=16384;
             PRAGMA temp_store=MEMORY;
             CREATE TABLE IF NOT EXISTS alerts(
                 seq INTEGER PRIMARY KEY,
