@@ -2,8 +2,6 @@ using System.CommandLine;
 using System.Net;
 using Vigil.Cli.Hosts;
 using Vigil.Cli.Run;
-using Vigil.Core;
-using Vigil.Manager;
 using Vigil.Transport;
 
 namespace Vigil.Cli;
@@ -58,14 +56,8 @@ internal static class ManagerCommand
                 DataDirectory = data,
                 Password = password,
             };
-            WebOptions? webOptions;
-            try
+            if (!web.TryResolve(parseResult, data, "vigil manager", out var webOptions))
             {
-                webOptions = web.Resolve(parseResult, data);
-            }
-            catch (VigilException ex)
-            {
-                await Console.Error.WriteLineAsync($"vigil manager: {ex.Message}");
                 return ExitCodes.Usage;
             }
 

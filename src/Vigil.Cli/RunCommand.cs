@@ -1,8 +1,6 @@
 using System.CommandLine;
 using Vigil.Cli.Hosts;
 using Vigil.Cli.Run;
-using Vigil.Core;
-using Vigil.Manager;
 
 namespace Vigil.Cli;
 
@@ -43,14 +41,8 @@ internal static class RunCommand
             // Active-response programs started by execd (vigil remove-threat) find the same home and data this way.
             Environment.SetEnvironmentVariable("VIGIL_HOME", home);
             Environment.SetEnvironmentVariable("VIGIL_DATA", data);
-            WebOptions? webOptions;
-            try
+            if (!web.TryResolve(parseResult, data, "vigil run", out var webOptions))
             {
-                webOptions = web.Resolve(parseResult, data);
-            }
-            catch (VigilException ex)
-            {
-                await Console.Error.WriteLineAsync($"vigil run: {ex.Message}");
                 return ExitCodes.Usage;
             }
 

@@ -276,8 +276,23 @@ internal sealed class WebCommandOptions
         command.Options.Add(_off);
     }
 
-    /// <summary>The web options, or null with --no-web; an address that is not an IP is a usage error.</summary>
-    public WebOptions? Resolve(ParseResult parseResult, string dataDirectory)
+    /// <summary>The web options (null with --no-web); false, with the reason on stderr, for a bad address or port.</summary>
+    public bool TryResolve(ParseResult parseResult, string dataDirectory, string commandName, out WebOptions? options)
+    {
+        try
+        {
+            options = Resolve(parseResult, dataDirectory);
+            return true;
+        }
+        catch (VigilException ex)
+        {
+            Console.Error.WriteLine($"{commandName}: {ex.Message}");
+            options = null;
+            return false;
+        }
+    }
+
+    private WebOptions? Resolve(ParseResult parseResult, string dataDirectory)
     {
         if (parseResult.GetValue(_off))
         {
