@@ -56,6 +56,7 @@ internal sealed class AlertIndexScenario : IScenario
         Report("search rule.id: 87105, last 24 h", repeats, () => index.Search(AlertQuery.Parse("rule.id: 87105"), day.Item1, day.Item2, 100).Total);
         Report("search rule.id: 87105 AND agent.id: 042, last 7 days", repeats, () => index.Search(AlertQuery.Parse("rule.id: 87105 AND agent.id: 042"), now.AddDays(-7), now, 100).Total);
         Report("search data.virustotal.source.file: \"/root/f17.bin\", last 24 h", repeats, () => index.Search(AlertQuery.Parse("data.virustotal.source.file: \"/root/f17.bin\""), day.Item1, day.Item2, 100).Total);
+        Report("search rule.groups: virustotal, last 24 h", repeats, () => index.Search(AlertQuery.Parse("rule.groups: virustotal"), day.Item1, day.Item2, 100).Total);
         Report("search free text \"removed threat\", last 24 h", repeats, () => index.Search(AlertQuery.Parse("\"removed threat\""), day.Item1, day.Item2, 100).Total);
         Report("search everything, last 30 days (newest 100 + total)", repeats, () => index.Search(AlertQuery.All, now.AddDays(-30), now, 100).Total);
         Report("histogram 60 buckets, seed filter, last 24 h", repeats, () => index.Histogram(seed, day.Item1, day.Item2, 60).Buckets.Sum(b => b.Count));

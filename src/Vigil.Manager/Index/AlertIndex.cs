@@ -59,7 +59,7 @@ internal sealed class AlertIndex : IDisposable
             CREATE INDEX IF NOT EXISTS alerts_level ON alerts(level, ts);
             CREATE INDEX IF NOT EXISTS alerts_agent ON alerts(agent_id, ts);
             CREATE INDEX IF NOT EXISTS alerts_file ON alerts(file, agent_id) WHERE file IS NOT NULL;
-            CREATE TABLE IF NOT EXISTS alert_groups(name TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(name, seq)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS rule_groups(name TEXT NOT NULL, rule_id INTEGER NOT NULL, PRIMARY KEY(name, rule_id)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS quarantine(
                 agent_id TEXT NOT NULL, qid INTEGER NOT NULL, agent_name TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT,
                 state TEXT NOT NULL, alert_id TEXT, rule_id TEXT, quarantined_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
@@ -93,7 +93,6 @@ internal sealed class AlertIndex : IDisposable
 
             insert.Prepare();
             var seq = NextSeq();
-            var groups = new StringBuilder("[");
             foreach (var json in alertJsons)
             {
                 var fields = AlertFields.Read(json);
@@ -116,11 +115,9 @@ internal sealed class AlertIndex : IDisposable
                 p[10].Value = "," + groupList + ",";
                 p[11].Value = json;
                 insert.ExecuteNonQuery();
-                foreach (var name in fields.Groups)
+                if (_ruleGroups.Add((fields.RuleId, groupList)))
                 {
-                    // [seq, "name"] pairs, inserted for the whole batch by one statement below.
-                    groups.Append(groups.Length > 1 ? ",[" : "[").Append(seq.ToString(CultureInfo.InvariantCulture)).Append(',')
-                        .Append(System.Text.Json.JsonSerializer.Serialize(name)).Append(']');
+                    NoteRuleGroups(transaction, fields.RuleId, fields.Groups);
                 }
 
                 var alert = new IndexedAlert(seq, fields.Id, fields.Timestamp, fields.AgentId, fields.AgentName, fields.RuleId, fields.Level,
@@ -134,19 +131,29 @@ internal sealed class AlertIndex : IDisposable
                 seq++;
             }
 
-            if (groups.Length > 1)
-            {
-                using var group = _writer.CreateCommand();
-                group.Transaction = transaction;
-                group.CommandText = "INSERT OR IGNORE INTO alert_groups(name, seq) SELECT value ->> 1, value ->> 0 FROM json_each($pairs)";
-                group.Parameters.AddWithValue("$pairs", groups.Append(']').ToString());
-                group.ExecuteNonQuery();
-            }
-
             transaction.Commit();
         }
 
         return added;
+    }
+
+    // The groups index: groups belong to rules, so the index keeps which rule ids carried which groups (a row per rule
+    // and group, written the first time a rule is seen with a group list) and a group search goes through the rule-id
+    // index, each candidate then checked against the alert's own groups. No row per alert and group.
+    private readonly HashSet<(int RuleId, string Groups)> _ruleGroups = [];
+
+    private void NoteRuleGroups(SqliteTransaction transaction, int ruleId, IReadOnlyList<string> groups)
+    {
+        using var command = _writer.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "INSERT OR IGNORE INTO rule_groups(name, rule_id) VALUES($name, $rule)";
+        var name = command.Parameters.Add("$name", SqliteType.Text);
+        command.Parameters.AddWithValue("$rule", ruleId);
+        foreach (var group in groups)
+        {
+            name.Value = group;
+            command.ExecuteNonQuery();
+        }
     }
 
     private long NextSeq()
@@ -372,11 +379,6 @@ internal sealed class AlertIndex : IDisposable
     private long DeleteBefore(long cutoff)
     {
         using var transaction = _writer.BeginTransaction();
-        using var groups = _writer.CreateCommand();
-        groups.Transaction = transaction;
-        groups.CommandText = "DELETE FROM alert_groups WHERE seq IN (SELECT seq FROM alerts WHERE ts < $cutoff)";
-        groups.Parameters.AddWithValue("$cutoff", cutoff);
-        groups.ExecuteNonQuery();
         using var alerts = _writer.CreateCommand();
         alerts.Transaction = transaction;
         alerts.CommandText = "DELETE FROM alerts WHERE ts < $cutoff";

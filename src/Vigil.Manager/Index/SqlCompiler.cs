@@ -106,7 +106,10 @@ internal sealed class SqlCompiler(StringBuilder sql, List<object> parameters)
                     sql.Append(column.Sql).Append(" IN (").AppendJoin(", ", exact.Select(v => Parameter(Time(match.Field, v)))).Append(')');
                     break;
                 case Column.Groups:
-                    sql.Append("seq IN (SELECT seq FROM alert_groups WHERE name IN (").AppendJoin(", ", exact.Select(Parameter)).Append("))");
+                    // Through the rule-id index (the rules that carried the group), then the alert's own groups.
+                    var names = exact.Select(Parameter).ToList();
+                    sql.Append("(rule_id IN (SELECT rule_id FROM rule_groups WHERE name IN (").AppendJoin(", ", names).Append(")) AND (")
+                        .AppendJoin(" OR ", names.Select(n => $"instr(groups, ',' || {n} || ',') > 0")).Append("))");
                     break;
                 case Column.Text when column.Sql is not null:
                     sql.Append(column.Sql).Append(" IN (").AppendJoin(", ", exact.Select(Parameter)).Append(')');
@@ -130,7 +133,8 @@ internal sealed class SqlCompiler(StringBuilder sql, List<object> parameters)
             switch (column.Kind)
             {
                 case Column.Groups:
-                    sql.Append("seq IN (SELECT seq FROM alert_groups WHERE name LIKE ").Append(like).Append(" ESCAPE '\\')");
+                    sql.Append("(rule_id IN (SELECT rule_id FROM rule_groups WHERE name LIKE ").Append(like).Append(" ESCAPE '\\') AND EXISTS (SELECT 1 FROM json_each(alerts.json, '$.rule.groups') WHERE value LIKE ")
+                        .Append(like).Append(" ESCAPE '\\'))");
                     break;
                 case Column.Integer or Column.Text when column.Sql is not null:
                     sql.Append("CAST(").Append(column.Sql).Append(" AS TEXT) LIKE ").Append(like).Append(" ESCAPE '\\'");

@@ -70,6 +70,22 @@ public sealed class AlertIndexTests : IDisposable
     }
 
     [Fact]
+    public void Search_Groups_ThroughTheRulesThatCarriedThem_CheckedPerAlert()
+    {
+        SeedFlow("/root/eicar.com", "000", "host", T0, 1);
+
+        // The same rule id with another group list (a changed ruleset): each alert answers for its own groups.
+        _index.Add([AlertSamples.Fim(AlertSamples.NewId(T0), T0.AddMinutes(1), "/root/other").Replace("\"syscheck_file\"", "\"other_group\"", StringComparison.Ordinal)]);
+
+        Assert.Equal(2, Search("rule.groups: syscheck_file").Total); // 100201 and 553 of the flow, not the changed one
+        Assert.Equal(1, Search("rule.groups: other_group").Total);
+        Assert.Equal(2, Search("rule.groups: syscheck_entry_added AND rule.id: 100201").Total); // the flow's 100201 and the changed one
+        Assert.Equal([100092, 87105], Search("rule.groups: virustotal").Alerts.Select(a => a.RuleId));
+        Assert.Equal(1, Search("rule.groups: vigil_*").Total);
+        Assert.Equal(3, Search("rule.groups: syscheck").Total); // 100201, 553 and the changed one all keep "syscheck"
+    }
+
+    [Fact]
     public void Search_TimeRangeAndPaging()
     {
         for (var i = 0; i < 30; i++)
