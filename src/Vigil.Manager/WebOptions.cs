@@ -14,7 +14,7 @@ internal sealed record WebOptions
 
     public string? CertificateKeyPath { get; init; }
 
-    /// <summary>The directory that holds the users database.</summary>
+    /// <summary>The data directory; the users database is <c>web/users.db</c> under it.</summary>
     public required string DataDirectory { get; init; }
 
     /// <summary>The first admin's password (from VIGIL_ADMIN_PASSWORD); when null one is generated and printed once.</summary>

@@ -317,7 +317,7 @@ internal sealed class WebCommandOptions
             Port = port,
             CertificatePath = parseResult.GetValue(_certificate)?.FullName,
             CertificateKeyPath = parseResult.GetValue(_key)?.FullName,
-            DataDirectory = Path.Combine(dataDirectory, "web"),
+            DataDirectory = dataDirectory, // the users database goes under its web/ folder
             InitialAdminPassword = Environment.GetEnvironmentVariable("VIGIL_ADMIN_PASSWORD") is { Length: > 0 } password ? password : null,
         };
     }
