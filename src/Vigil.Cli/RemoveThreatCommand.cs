@@ -29,25 +29,68 @@ internal static class RemoveThreatCommand
             var home = paths.ResolveHome(parseResult);
             var dataDir = paths.ResolveDataDir(parseResult);
             var allowed = (parseResult.GetValue(allow) ?? []).Concat(monitoredDirectories?.Invoke(home) ?? []).ToArray();
-            var quarantine = new QuarantineOptions { DataDirectory = dataDir };
-            var options = new RemoveThreatOptions
-            {
-                AllowedDirectories = allowed,
-                ProtectedPaths =
-                [
-                    Path.Combine(home, "active-response"), Path.Combine(home, "logs"), Path.Combine(home, "etc"),
-                    Path.Combine(home, "config"), Path.Combine(home, "ruleset"), dataDir, AppContext.BaseDirectory,
-                ],
-                AllowHardLinks = parseResult.GetValue(allowHardLinks),
-                DefaultAction = parseResult.GetValue(action) == "delete" ? QuarantineAction.Delete : QuarantineAction.Quarantine,
-            };
-            var time = TimeProvider.System;
-            QuarantineVault.EnsureDataDirectory(quarantine);
-            var vault = new QuarantineVault(quarantine, new QuarantineStore(quarantine.DatabasePath, time), time);
-            var log = new ActiveResponseLog(ActiveResponseLog.PathUnder(home), time);
-            var program = new RemoveThreatProgram(new ThreatRemover(options, vault, time), log, options);
+            var program = CreateProgram(
+                home,
+                dataDir,
+                allowed,
+                parseResult.GetValue(allowHardLinks),
+                parseResult.GetValue(action) == "delete" ? QuarantineAction.Delete : QuarantineAction.Quarantine,
+                TimeProvider.System);
             return await program.RunAsync(Console.In, Console.Out, cancellationToken) == 0 ? ExitCodes.Success : ExitCodes.Findings;
         });
         root.Subcommands.Add(command);
+    }
+
+    /// <summary>The remover as `vigil remove-threat` runs it: acting only inside <paramref name="allowed"/>, never on Vigil's own files.</summary>
+    internal static RemoveThreatProgram CreateProgram(
+        string home, string dataDir, IReadOnlyList<string> allowed, bool allowHardLinks, QuarantineAction defaultAction, TimeProvider time)
+    {
+        var quarantine = new QuarantineOptions { DataDirectory = dataDir };
+        var options = new RemoveThreatOptions
+        {
+            AllowedDirectories = allowed,
+            ProtectedPaths =
+            [
+                Path.Combine(home, "active-response"), Path.Combine(home, "logs"), Path.Combine(home, "etc"),
+                Path.Combine(home, "config"), Path.Combine(home, "ruleset"), dataDir, AppContext.BaseDirectory,
+            ],
+            AllowHardLinks = allowHardLinks,
+            DefaultAction = defaultAction,
+        };
+        QuarantineVault.EnsureDataDirectory(quarantine);
+        var vault = new QuarantineVault(quarantine, new QuarantineStore(quarantine.DatabasePath, time), time);
+        var log = new ActiveResponseLog(ActiveResponseLog.PathUnder(home), time);
+        return new RemoveThreatProgram(new ThreatRemover(options, vault, time), log, options);
+    }
+
+    /// <summary>The line of Vigil's shipped wrapper <c>active-response/bin/remove-threat</c> that runs this command.</summary>
+    public const string WrapperMarker = "\"$root/vigil\" remove-threat --home \"$root\"";
+
+    /// <summary>
+    /// What execd may run in process: Vigil's remove-threat, when <c>active-response/bin/remove-threat</c> is still the
+    /// shipped wrapper (a script put there by the operator runs as a child process, as always). Same options as the
+    /// wrapper gives: the monitored directories, quarantine, no hard links.
+    /// </summary>
+    internal static IReadOnlyDictionary<string, InProcessProgram> InProcess(string home, string dataDir, IReadOnlyList<string> monitored, TimeProvider time)
+    {
+        var wrapper = Path.Combine(home, "active-response", "bin", "remove-threat");
+        try
+        {
+            var info = new FileInfo(wrapper);
+            if (info.LinkTarget is not null || !info.Exists || info.Length > 4096 || !File.ReadAllText(wrapper).Contains(WrapperMarker, StringComparison.Ordinal))
+            {
+                return new Dictionary<string, InProcessProgram>();
+            }
+        }
+        catch (IOException)
+        {
+            return new Dictionary<string, InProcessProgram>();
+        }
+
+        return new Dictionary<string, InProcessProgram>(StringComparer.Ordinal)
+        {
+            [RemoveThreatProgram.DefaultProgramName] = (input, output, token) =>
+                CreateProgram(home, dataDir, monitored, allowHardLinks: false, QuarantineAction.Quarantine, time).RunAsync(input, output, token),
+        };
     }
 }

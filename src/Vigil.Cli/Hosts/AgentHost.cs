@@ -44,7 +44,13 @@ internal sealed class AgentHost(
         var logger = loggers.CreateLogger("Vigil.Agent");
         _queue = new DurableEventQueue(paths.Queue, DurableEventQueue.DefaultCapacity, logger);
         var execd = new ExecDaemon(
-            new ExecdOptions { Home = paths.Home, Commands = config.Commands, ActiveResponses = config.ActiveResponses },
+            new ExecdOptions
+            {
+                Home = paths.Home,
+                Commands = config.Commands,
+                ActiveResponses = config.ActiveResponses,
+                InProcess = RemoveThreatCommand.InProcess(paths.Home, paths.Data, [.. config.Syscheck.Directories.Select(d => d.Path)], time),
+            },
             new ActiveResponseLog(paths.ActiveResponseLog, time),
             time);
         var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, _queue, time);

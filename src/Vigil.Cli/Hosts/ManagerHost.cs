@@ -96,7 +96,13 @@ internal sealed class ManagerHost(
 
         // The manager is agent 000: `server` responses, and `local` ones for its own alerts, run here.
         _execd = new ExecDaemon(
-            new ExecdOptions { Home = paths.Home, Commands = config.Commands, ActiveResponses = config.ActiveResponses },
+            new ExecdOptions
+            {
+                Home = paths.Home,
+                Commands = config.Commands,
+                ActiveResponses = config.ActiveResponses,
+                InProcess = RemoveThreatCommand.InProcess(paths.Home, paths.Data, [.. config.Syscheck.Directories.Select(d => d.Path)], time),
+            },
             new ActiveResponseLog(paths.ActiveResponseLog, time),
             time);
         var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time);

@@ -80,7 +80,13 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         }
 
         _execd = new ExecDaemon(
-            new ExecdOptions { Home = paths.Home, Commands = config.Commands, ActiveResponses = config.ActiveResponses },
+            new ExecdOptions
+            {
+                Home = paths.Home,
+                Commands = config.Commands,
+                ActiveResponses = config.ActiveResponses,
+                InProcess = RemoveThreatCommand.InProcess(paths.Home, paths.Data, [.. config.Syscheck.Directories.Select(d => d.Path)], time),
+            },
             new ActiveResponseLog(paths.ActiveResponseLog, time),
             time);
 

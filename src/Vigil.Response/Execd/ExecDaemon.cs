@@ -137,6 +137,10 @@ internal sealed class ExecDaemon(ExecdOptions options, ActiveResponseLog log, Ti
     private async Task<ExecdResult> RunAsync(ResolvedCommand command, JsonObject message, bool exchangeKeys, CancellationToken cancellationToken)
     {
         var line = message.ToJsonString(s_json);
+        if (options.InProcess.TryGetValue(command.Program, out var inProcess))
+        {
+            return await RunInProcessAsync(command, inProcess, message, line, exchangeKeys, cancellationToken);
+        }
         var start = new ProcessStartInfo
         {
             // env execs the program by its relative path from the install root, so the program sees exactly what
@@ -169,30 +173,7 @@ internal sealed class ExecDaemon(ExecdOptions options, ActiveResponseLog log, Ti
         string? repeatKey = null;
         try
         {
-            await WriteLineAsync(process, line, linked.Token);
-            if (exchangeKeys)
-            {
-                var reply = await process.StandardOutput.ReadLineAsync(linked.Token);
-                if (reply is not null)
-                {
-                    var keys = ParseCheckKeys(reply);
-                    if (keys is null)
-                    {
-                        await LogAsync($"{command.Program}: invalid check_keys reply, answered abort: {Truncate(reply)}", cancellationToken);
-                        answer = "abort";
-                    }
-                    else
-                    {
-                        repeatKey = RepeatKey(command.Program, keys);
-                        answer = Decide(command, repeatKey, message);
-                    }
-
-                    var answerMessage = message.DeepClone().AsObject();
-                    answerMessage["command"] = answer;
-                    await WriteLineAsync(process, answerMessage.ToJsonString(s_json), linked.Token);
-                }
-            }
-
+            (answer, repeatKey) = await ExchangeAsync(command, message, line, exchangeKeys, process.StandardInput, process.StandardOutput, linked.Token, cancellationToken);
             CloseInput(process);
             _ = DrainAsync(process.StandardOutput);
             await process.WaitForExitAsync(linked.Token);
@@ -206,6 +187,74 @@ internal sealed class ExecDaemon(ExecdOptions options, ActiveResponseLog log, Ti
                 ? $"did not finish within {options.RunTimeLimit.TotalSeconds:0.###} s"
                 : "was stopped because execd is shutting down";
             await LogAsync($"{command.Program} {reason}; killed its process tree (pid {process.Id})", CancellationToken.None);
+            return new ExecdResult(ExecdOutcome.Killed, answer, repeatKey, Error: reason);
+        }
+    }
+
+    // The exchange of spec §5.4: the message, then (for add) the check_keys line and execd's continue/abort answer.
+    private async Task<(string? Answer, string? RepeatKey)> ExchangeAsync(
+        ResolvedCommand command, JsonObject message, string line, bool exchangeKeys, TextWriter input, TextReader output,
+        CancellationToken token, CancellationToken logToken)
+    {
+        await WriteLineAsync(input, line, token);
+        if (!exchangeKeys || await output.ReadLineAsync(token) is not { } reply)
+        {
+            return (null, null);
+        }
+
+        string answer;
+        string? repeatKey = null;
+        var keys = ParseCheckKeys(reply);
+        if (keys is null)
+        {
+            await LogAsync($"{command.Program}: invalid check_keys reply, answered abort: {Truncate(reply)}", logToken);
+            answer = "abort";
+        }
+        else
+        {
+            repeatKey = RepeatKey(command.Program, keys);
+            answer = Decide(command, repeatKey, message);
+        }
+
+        var answerMessage = message.DeepClone().AsObject();
+        answerMessage["command"] = answer;
+        await WriteLineAsync(input, answerMessage.ToJsonString(s_json), token);
+        return (answer, repeatKey);
+    }
+
+    // An in-process program: the same exchange over in-memory pipes, the same time limit (its token is cancelled).
+    private async Task<ExecdResult> RunInProcessAsync(
+        ResolvedCommand command, InProcessProgram program, JsonObject message, string line, bool exchangeKeys, CancellationToken cancellationToken)
+    {
+        using var limit = new CancellationTokenSource(options.RunTimeLimit, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(limit.Token, cancellationToken);
+        var toProgram = new System.IO.Pipelines.Pipe();
+        var fromProgram = new System.IO.Pipelines.Pipe();
+        var run = Task.Run(async () =>
+        {
+            using var programInput = new StreamReader(toProgram.Reader.AsStream());
+            await using var programOutput = new StreamWriter(fromProgram.Writer.AsStream()) { AutoFlush = true };
+            return await program(programInput, programOutput, linked.Token);
+        }, CancellationToken.None);
+        string? answer = null;
+        string? repeatKey = null;
+        try
+        {
+            await using (var input = new StreamWriter(toProgram.Writer.AsStream()) { AutoFlush = true })
+            {
+                using var output = new StreamReader(fromProgram.Reader.AsStream());
+                (answer, repeatKey) = await ExchangeAsync(command, message, line, exchangeKeys, input, output, linked.Token, cancellationToken);
+            }
+
+            var exit = await run.WaitAsync(linked.Token);
+            return new ExecdResult(ExecdOutcome.Completed, answer, repeatKey, exit);
+        }
+        catch (OperationCanceledException)
+        {
+            var reason = limit.IsCancellationRequested
+                ? $"did not finish within {options.RunTimeLimit.TotalSeconds:0.###} s"
+                : "was stopped because execd is shutting down";
+            await LogAsync($"{command.Program} {reason}; cancelled (in process)", CancellationToken.None);
             return new ExecdResult(ExecdOutcome.Killed, answer, repeatKey, Error: reason);
         }
     }
@@ -294,12 +343,12 @@ internal sealed class ExecDaemon(ExecdOptions options, ActiveResponseLog log, Ti
         }
     }
 
-    private static async Task WriteLineAsync(Process process, string line, CancellationToken cancellationToken)
+    private static async Task WriteLineAsync(TextWriter input, string line, CancellationToken cancellationToken)
     {
         try
         {
-            await process.StandardInput.WriteAsync((line + "\n").AsMemory(), cancellationToken);
-            await process.StandardInput.FlushAsync(cancellationToken);
+            await input.WriteAsync((line + "\n").AsMemory(), cancellationToken);
+            await input.FlushAsync(cancellationToken);
         }
         catch (IOException)
         {

@@ -27,4 +27,14 @@ internal sealed record ExecdOptions
     public TimeSpan TimeoutPollInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     public string BinDirectory => Path.Combine(Home, "active-response", "bin");
+
+    /// <summary>
+    /// Programs execd runs in its own process instead of starting them, by their <c>active-response/bin/…</c> path:
+    /// the same stdin exchange over in-memory pipes, without a process start (Vigil's own remove-threat, when the
+    /// script at that path is Vigil's wrapper). Everything else runs as a child process.
+    /// </summary>
+    public IReadOnlyDictionary<string, InProcessProgram> InProcess { get; init; } = new Dictionary<string, InProcessProgram>();
 }
+
+/// <summary>An active-response program run in process: reads execd's lines from <c>input</c>, answers on <c>output</c>, returns its exit code.</summary>
+internal delegate Task<int> InProcessProgram(TextReader input, TextWriter output, CancellationToken cancellationToken);

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using Vigil.Core.Configuration;
 using Vigil.Core.Events;
 using Vigil.Response.Execd;
+using Vigil.Response.RemoveThreat;
 using Vigil.Response.Tests.RemoveThreat;
 
 namespace Vigil.Response.Tests.Execd;
@@ -111,6 +112,59 @@ public sealed partial class ExecDaemonTests : IDisposable
         Assert.Matches(@"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d active-response/bin/remove-threat: \{.*\} Successfully removed threat "".*"": quarantined \(id 1\)$", lines[0]);
         Assert.Matches(@"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d active-response/bin/vigil-quarantine: \{.*""command"":""quarantine"".*""id"":1,.*\} File quarantined "".*""$", lines[1]);
         Assert.Single(Directory.GetFiles(Path.Combine(_sandbox.DataDirectory, "vault")));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Execute_InProcessRemoveThreat_SameExchangeAndRepeatKey_NoProcess()
+    {
+        // The script on disk would fail: exit code 0 and the removal show the program ran in process.
+        InstallScript("remove-threat", "#!/bin/sh\nexit 99\n");
+        var options = Options(timeout: 60, ("vigil-remove-threat", "remove-threat")) with
+        {
+            InProcess = new Dictionary<string, InProcessProgram>
+            {
+                ["active-response/bin/remove-threat"] = (input, output, token) =>
+                    new RemoveThreatProgram(_sandbox.CreateRemover(_sandbox.DefaultRemoveOptions(), _sandbox.CreateVault()), new ActiveResponseLog(_sandbox.LogPath, TimeProvider.System), _sandbox.DefaultRemoveOptions())
+                        .RunAsync(input, output, token),
+            },
+        };
+        var daemon = Daemon(options);
+        var eicar = _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "eicar.com"));
+
+        var first = await daemon.ExecuteAsync(ArMessage("vigil-remove-threat60", eicar), CancellationToken.None);
+        _sandbox.WriteEicar(eicar);
+        var repeat = await daemon.ExecuteAsync(ArMessage("vigil-remove-threat60", eicar), CancellationToken.None);
+
+        Assert.Equal((ExecdOutcome.Completed, "continue", 0), (first.Outcome, first.Answer, first.ExitCode));
+        Assert.Equal("remove-threat-" + eicar, first.RepeatKey);
+        Assert.Equal((ExecdOutcome.Completed, "abort"), (repeat.Outcome, repeat.Answer)); // the timeout list works as for a child
+        Assert.True(File.Exists(eicar), "the repeat was aborted, so the rewritten file stays");
+        var lines = LogLines();
+        Assert.Matches(@"active-response/bin/remove-threat: \{.*\} Successfully removed threat "".*"": quarantined \(id 1\)$", lines[0]);
+        Assert.EndsWith("Remove threat active response aborted", lines[^1], StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Execute_InProcessProgramThatHangs_IsCancelledAtTheTimeLimit()
+    {
+        InstallScript("hang", "#!/bin/sh\nexit 99\n");
+        var options = Options(0, ("hang", "hang")) with
+        {
+            RunTimeLimit = TimeSpan.FromSeconds(2),
+            InProcess = new Dictionary<string, InProcessProgram>
+            {
+                ["active-response/bin/hang"] = async (input, output, token) =>
+                {
+                    await Task.Delay(Timeout.Infinite, token);
+                    return 0;
+                },
+            },
+        };
+
+        var result = await Daemon(options).ExecuteAsync(ArMessage("hang0", "/nowhere"), CancellationToken.None);
+
+        Assert.Equal(ExecdOutcome.Killed, result.Outcome);
+        Assert.Contains(LogLines(), l => l.Contains("active-response/bin/hang did not finish within 2 s; cancelled (in process)", StringComparison.Ordinal));
     }
 
     [Fact(Timeout = 60_000)]
