@@ -9,7 +9,7 @@ namespace Vigil.Benchmarks.Response;
 
 /// <summary>
 /// End to end, through the real product: `vigil run` as a child process (FIM, analysis, intelligence, execd and the
-/// shipped remove-threat program, itself a child process of execd) watching a temp directory. Each run writes a file
+/// shipped remove-threat wrapper, which execd runs in process) watching a temp directory. Each run writes a file
 /// and closes it, then polls (1 ms) until the file is gone from its path; at the end of each row the quarantine
 /// store (`vigil quarantine list --json`) must hold every file of the row. Rows: local intelligence (EICAR, built
 /// from Vigil.Core's Eicar), and VirusTotal (the emulator answering after 700 ms; files unknown to the local lists).
@@ -236,8 +236,11 @@ internal sealed class E2eQuarantineScenario : IScenario
         var seedRules = File.ReadAllText(RepositoryPaths.Get("config", "rules", "local_rules.xml"));
         temp.WriteFile($"{relative}/config/rules/local_rules.xml",
             seedRules.Replace("<field name=\"file\">/root</field>", $"<field name=\"file\">{watched}</field>", StringComparison.Ordinal));
-        var program = temp.WriteFile($"{relative}/active-response/bin/remove-threat", $"#!/bin/sh\nexec dotnet '{vigilDll}' remove-threat\n");
+        // The shipped wrapper, as a checkout has it (execd runs it in process), and the `vigil` script it would call.
+        var program = temp.WriteFile($"{relative}/active-response/bin/remove-threat", File.ReadAllText(RepositoryPaths.Get("active-response", "bin", "remove-threat")));
         File.SetUnixFileMode(program, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var launcher = temp.WriteFile($"{relative}/vigil", $"#!/bin/sh\nexec dotnet '{vigilDll}' \"$@\"\n");
+        File.SetUnixFileMode(launcher, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
     private static bool Contains(StringBuilder output, string text)
