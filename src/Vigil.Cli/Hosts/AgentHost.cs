@@ -43,16 +43,7 @@ internal sealed class AgentHost(
         Directory.CreateDirectory(Path.GetDirectoryName(paths.ActiveResponseLog)!);
         var logger = loggers.CreateLogger("Vigil.Agent");
         _queue = new DurableEventQueue(paths.Queue, DurableEventQueue.DefaultCapacity, logger);
-        var execd = new ExecDaemon(
-            new ExecdOptions
-            {
-                Home = paths.Home,
-                Commands = config.Commands,
-                ActiveResponses = config.ActiveResponses,
-                InProcess = RemoveThreatCommand.InProcess(paths.Home, paths.Data, [.. config.Syscheck.Directories.Select(d => d.Path)], time),
-            },
-            new ActiveResponseLog(paths.ActiveResponseLog, time),
-            time);
+        var execd = HostExecd.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
         var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, _queue, time);
         var quarantine = HostOperations.LocalQuarantine(paths.Data, paths.ActiveResponseLog, time);
         var connection = new AgentConnection(

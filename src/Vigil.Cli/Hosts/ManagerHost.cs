@@ -95,16 +95,7 @@ internal sealed class ManagerHost(
         }
 
         // The manager is agent 000: `server` responses, and `local` ones for its own alerts, run here.
-        _execd = new ExecDaemon(
-            new ExecdOptions
-            {
-                Home = paths.Home,
-                Commands = config.Commands,
-                ActiveResponses = config.ActiveResponses,
-                InProcess = RemoveThreatCommand.InProcess(paths.Home, paths.Data, [.. config.Syscheck.Directories.Select(d => d.Path)], time),
-            },
-            new ActiveResponseLog(paths.ActiveResponseLog, time),
-            time);
+        _execd = HostExecd.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
         var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time);
         _analysis = Task.Run(() => AnalyseAsync(pipeline, writer, _stopping.Token), CancellationToken.None);
         _background = Task.WhenAll(

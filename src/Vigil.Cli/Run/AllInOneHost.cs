@@ -79,16 +79,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
             _intel.Add(service);
         }
 
-        _execd = new ExecDaemon(
-            new ExecdOptions
-            {
-                Home = paths.Home,
-                Commands = config.Commands,
-                ActiveResponses = config.ActiveResponses,
-                InProcess = RemoveThreatCommand.InProcess(paths.Home, paths.Data, [.. config.Syscheck.Directories.Select(d => d.Path)], time),
-            },
-            new ActiveResponseLog(paths.ActiveResponseLog, time),
-            time);
+        _execd = HostExecd.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
 
         // The AR log goes back into the pipeline as logcollector sends it to Wazuh (so 657/100092/100093 fire),
         // whichever program wrote the line: Vigil's remove-threat or the seed's remove-threat.sh.

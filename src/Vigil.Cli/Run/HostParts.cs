@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Vigil.Core.Configuration;
+using Vigil.Response.Execd;
 
 namespace Vigil.Cli.Run;
 
@@ -109,4 +110,20 @@ internal static class HostLifetime
             await Task.Delay(TimeSpan.FromMilliseconds(20), time);
         }
     }
+}
+
+/// <summary>The execd every host runs: the configuration's commands, Vigil's remove-threat in process when the shipped wrapper is in place.</summary>
+internal static class HostExecd
+{
+    public static ExecDaemon Create(OssecConfig config, string home, string data, string activeResponseLog, TimeProvider time) =>
+        new(
+            new ExecdOptions
+            {
+                Home = home,
+                Commands = config.Commands,
+                ActiveResponses = config.ActiveResponses,
+                InProcess = RemoveThreatCommand.InProcess(home, data, [.. config.Syscheck.Directories.Select(d => d.Path)], time),
+            },
+            new ActiveResponseLog(activeResponseLog, time),
+            time);
 }

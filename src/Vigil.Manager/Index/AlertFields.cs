@@ -56,6 +56,8 @@ internal sealed record AlertFields(
         QuarantineRestoredTo,
     }
 
+    private static readonly int SlotCount = Enum.GetValues<Slot>().Length;
+
     private static readonly Dictionary<string, Slot> s_paths = new(StringComparer.Ordinal)
     {
         ["timestamp"] = Slot.Timestamp,
@@ -115,7 +117,7 @@ internal sealed record AlertFields(
             return null;
         }
 
-        var values = new string?[Enum.GetValues<Slot>().Length];
+        var values = new string?[SlotCount];
         List<string>? groups = null;
         Span<char> path = stackalloc char[512];
         Span<int> lengths = stackalloc int[64]; // the path's length at each object depth
