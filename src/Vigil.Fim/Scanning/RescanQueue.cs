@@ -11,6 +11,12 @@ internal sealed class RescanQueue
     private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
     private readonly Lock _lock = new();
 
+    /// <summary>
+    /// How long a woken consumer waits before taking the requests: a burst of requests becomes one scan, and a file
+    /// created in a brand-new directory is usually closed by then, so the reconcile does not hash it half-written.
+    /// </summary>
+    private static readonly TimeSpan Coalesce = TimeSpan.FromMilliseconds(100);
+
     public int Count
     {
         get
@@ -40,6 +46,7 @@ internal sealed class RescanQueue
         while (true)
         {
             await _signal.WaitAsync(cancellationToken);
+            await Task.Delay(Coalesce, cancellationToken);
             List<ScanTarget> targets;
             lock (_lock)
             {
