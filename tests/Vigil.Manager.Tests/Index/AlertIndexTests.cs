@@ -136,6 +136,91 @@ public sealed class AlertIndexTests : IDisposable
     }
 
     [Fact]
+    public void Chain_FileSeenOnDaysFarApart_EveryDaysAlertsOldestFirst()
+    {
+        // The file index leads with the day: the chain must still find the file on every day the index holds, with
+        // the days between empty, and only on this agent.
+        var days = new[] { T0.AddDays(-40), T0.AddDays(-3).AddHours(23).AddMinutes(59).AddSeconds(59), T0.AddDays(-2), T0 };
+        foreach (var at in days)
+        {
+            _index.Add([AlertSamples.Fim(AlertSamples.NewId(at), at, "/root/drifting", "003", "db-03", rule: 550)]);
+            _index.Add([AlertSamples.Fim(AlertSamples.NewId(at), at, "/root/other", "003", "db-03", rule: 550)]);
+        }
+
+        _index.Add([AlertSamples.Fim(AlertSamples.NewId(T0), T0, "/root/drifting", "004", "db-04", rule: 550)]);
+
+        var chain = _index.Chain("003", "/root/drifting");
+
+        Assert.Equal(days, chain.Steps.Select(s => s.Alert.Timestamp));
+        Assert.All(chain.Steps, s => Assert.Equal(("003", "/root/drifting"), (s.Alert.AgentId, s.Alert.File)));
+    }
+
+    [Fact]
+    public void Open_IndexOfAnEarlierVersion_KeepsItsAlertsAndFindsChains()
+    {
+        // An index written before the file index led with the day: it opens, its alerts stay, chains still work.
+        _index.Dispose();
+        var path = Path.Combine(_temp.Path, "earlier.db");
+        using (var old = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            old.Open();
+            using var create = old.CreateCommand();
+            create.CommandText = """
+                PRAGMA journal_mode=WAL;
+                CREATE TABLE alerts(seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, alert_id TEXT NOT NULL, rule_id INTEGER NOT NULL,
+                    level INTEGER NOT NULL, agent_id TEXT NOT NULL, agent_name TEXT NOT NULL, description TEXT NOT NULL, file TEXT,
+                    caused_by TEXT, groups TEXT NOT NULL, json TEXT NOT NULL);
+                CREATE INDEX alerts_file ON alerts(file, agent_id) WHERE file IS NOT NULL;
+                """;
+            create.ExecuteNonQuery();
+        }
+
+        using var index = new AlertIndex(path, new AlertIndexOptions(), _time);
+        index.Add([AlertSamples.Fim(AlertSamples.NewId(T0), T0, "/root/kept", "001", "web-01")]);
+
+        Assert.Equal(T0, Assert.Single(index.Chain("001", "/root/kept").Steps).Alert.Timestamp);
+        using var check = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False");
+        check.Open();
+        using var indexes = check.CreateCommand();
+        indexes.CommandText = "SELECT group_concat(name) FROM sqlite_master WHERE type = 'index' AND name LIKE 'alerts_file%'";
+        Assert.Equal("alerts_file_day", indexes.ExecuteScalar());
+    }
+
+    [Fact]
+    public void Add_ManyBatches_WalStaysBoundedAndEveryAlertStays()
+    {
+        // About 30 MiB of WAL writes against checkpoints every 1 MiB and a 4 MiB ceiling: whatever the checkpointer's
+        // timing, the WAL never holds it all, and every alert is there after a reopen.
+        var options = new AlertIndexOptions { CheckpointBytes = 1 << 20, MaxWalBytes = 4 << 20 };
+        var path = Path.Combine(_temp.Path, "bounded.db");
+        var at = T0.AddHours(-20);
+        var total = 0;
+        long largestWal = 0;
+        using (var index = new AlertIndex(path, options, _time))
+        {
+            for (var batch = 0; batch < 40; batch++)
+            {
+                var alerts = new List<string>();
+                for (var i = 0; i < 500; i++)
+                {
+                    alerts.Add(AlertSamples.Fim(AlertSamples.NewId(at), at, $"/srv/f{batch}-{i}.bin", "005", "build-05", rule: 554));
+                    at = at.AddMilliseconds(7);
+                    total++;
+                }
+
+                index.Add(alerts);
+                largestWal = Math.Max(largestWal, new FileInfo(path + "-wal").Length);
+            }
+        }
+
+        Assert.True(largestWal <= 8 << 20, $"the WAL grew to {largestWal:N0} bytes");
+        using var reopened = new AlertIndex(path, options, _time);
+        Assert.Equal(total, reopened.Count());
+        Assert.Single(reopened.Chain("005", "/srv/f39-499.bin").Steps);
+        Assert.Single(reopened.Chain("005", "/srv/f0-0.bin").Steps);
+    }
+
+    [Fact]
     public void Quarantine_FollowsRestoreAndDelete_KeyedByAgentAndId()
     {
         SeedFlow("/root/a", "001", "web-01", T0, 1);
