@@ -23,11 +23,18 @@ namespace Vigil.Cli.Hosts;
 /// </summary>
 internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter output) : IAsyncDisposable
 {
+    private const long MaxBacklog = 1_000_000;
     private static readonly TimeSpan RetentionPeriod = TimeSpan.FromHours(1);
-    private readonly System.Threading.Channels.Channel<string[]> _batches = System.Threading.Channels.Channel.CreateBounded<string[]>(
-        new System.Threading.Channels.BoundedChannelOptions(256) { SingleReader = true, FullMode = System.Threading.Channels.BoundedChannelFullMode.Wait });
 
+    // Unbounded as a channel, bounded by the alerts it holds: a burst of small batches must not make analysis wait
+    // while the index is far from a million alerts behind.
+    private readonly System.Threading.Channels.Channel<string[]> _batches = System.Threading.Channels.Channel.CreateUnbounded<string[]>(
+        new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true });
+
+    private readonly SemaphoreSlim _room = new(0);
     private readonly CancellationTokenSource _stopping = new();
+    private long _backlog;
+    private int _waiting;
     private Task? _writer;
     private Task? _retention;
     private bool _failing;
@@ -35,6 +42,9 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
     public AlertIndex Index => index;
 
     public AlertFeed Feed => feed;
+
+    /// <summary>Alerts handed over and not yet indexed.</summary>
+    public long Backlog => Interlocked.Read(ref _backlog);
 
     public static AlertIndexing Open(string dataDirectory, TextWriter output, TimeProvider time)
     {
@@ -52,12 +62,23 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
             return;
         }
 
+        while (Interlocked.Read(ref _backlog) >= MaxBacklog)
+        {
+            Interlocked.Increment(ref _waiting);
+            try
+            {
+                await _room.WaitAsync(TimeSpan.FromMilliseconds(100), cancellationToken);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _waiting);
+            }
+        }
+
         var batch = alerts.ToArray();
         alerts.Clear();
-        if (!_batches.Writer.TryWrite(batch))
-        {
-            await _batches.Writer.WriteAsync(batch, cancellationToken);
-        }
+        Interlocked.Add(ref _backlog, batch.Length);
+        _batches.Writer.TryWrite(batch);
     }
 
     private async Task WriteAsync()
@@ -71,7 +92,12 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
             }
 
             Write(pending);
+            Interlocked.Add(ref _backlog, -pending.Count);
             pending.Clear();
+            if (Volatile.Read(ref _waiting) > 0)
+            {
+                _room.Release();
+            }
         }
     }
 
@@ -132,6 +158,7 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
         await _stopping.CancelAsync();
         await (_retention ?? Task.CompletedTask);
         _stopping.Dispose();
+        _room.Dispose();
         index.Dispose();
     }
 }
