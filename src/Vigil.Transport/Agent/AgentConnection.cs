@@ -31,6 +31,8 @@ internal sealed class AgentConnection(
     ILogger logger,
     TimeProvider time)
 {
+    private const int MaxBatchBytes = 1 << 20;
+
     public string Version { get; init; } = typeof(AgentConnection).Assembly.GetName().Version?.ToString() ?? "";
 
     public async Task RunAsync(CancellationToken stoppingToken)
@@ -141,13 +143,26 @@ internal sealed class AgentConnection(
                     continue;
                 }
 
+                // Up to 512 events a message, and about 1 MiB (the manager accepts messages of up to 4 MiB).
+                var events = new EventBatch();
+                var bytes = 0;
                 foreach (var item in batch)
                 {
-                    await call.RequestStream.WriteAsync(new AgentMessage
+                    events.Events.Add(new AgentEvent { Sequence = item.Sequence, Queue = item.Message.Queue.ToString(), Location = item.Message.Location, Message = item.Message.Message });
+                    bytes += item.Message.Message.Length + item.Message.Location.Length + 16;
+                    if (bytes >= MaxBatchBytes)
                     {
-                        Event = new AgentEvent { Sequence = item.Sequence, Queue = item.Message.Queue.ToString(), Location = item.Message.Location, Message = item.Message.Message },
-                    }, token);
+                        await call.RequestStream.WriteAsync(new AgentMessage { Events = events }, token);
+                        events = new EventBatch();
+                        bytes = 0;
+                    }
+
                     sent = item.Sequence;
+                }
+
+                if (events.Events.Count > 0)
+                {
+                    await call.RequestStream.WriteAsync(new AgentMessage { Events = events }, token);
                 }
 
                 lastWrite = time.GetTimestamp();

@@ -48,13 +48,15 @@ internal sealed class AgentChannelService(
 
                         context.Registry.Touch(agent.Id, AgentStatus.Active, null, null, context.Time.GetUtcNow());
                         break;
-                    case AgentMessage.BodyOneofCase.Event when message.Event.Queue.Length == 1:
-                        var e = message.Event;
-                        var rewritten = new EventMessage(e.Queue[0], EventMessage.AgentLocation(session.Identity, e.Location), e.Message);
-                        await context.Handler.OnEventAsync(session, e.Sequence, rewritten, token);
-                        break;
                     case AgentMessage.BodyOneofCase.Event:
-                        TransportLog.MalformedEvent(logger, agent.Id, message.Event.Queue);
+                        await OnEventAsync(session, message.Event, token);
+                        break;
+                    case AgentMessage.BodyOneofCase.Events:
+                        foreach (var e in message.Events.Events)
+                        {
+                            await OnEventAsync(session, e, token);
+                        }
+
                         break;
                 }
             }
@@ -75,6 +77,17 @@ internal sealed class AgentChannelService(
 
             await pump.ContinueWith(_ => { }, TaskScheduler.Default);
         }
+    }
+
+    private ValueTask OnEventAsync(AgentSession session, AgentEvent e, CancellationToken cancellationToken)
+    {
+        if (e.Queue.Length != 1)
+        {
+            TransportLog.MalformedEvent(logger, session.Id, e.Queue);
+            return ValueTask.CompletedTask;
+        }
+
+        return context.Handler.OnEventAsync(session, e.Sequence, new EventMessage(e.Queue[0], session.LocationOf(e.Location), e.Message), cancellationToken);
     }
 
     private static async Task PumpAsync(AgentSession session, IServerStreamWriter<ManagerMessage> responseStream, CancellationToken cancellationToken)

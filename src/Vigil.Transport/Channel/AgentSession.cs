@@ -17,6 +17,23 @@ internal sealed class AgentSession(AgentIdentity identity)
 
     public ChannelReader<ManagerMessage> Outgoing => _outgoing.Reader;
 
+    private (string Location, string Rewritten) _lastLocation = ("", "");
+
+    /// <summary>
+    /// The event location as the manager records it, naming this authenticated agent (an agent's events nearly
+    /// always share a location or two, so the last one is kept). Called by the stream's reader only.
+    /// </summary>
+    public string LocationOf(string location)
+    {
+        var last = _lastLocation;
+        if (!string.Equals(last.Location, location, StringComparison.Ordinal) || last.Rewritten.Length == 0)
+        {
+            last = _lastLocation = (location, EventMessage.AgentLocation(Identity, location));
+        }
+
+        return last.Rewritten;
+    }
+
     public bool TryAcknowledge(ulong sequence) => _outgoing.Writer.TryWrite(new ManagerMessage { Acknowledged = sequence });
 
     public bool TrySendActiveResponse(string name, string json) =>

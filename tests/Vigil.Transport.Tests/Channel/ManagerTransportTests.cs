@@ -64,6 +64,57 @@ public sealed class ManagerTransportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Connect_QueueLongerThanOneMessage_EveryEventArrivesOnceInOrder()
+    {
+        var credentials = await EnrollAsync("batch-01");
+        using var queue = new DurableEventQueue(_temp.Combine("agent", "queue.db"));
+        const int Count = 1300; // three messages of at most 512 events
+        for (var i = 1; i <= Count; i++)
+        {
+            queue.Enqueue(new EventMessage(EventMessage.SyscheckQueue, "syscheck", $"{{\"n\":{i}}}"));
+        }
+
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var connection = new AgentConnection(credentials, queue, (_, _) => Task.CompletedTask, new AgentConnectionOptions(), NullLogger.Instance, TimeProvider.System);
+        var running = connection.RunAsync(stop.Token);
+        for (var i = 1; i <= Count; i++)
+        {
+            var (agent, message) = await _handler.Events.Reader.ReadAsync(stop.Token);
+            Assert.Equal("001", agent);
+            Assert.Equal($"{{\"n\":{i}}}", message.Message);
+            Assert.Equal("[001] (batch-01) 127.0.0.1->syscheck", message.Location);
+        }
+
+        Assert.Equal(Enumerable.Range(1, Count).Select(i => (ulong)i), _handler.Sequences);
+        await stop.CancelAsync();
+        await running;
+    }
+
+    [Fact]
+    public async Task Connect_BatchWithAMalformedEvent_TheOthersArriveAndTheBadOneIsLogged()
+    {
+        var credentials = await EnrollAsync("batch-02");
+        using var handler = credentials.CreateHandler();
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"https://{credentials.Manager}", new Grpc.Net.Client.GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = false });
+        using var call = new AgentChannel.AgentChannelClient(channel).Connect();
+        await call.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello() });
+        var batch = new EventBatch();
+        batch.Events.Add(new AgentEvent { Sequence = 1, Queue = "8", Location = "syscheck", Message = "first" });
+        batch.Events.Add(new AgentEvent { Sequence = 2, Queue = "88", Location = "syscheck", Message = "malformed" });
+        batch.Events.Add(new AgentEvent { Sequence = 3, Queue = "1", Location = "/var/log/x", Message = "third" });
+        await call.RequestStream.WriteAsync(new AgentMessage { Events = batch });
+
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var first = await _handler.Events.Reader.ReadAsync(stop.Token);
+        var third = await _handler.Events.Reader.ReadAsync(stop.Token);
+        Assert.Equal(("first", "[001] (batch-02) 127.0.0.1->syscheck"), (first.Message.Message, first.Message.Location));
+        Assert.Equal(("third", "[001] (batch-02) 127.0.0.1->/var/log/x"), (third.Message.Message, third.Message.Location));
+        await _log.AssertLoggedAsync("Dropped a malformed event from agent 001 (queue '88')");
+        Assert.Equal([1UL, 3UL], _handler.Sequences);
+        await call.RequestStream.CompleteAsync();
+    }
+
+    [Fact]
     public async Task Connect_CertificateFromAnotherCa_IsRefused()
     {
         using var other = CertificateAuthority.LoadOrCreate(_temp.Combine("other-ca"), TimeProvider.System);
@@ -203,6 +254,20 @@ public sealed class ManagerTransportTests : IAsyncLifetime
 
         public int Connections => Volatile.Read(ref _connections);
 
+        /// <summary>The sequences of the events handled, in the order they were handled.</summary>
+        public IReadOnlyList<ulong> Sequences
+        {
+            get
+            {
+                lock (_sequences)
+                {
+                    return [.. _sequences];
+                }
+            }
+        }
+
+        private readonly List<ulong> _sequences = [];
+
         /// <summary>An active response sent to every agent as soon as it connects.</summary>
         public (string Name, string Json)? ActiveResponse { get; init; }
 
@@ -219,6 +284,11 @@ public sealed class ManagerTransportTests : IAsyncLifetime
 
         public ValueTask OnEventAsync(AgentSession session, ulong sequence, EventMessage message, CancellationToken cancellationToken)
         {
+            lock (_sequences)
+            {
+                _sequences.Add(sequence);
+            }
+
             session.TryAcknowledge(sequence);
             return Events.Writer.WriteAsync((session.Id, message), cancellationToken);
         }
