@@ -87,6 +87,13 @@ internal sealed record AlertFields(
 
     private static readonly Dictionary<string, Slot>.AlternateLookup<ReadOnlySpan<char>> s_lookup = s_paths.GetAlternateLookup<ReadOnlySpan<char>>();
 
+    // The objects that hold a path the index reads ("rule", "data.parameters.alert", …): any other object (the FIM
+    // attributes, the VirusTotal report, decoders, compliance) is skipped whole, without reading its properties.
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> s_containers = s_paths.Keys
+        .SelectMany(p => p.Select((c, i) => c == '.' ? p[..i] : null).OfType<string>())
+        .ToHashSet(StringComparer.Ordinal)
+        .GetAlternateLookup<ReadOnlySpan<char>>();
+
     /// <summary>
     /// Reads an alert in one pass over its text (no document tree); null when the text is not an alert document
     /// (not an object, no rule id or no timestamp) or not JSON.
@@ -160,6 +167,13 @@ internal sealed record AlertFields(
                     if (arrayDepth > 0)
                     {
                         reader.Skip();
+                        break;
+                    }
+
+                    if (!s_containers.Contains(path[..Math.Min(pathLength, path.Length)]))
+                    {
+                        reader.Skip();
+                        current = null;
                         break;
                     }
 
