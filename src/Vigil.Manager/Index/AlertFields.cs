@@ -116,6 +116,19 @@ internal sealed record AlertFields(
         }
     }
 
+    /// <summary>As <see cref="Read(string)"/>, from the document's UTF-8 bytes.</summary>
+    public static AlertFields? ReadUtf8(ReadOnlySpan<byte> utf8)
+    {
+        try
+        {
+            return Read(utf8);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     private static AlertFields? Read(ReadOnlySpan<byte> utf8)
     {
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 256 });

@@ -1,6 +1,8 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Vigil.Manager.Index;
 
@@ -85,68 +87,124 @@ internal sealed class AlertIndex : IDisposable
     public IReadOnlyList<IndexedAlert> Add(IReadOnlyList<string> alertJsons)
     {
         var added = new List<IndexedAlert>(alertJsons.Count);
-        lock (_gate)
+        var buffer = ArrayPool<byte>.Shared.Rent(8192);
+        try
         {
-            using var transaction = _writer.BeginTransaction();
-            using var insert = _writer.CreateCommand();
-            insert.Transaction = transaction;
-            insert.CommandText = """
-                INSERT INTO alerts(seq, ts, alert_id, rule_id, level, agent_id, agent_name, description, file, caused_by, groups, json)
-                VALUES($seq, $ts, $alert_id, $rule_id, $level, $agent_id, $agent_name, $description, $file, $caused_by, $groups, $json)
-                """;
-            var p = new SqliteParameter[12];
-            string[] names = ["$seq", "$ts", "$alert_id", "$rule_id", "$level", "$agent_id", "$agent_name", "$description", "$file", "$caused_by", "$groups", "$json"];
-            for (var i = 0; i < names.Length; i++)
+            lock (_gate)
             {
-                p[i] = insert.Parameters.Add(names[i], SqliteType.Text);
+                using var transaction = _writer.BeginTransaction();
+                var insert = _insert ??= Prepare(_writer, """
+                    INSERT INTO alerts(seq, ts, alert_id, rule_id, level, agent_id, agent_name, description, file, caused_by, groups, json)
+                    VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                    """);
+                var seq = NextSeq();
+                foreach (var json in alertJsons)
+                {
+                    // The document goes in as the UTF-8 its fields were read from: one encoding, no parameter objects.
+                    if (Encoding.UTF8.GetMaxByteCount(json.Length) > buffer.Length)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(json.Length));
+                    }
+
+                    ReadOnlySpan<byte> utf8 = buffer.AsSpan(0, Encoding.UTF8.GetBytes(json, buffer));
+                    var fields = AlertFields.ReadUtf8(utf8);
+                    if (fields is null)
+                    {
+                        continue; // not an alert document; alerts.json keeps it regardless
+                    }
+
+                    var groupList = string.Join(',', fields.Groups);
+                    raw.sqlite3_bind_int64(insert, 1, seq);
+                    raw.sqlite3_bind_int64(insert, 2, fields.Timestamp.ToUnixTimeMilliseconds());
+                    BindText(insert, 3, fields.Id);
+                    raw.sqlite3_bind_int64(insert, 4, fields.RuleId);
+                    raw.sqlite3_bind_int64(insert, 5, fields.Level);
+                    BindText(insert, 6, fields.AgentId);
+                    BindText(insert, 7, fields.AgentName);
+                    BindText(insert, 8, fields.Description);
+                    BindText(insert, 9, fields.File);
+                    BindText(insert, 10, fields.CausedBy);
+                    BindText(insert, 11, "," + groupList + ",");
+                    raw.sqlite3_bind_text(insert, 12, utf8);
+                    Step(insert);
+                    if (_ruleGroups.Add((fields.RuleId, groupList)))
+                    {
+                        NoteRuleGroups(transaction, fields.RuleId, fields.Groups);
+                    }
+
+                    var alert = new IndexedAlert(seq, fields.Id, fields.Timestamp, fields.AgentId, fields.AgentName, fields.RuleId, fields.Level,
+                        fields.Description, fields.File, fields.Groups, json);
+                    if (fields.Quarantine is { } change)
+                    {
+                        ApplyQuarantine(transaction, alert, change);
+                    }
+
+                    added.Add(alert);
+                    _uncheckpointedBytes += utf8.Length;
+                    seq++;
+                }
+
+                transaction.Commit();
+                KeepWalInCheck();
             }
-
-            insert.Prepare();
-            var seq = NextSeq();
-            foreach (var json in alertJsons)
-            {
-                var fields = AlertFields.Read(json);
-                if (fields is null)
-                {
-                    continue; // not an alert document; alerts.json keeps it regardless
-                }
-
-                var groupList = string.Join(',', fields.Groups);
-                p[0].Value = seq;
-                p[1].Value = fields.Timestamp.ToUnixTimeMilliseconds();
-                p[2].Value = fields.Id;
-                p[3].Value = fields.RuleId;
-                p[4].Value = fields.Level;
-                p[5].Value = fields.AgentId;
-                p[6].Value = fields.AgentName;
-                p[7].Value = fields.Description;
-                p[8].Value = (object?)fields.File ?? DBNull.Value;
-                p[9].Value = (object?)fields.CausedBy ?? DBNull.Value;
-                p[10].Value = "," + groupList + ",";
-                p[11].Value = json;
-                insert.ExecuteNonQuery();
-                if (_ruleGroups.Add((fields.RuleId, groupList)))
-                {
-                    NoteRuleGroups(transaction, fields.RuleId, fields.Groups);
-                }
-
-                var alert = new IndexedAlert(seq, fields.Id, fields.Timestamp, fields.AgentId, fields.AgentName, fields.RuleId, fields.Level,
-                    fields.Description, fields.File, fields.Groups, json);
-                if (fields.Quarantine is { } change)
-                {
-                    ApplyQuarantine(transaction, alert, change);
-                }
-
-                added.Add(alert);
-                _uncheckpointedBytes += json.Length;
-                seq++;
-            }
-
-            transaction.Commit();
-            KeepWalInCheck();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
 
         return added;
+    }
+
+    // The insert is prepared once and kept (SQLite re-prepares it itself should the schema change).
+    private sqlite3_stmt? _insert;
+
+    private static sqlite3_stmt Prepare(SqliteConnection connection, string sql)
+    {
+        var rc = raw.sqlite3_prepare_v2(connection.Handle, sql, out var statement);
+        SqliteException.ThrowExceptionForRC(rc, connection.Handle);
+        return statement;
+    }
+
+    private void Step(sqlite3_stmt statement)
+    {
+        var rc = raw.sqlite3_step(statement);
+        if (rc != raw.SQLITE_DONE)
+        {
+            var message = raw.sqlite3_errmsg(_writer.Handle).utf8_to_string();
+            raw.sqlite3_reset(statement);
+            throw new SqliteException($"SQLite Error {rc}: '{message}'.", rc);
+        }
+
+        raw.sqlite3_reset(statement);
+    }
+
+    private static void BindText(sqlite3_stmt statement, int index, string? value)
+    {
+        if (value is null)
+        {
+            raw.sqlite3_bind_null(statement, index);
+            return;
+        }
+
+        var max = Encoding.UTF8.GetMaxByteCount(value.Length);
+        if (max <= 1024)
+        {
+            Span<byte> small = stackalloc byte[1024];
+            raw.sqlite3_bind_text(statement, index, (ReadOnlySpan<byte>)small[..Encoding.UTF8.GetBytes(value, small)]);
+            return;
+        }
+
+        var rented = ArrayPool<byte>.Shared.Rent(max);
+        try
+        {
+            raw.sqlite3_bind_text(statement, index, new ReadOnlySpan<byte>(rented, 0, Encoding.UTF8.GetBytes(value, rented)));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     // Checkpoints (copying the WAL back into the database, then one fsync) run on a thread of their own, so the writer
@@ -484,6 +542,7 @@ internal sealed class AlertIndex : IDisposable
         _checkpointer?.Wait();
         lock (_gate)
         {
+            _insert?.Dispose();
             _writer.Dispose();
         }
 

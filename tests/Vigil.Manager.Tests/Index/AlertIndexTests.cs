@@ -136,6 +136,25 @@ public sealed class AlertIndexTests : IDisposable
     }
 
     [Fact]
+    public void Add_NonAsciiText_ComesBackExactly()
+    {
+        // Paths, names and descriptions outside ASCII (and a character outside the BMP) survive the trip through the
+        // index as they were written to alerts.json.
+        var id = AlertSamples.NewId(T0);
+        var json = AlertSamples.Fim(id, T0, "/root/PATH", "007", "HOST", rule: 554)
+            .Replace("PATH", "données/résumé-日本-😀.pdf", StringComparison.Ordinal).Replace("HOST", "hôte-07", StringComparison.Ordinal);
+        Assert.Contains("résumé-日本-😀", json, StringComparison.Ordinal); // unescaped, as alerts.json writes it
+        var other = AlertSamples.Fim(AlertSamples.NewId(T0), T0, "/root/plain.txt", "007", "hôte-07", rule: 554);
+        _index.Add([json, other]);
+
+        var found = _index.Get(id)!;
+        Assert.Equal(json, found.Json);
+        Assert.Equal(("/root/données/résumé-日本-😀.pdf", "hôte-07"), (found.File, found.AgentName));
+        Assert.Equal(id, Assert.Single(Search("agent.name: \"hôte-07\" AND file: \"/root/données/résumé-日本-😀.pdf\"").Alerts).Id);
+        Assert.Single(_index.Chain("007", "/root/données/résumé-日本-😀.pdf").Steps);
+    }
+
+    [Fact]
     public void Chain_FileSeenOnDaysFarApart_EveryDaysAlertsOldestFirst()
     {
         // The file index leads with the day: the chain must still find the file on every day the index holds, with
