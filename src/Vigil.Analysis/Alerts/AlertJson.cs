@@ -36,6 +36,18 @@ internal static class AlertJson
     private static readonly JsonEncodedText s_location = JsonEncodedText.Encode("location");
     private static readonly JsonEncodedText s_data = JsonEncodedText.Encode("data");
     private static readonly JsonEncodedText s_mitre = JsonEncodedText.Encode("mitre");
+    private static readonly JsonEncodedText s_syscheck = JsonEncodedText.Encode("syscheck");
+    private static readonly JsonEncodedText s_path = JsonEncodedText.Encode("path");
+    private static readonly JsonEncodedText s_hardLinks = JsonEncodedText.Encode("hard_links");
+    private static readonly JsonEncodedText s_mode = JsonEncodedText.Encode("mode");
+    private static readonly JsonEncodedText s_symbolicPath = JsonEncodedText.Encode("symbolic_path");
+    private static readonly JsonEncodedText s_inodeBefore = JsonEncodedText.Encode("inode_before");
+    private static readonly JsonEncodedText s_inodeAfter = JsonEncodedText.Encode("inode_after");
+    private static readonly JsonEncodedText s_diff = JsonEncodedText.Encode("diff");
+    private static readonly JsonEncodedText s_tags = JsonEncodedText.Encode("tags");
+    private static readonly JsonEncodedText s_changedAttributes = JsonEncodedText.Encode("changed_attributes");
+    private static readonly JsonEncodedText s_event = JsonEncodedText.Encode("event");
+    private static readonly JsonEncodedText s_audit = JsonEncodedText.Encode("audit");
 
     private static readonly (JsonEncodedText, JsonEncodedText) s_size = BeforeAfter("size");
     private static readonly (JsonEncodedText, JsonEncodedText) s_perm = BeforeAfter("perm");
@@ -116,7 +128,15 @@ internal static class AlertJson
 
         w.WriteStartObject(s_agent);
         w.WriteString(s_id, e.AgentId);
-        w.WriteString(s_name, e.Agent?.Name ?? context.ManagerName);
+        if (e.Agent is { } agent)
+        {
+            w.WriteString(s_name, agent.Name);
+        }
+        else
+        {
+            w.WriteString(s_name, context.ManagerNameJson);
+        }
+
         if (e.Agent?.Ip is { } ip)
         {
             w.WriteString(s_ip, ip);
@@ -124,7 +144,7 @@ internal static class AlertJson
 
         w.WriteEndObject();
         w.WriteStartObject(s_manager);
-        w.WriteString(s_name, context.ManagerName);
+        w.WriteString(s_name, context.ManagerNameJson);
         w.WriteEndObject();
         w.WriteString(s_id, alert.Id);
         if (context.ClusterName is not null)
@@ -153,12 +173,12 @@ internal static class AlertJson
         if (e.Decoder is { } decoder)
         {
             w.WriteStartObject(s_decoder);
-            if (decoder.Parent is not null)
+            if (decoder.ParentJson is { } parent)
             {
-                w.WriteString(s_parent, decoder.Parent);
+                w.WriteString(s_parent, parent);
             }
 
-            w.WriteString(s_name, decoder.Name);
+            w.WriteString(s_name, decoder.NameJson);
             w.WriteEndObject();
         }
 
@@ -181,10 +201,17 @@ internal static class AlertJson
             w.WriteNumber(s_level, rule.Level);
         }
 
-        w.WriteString(s_description, alert.Description);
-        Span<char> id = stackalloc char[8];
-        rule.Id.TryFormat(id, out var idLength, provider: CultureInfo.InvariantCulture);
-        w.WriteString(s_id, id[..idLength]);
+        // The rule's own description (no field filled in) and id are the same in each of its alerts: encoded at load.
+        if (string.Equals(alert.Description, output.Description, StringComparison.Ordinal))
+        {
+            w.WriteString(s_description, output.DescriptionJson);
+        }
+        else
+        {
+            w.WriteString(s_description, alert.Description);
+        }
+
+        w.WriteString(s_id, output.IdJson);
         if (output.MitreJson is { } mitre)
         {
             w.WritePropertyName(s_mitre);
@@ -238,11 +265,11 @@ internal static class AlertJson
 
     private static void WriteSyscheck(Utf8JsonWriter w, FimEventData fim)
     {
-        w.WriteStartObject("syscheck");
-        w.WriteString("path", fim.Path);
+        w.WriteStartObject(s_syscheck);
+        w.WriteString(s_path, fim.Path);
         if (fim.HardLinks is { Count: > 0 })
         {
-            w.WriteStartArray("hard_links");
+            w.WriteStartArray(s_hardLinks);
             foreach (var link in fim.HardLinks)
             {
                 w.WriteStringValue(link);
@@ -251,10 +278,10 @@ internal static class AlertJson
             w.WriteEndArray();
         }
 
-        w.WriteString("mode", fim.Mode);
+        w.WriteString(s_mode, fim.Mode);
         if (fim.SymbolicPath is not null)
         {
-            w.WriteString("symbolic_path", fim.SymbolicPath);
+            w.WriteString(s_symbolicPath, fim.SymbolicPath);
         }
 
         var a = fim.After;
@@ -268,29 +295,29 @@ internal static class AlertJson
         Pair(s_sha256, b?.Sha256, a.Sha256);
         Pair(s_uname, b?.UserName, a.UserName);
         Pair(s_gname, b?.GroupName, a.GroupName);
-        Pair(s_mtime, b?.Mtime is { } bm ? FormatMtime(bm) : null, a.Mtime is { } am ? FormatMtime(am) : null);
+        MtimePair(w, b?.Mtime, a.Mtime);
 
         // Wazuh prints inodes through atoi (overflowing above 2^31−1, spec §8.17); Vigil prints the full number.
         var inodeBefore = ParseInode(b?.Inode);
         var inodeAfter = ParseInode(a.Inode);
         if (inodeBefore is { } ib && ib != inodeAfter)
         {
-            w.WriteNumber("inode_before", ib);
+            w.WriteNumber(s_inodeBefore, ib);
         }
 
         if (inodeAfter is { } ia && ia != 0)
         {
-            w.WriteNumber("inode_after", ia);
+            w.WriteNumber(s_inodeAfter, ia);
         }
 
         if (fim.Diff is { } diff && diff != "0")
         {
-            w.WriteString("diff", diff);
+            w.WriteString(s_diff, diff);
         }
 
         if (fim.Tags is { Count: > 0 })
         {
-            w.WriteStartArray("tags");
+            w.WriteStartArray(s_tags);
             foreach (var tag in fim.Tags)
             {
                 w.WriteStringValue(tag);
@@ -301,7 +328,7 @@ internal static class AlertJson
 
         if (fim.ChangedAttributes is { Count: > 0 })
         {
-            w.WriteStartArray("changed_attributes");
+            w.WriteStartArray(s_changedAttributes);
             foreach (var changed in fim.ChangedAttributes)
             {
                 w.WriteStringValue(changed);
@@ -310,10 +337,10 @@ internal static class AlertJson
             w.WriteEndArray();
         }
 
-        w.WriteString("event", fim.EventType);
+        w.WriteString(s_event, fim.EventType);
         if (fim.Audit is { } audit)
         {
-            w.WritePropertyName("audit");
+            w.WritePropertyName(s_audit);
             audit.WriteTo(w);
         }
 
@@ -331,6 +358,24 @@ internal static class AlertJson
             {
                 w.WriteString(name.After, after);
             }
+        }
+    }
+
+    // Pair() for mtime, with the times formatted on the stack.
+    private static void MtimePair(Utf8JsonWriter w, long? before, long? after)
+    {
+        Span<char> beforeText = stackalloc char[19];
+        Span<char> afterText = stackalloc char[19];
+        var beforeLength = before is { } b ? FormatMtime(b, beforeText) : -1;
+        var afterLength = after is { } a ? FormatMtime(a, afterText) : -1;
+        if (beforeLength >= 0 && (afterLength < 0 || !beforeText[..beforeLength].SequenceEqual(afterText[..afterLength])))
+        {
+            w.WriteString(s_mtime.Item1, beforeText[..beforeLength]);
+        }
+
+        if (afterLength >= 0)
+        {
+            w.WriteString(s_mtime.Item2, afterText[..afterLength]);
         }
     }
 
@@ -388,37 +433,73 @@ internal static class AlertJson
     /// previous name) must be new in its object. Names from a flattened JSON object always are; a field repeated,
     /// an object split apart, or a value where an object is (or the reverse) needs the tree.
     /// </summary>
+    /// <remarks>
+    /// "New in its object" means the name up to and with that part is no earlier name and no earlier name's dotted
+    /// prefix. Those prefixes are kept as hashes: two different prefixes with one hash can only send the fields
+    /// through the tree, which prints every field list correctly.
+    /// </remarks>
     private static bool IsInTreeOrder(List<DataEntry> entries)
     {
-        for (var i = 1; i < entries.Count; i++)
+        var seen = t_prefixes ??= [];
+        seen.Clear();
+        Span<ulong> prefixes = stackalloc ulong[MaxParts];
+        string? previous = null;
+        foreach (var entry in entries)
         {
-            var name = entries[i].Name;
-            var shared = SharedObjects(entries[i - 1].Name, name);
+            var name = entry.Name;
+            var parts = PrefixHashes(name, prefixes);
+            if (parts < 0)
+            {
+                return false;
+            }
 
             // The name up to and with its first part that is not an open object.
-            var end = -1;
-            for (var part = 0; part <= shared; part++)
+            if (previous is not null && seen.Contains(prefixes[SharedObjects(previous, name)]))
             {
-                end = name.IndexOf('.', end + 1);
-                if (end < 0)
-                {
-                    end = name.Length;
-                    break;
-                }
+                return false;
             }
 
-            var head = name.AsSpan(0, end);
-            for (var j = 0; j < i; j++)
+            foreach (var prefix in prefixes[..parts])
             {
-                var other = entries[j].Name;
-                if (other.AsSpan().StartsWith(head, StringComparison.Ordinal) && (other.Length == head.Length || other[head.Length] == '.'))
-                {
-                    return false;
-                }
+                seen.Add(prefix);
             }
+
+            previous = name;
         }
 
         return true;
+    }
+
+    private const int MaxParts = 32;
+
+    [ThreadStatic]
+    private static HashSet<ulong>? t_prefixes;
+
+    /// <summary>
+    /// FNV-1a hashes of the name up to the end of each of its dotted parts (the last is the whole name); returns the
+    /// part count, or -1 past <see cref="MaxParts"/>.
+    /// </summary>
+    private static int PrefixHashes(string name, Span<ulong> hashes)
+    {
+        var hash = 14695981039346656037UL;
+        var parts = 0;
+        foreach (var c in name)
+        {
+            if (c == '.')
+            {
+                if (parts == hashes.Length - 1)
+                {
+                    return -1;
+                }
+
+                hashes[parts++] = hash;
+            }
+
+            hash = (hash ^ c) * 1099511628211UL;
+        }
+
+        hashes[parts++] = hash;
+        return parts;
     }
 
     /// <summary>How many leading object parts (parts followed by a dot) two dotted names share.</summary>
@@ -515,11 +596,8 @@ internal static class AlertJson
 
 
     /// <summary>Wazuh's <c>%FT%T%z</c> cut to 20 bytes: the offset is lost (spec §2.9); kept for rule and parser compatibility.</summary>
-    private static string FormatMtime(long epoch)
-    {
-        Span<char> buffer = stackalloc char[19];
-        return new string(buffer[..LocalClock.FormatDateTime(LocalClock.FromUnixSeconds(epoch).DateTime, buffer)]);
-    }
+    private static int FormatMtime(long epoch, Span<char> destination) =>
+        LocalClock.FormatDateTime(LocalClock.FromUnixSeconds(epoch).DateTime, destination);
 
     /// <summary>JSON text that came from the event's own parsed JSON, written as is.</summary>
     private sealed record RawJson(string Json);
