@@ -65,6 +65,21 @@ public sealed class AlertOutputTests
         Assert.EndsWith("\n\n", text, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(1700000000)]
+    [InlineData(1699000000)]
+    [InlineData(0)]
+    [InlineData(-62000000000)]
+    [InlineData(253402000000)]
+    public void Log_FimDate_IsCtimeLayoutInLocalTime(long mtime)
+    {
+        using var harness = new RuleHarness();
+        var result = harness.Process(Events.Fim("/tmp/eicar.com").Replace("\"mtime\":1700000000", $"\"mtime\":{mtime}", StringComparison.Ordinal));
+        var lines = AlertLog.Format(result.Alert!, AnalysisFactory.ContextOf(harness.Config)).Split('\n');
+        var expected = LocalClock.FromUnixSeconds(mtime).ToString("ddd MMM d HH:mm:ss yyyy", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains($" - Date: {expected}", lines);
+    }
+
     [Fact]
     public void FileWriter_IdsAreAlertsLogOffsets()
     {
