@@ -407,9 +407,10 @@ internal static class AlertJson
             entries.Add(new(dynamic[i].Key, dynamic[i].Value, fields.IsArray(i)));
         }
 
-        if (IsInTreeOrder(entries))
+        var layouts = t_layouts is { } kept && kept.Length >= entries.Count ? kept : (t_layouts = new Layout[Math.Max(entries.Count, 32)]);
+        if (IsInTreeOrder(entries, layouts))
         {
-            WriteInOrder(w, entries);
+            WriteInOrder(w, entries, layouts);
             return;
         }
 
@@ -428,119 +429,132 @@ internal static class AlertJson
     private readonly record struct DataEntry(string Name, string Value, bool IsArray);
 
     /// <summary>
+    /// Where an in-order field starts: how many objects of the previous field stay open, and the offset in its name
+    /// of its first part past them.
+    /// </summary>
+    private readonly record struct Layout(int Shared, int Start);
+
+    /// <summary>A part of a field name that an object holds: where in which name, and the object's depth.</summary>
+    private readonly record struct Key(string Name, int Start, int Length, int Depth);
+
+    [ThreadStatic]
+    private static Layout[]? t_layouts;
+
+    [ThreadStatic]
+    private static Key[]? t_keys;
+
+    /// <summary>
     /// Whether the fields can be written one after another, opening and closing objects as their dotted names go,
     /// and come out as the tree would print them: each name's first new part (past the objects still open from the
     /// previous name) must be new in its object. Names from a flattened JSON object always are; a field repeated,
-    /// an object split apart, or a value where an object is (or the reverse) needs the tree.
+    /// an object split apart, or a value where an object is (or the reverse) needs the tree. Fills
+    /// <paramref name="layouts"/> for <see cref="WriteInOrder"/>.
     /// </summary>
     /// <remarks>
-    /// "New in its object" means the name up to and with that part is no earlier name and no earlier name's dotted
-    /// prefix. Those prefixes are kept as hashes: two different prefixes with one hash can only send the fields
-    /// through the tree, which prints every field list correctly.
+    /// While the fields are in order, each object is opened once and stays open until its last field, so the parts
+    /// seen in the object that is open at a depth are the keys recorded at that depth since it was opened: keys are
+    /// kept on a stack, and those of deeper objects are dropped when the objects close.
     /// </remarks>
-    private static bool IsInTreeOrder(List<DataEntry> entries)
+    private static bool IsInTreeOrder(List<DataEntry> entries, Layout[] layouts)
     {
-        var seen = t_prefixes ??= [];
-        seen.Clear();
-        Span<ulong> prefixes = stackalloc ulong[MaxParts];
+        var keys = t_keys ??= new Key[64];
+        var keyCount = 0;
+
+        // The dot offsets of this name and of the previous one; a name with more dots goes through the tree.
+        Span<int> dots = stackalloc int[MaxDots];
+        Span<int> previousDots = stackalloc int[MaxDots];
+        var previousCount = 0;
         string? previous = null;
-        foreach (var entry in entries)
+        for (var i = 0; i < entries.Count; i++)
         {
-            var name = entry.Name;
-            var parts = PrefixHashes(name, prefixes);
-            if (parts < 0)
+            var name = entries[i].Name;
+            var dotCount = 0;
+            var chars = name.AsSpan();
+            for (var c = 0; c < chars.Length; c++)
             {
-                return false;
+                if (chars[c] == '.')
+                {
+                    if (dotCount == MaxDots)
+                    {
+                        return false;
+                    }
+
+                    dots[dotCount++] = c;
+                }
             }
 
-            // The name up to and with its first part that is not an open object.
-            if (previous is not null && seen.Contains(prefixes[SharedObjects(previous, name)]))
+            // Leading object parts shared with the previous name: same dot offsets and the same text up to them.
+            var shared = 0;
+            if (previous is not null)
             {
-                return false;
+                var limit = Math.Min(dotCount, previousCount);
+                while (shared < limit && dots[shared] == previousDots[shared])
+                {
+                    shared++;
+                }
+
+                while (shared > 0 && !chars[..dots[shared - 1]].SequenceEqual(previous.AsSpan(0, dots[shared - 1])))
+                {
+                    shared--;
+                }
             }
 
-            foreach (var prefix in prefixes[..parts])
+            while (keyCount > 0 && keys[keyCount - 1].Depth > shared)
             {
-                seen.Add(prefix);
+                keyCount--;
             }
 
+            var start = shared == 0 ? 0 : dots[shared - 1] + 1;
+            var head = chars[start..(shared < dotCount ? dots[shared] : chars.Length)];
+            for (var k = keyCount - 1; k >= 0 && keys[k].Depth == shared; k--)
+            {
+                var key = keys[k];
+                if (key.Length == head.Length && key.Name.AsSpan(key.Start, key.Length).SequenceEqual(head))
+                {
+                    return false;
+                }
+            }
+
+            // The head, then the parts of the objects this name opens.
+            if (keyCount + dotCount - shared + 1 > keys.Length)
+            {
+                Array.Resize(ref keys, Math.Max(keys.Length * 2, keyCount + dotCount + 1));
+                t_keys = keys;
+            }
+
+            var partFrom = start;
+            for (var depth = shared; depth <= dotCount; depth++)
+            {
+                var partEnd = depth < dotCount ? dots[depth] : chars.Length;
+                keys[keyCount++] = new Key(name, partFrom, partEnd - partFrom, depth);
+                partFrom = partEnd + 1;
+            }
+
+            layouts[i] = new Layout(shared, start);
+            dots[..dotCount].CopyTo(previousDots);
+            previousCount = dotCount;
             previous = name;
         }
 
         return true;
     }
 
-    private const int MaxParts = 32;
+    private const int MaxDots = 32;
 
-    [ThreadStatic]
-    private static HashSet<ulong>? t_prefixes;
-
-    /// <summary>
-    /// FNV-1a hashes of the name up to the end of each of its dotted parts (the last is the whole name); returns the
-    /// part count, or -1 past <see cref="MaxParts"/>.
-    /// </summary>
-    private static int PrefixHashes(string name, Span<ulong> hashes)
-    {
-        var hash = 14695981039346656037UL;
-        var parts = 0;
-        foreach (var c in name)
-        {
-            if (c == '.')
-            {
-                if (parts == hashes.Length - 1)
-                {
-                    return -1;
-                }
-
-                hashes[parts++] = hash;
-            }
-
-            hash = (hash ^ c) * 1099511628211UL;
-        }
-
-        hashes[parts++] = hash;
-        return parts;
-    }
-
-    /// <summary>How many leading object parts (parts followed by a dot) two dotted names share.</summary>
-    private static int SharedObjects(string a, string b)
-    {
-        var count = 0;
-        var start = 0;
-        while (true)
-        {
-            var dotA = a.IndexOf('.', start);
-            var dotB = b.IndexOf('.', start);
-            if (dotA < 0 || dotA != dotB || !a.AsSpan(start, dotA - start).SequenceEqual(b.AsSpan(start, dotB - start)))
-            {
-                return count;
-            }
-
-            count++;
-            start = dotA + 1;
-        }
-    }
-
-    private static void WriteInOrder(Utf8JsonWriter w, List<DataEntry> entries)
+    private static void WriteInOrder(Utf8JsonWriter w, List<DataEntry> entries, Layout[] layouts)
     {
         w.WriteStartObject();
         var open = 0;
-        string? previous = null;
-        foreach (var (name, value, isArray) in entries)
+        for (var i = 0; i < entries.Count; i++)
         {
-            var shared = previous is null ? 0 : Math.Min(open, SharedObjects(previous, name));
+            var (name, value, isArray) = entries[i];
+            var (shared, start) = layouts[i];
             for (; open > shared; open--)
             {
                 w.WriteEndObject();
             }
 
-            // Skip the parts of the objects still open, open the new ones, then write the value.
-            var start = 0;
-            for (var part = 0; part < shared; part++)
-            {
-                start = name.IndexOf('.', start) + 1;
-            }
-
+            // Open the objects past those still open, then write the value.
             int dot;
             while ((dot = name.IndexOf('.', start)) >= 0)
             {
@@ -560,8 +574,6 @@ internal static class AlertJson
             {
                 w.WriteString(name.AsSpan(start), value);
             }
-
-            previous = name;
         }
 
         for (; open > 0; open--)

@@ -196,6 +196,10 @@ public sealed class AlertOutputTests
     [InlineData("""{"a": {"b": {"c": "1"}}, "f": "4", "a.b": "2"}""", """{"a":{"b":{"c":"1"}},"f":"4"}""")]
     [InlineData("""{"a..b": "1", ".c": "2", "d.": "3", "srcip": "10.0.0.1"}""", """{"srcip":"10.0.0.1","a":{"":{"b":"1"}},"":{"c":"2"},"d":{"":"3"}}""")]
     [InlineData("""{"id": "7", "x": {"id": "8"}, "id.y": "9"}""", """{"id":"7","x":{"id":"8"}}""")]
+    [InlineData("""{"a": {"b": "1"}, "c": "2", "a.b2": "3"}""", """{"a":{"b":"1","b2":"3"},"c":"2"}""")]
+    [InlineData("""{"x": {"y": {"z": "1"}}, "x.y": "2"}""", """{"x":{"y":{"z":"1"}}}""")]
+    [InlineData("""{"p": {"q": {"r": "1"}, "s": "2"}, "p.q.t": "3"}""", """{"p":{"q":{"r":"1","t":"3"},"s":"2"}}""")]
+    [InlineData("""{"p": {"q": {"r": "1"}, "s": {"r": "2"}}, "t": {"q": "3"}}""", """{"p":{"q":{"r":"1"},"s":{"r":"2"}},"t":{"q":"3"}}""")]
     public void Json_Data_NestsDottedFieldsWithStringValues(string message, string expectedData)
     {
         using var harness = new RuleHarness("""
