@@ -15,6 +15,9 @@ internal static class AlertJson
         // Like cJSON: no HTML escaping of <, >, &, ' and non-ASCII letters kept as they are.
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         Indented = false,
+
+        // The writer's calls always make one well-formed object: checking each call's place in it only costs time.
+        SkipValidation = true,
     };
 
     // Property names encoded once: Utf8JsonWriter otherwise validates and transcodes each name on every alert.
