@@ -80,6 +80,22 @@ public sealed class AlertOutputTests
         Assert.Contains($" - Date: {expected}", lines);
     }
 
+    [Theory]
+    [InlineData(1700000000)]
+    [InlineData(951782400)]
+    [InlineData(0)]
+    [InlineData(-62000000000)]
+    [InlineData(253402000000)]
+    public void LocalClock_FormatDateTime_IsIsoLayout(long epoch)
+    {
+        var local = LocalClock.FromUnixSeconds(epoch).DateTime;
+        Span<char> text = stackalloc char[19];
+        Assert.Equal(19, LocalClock.FormatDateTime(local, text, ' '));
+        Assert.Equal(local.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture), text.ToString());
+        Assert.Equal(local.ToString("yyyy-MM-dd'T'HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture),
+            AlertJson.FormatTimestamp(LocalClock.FromUnixSeconds(epoch))[..19]);
+    }
+
     [Fact]
     public void FileWriter_IdsAreAlertsLogOffsets()
     {
