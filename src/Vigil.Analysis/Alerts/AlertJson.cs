@@ -270,15 +270,9 @@ internal static class AlertJson
     {
         w.WriteStartObject(s_syscheck);
         w.WriteString(s_path, fim.Path);
-        if (fim.HardLinks is { Count: > 0 })
+        if (fim.HardLinks is { Count: > 0 } links)
         {
-            w.WriteStartArray(s_hardLinks);
-            foreach (var link in fim.HardLinks)
-            {
-                w.WriteStringValue(link);
-            }
-
-            w.WriteEndArray();
+            WriteStrings(w, s_hardLinks, links);
         }
 
         w.WriteString(s_mode, fim.Mode);
@@ -318,26 +312,14 @@ internal static class AlertJson
             w.WriteString(s_diff, diff);
         }
 
-        if (fim.Tags is { Count: > 0 })
+        if (fim.Tags is { Count: > 0 } tags)
         {
-            w.WriteStartArray(s_tags);
-            foreach (var tag in fim.Tags)
-            {
-                w.WriteStringValue(tag);
-            }
-
-            w.WriteEndArray();
+            WriteStrings(w, s_tags, tags);
         }
 
-        if (fim.ChangedAttributes is { Count: > 0 })
+        if (fim.ChangedAttributes is { Count: > 0 } changed)
         {
-            w.WriteStartArray(s_changedAttributes);
-            foreach (var changed in fim.ChangedAttributes)
-            {
-                w.WriteStringValue(changed);
-            }
-
-            w.WriteEndArray();
+            WriteStrings(w, s_changedAttributes, changed);
         }
 
         w.WriteString(s_event, fim.EventType);
@@ -382,6 +364,17 @@ internal static class AlertJson
         }
     }
 
+    private static void WriteStrings(Utf8JsonWriter w, JsonEncodedText name, IReadOnlyList<string> values)
+    {
+        w.WriteStartArray(name);
+        for (var i = 0; i < values.Count; i++)
+        {
+            w.WriteStringValue(values[i]);
+        }
+
+        w.WriteEndArray();
+    }
+
     private static long? ParseInode(string? inode) =>
         long.TryParse(inode, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : null;
 
@@ -396,11 +389,13 @@ internal static class AlertJson
         w.WritePropertyName(s_data);
         var entries = t_entries ??= new List<DataEntry>(32);
         entries.Clear();
-        foreach (var name in EventFields.StaticNames)
+        // Indexed loops over interface-typed lists: a foreach would allocate an enumerator per alert.
+        var staticNames = EventFields.StaticNames;
+        for (var i = 0; i < staticNames.Count; i++)
         {
-            if (fields.GetStatic(name) is { } value)
+            if (fields.GetStatic(staticNames[i]) is { } value)
             {
-                entries.Add(new(name, value, IsArray: false));
+                entries.Add(new(staticNames[i], value, IsArray: false));
             }
         }
 
@@ -437,8 +432,9 @@ internal static class AlertJson
     /// </summary>
     private readonly record struct Layout(int Shared, int Start);
 
-    /// <summary>A part of a field name that an object holds: where in which name, and the object's depth.</summary>
-    private readonly record struct Key(string Name, int Start, int Length, int Depth);
+    /// <summary>A part of a field name that an object holds: where in which entry's name, and the object's depth.</summary>
+    /// <remarks>The entry's index, not its name: storing no reference, the stack needs no GC write barrier.</remarks>
+    private readonly record struct Key(int Entry, int Start, int Length, int Depth);
 
     [ThreadStatic]
     private static Layout[]? t_layouts;
@@ -512,7 +508,7 @@ internal static class AlertJson
             for (var k = keyCount - 1; k >= 0 && keys[k].Depth == shared; k--)
             {
                 var key = keys[k];
-                if (key.Length == head.Length && key.Name.AsSpan(key.Start, key.Length).SequenceEqual(head))
+                if (key.Length == head.Length && entries[key.Entry].Name.AsSpan(key.Start, key.Length).SequenceEqual(head))
                 {
                     return false;
                 }
@@ -529,7 +525,7 @@ internal static class AlertJson
             for (var depth = shared; depth <= dotCount; depth++)
             {
                 var partEnd = depth < dotCount ? dots[depth] : chars.Length;
-                keys[keyCount++] = new Key(name, partFrom, partEnd - partFrom, depth);
+                keys[keyCount++] = new Key(i, partFrom, partEnd - partFrom, depth);
                 partFrom = partEnd + 1;
             }
 

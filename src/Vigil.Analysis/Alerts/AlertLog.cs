@@ -96,9 +96,11 @@ internal static class AlertLog
         }
         else
         {
-            foreach (var (name, value) in e.Fields.Dynamic)
+            // An indexed loop: a foreach over the interface-typed list would allocate an enumerator per alert.
+            var dynamic = e.Fields.Dynamic;
+            for (var i = 0; i < dynamic.Count; i++)
             {
-                sb.Append(name).Append(": ").Append(value).Append('\n');
+                sb.Append(dynamic[i].Key).Append(": ").Append(dynamic[i].Value).Append('\n');
             }
         }
 
