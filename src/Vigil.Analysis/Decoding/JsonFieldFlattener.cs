@@ -48,28 +48,25 @@ internal static class JsonFieldFlattener
                     continue;
                 }
 
-                // A property name (objects hold nothing else). Only the dotted name is made into a string, not the
-                // name alone below the top level.
+                // A property name (objects hold nothing else). Below the top level only the dotted name is made into a
+                // string, not the name alone.
                 var isTop = prefix.Length == 0;
-                var name = reader.ValueSpan.Length > nameBuffer.Length ? reader.GetString()! : null;
+                var name = isTop || reader.ValueSpan.Length > nameBuffer.Length ? reader.GetString()! : null;
                 var nameChars = name is null ? nameBuffer[..reader.CopyString(nameBuffer)] : name.AsSpan();
                 reader.Read();
-                if (reader.TokenType == JsonTokenType.StartObject)
+                var isStatic = isTop && (EventFields.IsStaticName(name!) || name is "user" or "systemname");
+                switch (reader.TokenType)
                 {
-                    prefixes.Push(prefix);
-                    prefix = DottedName(prefix, nameChars, ".");
-                    continue;
-                }
-
-                var dotted = isTop ? name ?? DottedName("", nameChars, "") : DottedName(prefix, nameChars, "");
-                var isStatic = isTop && (EventFields.IsStaticName(dotted) || dotted is "user" or "systemname");
-                if (reader.TokenType == JsonTokenType.StartArray)
-                {
-                    Add(fields, isStatic, dotted, ArrayText(ref reader), isArray: true);
-                }
-                else
-                {
-                    Add(fields, isStatic, dotted, ScalarValue(ref reader), isArray: false);
+                    case JsonTokenType.StartObject:
+                        prefixes.Push(prefix);
+                        prefix = string.Concat(prefix, nameChars, ".");
+                        break;
+                    case JsonTokenType.StartArray:
+                        Add(fields, isStatic, isTop ? name! : string.Concat(prefix, nameChars), ArrayText(ref reader), isArray: true);
+                        break;
+                    default:
+                        Add(fields, isStatic, isTop ? name! : string.Concat(prefix, nameChars), ScalarValue(ref reader), isArray: false);
+                        break;
                 }
             }
 
@@ -95,45 +92,6 @@ internal static class JsonFieldFlattener
 
     [ThreadStatic]
     private static Stack<string>? t_prefixes;
-
-    // Field names repeat from event to event: each dotted name is made into a string once per thread and then looked
-    // up by its characters. The table is emptied when full, so names that never repeat cannot grow it without bound.
-    [ThreadStatic]
-    private static Dictionary<string, string>? t_names;
-
-    private const int MaxNames = 4096;
-    private const int MaxNameLength = 256;
-
-    /// <summary><paramref name="prefix"/> + <paramref name="name"/> + <paramref name="suffix"/> as a string, from the table when it is there.</summary>
-    private static string DottedName(string prefix, ReadOnlySpan<char> name, string suffix)
-    {
-        var length = prefix.Length + name.Length + suffix.Length;
-        if (length > MaxNameLength)
-        {
-            return string.Concat(prefix, name, suffix);
-        }
-
-        Span<char> chars = stackalloc char[MaxNameLength];
-        prefix.CopyTo(chars);
-        name.CopyTo(chars[prefix.Length..]);
-        suffix.CopyTo(chars[(prefix.Length + name.Length)..]);
-        chars = chars[..length];
-        var names = t_names ??= new Dictionary<string, string>(StringComparer.Ordinal);
-        var lookup = names.GetAlternateLookup<ReadOnlySpan<char>>();
-        if (lookup.TryGetValue(chars, out var known))
-        {
-            return known;
-        }
-
-        if (names.Count >= MaxNames)
-        {
-            names.Clear();
-        }
-
-        var made = new string(chars);
-        names.Add(made, made);
-        return made;
-    }
 
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_arrayBuffer;
