@@ -459,9 +459,11 @@ internal static class AlertJson
         var keys = t_keys ??= new Key[64];
         var keyCount = 0;
 
-        // The dot offsets of this name and of the previous one; a name with more dots goes through the tree.
-        Span<int> dots = stackalloc int[MaxDots];
-        Span<int> previousDots = stackalloc int[MaxDots];
+        // The dot offsets of this name and of the previous one, in two halves that swap; a name with more dots goes
+        // through the tree.
+        Span<int> dotBuffer = stackalloc int[2 * MaxDots];
+        var dots = dotBuffer[..MaxDots];
+        var previousDots = dotBuffer[MaxDots..];
         var previousCount = 0;
         string? previous = null;
         for (var i = 0; i < entries.Count; i++)
@@ -469,17 +471,16 @@ internal static class AlertJson
             var name = entries[i].Name;
             var dotCount = 0;
             var chars = name.AsSpan();
-            for (var c = 0; c < chars.Length; c++)
+            for (var at = chars.IndexOf('.'); at >= 0;)
             {
-                if (chars[c] == '.')
+                if (dotCount == MaxDots)
                 {
-                    if (dotCount == MaxDots)
-                    {
-                        return false;
-                    }
-
-                    dots[dotCount++] = c;
+                    return false;
                 }
+
+                dots[dotCount++] = at;
+                var next = chars[(at + 1)..].IndexOf('.');
+                at = next < 0 ? -1 : at + 1 + next;
             }
 
             // Leading object parts shared with the previous name: same dot offsets and the same text up to them.
@@ -530,7 +531,9 @@ internal static class AlertJson
             }
 
             layouts[i] = new Layout(shared, start);
-            dots[..dotCount].CopyTo(previousDots);
+            var swap = previousDots;
+            previousDots = dots;
+            dots = swap;
             previousCount = dotCount;
             previous = name;
         }
