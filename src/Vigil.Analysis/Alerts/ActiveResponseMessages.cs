@@ -32,7 +32,7 @@ internal sealed class ActiveResponseMessages(OssecConfig config)
                 continue; // The loader reports an AR naming an unknown command; nothing to run.
             }
 
-            var json = Build(ar, command, alertJson);
+            var json = string.Concat(Prefix(ar, command), alertJson, Suffix);
             foreach (var location in s_locations)
             {
                 if (location == ActiveResponseLocations.None || !ar.Location.HasFlag(location))
@@ -78,6 +78,28 @@ internal sealed class ActiveResponseMessages(OssecConfig config)
         }
 
         return true;
+    }
+
+    // The message is the alert wrapped in text that depends only on the response and its command: that text is built
+    // once per response, as the message of a placeholder alert cut around the placeholder.
+    private const string Placeholder = "0";
+    private const string Suffix = "}}";
+    private readonly Dictionary<ActiveResponseOptions, string> _prefixes = new(ReferenceEqualityComparer.Instance);
+
+    private string Prefix(ActiveResponseOptions ar, CommandOptions command)
+    {
+        if (!_prefixes.TryGetValue(ar, out var prefix))
+        {
+            var message = Build(ar, command, Placeholder);
+            if (!message.EndsWith(Placeholder + Suffix, StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException("active-response message does not end with its alert");
+            }
+
+            _prefixes[ar] = prefix = message[..^(Placeholder.Length + Suffix.Length)];
+        }
+
+        return prefix;
     }
 
     private string Build(ActiveResponseOptions ar, CommandOptions command, string alertJson)

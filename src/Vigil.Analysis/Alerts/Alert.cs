@@ -1,3 +1,5 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using Vigil.Analysis.Decoding;
 using Vigil.Analysis.Rules;
 
@@ -20,4 +22,9 @@ internal sealed class Alert
 }
 
 /// <summary>What every alert of one manager carries: its host name, and the cluster when one is configured.</summary>
-internal sealed record AlertContext(string ManagerName, string? ClusterName = null, string? ClusterNode = null);
+internal sealed record AlertContext(string ManagerName, string? ClusterName = null, string? ClusterNode = null)
+{
+    /// <summary><see cref="ManagerName"/> as alerts.json prints it, encoded once.</summary>
+    public JsonEncodedText ManagerNameJson { get; } =
+        JsonEncodedText.Encode(ManagerName, JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
+}

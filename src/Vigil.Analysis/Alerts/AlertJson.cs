@@ -15,6 +15,9 @@ internal static class AlertJson
         // Like cJSON: no HTML escaping of <, >, &, ' and non-ASCII letters kept as they are.
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         Indented = false,
+
+        // The writer's calls always make one well-formed object: checking each call's place in it only costs time.
+        SkipValidation = true,
     };
 
     // Property names encoded once: Utf8JsonWriter otherwise validates and transcodes each name on every alert.
@@ -36,6 +39,18 @@ internal static class AlertJson
     private static readonly JsonEncodedText s_location = JsonEncodedText.Encode("location");
     private static readonly JsonEncodedText s_data = JsonEncodedText.Encode("data");
     private static readonly JsonEncodedText s_mitre = JsonEncodedText.Encode("mitre");
+    private static readonly JsonEncodedText s_syscheck = JsonEncodedText.Encode("syscheck");
+    private static readonly JsonEncodedText s_path = JsonEncodedText.Encode("path");
+    private static readonly JsonEncodedText s_hardLinks = JsonEncodedText.Encode("hard_links");
+    private static readonly JsonEncodedText s_mode = JsonEncodedText.Encode("mode");
+    private static readonly JsonEncodedText s_symbolicPath = JsonEncodedText.Encode("symbolic_path");
+    private static readonly JsonEncodedText s_inodeBefore = JsonEncodedText.Encode("inode_before");
+    private static readonly JsonEncodedText s_inodeAfter = JsonEncodedText.Encode("inode_after");
+    private static readonly JsonEncodedText s_diff = JsonEncodedText.Encode("diff");
+    private static readonly JsonEncodedText s_tags = JsonEncodedText.Encode("tags");
+    private static readonly JsonEncodedText s_changedAttributes = JsonEncodedText.Encode("changed_attributes");
+    private static readonly JsonEncodedText s_event = JsonEncodedText.Encode("event");
+    private static readonly JsonEncodedText s_audit = JsonEncodedText.Encode("audit");
 
     private static readonly (JsonEncodedText, JsonEncodedText) s_size = BeforeAfter("size");
     private static readonly (JsonEncodedText, JsonEncodedText) s_perm = BeforeAfter("perm");
@@ -116,7 +131,15 @@ internal static class AlertJson
 
         w.WriteStartObject(s_agent);
         w.WriteString(s_id, e.AgentId);
-        w.WriteString(s_name, e.Agent?.Name ?? context.ManagerName);
+        if (e.Agent is { } agent)
+        {
+            w.WriteString(s_name, agent.Name);
+        }
+        else
+        {
+            w.WriteString(s_name, context.ManagerNameJson);
+        }
+
         if (e.Agent?.Ip is { } ip)
         {
             w.WriteString(s_ip, ip);
@@ -124,7 +147,7 @@ internal static class AlertJson
 
         w.WriteEndObject();
         w.WriteStartObject(s_manager);
-        w.WriteString(s_name, context.ManagerName);
+        w.WriteString(s_name, context.ManagerNameJson);
         w.WriteEndObject();
         w.WriteString(s_id, alert.Id);
         if (context.ClusterName is not null)
@@ -153,12 +176,12 @@ internal static class AlertJson
         if (e.Decoder is { } decoder)
         {
             w.WriteStartObject(s_decoder);
-            if (decoder.Parent is not null)
+            if (decoder.ParentJson is { } parent)
             {
-                w.WriteString(s_parent, decoder.Parent);
+                w.WriteString(s_parent, parent);
             }
 
-            w.WriteString(s_name, decoder.Name);
+            w.WriteString(s_name, decoder.NameJson);
             w.WriteEndObject();
         }
 
@@ -181,10 +204,17 @@ internal static class AlertJson
             w.WriteNumber(s_level, rule.Level);
         }
 
-        w.WriteString(s_description, alert.Description);
-        Span<char> id = stackalloc char[8];
-        rule.Id.TryFormat(id, out var idLength, provider: CultureInfo.InvariantCulture);
-        w.WriteString(s_id, id[..idLength]);
+        // The rule's own description (no field filled in) and id are the same in each of its alerts: encoded at load.
+        if (string.Equals(alert.Description, output.Description, StringComparison.Ordinal))
+        {
+            w.WriteString(s_description, output.DescriptionJson);
+        }
+        else
+        {
+            w.WriteString(s_description, alert.Description);
+        }
+
+        w.WriteString(s_id, output.IdJson);
         if (output.MitreJson is { } mitre)
         {
             w.WritePropertyName(s_mitre);
@@ -238,23 +268,17 @@ internal static class AlertJson
 
     private static void WriteSyscheck(Utf8JsonWriter w, FimEventData fim)
     {
-        w.WriteStartObject("syscheck");
-        w.WriteString("path", fim.Path);
-        if (fim.HardLinks is { Count: > 0 })
+        w.WriteStartObject(s_syscheck);
+        w.WriteString(s_path, fim.Path);
+        if (fim.HardLinks is { Count: > 0 } links)
         {
-            w.WriteStartArray("hard_links");
-            foreach (var link in fim.HardLinks)
-            {
-                w.WriteStringValue(link);
-            }
-
-            w.WriteEndArray();
+            WriteStrings(w, s_hardLinks, links);
         }
 
-        w.WriteString("mode", fim.Mode);
+        w.WriteString(s_mode, fim.Mode);
         if (fim.SymbolicPath is not null)
         {
-            w.WriteString("symbolic_path", fim.SymbolicPath);
+            w.WriteString(s_symbolicPath, fim.SymbolicPath);
         }
 
         var a = fim.After;
@@ -268,52 +292,40 @@ internal static class AlertJson
         Pair(s_sha256, b?.Sha256, a.Sha256);
         Pair(s_uname, b?.UserName, a.UserName);
         Pair(s_gname, b?.GroupName, a.GroupName);
-        Pair(s_mtime, b?.Mtime is { } bm ? FormatMtime(bm) : null, a.Mtime is { } am ? FormatMtime(am) : null);
+        MtimePair(w, b?.Mtime, a.Mtime);
 
         // Wazuh prints inodes through atoi (overflowing above 2^31−1, spec §8.17); Vigil prints the full number.
         var inodeBefore = ParseInode(b?.Inode);
         var inodeAfter = ParseInode(a.Inode);
         if (inodeBefore is { } ib && ib != inodeAfter)
         {
-            w.WriteNumber("inode_before", ib);
+            w.WriteNumber(s_inodeBefore, ib);
         }
 
         if (inodeAfter is { } ia && ia != 0)
         {
-            w.WriteNumber("inode_after", ia);
+            w.WriteNumber(s_inodeAfter, ia);
         }
 
         if (fim.Diff is { } diff && diff != "0")
         {
-            w.WriteString("diff", diff);
+            w.WriteString(s_diff, diff);
         }
 
-        if (fim.Tags is { Count: > 0 })
+        if (fim.Tags is { Count: > 0 } tags)
         {
-            w.WriteStartArray("tags");
-            foreach (var tag in fim.Tags)
-            {
-                w.WriteStringValue(tag);
-            }
-
-            w.WriteEndArray();
+            WriteStrings(w, s_tags, tags);
         }
 
-        if (fim.ChangedAttributes is { Count: > 0 })
+        if (fim.ChangedAttributes is { Count: > 0 } changed)
         {
-            w.WriteStartArray("changed_attributes");
-            foreach (var changed in fim.ChangedAttributes)
-            {
-                w.WriteStringValue(changed);
-            }
-
-            w.WriteEndArray();
+            WriteStrings(w, s_changedAttributes, changed);
         }
 
-        w.WriteString("event", fim.EventType);
+        w.WriteString(s_event, fim.EventType);
         if (fim.Audit is { } audit)
         {
-            w.WritePropertyName("audit");
+            w.WritePropertyName(s_audit);
             audit.WriteTo(w);
         }
 
@@ -334,6 +346,35 @@ internal static class AlertJson
         }
     }
 
+    // Pair() for mtime, with the times formatted on the stack.
+    private static void MtimePair(Utf8JsonWriter w, long? before, long? after)
+    {
+        Span<char> beforeText = stackalloc char[19];
+        Span<char> afterText = stackalloc char[19];
+        var beforeLength = before is { } b ? FormatMtime(b, beforeText) : -1;
+        var afterLength = after is { } a ? FormatMtime(a, afterText) : -1;
+        if (beforeLength >= 0 && (afterLength < 0 || !beforeText[..beforeLength].SequenceEqual(afterText[..afterLength])))
+        {
+            w.WriteString(s_mtime.Item1, beforeText[..beforeLength]);
+        }
+
+        if (afterLength >= 0)
+        {
+            w.WriteString(s_mtime.Item2, afterText[..afterLength]);
+        }
+    }
+
+    private static void WriteStrings(Utf8JsonWriter w, JsonEncodedText name, IReadOnlyList<string> values)
+    {
+        w.WriteStartArray(name);
+        for (var i = 0; i < values.Count; i++)
+        {
+            w.WriteStringValue(values[i]);
+        }
+
+        w.WriteEndArray();
+    }
+
     private static long? ParseInode(string? inode) =>
         long.TryParse(inode, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : null;
 
@@ -348,11 +389,13 @@ internal static class AlertJson
         w.WritePropertyName(s_data);
         var entries = t_entries ??= new List<DataEntry>(32);
         entries.Clear();
-        foreach (var name in EventFields.StaticNames)
+        // Indexed loops over interface-typed lists: a foreach would allocate an enumerator per alert.
+        var staticNames = EventFields.StaticNames;
+        for (var i = 0; i < staticNames.Count; i++)
         {
-            if (fields.GetStatic(name) is { } value)
+            if (fields.GetStatic(staticNames[i]) is { } value)
             {
-                entries.Add(new(name, value, IsArray: false));
+                entries.Add(new(staticNames[i], value, IsArray: false));
             }
         }
 
@@ -362,9 +405,10 @@ internal static class AlertJson
             entries.Add(new(dynamic[i].Key, dynamic[i].Value, fields.IsArray(i)));
         }
 
-        if (IsInTreeOrder(entries))
+        var layouts = t_layouts is { } kept && kept.Length >= entries.Count ? kept : (t_layouts = new Layout[Math.Max(entries.Count, 32)]);
+        if (IsInTreeOrder(entries, layouts))
         {
-            WriteInOrder(w, entries);
+            WriteInOrder(w, entries, layouts);
             return;
         }
 
@@ -383,83 +427,136 @@ internal static class AlertJson
     private readonly record struct DataEntry(string Name, string Value, bool IsArray);
 
     /// <summary>
+    /// Where an in-order field starts: how many objects of the previous field stay open, and the offset in its name
+    /// of its first part past them.
+    /// </summary>
+    private readonly record struct Layout(int Shared, int Start);
+
+    /// <summary>A part of a field name that an object holds: where in which entry's name, and the object's depth.</summary>
+    /// <remarks>The entry's index, not its name: storing no reference, the stack needs no GC write barrier.</remarks>
+    private readonly record struct Key(int Entry, int Start, int Length, int Depth);
+
+    [ThreadStatic]
+    private static Layout[]? t_layouts;
+
+    [ThreadStatic]
+    private static Key[]? t_keys;
+
+    /// <summary>
     /// Whether the fields can be written one after another, opening and closing objects as their dotted names go,
     /// and come out as the tree would print them: each name's first new part (past the objects still open from the
     /// previous name) must be new in its object. Names from a flattened JSON object always are; a field repeated,
-    /// an object split apart, or a value where an object is (or the reverse) needs the tree.
+    /// an object split apart, or a value where an object is (or the reverse) needs the tree. Fills
+    /// <paramref name="layouts"/> for <see cref="WriteInOrder"/>.
     /// </summary>
-    private static bool IsInTreeOrder(List<DataEntry> entries)
+    /// <remarks>
+    /// While the fields are in order, each object is opened once and stays open until its last field, so the parts
+    /// seen in the object that is open at a depth are the keys recorded at that depth since it was opened: keys are
+    /// kept on a stack, and those of deeper objects are dropped when the objects close.
+    /// </remarks>
+    private static bool IsInTreeOrder(List<DataEntry> entries, Layout[] layouts)
     {
-        for (var i = 1; i < entries.Count; i++)
+        var keys = t_keys ??= new Key[64];
+        var keyCount = 0;
+
+        // The dot offsets of this name and of the previous one, in two halves that swap; a name with more dots goes
+        // through the tree.
+        Span<int> dotBuffer = stackalloc int[2 * MaxDots];
+        var dots = dotBuffer[..MaxDots];
+        var previousDots = dotBuffer[MaxDots..];
+        var previousCount = 0;
+        string? previous = null;
+        for (var i = 0; i < entries.Count; i++)
         {
             var name = entries[i].Name;
-            var shared = SharedObjects(entries[i - 1].Name, name);
-
-            // The name up to and with its first part that is not an open object.
-            var end = -1;
-            for (var part = 0; part <= shared; part++)
+            var dotCount = 0;
+            var chars = name.AsSpan();
+            for (var at = chars.IndexOf('.'); at >= 0;)
             {
-                end = name.IndexOf('.', end + 1);
-                if (end < 0)
+                if (dotCount == MaxDots)
                 {
-                    end = name.Length;
-                    break;
+                    return false;
+                }
+
+                dots[dotCount++] = at;
+                var next = chars[(at + 1)..].IndexOf('.');
+                at = next < 0 ? -1 : at + 1 + next;
+            }
+
+            // Leading object parts shared with the previous name: same dot offsets and the same text up to them.
+            var shared = 0;
+            if (previous is not null)
+            {
+                var limit = Math.Min(dotCount, previousCount);
+                while (shared < limit && dots[shared] == previousDots[shared])
+                {
+                    shared++;
+                }
+
+                while (shared > 0 && !chars[..dots[shared - 1]].SequenceEqual(previous.AsSpan(0, dots[shared - 1])))
+                {
+                    shared--;
                 }
             }
 
-            var head = name.AsSpan(0, end);
-            for (var j = 0; j < i; j++)
+            while (keyCount > 0 && keys[keyCount - 1].Depth > shared)
             {
-                var other = entries[j].Name;
-                if (other.AsSpan().StartsWith(head, StringComparison.Ordinal) && (other.Length == head.Length || other[head.Length] == '.'))
+                keyCount--;
+            }
+
+            var start = shared == 0 ? 0 : dots[shared - 1] + 1;
+            var head = chars[start..(shared < dotCount ? dots[shared] : chars.Length)];
+            for (var k = keyCount - 1; k >= 0 && keys[k].Depth == shared; k--)
+            {
+                var key = keys[k];
+                if (key.Length == head.Length && entries[key.Entry].Name.AsSpan(key.Start, key.Length).SequenceEqual(head))
                 {
                     return false;
                 }
             }
+
+            // The head, then the parts of the objects this name opens.
+            if (keyCount + dotCount - shared + 1 > keys.Length)
+            {
+                Array.Resize(ref keys, Math.Max(keys.Length * 2, keyCount + dotCount + 1));
+                t_keys = keys;
+            }
+
+            var partFrom = start;
+            for (var depth = shared; depth <= dotCount; depth++)
+            {
+                var partEnd = depth < dotCount ? dots[depth] : chars.Length;
+                keys[keyCount++] = new Key(i, partFrom, partEnd - partFrom, depth);
+                partFrom = partEnd + 1;
+            }
+
+            layouts[i] = new Layout(shared, start);
+            var swap = previousDots;
+            previousDots = dots;
+            dots = swap;
+            previousCount = dotCount;
+            previous = name;
         }
 
         return true;
     }
 
-    /// <summary>How many leading object parts (parts followed by a dot) two dotted names share.</summary>
-    private static int SharedObjects(string a, string b)
-    {
-        var count = 0;
-        var start = 0;
-        while (true)
-        {
-            var dotA = a.IndexOf('.', start);
-            var dotB = b.IndexOf('.', start);
-            if (dotA < 0 || dotA != dotB || !a.AsSpan(start, dotA - start).SequenceEqual(b.AsSpan(start, dotB - start)))
-            {
-                return count;
-            }
+    private const int MaxDots = 32;
 
-            count++;
-            start = dotA + 1;
-        }
-    }
-
-    private static void WriteInOrder(Utf8JsonWriter w, List<DataEntry> entries)
+    private static void WriteInOrder(Utf8JsonWriter w, List<DataEntry> entries, Layout[] layouts)
     {
         w.WriteStartObject();
         var open = 0;
-        string? previous = null;
-        foreach (var (name, value, isArray) in entries)
+        for (var i = 0; i < entries.Count; i++)
         {
-            var shared = previous is null ? 0 : Math.Min(open, SharedObjects(previous, name));
+            var (name, value, isArray) = entries[i];
+            var (shared, start) = layouts[i];
             for (; open > shared; open--)
             {
                 w.WriteEndObject();
             }
 
-            // Skip the parts of the objects still open, open the new ones, then write the value.
-            var start = 0;
-            for (var part = 0; part < shared; part++)
-            {
-                start = name.IndexOf('.', start) + 1;
-            }
-
+            // Open the objects past those still open, then write the value.
             int dot;
             while ((dot = name.IndexOf('.', start)) >= 0)
             {
@@ -479,8 +576,6 @@ internal static class AlertJson
             {
                 w.WriteString(name.AsSpan(start), value);
             }
-
-            previous = name;
         }
 
         for (; open > 0; open--)
@@ -515,11 +610,8 @@ internal static class AlertJson
 
 
     /// <summary>Wazuh's <c>%FT%T%z</c> cut to 20 bytes: the offset is lost (spec §2.9); kept for rule and parser compatibility.</summary>
-    private static string FormatMtime(long epoch)
-    {
-        Span<char> buffer = stackalloc char[19];
-        return new string(buffer[..LocalClock.FormatDateTime(LocalClock.FromUnixSeconds(epoch).DateTime, buffer)]);
-    }
+    private static int FormatMtime(long epoch, Span<char> destination) =>
+        LocalClock.FormatDateTime(LocalClock.FromUnixSeconds(epoch).DateTime, destination);
 
     /// <summary>JSON text that came from the event's own parsed JSON, written as is.</summary>
     private sealed record RawJson(string Json);

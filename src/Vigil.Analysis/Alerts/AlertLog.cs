@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 
 namespace Vigil.Analysis.Alerts;
@@ -62,8 +61,9 @@ internal static class AlertLog
             Line(" - Permissions: ", a.Perm);
             if (a.Mtime is { } mtime)
             {
-                var date = LocalClock.FromUnixSeconds(mtime);
-                sb.Append(" - Date: ").Append(CultureInfo.InvariantCulture, $"{date:ddd MMM d HH:mm:ss yyyy}").Append('\n');
+                sb.Append(" - Date: ");
+                AppendDate(sb, LocalClock.FromUnixSeconds(mtime).DateTime);
+                sb.Append('\n');
             }
 
             Line(" - Inode: ", a.Inode);
@@ -96,9 +96,11 @@ internal static class AlertLog
         }
         else
         {
-            foreach (var (name, value) in e.Fields.Dynamic)
+            // An indexed loop: a foreach over the interface-typed list would allocate an enumerator per alert.
+            var dynamic = e.Fields.Dynamic;
+            for (var i = 0; i < dynamic.Count; i++)
             {
-                sb.Append(name).Append(": ").Append(value).Append('\n');
+                sb.Append(dynamic[i].Key).Append(": ").Append(dynamic[i].Value).Append('\n');
             }
         }
 
@@ -119,6 +121,17 @@ internal static class AlertLog
                 sb.Append(label).Append(value).Append('\n');
             }
         }
+    }
+
+    private static readonly string[] s_days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+
+    /// <summary><c>ddd MMM d HH:mm:ss yyyy</c> in the invariant culture (ctime's layout without the padded day).</summary>
+    private static void AppendDate(StringBuilder sb, DateTime date)
+    {
+        Span<char> time = stackalloc char[19];
+        LocalClock.FormatDateTime(date, time);
+        sb.Append(s_days[(int)date.DayOfWeek]).Append(' ').Append(s_months[date.Month - 1]).Append(' ')
+          .Append(date.Day).Append(' ').Append(time[11..]).Append(' ').Append(time[..4]);
     }
 
     private static void AppendStatic(StringBuilder sb, string label, string? value)

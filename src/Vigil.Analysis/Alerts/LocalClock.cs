@@ -31,11 +31,13 @@ internal static class LocalClock
     /// a format string; returns the characters written (19).</summary>
     public static int FormatDateTime(DateTime local, Span<char> destination, char separator = 'T')
     {
-        Digits(destination, local.Year, 4);
+        // One date computation for the three parts (Year, Month and Day each compute the date from the ticks).
+        local.Deconstruct(out int year, out int month, out int day);
+        Digits(destination, year, 4);
         destination[4] = '-';
-        Digits(destination[5..], local.Month, 2);
+        Digits(destination[5..], month, 2);
         destination[7] = '-';
-        Digits(destination[8..], local.Day, 2);
+        Digits(destination[8..], day, 2);
         destination[10] = separator;
         Digits(destination[11..], local.Hour, 2);
         destination[13] = ':';

@@ -1,3 +1,5 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using Vigil.Core.Events;
 
 namespace Vigil.Analysis.Decoding;
@@ -59,4 +61,13 @@ internal sealed class AnalysisEvent
 }
 
 /// <summary>The decoder that claimed an event: its name, its parent's name (child decoders), and its rule category.</summary>
-internal sealed record DecoderInfo(string Name, string? Parent, string Category);
+internal sealed record DecoderInfo(string Name, string? Parent, string Category)
+{
+    /// <summary><see cref="Name"/> and <see cref="Parent"/> as alerts.json prints them, encoded once.</summary>
+    public JsonEncodedText NameJson { get; } =
+        JsonEncodedText.Encode(Name, JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
+
+    /// <inheritdoc cref="NameJson"/>
+    public JsonEncodedText? ParentJson { get; } =
+        Parent is null ? null : JsonEncodedText.Encode(Parent, JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
+}

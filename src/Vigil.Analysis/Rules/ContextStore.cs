@@ -18,17 +18,15 @@ internal sealed class ContextStore(RuleSet rules)
     public void Record(Rule rule, AnalysisEvent analysisEvent)
     {
         StoredMatch? match = null;
-        if (rules.ReferencedSids.Contains(rule.Id))
+        // Which ids and groups are counted is known per rule at load: most rules have nothing to record.
+        if (rule.IsCountedBySid)
         {
             Add(GetList(_bySid, rule.Id), match ??= new StoredMatch(analysisEvent), analysisEvent.ReceivedAt);
         }
 
-        foreach (var group in rule.Groups)
+        foreach (var group in rule.CountedGroups)
         {
-            if (rules.ReferencedGroups.Contains(group))
-            {
-                Add(GetList(_byGroup, group), match ??= new StoredMatch(analysisEvent), analysisEvent.ReceivedAt);
-            }
+            Add(GetList(_byGroup, group), match ??= new StoredMatch(analysisEvent), analysisEvent.ReceivedAt);
         }
     }
 

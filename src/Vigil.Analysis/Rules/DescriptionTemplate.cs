@@ -12,6 +12,9 @@ internal sealed class DescriptionTemplate
     private readonly string _raw;
     private readonly (string Text, bool IsField)[] _parts;
 
+    // Per part: what a field reference names (worked out at parse time, not per alert).
+    private readonly FieldKind[] _kinds;
+
     [ThreadStatic]
     private static StringBuilder? t_builder;
 
@@ -19,6 +22,12 @@ internal sealed class DescriptionTemplate
     {
         _raw = raw;
         _parts = parts;
+        _kinds = [.. parts.Select(p => !p.IsField ? FieldKind.Text : p.Text.ToLowerInvariant() switch
+        {
+            "hostname" => FieldKind.Hostname,
+            "program_name" => FieldKind.ProgramName,
+            _ => FieldKind.Field,
+        })];
         HasFields = parts.Any(p => p.IsField);
     }
 
@@ -62,18 +71,26 @@ internal sealed class DescriptionTemplate
 
         // One builder per thread, reused; one that grew for a huge field value is not kept.
         var sb = t_builder is { Capacity: <= 16 * MaxLength } kept ? kept.Clear() : (t_builder = new StringBuilder(MaxLength + 64));
-        foreach (var (text, isField) in _parts)
+        for (var i = 0; i < _parts.Length; i++)
         {
-            sb.Append(isField ? Lookup(analysisEvent, text) : text);
+            var text = _parts[i].Text;
+            sb.Append(_kinds[i] switch
+            {
+                FieldKind.Text => text,
+                FieldKind.Hostname => analysisEvent.Agent?.Name,
+                FieldKind.ProgramName => null,
+                _ => analysisEvent.Fields.Get(text),
+            });
         }
 
         return sb.Length > MaxLength ? _raw : sb.ToString();
     }
 
-    private static string? Lookup(AnalysisEvent e, string name) => name.ToLowerInvariant() switch
+    private enum FieldKind : byte
     {
-        "hostname" => e.Agent?.Name,
-        "program_name" => null,
-        _ => e.Fields.Get(name),
-    };
+        Text,
+        Hostname,
+        ProgramName,
+        Field,
+    }
 }

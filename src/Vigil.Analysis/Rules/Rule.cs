@@ -84,6 +84,12 @@ internal sealed class Rule
     /// <summary>Active responses bound to this rule at load (spec §5.2).</summary>
     public List<ActiveResponseOptions> ActiveResponses { get; } = [];
 
+    /// <summary>Whether some <c>if_matched_sid</c> names this rule (worked out when the rule set is built).</summary>
+    public bool IsCountedBySid { get; set; }
+
+    /// <summary>This rule's groups that some <c>if_matched_group</c> names, in <see cref="Groups"/> order.</summary>
+    public string[] CountedGroups { get; set; } = [];
+
     // Run time.
     public long FiredTimes;
     public DateTimeOffset? IgnoredSince { get; set; }

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Vigil.Analysis.Rules;
@@ -14,7 +16,7 @@ internal sealed class RuleOutput
         ("nist_800_53_", "nist_800_53"), ("tsc_", "tsc"),
     ];
 
-    private RuleOutput(string[] groups, (JsonEncodedText Key, string[] Values)[] compliance, string[] mitreIds, string[] tactics, string[] techniques)
+    private RuleOutput(Rule rule, string[] groups, (JsonEncodedText Key, string[] Values)[] compliance, string[] mitreIds, string[] tactics, string[] techniques)
     {
         Groups = groups;
         Compliance = compliance;
@@ -24,7 +26,19 @@ internal sealed class RuleOutput
         GroupsJson = Alerts.AlertJson.EncodeArray(groups);
         MitreJson = mitreIds.Length > 0 ? Alerts.AlertJson.EncodeMitre(mitreIds, tactics, techniques) : null;
         ComplianceJson = [.. compliance.Select(c => (c.Key, Alerts.AlertJson.EncodeArray(c.Values)))];
+        IdJson = JsonEncodedText.Encode(rule.Id.ToString(CultureInfo.InvariantCulture));
+        Description = rule.Description;
+        DescriptionJson = JsonEncodedText.Encode(rule.Description, JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
     }
+
+    /// <summary>The rule id as the alert's <c>rule.id</c> string, encoded once.</summary>
+    public JsonEncodedText IdJson { get; }
+
+    /// <summary>The description as written in the rule: what alerts print when it has no field to fill in.</summary>
+    public string Description { get; }
+
+    /// <summary><see cref="Description"/> encoded once, as alerts.json escapes it.</summary>
+    public JsonEncodedText DescriptionJson { get; }
 
     /// <summary><see cref="Groups"/> as the JSON array alerts print, encoded once.</summary>
     public byte[] GroupsJson { get; }
@@ -54,6 +68,7 @@ internal sealed class RuleOutput
             .ToArray();
         var found = rule.MitreIds.Select(mitre.Find).Where(f => f is not null).Select(f => f!.Value).ToList();
         return new RuleOutput(
+            rule,
             groups,
             compliance,
             [.. rule.MitreIds],

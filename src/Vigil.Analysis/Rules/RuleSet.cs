@@ -27,6 +27,8 @@ internal sealed class RuleSet
         foreach (var rule in rules)
         {
             rule.Output = RuleOutput.Create(rule, mitre);
+            rule.IsCountedBySid = ReferencedSids.Contains(rule.Id);
+            rule.CountedGroups = [.. rule.Groups.Where(ReferencedGroups.Contains)];
         }
     }
 

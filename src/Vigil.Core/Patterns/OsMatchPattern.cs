@@ -1,17 +1,32 @@
+using System.Buffers;
+using System.Text;
+
 namespace Vigil.Core.Patterns;
 
 // Wazuh's OSMatch ("sregex"): |-separated literal alternatives, each optionally anchored with a leading
 // ^ and/or a trailing $, compared ignoring case; a leading ! negates the whole expression.
 // Matching compares spans in place, so it never allocates. OrdinalIgnoreCase also folds non-ASCII letters (é, É),
 // where Wazuh folds ASCII only; the vectorised search is worth that difference for log text.
+// When the pattern and the input are both ASCII, OrdinalIgnoreCase is ASCII case folding: that case compares with the
+// ASCII routines, and all substring alternatives are searched for in one pass.
 internal sealed class OsMatchPattern : Pattern
 {
     private readonly Alternative[] _alternatives;
+
+    // Null unless every alternative is ASCII.
+    private readonly Alternative[]? _asciiAnchored;
+    private readonly SearchValues<string>? _asciiSubstrings;
 
     private OsMatchPattern(string text, bool isNegated, Alternative[] alternatives, PatternType type)
         : base(text, type, isNegated)
     {
         _alternatives = alternatives;
+        if (alternatives.All(a => Ascii.IsValid(a.Text)))
+        {
+            _asciiAnchored = [.. alternatives.Where(a => a.Anchor != Anchor.Substring)];
+            var substrings = alternatives.Where(a => a.Anchor == Anchor.Substring).Select(a => a.Text).ToArray();
+            _asciiSubstrings = substrings.Length > 0 ? SearchValues.Create(substrings, StringComparison.OrdinalIgnoreCase) : null;
+        }
     }
 
     private enum Anchor : byte
@@ -71,6 +86,11 @@ internal sealed class OsMatchPattern : Pattern
 
     private bool Matches(ReadOnlySpan<char> input)
     {
+        if (_asciiAnchored is not null && Ascii.IsValid(input))
+        {
+            return MatchesAscii(input);
+        }
+
         foreach (var alternative in _alternatives)
         {
             var text = alternative.Text.AsSpan();
@@ -88,6 +108,26 @@ internal sealed class OsMatchPattern : Pattern
         }
 
         return false;
+    }
+
+    private bool MatchesAscii(ReadOnlySpan<char> input)
+    {
+        foreach (var alternative in _asciiAnchored!)
+        {
+            var text = alternative.Text.AsSpan();
+            var isMatch = text.Length <= input.Length && alternative.Anchor switch
+            {
+                Anchor.Equal => text.Length == input.Length && Ascii.EqualsIgnoreCase(input, text),
+                Anchor.Prefix => Ascii.EqualsIgnoreCase(input[..text.Length], text),
+                _ => Ascii.EqualsIgnoreCase(input[^text.Length..], text),
+            };
+            if (isMatch)
+            {
+                return true;
+            }
+        }
+
+        return _asciiSubstrings is not null && input.ContainsAny(_asciiSubstrings);
     }
 
     private readonly record struct Alternative(string Text, Anchor Anchor);

@@ -65,6 +65,37 @@ public sealed class AlertOutputTests
         Assert.EndsWith("\n\n", text, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(1700000000)]
+    [InlineData(1699000000)]
+    [InlineData(0)]
+    [InlineData(-62000000000)]
+    [InlineData(253402000000)]
+    public void Log_FimDate_IsCtimeLayoutInLocalTime(long mtime)
+    {
+        using var harness = new RuleHarness();
+        var result = harness.Process(Events.Fim("/tmp/eicar.com").Replace("\"mtime\":1700000000", $"\"mtime\":{mtime}", StringComparison.Ordinal));
+        var lines = AlertLog.Format(result.Alert!, AnalysisFactory.ContextOf(harness.Config)).Split('\n');
+        var expected = LocalClock.FromUnixSeconds(mtime).ToString("ddd MMM d HH:mm:ss yyyy", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains($" - Date: {expected}", lines);
+    }
+
+    [Theory]
+    [InlineData(1700000000)]
+    [InlineData(951782400)]
+    [InlineData(0)]
+    [InlineData(-62000000000)]
+    [InlineData(253402000000)]
+    public void LocalClock_FormatDateTime_IsIsoLayout(long epoch)
+    {
+        var local = LocalClock.FromUnixSeconds(epoch).DateTime;
+        Span<char> text = stackalloc char[19];
+        Assert.Equal(19, LocalClock.FormatDateTime(local, text, ' '));
+        Assert.Equal(local.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture), text.ToString());
+        Assert.Equal(local.ToString("yyyy-MM-dd'T'HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture),
+            AlertJson.FormatTimestamp(LocalClock.FromUnixSeconds(epoch))[..19]);
+    }
+
     [Fact]
     public void FileWriter_IdsAreAlertsLogOffsets()
     {
@@ -181,6 +212,10 @@ public sealed class AlertOutputTests
     [InlineData("""{"a": {"b": {"c": "1"}}, "f": "4", "a.b": "2"}""", """{"a":{"b":{"c":"1"}},"f":"4"}""")]
     [InlineData("""{"a..b": "1", ".c": "2", "d.": "3", "srcip": "10.0.0.1"}""", """{"srcip":"10.0.0.1","a":{"":{"b":"1"}},"":{"c":"2"},"d":{"":"3"}}""")]
     [InlineData("""{"id": "7", "x": {"id": "8"}, "id.y": "9"}""", """{"id":"7","x":{"id":"8"}}""")]
+    [InlineData("""{"a": {"b": "1"}, "c": "2", "a.b2": "3"}""", """{"a":{"b":"1","b2":"3"},"c":"2"}""")]
+    [InlineData("""{"x": {"y": {"z": "1"}}, "x.y": "2"}""", """{"x":{"y":{"z":"1"}}}""")]
+    [InlineData("""{"p": {"q": {"r": "1"}, "s": "2"}, "p.q.t": "3"}""", """{"p":{"q":{"r":"1","t":"3"},"s":"2"}}""")]
+    [InlineData("""{"p": {"q": {"r": "1"}, "s": {"r": "2"}}, "t": {"q": "3"}}""", """{"p":{"q":{"r":"1"},"s":{"r":"2"}},"t":{"q":"3"}}""")]
     public void Json_Data_NestsDottedFieldsWithStringValues(string message, string expectedData)
     {
         using var harness = new RuleHarness("""

@@ -111,6 +111,19 @@ public sealed class OsMatchTests
     public void IsMatch_EmptyAlternative_MatchesAnything(string pattern, string input, bool expected) =>
         Assert.Equal(expected, Matches(pattern, input));
 
+    [Theory]
+    [InlineData("needle|^head|tail$", "a NEEDLE in hay", true)]
+    [InlineData("needle|^head|tail$", "Héad with needle", true)]
+    [InlineData("needle|^head|tail$", "HEAD é", true)]
+    [InlineData("needle|^head|tail$", "é TAIL", true)]
+    [InlineData("needle|^head|tail$", "néedle", false)]
+    [InlineData("é|x", "É", true)]
+    [InlineData("^é$", "É", true)]
+    [InlineData("needle|", "", true)]
+    [InlineData("nee|dle", "NE", false)]
+    public void IsMatch_AsciiOrNotInput_FoldsAsOrdinalIgnoreCase(string pattern, string input, bool expected) =>
+        Assert.Equal(expected, Matches(pattern, input));
+
     [Fact]
     public void Compile_OsMatch_KeepsTextAndType()
     {
