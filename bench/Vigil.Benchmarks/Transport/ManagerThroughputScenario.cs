@@ -31,13 +31,13 @@ internal sealed class ManagerThroughputScenario : IScenario
 
     public string Name => "manager-throughput";
 
-    public string Description => "alerts/s written by `vigil manager` for N mutual-TLS agents streaming FIM events (target >= 50,000) (--agents 100 --events 2000 --warmup 1000)";
+    public string Description => "alerts/s written by `vigil manager` for N mutual-TLS agents streaming FIM events (target >= 50,000) (--agents 100 --events 2000 --warmup 2000)";
 
     public async Task<int> RunAsync(string[] args)
     {
         var agents = Option(args, "--agents", 100);
         var perAgent = Option(args, "--events", 2000);
-        var warmup = Option(args, "--warmup", 1000);
+        var warmup = Option(args, "--warmup", 2000);
         var vigilDll = RepositoryPaths.Get("artifacts", "bin", "Vigil.Cli", "release", "vigil.dll");
         if (!File.Exists(vigilDll))
         {
