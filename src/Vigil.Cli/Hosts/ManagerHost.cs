@@ -84,6 +84,11 @@ internal sealed class ManagerHost(
             _registry.SaveBatch(new Dictionary<string, ulong>(), writer.Ends);
         }
 
+        if (config.Global.JsonOutput)
+        {
+            Indexing?.CatchUp(Path.Combine(paths.Alerts, "alerts.json"), writer.Ends.Json);
+        }
+
         var pipeline = AnalysisFactory.Create(config, rules, writer, time);
         var index = 0;
         foreach (var integration in config.Integrations.Where(i => i.Name is "virustotal" or "custom-vigil-lists"))
@@ -202,7 +207,7 @@ internal sealed class ManagerHost(
                 // Indexed only once committed: alerts a restart would cut (and the agents replay) never reach the index.
                 if (Indexing is not null)
                 {
-                    await Indexing.AddAsync(written, cancellationToken);
+                    await Indexing.AddAsync(written, config.Global.JsonOutput ? ends.Json : null, cancellationToken);
                 }
 
                 foreach (var (session, sequence) in acknowledgements)

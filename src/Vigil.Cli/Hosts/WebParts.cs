@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.CommandLine;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -28,7 +29,7 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
 
     // Unbounded as a channel, bounded by the alerts it holds: a burst of small batches must not make analysis wait
     // while the index is far from a million alerts behind.
-    private readonly System.Threading.Channels.Channel<string[]> _batches = System.Threading.Channels.Channel.CreateUnbounded<string[]>(
+    private readonly System.Threading.Channels.Channel<(string[] Alerts, long? End)> _batches = System.Threading.Channels.Channel.CreateUnbounded<(string[], long?)>(
         new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true });
 
     private readonly SemaphoreSlim _room = new(0);
@@ -54,8 +55,11 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
         return indexing;
     }
 
-    /// <summary>Hands over alerts already fsynced to alerts.json (the list is emptied for reuse).</summary>
-    public async ValueTask AddAsync(List<string> alerts, CancellationToken cancellationToken)
+    /// <summary>
+    /// Hands over alerts already fsynced to alerts.json (the list is emptied for reuse); <paramref name="alertsJsonEnd"/>
+    /// is where alerts.json ends after them (null when there is no alerts.json).
+    /// </summary>
+    public async ValueTask AddAsync(List<string> alerts, long? alertsJsonEnd, CancellationToken cancellationToken)
     {
         if (alerts.Count == 0)
         {
@@ -78,7 +82,7 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
         var batch = alerts.ToArray();
         alerts.Clear();
         Interlocked.Add(ref _backlog, batch.Length);
-        _batches.Writer.TryWrite(batch);
+        _batches.Writer.TryWrite((batch, alertsJsonEnd));
     }
 
     private async Task WriteAsync()
@@ -86,12 +90,14 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
         var pending = new List<string>();
         while (await _batches.Reader.WaitToReadAsync())
         {
+            long? end = null;
             while (pending.Count < 8192 && _batches.Reader.TryRead(out var batch))
             {
-                pending.AddRange(batch);
+                pending.AddRange(batch.Alerts);
+                end = batch.End ?? end;
             }
 
-            Write(pending);
+            Write(pending, end);
             Interlocked.Add(ref _backlog, -pending.Count);
             pending.Clear();
             if (Volatile.Read(ref _waiting) > 0)
@@ -101,11 +107,109 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
         }
     }
 
-    private void Write(List<string> alerts)
+    /// <summary>
+    /// Indexes what alerts.json holds past the point the index last recorded, up to <paramref name="committedEnd"/>: the
+    /// alerts a crash or kill left in the backlog, or all of them for a new (or deleted) index. Run before analysis
+    /// starts. An index from before the point was recorded starts recording from here.
+    /// </summary>
+    public long CatchUp(string alertsJson, long committedEnd)
+    {
+        long indexed = 0;
+        try
+        {
+            var from = index.SourceEnd;
+            if (from is null && index.Count() > 0)
+            {
+                index.SetSourceEnd(committedEnd);
+                return 0;
+            }
+
+            if (from > committedEnd)
+            {
+                output.WriteLine($"vigil: {alertsJson} ends at byte {committedEnd:N0}, before the {from:N0} the alert index had taken (the file was replaced?): indexing from its end on");
+                index.SetSourceEnd(committedEnd);
+                return 0;
+            }
+
+            var start = from ?? 0; // a new index: all of alerts.json
+            if (start == committedEnd || !File.Exists(alertsJson))
+            {
+                index.SetSourceEnd(committedEnd);
+                return 0;
+            }
+
+            if (committedEnd - start > 16 << 20)
+            {
+                output.WriteLine($"vigil: indexing {(committedEnd - start) >> 20:N0} MiB of {alertsJson} that the alert index does not have yet (before analysis starts)");
+            }
+
+            using var stream = new FileStream(alertsJson, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
+            stream.Position = start;
+            var batch = new List<string>();
+            var line = new ArrayBufferWriter<byte>();
+            var chunk = new byte[1 << 16];
+            var position = start;
+            while (position < committedEnd)
+            {
+                var read = stream.Read(chunk, 0, (int)Math.Min(chunk.Length, committedEnd - position));
+                if (read == 0)
+                {
+                    break;
+                }
+
+                var span = chunk.AsSpan(0, read);
+                while (span.Length > 0)
+                {
+                    var newline = span.IndexOf((byte)'\n');
+                    if (newline < 0)
+                    {
+                        line.Write(span);
+                        position += span.Length;
+                        break;
+                    }
+
+                    line.Write(span[..newline]);
+                    position += newline + 1;
+                    span = span[(newline + 1)..];
+                    batch.Add(System.Text.Encoding.UTF8.GetString(line.WrittenSpan));
+                    line.ResetWrittenCount();
+                    if (batch.Count == 4096)
+                    {
+                        indexed += Publish(index.Add(batch, position));
+                        batch.Clear();
+                    }
+                }
+            }
+
+            indexed += Publish(index.Add(batch, position));
+            if (indexed > 0)
+            {
+                output.WriteLine($"vigil: indexed {indexed:N0} alerts from {alertsJson} that the alert index did not have yet");
+            }
+        }
+        catch (Exception ex) when (ex is SqliteException or IOException)
+        {
+            output.WriteLine($"vigil: the alert index could not catch up with {alertsJson} ({ex.Message}); alerts.json has the alerts; the dashboard misses them");
+        }
+
+        return indexed;
+    }
+
+    private int Publish(IReadOnlyList<IndexedAlert> alerts)
+    {
+        foreach (var alert in alerts)
+        {
+            feed.Publish(alert);
+        }
+
+        return alerts.Count;
+    }
+
+    private void Write(List<string> alerts, long? alertsJsonEnd)
     {
         try
         {
-            foreach (var alert in index.Add(alerts))
+            foreach (var alert in index.Add(alerts, alertsJsonEnd))
             {
                 feed.Publish(alert);
             }

@@ -68,6 +68,11 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
             await output.WriteLineAsync($"vigil: cut {writer.RepairedBytes} bytes of a torn last alert in {paths.Alerts} (an earlier crash)");
         }
 
+        if (config.Global.JsonOutput)
+        {
+            Indexing?.CatchUp(Path.Combine(paths.Alerts, "alerts.json"), writer.Ends.Json);
+        }
+
         var pipeline = AnalysisFactory.Create(config, rules, writer, time);
 
         var index = 0;
@@ -118,7 +123,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
                             if (_written.Count >= 4096)
                             {
                                 writer.Flush(durable: true);
-                                await Indexing.AddAsync(_written, cancellationToken);
+                                await Indexing.AddAsync(_written, config.Global.JsonOutput ? writer.Ends.Json : null, cancellationToken);
                             }
                         }
                     }
@@ -141,7 +146,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
                 writer.Flush(durable: true);
                 if (Indexing is not null)
                 {
-                    await Indexing.AddAsync(_written, cancellationToken);
+                    await Indexing.AddAsync(_written, config.Global.JsonOutput ? writer.Ends.Json : null, cancellationToken);
                 }
             }
         }

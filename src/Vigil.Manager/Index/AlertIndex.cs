@@ -71,6 +71,7 @@ internal sealed class AlertIndex : IDisposable
             CREATE INDEX IF NOT EXISTS alerts_agent ON alerts(agent_id, ts);
             DROP INDEX IF EXISTS alerts_file;
             CREATE INDEX IF NOT EXISTS alerts_file_day ON alerts(ts / 86400000, file, agent_id) WHERE file IS NOT NULL;
+            CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS rule_groups(name TEXT NOT NULL, rule_id INTEGER NOT NULL, PRIMARY KEY(name, rule_id)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS quarantine(
                 agent_id TEXT NOT NULL, qid INTEGER NOT NULL, agent_name TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT,
@@ -83,8 +84,48 @@ internal sealed class AlertIndex : IDisposable
 
     public string ConnectionString => _connectionString;
 
-    /// <summary>Indexes a batch of alerts (each one line of alerts.json) in one transaction; returns them as indexed.</summary>
-    public IReadOnlyList<IndexedAlert> Add(IReadOnlyList<string> alertJsons)
+    /// <summary>
+    /// Where in alerts.json the index has taken every alert up to (the byte offset after the last alert of the last
+    /// batch added with one), or null when no batch said.
+    /// </summary>
+    public long? SourceEnd
+    {
+        get
+        {
+            lock (_gate)
+            {
+                using var command = _writer.CreateCommand();
+                command.CommandText = "SELECT value FROM meta WHERE key = 'alerts_json_end'";
+                return command.ExecuteScalar() is long end ? end : null;
+            }
+        }
+    }
+
+    /// <summary>Records that the index holds alerts.json's alerts up to <paramref name="end"/> (see <see cref="SourceEnd"/>).</summary>
+    public void SetSourceEnd(long end)
+    {
+        lock (_gate)
+        {
+            using var transaction = _writer.BeginTransaction();
+            SaveSourceEnd(transaction, end);
+            transaction.Commit();
+        }
+    }
+
+    private void SaveSourceEnd(SqliteTransaction transaction, long end)
+    {
+        using var command = _writer.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "INSERT INTO meta(key, value) VALUES('alerts_json_end', $end) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+        command.Parameters.AddWithValue("$end", end);
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// Indexes a batch of alerts (each one line of alerts.json) in one transaction; returns them as indexed.
+    /// <paramref name="sourceEnd"/>, when given, is where alerts.json ends after them: it is committed with them.
+    /// </summary>
+    public IReadOnlyList<IndexedAlert> Add(IReadOnlyList<string> alertJsons, long? sourceEnd = null)
     {
         var added = new List<IndexedAlert>(alertJsons.Count);
         var buffer = ArrayPool<byte>.Shared.Rent(8192);
@@ -143,6 +184,11 @@ internal sealed class AlertIndex : IDisposable
                     added.Add(alert);
                     _uncheckpointedBytes += utf8.Length;
                     seq++;
+                }
+
+                if (sourceEnd is { } end)
+                {
+                    SaveSourceEnd(transaction, end);
                 }
 
                 transaction.Commit();
