@@ -37,7 +37,23 @@ public sealed class VigilProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
-    public bool HasExited => _process.HasExited;
+    /// <summary>
+    /// Whether the process has exited; once it has, its output has also been read to the end (the output is read
+    /// asynchronously, so without the wait the last lines could still be on their way when a test reads them).
+    /// </summary>
+    public bool HasExited
+    {
+        get
+        {
+            if (!_process.HasExited)
+            {
+                return false;
+            }
+
+            _process.WaitForExit();
+            return true;
+        }
+    }
 
     public int ExitCode => _process.ExitCode;
 
