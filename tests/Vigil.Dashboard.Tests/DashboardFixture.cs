@@ -214,12 +214,8 @@ public sealed partial class DashboardFixture : IAsyncLifetime
               </ruleset>
             </ossec_config>
             """);
-        var seedRules = File.ReadAllText(RepositoryPaths.Get("config", "rules", "local_rules.xml"));
-        _temp.WriteFile("home/config/rules/local_rules.xml",
-            seedRules.Replace("<field name=\"file\">/root</field>", $"<field name=\"file\">{WatchedDirectory}</field>", StringComparison.Ordinal));
-        var program = _temp.WriteFile("home/active-response/bin/remove-threat",
-            $"#!/bin/sh\nexec dotnet '{VigilProcess.DllPath}' remove-threat\n");
-        File.SetUnixFileMode(program, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        TestInstall.WriteSeedRules(_temp, "home", WatchedDirectory);
+        TestInstall.WriteRemoveThreatScript(_temp, "home");
         return config;
     }
 

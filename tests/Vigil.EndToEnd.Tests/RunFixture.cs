@@ -54,12 +54,8 @@ internal sealed class RunFixture : IDisposable
               </ruleset>
             </ossec_config>
             """);
-        var seedRules = File.ReadAllText(RepositoryPaths.Get("config", "rules", "local_rules.xml"));
-        _temp.WriteFile("home/config/rules/local_rules.xml",
-            seedRules.Replace("<field name=\"file\">/root</field>", $"<field name=\"file\">{Watched}</field>", StringComparison.Ordinal));
-        var program = _temp.WriteFile("home/active-response/bin/remove-threat",
-            $"#!/bin/sh\nexec dotnet '{VigilProcess.DllPath}' remove-threat\n");
-        File.SetUnixFileMode(program, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        TestInstall.WriteSeedRules(_temp, "home", Watched);
+        TestInstall.WriteRemoveThreatScript(_temp, "home");
 
         // The guide's own script, byte for byte (it needs jq, which ./test installs).
         var seed = _temp.Combine("home", "active-response", "bin", "remove-threat.sh");

@@ -29,9 +29,7 @@ internal sealed class TransportFixture : IDisposable
         AgentPort = FreePort();
         EnrollmentPort = FreePort();
         WriteHome("manager", watched: null);
-        var seedRules = File.ReadAllText(RepositoryPaths.Get("config", "rules", "local_rules.xml"));
-        _temp.WriteFile("manager/config/rules/local_rules.xml",
-            seedRules.Replace("<field name=\"file\">/root</field>", $"<field name=\"file\">{AgentsRoot}</field>", StringComparison.Ordinal));
+        TestInstall.WriteSeedRules(_temp, "manager", AgentsRoot);
         PasswordFile = _temp.WriteFile("password", Password + "\n");
     }
 
@@ -163,8 +161,7 @@ internal sealed class TransportFixture : IDisposable
             _temp.WriteFile($"{relative}/config/rules/local_rules.xml", File.ReadAllText(RepositoryPaths.Get("config", "rules", "local_rules.xml")));
         }
 
-        var program = _temp.WriteFile($"{relative}/active-response/bin/remove-threat", $"#!/bin/sh\nexec dotnet '{VigilProcess.DllPath}' remove-threat\n");
-        File.SetUnixFileMode(program, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        TestInstall.WriteRemoveThreatScript(_temp, relative);
         return home;
     }
 

@@ -233,9 +233,7 @@ internal sealed class E2eQuarantineScenario : IScenario
               </ruleset>
             </ossec_config>
             """);
-        var seedRules = File.ReadAllText(RepositoryPaths.Get("config", "rules", "local_rules.xml"));
-        temp.WriteFile($"{relative}/config/rules/local_rules.xml",
-            seedRules.Replace("<field name=\"file\">/root</field>", $"<field name=\"file\">{watched}</field>", StringComparison.Ordinal));
+        TestInstall.WriteSeedRules(temp, relative, watched);
         // The shipped wrapper, as a checkout has it (execd runs it in process), and the `vigil` script it would call.
         var program = temp.WriteFile($"{relative}/active-response/bin/remove-threat", File.ReadAllText(RepositoryPaths.Get("active-response", "bin", "remove-threat")));
         File.SetUnixFileMode(program, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);

@@ -84,9 +84,9 @@ internal sealed class ManagerHost(
             _registry.SaveBatch(new Dictionary<string, ulong>(), writer.Ends);
         }
 
-        if (config.Global.JsonOutput)
+        if (writer.JsonPath is { } alertsJson)
         {
-            Indexing?.CatchUp(Path.Combine(paths.Alerts, "alerts.json"), writer.Ends.Json);
+            Indexing?.CatchUp(alertsJson, writer.Ends.Json);
         }
 
         var pipeline = AnalysisFactory.Create(config, rules, writer, time);

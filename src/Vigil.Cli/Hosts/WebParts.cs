@@ -118,7 +118,7 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
         try
         {
             var from = index.SourceEnd;
-            if (from is null && index.Count() > 0)
+            if (from is null && index.After(0, 1).Count > 0)
             {
                 index.SetSourceEnd(committedEnd);
                 return 0;
@@ -209,10 +209,7 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
     {
         try
         {
-            foreach (var alert in index.Add(alerts, alertsJsonEnd))
-            {
-                feed.Publish(alert);
-            }
+            Publish(index.Add(alerts, alertsJsonEnd));
 
             if (_failing)
             {

@@ -68,9 +68,9 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
             await output.WriteLineAsync($"vigil: cut {writer.RepairedBytes} bytes of a torn last alert in {paths.Alerts} (an earlier crash)");
         }
 
-        if (config.Global.JsonOutput)
+        if (writer.JsonPath is { } alertsJson)
         {
-            Indexing?.CatchUp(Path.Combine(paths.Alerts, "alerts.json"), writer.Ends.Json);
+            Indexing?.CatchUp(alertsJson, writer.Ends.Json);
         }
 
         var pipeline = AnalysisFactory.Create(config, rules, writer, time);
