@@ -1,3 +1,4 @@
+using System.Text;
 using Vigil.Analysis.Alerts;
 using Vigil.Analysis.Decoding;
 using Vigil.Analysis.Rules;
@@ -7,9 +8,23 @@ using Vigil.Core.Events;
 namespace Vigil.Analysis;
 
 /// <summary>What one event became: the alert (when a rule alerted), whether it was written, and the active responses.</summary>
-internal sealed record AnalysisResult(Alert? Alert, string? AlertJson, bool IsWritten, IReadOnlyList<ActiveResponseCommand> ActiveResponses)
+internal sealed class AnalysisResult(Alert? alert, byte[]? alertUtf8, bool isWritten, IReadOnlyList<ActiveResponseCommand> activeResponses, string? alertJson = null)
 {
+    private string? _alertJson = alertJson;
+
     public static AnalysisResult None { get; } = new(null, null, false, []);
+
+    public Alert? Alert => alert;
+
+    /// <summary>The alert's document as UTF-8: the alerts.json line, without its newline.</summary>
+    public byte[]? AlertUtf8 => alertUtf8;
+
+    /// <summary>The alert's document as text (decoded on first use).</summary>
+    public string? AlertJson => _alertJson ??= alertUtf8 is null ? null : Encoding.UTF8.GetString(alertUtf8);
+
+    public bool IsWritten => isWritten;
+
+    public IReadOnlyList<ActiveResponseCommand> ActiveResponses => activeResponses;
 }
 
 /// <summary>
@@ -30,6 +45,9 @@ internal sealed class AnalysisPipeline(
     private readonly Dictionary<string, (AgentIdentity? Agent, string Location)> _locations = new(StringComparer.Ordinal);
 
     public RuleSet Rules => rules;
+
+    /// <summary>What every alert of this pipeline carries (the manager's name).</summary>
+    public AlertContext Context => context;
 
     /// <summary>The rules tried for the last event, when tracing is on (logtest).</summary>
     public List<(Rule Rule, bool Matched)>? Trace
@@ -88,10 +106,16 @@ internal sealed class AnalysisPipeline(
 
         var logged = !rule.Options.HasFlag(RuleOptions.NoLog)
             && (rule.Level >= config.Alerts.LogAlertLevel || rule.Options.HasFlag(RuleOptions.LogAlert));
-        var json = logged ? writer.Append(alert, context) : writer.Describe(alert, context);
+        var utf8 = logged ? writer.Append(alert, context) : writer.Describe(alert, context);
 
-        // Active responses run whether or not the alert is logged (spec §3.6).
-        return new AnalysisResult(alert, json, logged, _activeResponses.For(alert, json));
+        // Active responses run whether or not the alert is logged (spec §3.6); their messages carry the alert as text.
+        if (rule.ActiveResponses.Count == 0)
+        {
+            return new AnalysisResult(alert, utf8, logged, []);
+        }
+
+        var json = Encoding.UTF8.GetString(utf8);
+        return new AnalysisResult(alert, utf8, logged, _activeResponses.For(alert, json), json);
     }
 
     public void Flush(bool durable) => writer.Flush(durable);

@@ -1,5 +1,6 @@
 using System.Text;
 using Vigil.Cli.Hosts;
+using Vigil.Manager.Index;
 using Vigil.Tests.Common;
 
 namespace Vigil.Cli.Tests;
@@ -90,8 +91,8 @@ public sealed class AlertIndexingTests : IDisposable
         await using (var indexing = Open())
         {
             Assert.Equal(0, indexing.CatchUp(AlertsJson, 0));
-            await indexing.AddAsync([.. alerts[..5]], ends[4], CancellationToken.None);
-            await indexing.AddAsync([.. alerts[5..]], ends[7], CancellationToken.None);
+            await indexing.AddAsync(Batch(alerts[..5]), ends[4], CancellationToken.None);
+            await indexing.AddAsync(Batch(alerts[5..]), ends[7], CancellationToken.None);
         }
 
         await using (var indexing = Open())
@@ -138,5 +139,16 @@ public sealed class AlertIndexingTests : IDisposable
 
         Assert.Contains("before the", _output.ToString(), StringComparison.Ordinal);
         Assert.Contains("indexing from its end on", _output.ToString(), StringComparison.Ordinal);
+    }
+
+    private static AlertBatch Batch(IEnumerable<string> alerts)
+    {
+        var batch = new AlertBatch();
+        foreach (var alert in alerts)
+        {
+            batch.Add(Encoding.UTF8.GetBytes(alert));
+        }
+
+        return batch;
     }
 }

@@ -48,13 +48,12 @@ internal sealed class AlertFileWriter : IDisposable
     /// <summary>A writer with no files (logtest): ids count the bytes alerts.log would hold.</summary>
     public static AlertFileWriter Detached() => new(null, null);
 
-    /// <summary>Gives the alert its id and appends it; returns the alerts.json line.</summary>
-    public string Append(Alert alert, AlertContext context)
+    /// <summary>Gives the alert its id and appends it; returns the alerts.json line as UTF-8 (without its newline).</summary>
+    public byte[] Append(Alert alert, AlertContext context)
     {
         var offset = (_log ?? _json)?.Position ?? _detachedOffset;
         alert.Id = string.Create(CultureInfo.InvariantCulture, $"{alert.Timestamp.ToUnixTimeSeconds()}.{offset}");
         var utf8 = AlertJson.SerializeUtf8(alert, context);
-        var json = Encoding.UTF8.GetString(utf8.Span);
         if (_log is not null || _json is null)
         {
             var entry = AlertLog.FormatShared(alert, context);
@@ -76,7 +75,7 @@ internal sealed class AlertFileWriter : IDisposable
             _json.WriteByte((byte)'\n');
         }
 
-        return json;
+        return utf8.ToArray();
     }
 
     // The builder is encoded chunk by chunk (no string of the entry is made); the encoder keeps a surrogate pair split
@@ -113,12 +112,12 @@ internal sealed class AlertFileWriter : IDisposable
         }
     }
 
-    /// <summary>The JSON of an alert that is not written (below log_alert_level), for active responses and logtest.</summary>
-    public string Describe(Alert alert, AlertContext context)
+    /// <summary>The JSON (UTF-8) of an alert that is not written (below log_alert_level), for active responses and logtest.</summary>
+    public byte[] Describe(Alert alert, AlertContext context)
     {
         var offset = (_log ?? _json)?.Position ?? _detachedOffset;
         alert.Id = string.Create(CultureInfo.InvariantCulture, $"{alert.Timestamp.ToUnixTimeSeconds()}.{offset}");
-        return AlertJson.Serialize(alert, context);
+        return AlertJson.SerializeUtf8(alert, context).ToArray();
     }
 
     /// <summary>Pushes buffered alerts to the files; with <paramref name="durable"/>, to the disk (fsync).</summary>

@@ -593,6 +593,18 @@ internal static class AlertJson
         return new string(buffer[..FormatTimestamp(time, buffer)]);
     }
 
+    /// <summary>
+    /// The time an alert's <c>timestamp</c> reads as, parsed back: its local time cut to the millisecond, with the offset
+    /// as printed (hours and minutes).
+    /// </summary>
+    public static DateTimeOffset TimestampAsWritten(DateTimeOffset time)
+    {
+        var offset = LocalClock.OffsetAt(time);
+        var local = time.UtcDateTime + offset;
+        var printed = offset < TimeSpan.Zero ? -new TimeSpan(offset.Duration().Hours, offset.Duration().Minutes, 0) : new TimeSpan(offset.Hours, offset.Minutes, 0);
+        return new DateTimeOffset(new DateTime(local.Ticks - (local.Ticks % TimeSpan.TicksPerMillisecond), DateTimeKind.Unspecified), printed);
+    }
+
     private static int FormatTimestamp(DateTimeOffset time, Span<char> destination)
     {
         var offset = LocalClock.OffsetAt(time);

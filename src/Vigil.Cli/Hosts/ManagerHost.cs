@@ -142,7 +142,7 @@ internal sealed class ManagerHost(
         using var _ = writer;
         var reader = _events.Reader;
         var processed = new Dictionary<string, ulong>(_committed, StringComparer.Ordinal);
-        var written = new List<string>();
+        var written = Indexing?.NewBatch();
         var committedEnds = writer.Ends;
         try
         {
@@ -169,17 +169,11 @@ internal sealed class ManagerHost(
                     if (result.IsWritten)
                     {
                         Interlocked.Increment(ref _alertCount);
-                        if (result.AlertJson is { } alert && Indexing is not null)
-                        {
-                            written.Add(alert);
-                        }
-                    }
+                        written?.Add(result.AlertUtf8!, AlertIndexing.FieldsOf(result, pipeline.Context));
 
-                    if (result.IsWritten && result.AlertJson is { } json)
-                    {
                         foreach (var intel in _intel)
                         {
-                            await intel.OnAlertAsync(json, cancellationToken);
+                            await intel.OnAlertAsync(result.AlertJson!, cancellationToken);
                         }
                     }
 
@@ -205,9 +199,9 @@ internal sealed class ManagerHost(
                 }
 
                 // Indexed only once committed: alerts a restart would cut (and the agents replay) never reach the index.
-                if (Indexing is not null)
+                if (Indexing is not null && written is not null)
                 {
-                    await Indexing.AddAsync(written, config.Global.JsonOutput ? ends.Json : null, cancellationToken);
+                    written = await Indexing.AddAsync(written, config.Global.JsonOutput ? ends.Json : null, cancellationToken);
                 }
 
                 foreach (var (session, sequence) in acknowledgements)

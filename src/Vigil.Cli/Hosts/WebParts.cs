@@ -2,6 +2,8 @@ using System.Buffers;
 using System.CommandLine;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
+using Vigil.Analysis;
+using Vigil.Analysis.Alerts;
 using Vigil.Analysis.Rules;
 using Vigil.Core;
 using Vigil.Core.Configuration;
@@ -29,8 +31,12 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
 
     // Unbounded as a channel, bounded by the alerts it holds: a burst of small batches must not make analysis wait
     // while the index is far from a million alerts behind.
-    private readonly System.Threading.Channels.Channel<(string[] Alerts, long? End)> _batches = System.Threading.Channels.Channel.CreateUnbounded<(string[], long?)>(
+    private readonly System.Threading.Channels.Channel<(AlertBatch Alerts, long? End)> _batches = System.Threading.Channels.Channel.CreateUnbounded<(AlertBatch, long?)>(
         new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true });
+
+    // Emptied batches, kept (with their chunks) for the next ones; a burst's extra batches are left to the collector.
+    private readonly System.Collections.Concurrent.ConcurrentQueue<AlertBatch> _spare = new();
+    private const int MaxSpareBatches = 8;
 
     private readonly SemaphoreSlim _room = new(0);
     private readonly CancellationTokenSource _stopping = new();
@@ -56,14 +62,45 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
     }
 
     /// <summary>
-    /// Hands over alerts already fsynced to alerts.json (the list is emptied for reuse); <paramref name="alertsJsonEnd"/>
-    /// is where alerts.json ends after them (null when there is no alerts.json).
+    /// The fields the index takes from the written alert of <paramref name="result"/>, when they are known without
+    /// reading its document back; null otherwise (the index reads them from the document). A FIM alert has no
+    /// <c>data</c> object, so none of the paths the index reads under it: its fields are the alert's own.
     /// </summary>
-    public async ValueTask AddAsync(List<string> alerts, long? alertsJsonEnd, CancellationToken cancellationToken)
+    public static AlertFields? FieldsOf(AnalysisResult result, AlertContext context)
+    {
+        if (result.Alert is not { Event.Syscheck: { } fim } alert)
+        {
+            return null;
+        }
+
+        var groups = alert.Rule.Output!.Groups;
+        return new AlertFields(
+            alert.Id,
+            AlertJson.TimestampAsWritten(alert.Timestamp),
+            alert.Rule.Id,
+            alert.Rule.Level,
+            alert.Event.AgentId,
+            alert.Event.Agent?.Name ?? context.ManagerName,
+            alert.Description,
+            fim.Path,
+            CausedBy: null,
+            Array.IndexOf(groups, "") < 0 ? groups : [.. groups.Where(g => g.Length > 0)],
+            Quarantine: null);
+    }
+
+    /// <summary>An empty batch to collect written alerts in (hand it over with <see cref="AddAsync"/>).</summary>
+    public AlertBatch NewBatch() => _spare.TryDequeue(out var batch) ? batch : new AlertBatch();
+
+    /// <summary>
+    /// Hands over a batch of alerts already fsynced to alerts.json, and returns an empty batch to collect the next ones
+    /// in (the same one when there was nothing to hand over). <paramref name="alertsJsonEnd"/> is where alerts.json ends
+    /// after them (null when there is no alerts.json).
+    /// </summary>
+    public async ValueTask<AlertBatch> AddAsync(AlertBatch alerts, long? alertsJsonEnd, CancellationToken cancellationToken)
     {
         if (alerts.Count == 0)
         {
-            return;
+            return alerts;
         }
 
         while (Interlocked.Read(ref _backlog) >= MaxBacklog)
@@ -79,27 +116,38 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
             }
         }
 
-        var batch = alerts.ToArray();
-        alerts.Clear();
-        Interlocked.Add(ref _backlog, batch.Length);
-        _batches.Writer.TryWrite((batch, alertsJsonEnd));
+        Interlocked.Add(ref _backlog, alerts.Count);
+        _batches.Writer.TryWrite((alerts, alertsJsonEnd));
+        return NewBatch();
     }
 
     private async Task WriteAsync()
     {
-        var pending = new List<string>();
+        var pending = new List<AlertDocument>();
+        var taken = new List<AlertBatch>();
         while (await _batches.Reader.WaitToReadAsync())
         {
             long? end = null;
             while (pending.Count < 8192 && _batches.Reader.TryRead(out var batch))
             {
-                pending.AddRange(batch.Alerts);
+                pending.AddRange(batch.Alerts.Documents);
+                taken.Add(batch.Alerts);
                 end = batch.End ?? end;
             }
 
             Write(pending, end);
             Interlocked.Add(ref _backlog, -pending.Count);
             pending.Clear();
+            foreach (var batch in taken)
+            {
+                batch.Clear();
+                if (_spare.Count < MaxSpareBatches)
+                {
+                    _spare.Enqueue(batch);
+                }
+            }
+
+            taken.Clear();
             if (Volatile.Read(ref _waiting) > 0)
             {
                 _room.Release();
@@ -145,7 +193,7 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
 
             using var stream = new FileStream(alertsJson, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
             stream.Position = start;
-            var batch = new List<string>();
+            var batch = new AlertBatch();
             var line = new ArrayBufferWriter<byte>();
             var chunk = new byte[1 << 16];
             var position = start;
@@ -171,17 +219,17 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
                     line.Write(span[..newline]);
                     position += newline + 1;
                     span = span[(newline + 1)..];
-                    batch.Add(System.Text.Encoding.UTF8.GetString(line.WrittenSpan));
+                    batch.Add(line.WrittenSpan);
                     line.ResetWrittenCount();
                     if (batch.Count == 4096)
                     {
-                        indexed += Publish(index.Add(batch, position));
+                        indexed += AddToIndex(batch.Documents, position);
                         batch.Clear();
                     }
                 }
             }
 
-            indexed += Publish(index.Add(batch, position));
+            indexed += AddToIndex(batch.Documents, position);
             if (indexed > 0)
             {
                 output.WriteLine($"vigil: indexed {indexed:N0} alerts from {alertsJson} that the alert index did not have yet");
@@ -195,21 +243,15 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
         return indexed;
     }
 
-    private int Publish(IReadOnlyList<IndexedAlert> alerts)
-    {
-        foreach (var alert in alerts)
-        {
-            feed.Publish(alert);
-        }
+    // Live views get the alerts as indexed; their text is decoded only when someone is watching.
+    private int AddToIndex(IReadOnlyList<AlertDocument> alerts, long? alertsJsonEnd) =>
+        index.Add(alerts, alertsJsonEnd, feed.SubscriberCount > 0 ? feed.Publish : null);
 
-        return alerts.Count;
-    }
-
-    private void Write(List<string> alerts, long? alertsJsonEnd)
+    private void Write(List<AlertDocument> alerts, long? alertsJsonEnd)
     {
         try
         {
-            Publish(index.Add(alerts, alertsJsonEnd));
+            AddToIndex(alerts, alertsJsonEnd);
 
             if (_failing)
             {

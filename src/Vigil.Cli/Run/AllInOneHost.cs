@@ -7,6 +7,7 @@ using Vigil.Core.Configuration;
 using Vigil.Core.Events;
 using Vigil.Fim;
 using Vigil.Intel;
+using Vigil.Manager.Index;
 using Vigil.Response.Execd;
 
 namespace Vigil.Cli.Run;
@@ -50,7 +51,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
     public long AlertCount => Interlocked.Read(ref _alertCount);
 
     private long _alertCount;
-    private readonly List<string> _written = [];
+    private AlertBatch? _written;
 
     internal IReadOnlyList<IntelService> IntelServices => _intel;
 
@@ -117,22 +118,23 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
                     if (result.IsWritten)
                     {
                         Interlocked.Increment(ref _alertCount);
-                        if (result.AlertJson is { } written && Indexing is not null)
+                        if (Indexing is not null)
                         {
-                            _written.Add(written);
+                            _written ??= Indexing.NewBatch();
+                            _written.Add(result.AlertUtf8!, AlertIndexing.FieldsOf(result, pipeline.Context));
                             if (_written.Count >= 4096)
                             {
                                 writer.Flush(durable: true);
-                                await Indexing.AddAsync(_written, config.Global.JsonOutput ? writer.Ends.Json : null, cancellationToken);
+                                _written = await Indexing.AddAsync(_written, config.Global.JsonOutput ? writer.Ends.Json : null, cancellationToken);
                             }
                         }
                     }
 
-                    if (result.IsWritten && result.AlertJson is { } json)
+                    if (result.IsWritten)
                     {
                         foreach (var intel in _intel)
                         {
-                            await intel.OnAlertAsync(json, cancellationToken);
+                            await intel.OnAlertAsync(result.AlertJson!, cancellationToken);
                         }
                     }
 
@@ -144,9 +146,9 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
 
                 // The queue is drained: make what was written durable before waiting for more; then index it.
                 writer.Flush(durable: true);
-                if (Indexing is not null)
+                if (Indexing is not null && _written is not null)
                 {
-                    await Indexing.AddAsync(_written, config.Global.JsonOutput ? writer.Ends.Json : null, cancellationToken);
+                    _written = await Indexing.AddAsync(_written, config.Global.JsonOutput ? writer.Ends.Json : null, cancellationToken);
                 }
             }
         }

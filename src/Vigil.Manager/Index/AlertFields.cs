@@ -8,6 +8,13 @@ namespace Vigil.Manager.Index;
 /// <summary>A change to a quarantine record that an alert reports.</summary>
 internal sealed record QuarantineChange(long QuarantineId, string State, string Path, string? Sha256, string? AlertId, string? RuleId, string? RestoredTo);
 
+/// <summary>
+/// One alert document for the index: its UTF-8 (the alerts.json line without its newline) and, when whoever wrote it
+/// already knows them, the fields the index would otherwise read out of it (they must be what <see cref="AlertFields.ReadUtf8"/>
+/// reads).
+/// </summary>
+internal readonly record struct AlertDocument(ReadOnlyMemory<byte> Utf8, AlertFields? Fields = null);
+
 /// <summary>What the index takes out of one alert document.</summary>
 internal sealed record AlertFields(
     string Id,

@@ -128,79 +128,81 @@ internal sealed class AlertIndex : IDisposable
     public IReadOnlyList<IndexedAlert> Add(IReadOnlyList<string> alertJsons, long? sourceEnd = null)
     {
         var added = new List<IndexedAlert>(alertJsons.Count);
-        var buffer = ArrayPool<byte>.Shared.Rent(8192);
-        try
-        {
-            lock (_gate)
-            {
-                using var transaction = _writer.BeginTransaction();
-                var insert = _insert ??= Prepare(_writer, """
-                    INSERT INTO alerts(seq, ts, alert_id, rule_id, level, agent_id, agent_name, description, file, caused_by, groups, json)
-                    VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-                    """);
-                var seq = NextSeq();
-                foreach (var json in alertJsons)
-                {
-                    // The document goes in as the UTF-8 its fields were read from: one encoding, no parameter objects.
-                    if (Encoding.UTF8.GetMaxByteCount(json.Length) > buffer.Length)
-                    {
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(json.Length));
-                    }
-
-                    ReadOnlySpan<byte> utf8 = buffer.AsSpan(0, Encoding.UTF8.GetBytes(json, buffer));
-                    var fields = AlertFields.ReadUtf8(utf8);
-                    if (fields is null)
-                    {
-                        continue; // not an alert document; alerts.json keeps it regardless
-                    }
-
-                    var groupList = string.Join(',', fields.Groups);
-                    raw.sqlite3_bind_int64(insert, 1, seq);
-                    raw.sqlite3_bind_int64(insert, 2, fields.Timestamp.ToUnixTimeMilliseconds());
-                    BindText(insert, 3, fields.Id);
-                    raw.sqlite3_bind_int64(insert, 4, fields.RuleId);
-                    raw.sqlite3_bind_int64(insert, 5, fields.Level);
-                    BindText(insert, 6, fields.AgentId);
-                    BindText(insert, 7, fields.AgentName);
-                    BindText(insert, 8, fields.Description);
-                    BindText(insert, 9, fields.File);
-                    BindText(insert, 10, fields.CausedBy);
-                    BindText(insert, 11, "," + groupList + ",");
-                    raw.sqlite3_bind_text(insert, 12, utf8);
-                    Step(insert);
-                    if (_ruleGroups.Add((fields.RuleId, groupList)))
-                    {
-                        NoteRuleGroups(transaction, fields.RuleId, fields.Groups);
-                    }
-
-                    var alert = new IndexedAlert(seq, fields.Id, fields.Timestamp, fields.AgentId, fields.AgentName, fields.RuleId, fields.Level,
-                        fields.Description, fields.File, fields.Groups, json);
-                    if (fields.Quarantine is { } change)
-                    {
-                        ApplyQuarantine(transaction, alert, change);
-                    }
-
-                    added.Add(alert);
-                    _uncheckpointedBytes += utf8.Length;
-                    seq++;
-                }
-
-                if (sourceEnd is { } end)
-                {
-                    SaveSourceEnd(transaction, end);
-                }
-
-                transaction.Commit();
-                KeepWalInCheck();
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-
+        Add([.. alertJsons.Select(json => new AlertDocument(Encoding.UTF8.GetBytes(json)))], sourceEnd, added.Add);
         return added;
+    }
+
+    /// <summary>
+    /// As <see cref="Add(IReadOnlyList{string}, long?)"/>, from the documents' UTF-8 (and their fields when known); returns
+    /// how many were indexed. <paramref name="added"/>, when given, gets each alert as indexed (its text decoded for it).
+    /// </summary>
+    public int Add(IReadOnlyList<AlertDocument> documents, long? sourceEnd, Action<IndexedAlert>? added = null)
+    {
+        var count = 0;
+        var indexed = added is null ? null : new List<IndexedAlert>(documents.Count);
+        lock (_gate)
+        {
+            using var transaction = _writer.BeginTransaction();
+            var insert = _insert ??= Prepare(_writer, """
+                INSERT INTO alerts(seq, ts, alert_id, rule_id, level, agent_id, agent_name, description, file, caused_by, groups, json)
+                VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                """);
+            var seq = NextSeq();
+            foreach (var document in documents)
+            {
+                var utf8 = document.Utf8.Span;
+                var fields = document.Fields ?? AlertFields.ReadUtf8(utf8);
+                if (fields is null)
+                {
+                    continue; // not an alert document; alerts.json keeps it regardless
+                }
+
+                var groupList = string.Join(',', fields.Groups);
+                raw.sqlite3_bind_int64(insert, 1, seq);
+                raw.sqlite3_bind_int64(insert, 2, fields.Timestamp.ToUnixTimeMilliseconds());
+                BindText(insert, 3, fields.Id);
+                raw.sqlite3_bind_int64(insert, 4, fields.RuleId);
+                raw.sqlite3_bind_int64(insert, 5, fields.Level);
+                BindText(insert, 6, fields.AgentId);
+                BindText(insert, 7, fields.AgentName);
+                BindText(insert, 8, fields.Description);
+                BindText(insert, 9, fields.File);
+                BindText(insert, 10, fields.CausedBy);
+                BindText(insert, 11, "," + groupList + ",");
+                raw.sqlite3_bind_text(insert, 12, utf8);
+                Step(insert);
+                if (_ruleGroups.Add((fields.RuleId, groupList)))
+                {
+                    NoteRuleGroups(transaction, fields.RuleId, fields.Groups);
+                }
+
+                if (fields.Quarantine is { } change)
+                {
+                    ApplyQuarantine(transaction, fields, change);
+                }
+
+                indexed?.Add(new IndexedAlert(seq, fields.Id, fields.Timestamp, fields.AgentId, fields.AgentName, fields.RuleId, fields.Level,
+                    fields.Description, fields.File, fields.Groups, Encoding.UTF8.GetString(utf8)));
+                count++;
+                _uncheckpointedBytes += utf8.Length;
+                seq++;
+            }
+
+            if (sourceEnd is { } end)
+            {
+                SaveSourceEnd(transaction, end);
+            }
+
+            transaction.Commit();
+            KeepWalInCheck();
+        }
+
+        foreach (var alert in indexed ?? [])
+        {
+            added!(alert);
+        }
+
+        return count;
     }
 
     // The insert is prepared once and kept (SQLite re-prepares it itself should the schema change).
@@ -341,7 +343,7 @@ internal sealed class AlertIndex : IDisposable
         return (long)command.ExecuteScalar()!;
     }
 
-    private void ApplyQuarantine(SqliteTransaction transaction, IndexedAlert alert, QuarantineChange change)
+    private void ApplyQuarantine(SqliteTransaction transaction, AlertFields alert, QuarantineChange change)
     {
         using var command = _writer.CreateCommand();
         command.Transaction = transaction;
