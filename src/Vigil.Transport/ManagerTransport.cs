@@ -74,8 +74,8 @@ internal sealed class ManagerTransport(WebApplication app, ManagerTransportConte
             kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(10);
             kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
 
-            // An agent's message of 512 events is about 300 KiB: with the default windows (96 KiB a stream) it would
-            // wait for several window updates on its way in.
+            // An agent's message is up to about 1 MiB (64 FIM events are about 80 KiB): with the default windows
+            // (96 KiB a stream) a large one would wait for several window updates on its way in.
             kestrel.Limits.Http2.InitialStreamWindowSize = 768 * 1024;
             kestrel.Limits.Http2.InitialConnectionWindowSize = 1024 * 1024;
             kestrel.Listen(options.ListenAddress, options.EnrollmentPort, listen =>

@@ -35,7 +35,9 @@ internal sealed class ManagerHost(
     TextWriter output,
     TimeProvider time) : IAgentEventHandler, IAsyncDisposable
 {
-    private readonly Channel<ManagerEvent> _events = Channel.CreateBounded<ManagerEvent>(new BoundedChannelOptions(65_536)
+    // Two analysis batches: enough that analysis never waits for the network, few enough that events waiting here
+    // do not pile up in the managed heap (beyond it they wait, unparsed, in the connections' flow-control windows).
+    private readonly Channel<ManagerEvent> _events = Channel.CreateBounded<ManagerEvent>(new BoundedChannelOptions(8192)
     {
         FullMode = BoundedChannelFullMode.Wait,
         SingleReader = true,

@@ -33,6 +33,10 @@ internal sealed class AgentConnection(
 {
     private const int MaxBatchBytes = 1 << 20;
 
+    // Events a message carries at most. The manager parses a whole message before it queues its events for analysis,
+    // so with many agents sending at once, smaller messages keep fewer parsed events waiting in its memory.
+    private const int MaxBatchEvents = 64;
+
     public string Version { get; init; } = typeof(AgentConnection).Assembly.GetName().Version?.ToString() ?? "";
 
     public async Task RunAsync(CancellationToken stoppingToken)
@@ -143,14 +147,14 @@ internal sealed class AgentConnection(
                     continue;
                 }
 
-                // Up to 512 events a message, and about 1 MiB (the manager accepts messages of up to 4 MiB).
+                // Up to 64 events a message, and about 1 MiB (the manager accepts messages of up to 4 MiB).
                 var events = new EventBatch();
                 var bytes = 0;
                 foreach (var item in batch)
                 {
                     events.Events.Add(new AgentEvent { Sequence = item.Sequence, Queue = item.Message.Queue.ToString(), Location = item.Message.Location, Message = item.Message.Message });
                     bytes += item.Message.Message.Length + item.Message.Location.Length + 16;
-                    if (bytes >= MaxBatchBytes)
+                    if (bytes >= MaxBatchBytes || events.Events.Count == MaxBatchEvents)
                     {
                         await call.RequestStream.WriteAsync(new AgentMessage { Events = events }, token);
                         events = new EventBatch();

@@ -68,7 +68,7 @@ public sealed class ManagerTransportTests : IAsyncLifetime
     {
         var credentials = await EnrollAsync("batch-01");
         using var queue = new DurableEventQueue(_temp.Combine("agent", "queue.db"));
-        const int Count = 1300; // three messages of at most 512 events
+        const int Count = 1300; // many messages of at most 64 events
         for (var i = 1; i <= Count; i++)
         {
             queue.Enqueue(new EventMessage(EventMessage.SyscheckQueue, "syscheck", $"{{\"n\":{i}}}"));
