@@ -46,7 +46,7 @@ internal sealed class E2eQuarantineScenario : IScenario
         WriteHome(temp, home, watched, vigilDll, emulator.BaseUrl, pem);
         var data = Path.Combine(home, "data");
 
-        using var vigil = StartVigil(vigilDll, ["run", "--home", home, "--data-dir", data]);
+        using var vigil = StartVigil(["run", "--home", home, "--data-dir", data]);
         var output = new StringBuilder();
         vigil.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
         vigil.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
@@ -67,7 +67,7 @@ internal sealed class E2eQuarantineScenario : IScenario
             }
 
             var alerts = new AlertTail(Path.Combine(data, "logs", "alerts", "alerts.json"));
-            await Console.Out.WriteLineAsync($"host: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; `vigil run` as a child process; latency from the writer's close to the file gone from its path (polled every 1 ms)");
+            await Console.Out.WriteLineAsync($"host: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; `./vigil run` (the launcher) as a child process; latency from the writer's close to the file gone from its path (polled every 1 ms)");
             await Console.Out.WriteLineAsync($"{"row",-58} {"runs",5} {"p50 ms",8} {"p99 ms",8} {"max ms",8} {"failed",6}");
 
             // Warm-up: the first detection JIT-compiles the paths (and starts remove-threat's dotnet once).
@@ -78,7 +78,7 @@ internal sealed class E2eQuarantineScenario : IScenario
             await ReportAsync("baseline: benign file closed → FIM alert in alerts.json", baseline, runs);
             var local = await MeasureRemovalAsync(watched, "local", runs, _ => Eicar.Bytes);
             await ReportAsync("local intelligence (EICAR) closed → quarantined", local, runs);
-            await CheckQuarantinedAsync(vigilDll, home, data, "local", runs);
+            await CheckQuarantinedAsync(home, data, "local", runs);
 
             // The benign files of the baseline went to VirusTotal too (unknown hashes, 700 ms each, one at a time): let
             // that queue drain first, so the row measures a lookup, not the wait behind earlier ones.
@@ -97,7 +97,7 @@ internal sealed class E2eQuarantineScenario : IScenario
                 return Encoding.UTF8.GetBytes(content);
             });
             await ReportAsync("VirusTotal emulator (700 ms answer) closed → quarantined", vt, vtRuns);
-            await CheckQuarantinedAsync(vigilDll, home, data, "vt", vtRuns);
+            await CheckQuarantinedAsync(home, data, "vt", vtRuns);
             await Console.Out.WriteLineAsync($"VirusTotal lookups answered by the emulator: {emulator.LookupCount}");
             return 0;
         }
@@ -163,9 +163,9 @@ internal sealed class E2eQuarantineScenario : IScenario
         return latencies;
     }
 
-    private static async Task CheckQuarantinedAsync(string vigilDll, string home, string data, string row, int runs)
+    private static async Task CheckQuarantinedAsync(string home, string data, string row, int runs)
     {
-        using var list = StartVigil(vigilDll, ["quarantine", "list", "--json", "--home", home, "--data-dir", data]);
+        using var list = StartVigil(["quarantine", "list", "--json", "--home", home, "--data-dir", data]);
         var text = await list.StandardOutput.ReadToEndAsync();
         await list.WaitForExitAsync();
         var held = Enumerable.Range(0, runs).Count(i => text.Contains($"{row}-{i:D4}.bin", StringComparison.Ordinal));
@@ -185,10 +185,10 @@ internal sealed class E2eQuarantineScenario : IScenario
             $"{row,-58} {runs,5} {Stats.Percentile(latencies, 50),8:F1} {Stats.Percentile(latencies, 99),8:F1} {latencies[^1],8:F1} {runs - latencies.Count,6}"));
     }
 
-    private static Process StartVigil(string vigilDll, string[] arguments)
+    // Through the launcher, as users run it (with the runtime settings it gives `vigil run`).
+    private static Process StartVigil(string[] arguments)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(vigilDll);
+        var info = new ProcessStartInfo(RepositoryPaths.Get("vigil")) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);
@@ -196,6 +196,7 @@ internal sealed class E2eQuarantineScenario : IScenario
 
         info.Environment.Remove("VIGIL_HOME");
         info.Environment.Remove("VIGIL_DATA");
+        info.Environment.Remove("DOTNET_gcServer");
         return Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
     }
 
