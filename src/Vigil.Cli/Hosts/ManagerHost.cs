@@ -116,26 +116,40 @@ internal sealed class ManagerHost(
         await output.WriteLineAsync("vigil: manager ready (Ctrl-C stops)");
     }
 
-    public ValueTask<ulong> OnConnectedAsync(AgentSession session, CancellationToken cancellationToken)
+    public async ValueTask<ulong> OnConnectedAsync(AgentSession session, CancellationToken cancellationToken)
     {
-        Inject($"vigil: Agent connected: {session.Id} ({session.Identity.Name})");
-        return ValueTask.FromResult(_committed.GetValueOrDefault(session.Id));
+        await InjectAsync($"vigil: Agent connected: {session.Id} ({session.Identity.Name})", cancellationToken);
+        return _committed.GetValueOrDefault(session.Id);
     }
 
     public ValueTask OnEventAsync(AgentSession session, ulong sequence, EventMessage message, CancellationToken cancellationToken) =>
         _events.Writer.WriteAsync(new ManagerEvent(message, session, sequence), cancellationToken);
 
-    public ValueTask OnDisconnectedAsync(AgentSession session, CancellationToken cancellationToken)
-    {
-        Inject($"vigil: Agent disconnected: {session.Id} ({session.Identity.Name})");
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask OnDisconnectedAsync(AgentSession session, CancellationToken cancellationToken) =>
+        InjectAsync($"vigil: Agent disconnected: {session.Id} ({session.Identity.Name})", cancellationToken);
 
-    private void Inject(string message)
+    // A connection notice is an event like an agent's: it waits for room in the queue rather than being dropped when
+    // the queue is full. Only a stopping manager (or a connection torn down meanwhile) goes without it.
+    private async ValueTask InjectAsync(string message, CancellationToken cancellationToken)
     {
-        if (!_stopping.IsCancellationRequested)
+        if (_stopping.IsCancellationRequested)
         {
-            _events.Writer.TryWrite(new ManagerEvent(new EventMessage(EventMessage.LocalFileQueue, "vigil-remoted", message)));
+            return;
+        }
+
+        var notice = new ManagerEvent(new EventMessage(EventMessage.LocalFileQueue, "vigil-remoted", message));
+        if (_events.Writer.TryWrite(notice))
+        {
+            return;
+        }
+
+        try
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+            await _events.Writer.WriteAsync(notice, linked.Token);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or ChannelClosedException)
+        {
         }
     }
 

@@ -36,7 +36,7 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
 
     // Emptied batches, kept (with their chunks) for the next ones; a burst's extra batches are left to the collector.
     private readonly System.Collections.Concurrent.ConcurrentQueue<AlertBatch> _spare = new();
-    private const int MaxSpareBatches = 8;
+    private const int MaxSpareBatches = 4;
 
     private readonly SemaphoreSlim _room = new(0);
     private readonly CancellationTokenSource _stopping = new();
