@@ -5,6 +5,8 @@ using Vigil.Core;
 using Vigil.Tests.Common;
 using Vigil.Tests.Common.VirusTotal;
 
+using static Vigil.Benchmarks.ChildProcesses;
+
 namespace Vigil.Benchmarks.Response;
 
 /// <summary>
@@ -186,19 +188,8 @@ internal sealed class E2eQuarantineScenario : IScenario
     }
 
     // Through the launcher, as users run it (with the runtime settings it gives `vigil run`).
-    private static Process StartVigil(string[] arguments)
-    {
-        var info = new ProcessStartInfo(RepositoryPaths.Get("vigil")) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        info.Environment.Remove("VIGIL_HOME");
-        info.Environment.Remove("VIGIL_DATA");
-        info.Environment.Remove("DOTNET_gcServer");
-        return Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
-    }
+    private static Process StartVigil(string[] arguments) =>
+        Process.Start(Launcher(arguments)) ?? throw new InvalidOperationException("vigil did not start");
 
     private static void WriteHome(TempDirectory temp, string home, string watched, string vigilDll, Uri virusTotal, string pem)
     {
@@ -248,12 +239,6 @@ internal sealed class E2eQuarantineScenario : IScenario
         {
             return output.ToString().Contains(text, StringComparison.Ordinal);
         }
-    }
-
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
     }
 
     /// <summary>Reads what was appended to alerts.json since the last call (whole lines only).</summary>

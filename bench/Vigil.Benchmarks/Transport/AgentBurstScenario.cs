@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Vigil.Tests.Common;
+
+using static Vigil.Benchmarks.ChildProcesses;
 
 namespace Vigil.Benchmarks.Transport;
 
@@ -167,15 +167,7 @@ internal sealed class AgentBurstScenario : IScenario
     // Through the launcher, as users run it.
     private static Process Start(string[] arguments, Dictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo(RepositoryPaths.Get("vigil")) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        info.Environment.Remove("VIGIL_HOME");
-        info.Environment.Remove("VIGIL_DATA");
-        info.Environment.Remove("DOTNET_gcServer");
+        var info = Launcher(arguments);
         foreach (var (key, value) in environment ?? [])
         {
             info.Environment[key] = value;
@@ -223,36 +215,4 @@ internal sealed class AgentBurstScenario : IScenario
         }
     }
 
-    private static long RssKb(int pid, string field)
-    {
-        try
-        {
-            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith(field, StringComparison.Ordinal));
-            return line is null ? 0 : long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
-    }
-
-    private static double CpuSeconds(int pid)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
-    }
 }

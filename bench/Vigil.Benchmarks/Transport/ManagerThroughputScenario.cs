@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Grpc.Net.Client;
 using Vigil.Analysis;
 using Vigil.Analysis.Alerts;
@@ -12,6 +10,8 @@ using Vigil.Core.Events;
 using Vigil.Tests.Common;
 using Vigil.Transport.Agent;
 using Vigil.Transport.Protocol;
+
+using static Vigil.Benchmarks.ChildProcesses;
 
 namespace Vigil.Benchmarks.Transport;
 
@@ -221,19 +221,9 @@ internal sealed class ManagerThroughputScenario : IScenario
     }
 
     // Through the launcher, as users run it: the runtime settings it gives the manager are part of what is measured.
-    private static Process StartManager(string home, string data, int agentPort, int enrollmentPort, string passwordFile)
-    {
-        var info = new ProcessStartInfo(RepositoryPaths.Get("vigil")) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in (string[])["manager", "--home", home, "--data-dir", data, "--port", $"{agentPort}", "--enrollment-port", $"{enrollmentPort}", "--password-file", passwordFile])
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        info.Environment.Remove("VIGIL_HOME");
-        info.Environment.Remove("VIGIL_DATA");
-        info.Environment.Remove("DOTNET_gcServer");
-        return Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
-    }
+    private static Process StartManager(string home, string data, int agentPort, int enrollmentPort, string passwordFile) =>
+        Process.Start(Launcher(["manager", "--home", home, "--data-dir", data, "--port", $"{agentPort}", "--enrollment-port", $"{enrollmentPort}", "--password-file", passwordFile]))
+        ?? throw new InvalidOperationException("vigil did not start");
 
     private static void WriteHome(TempDirectory temp, string home)
     {
@@ -248,27 +238,6 @@ internal sealed class ManagerThroughputScenario : IScenario
             </ossec_config>
             """);
         temp.WriteFile($"{relative}/config/rules/local_rules.xml", File.ReadAllText(RepositoryPaths.Get("config", "rules", "local_rules.xml")));
-    }
-
-    private static long RssKb(int pid, string field)
-    {
-        try
-        {
-            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith(field, StringComparison.Ordinal));
-            return line is null ? 0 : long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
-    }
-
-    // utime + stime from /proc/PID/stat (fields 14 and 15, in clock ticks of 1/100 s on Linux).
-    private static double CpuSeconds(int pid)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
     }
 
     private static long CountLines(string path)
@@ -296,19 +265,6 @@ internal sealed class ManagerThroughputScenario : IScenario
         {
             return output.ToString();
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
     }
 
     /// <summary>One simulated agent: the agent's wire protocol on its own mutual-TLS connection, without its durable queue.</summary>
