@@ -54,6 +54,6 @@ internal sealed class AlertBatch
         _used = 0;
     }
 
-    /// <summary>The bytes of chunks this batch holds (for bounding what a pool of batches keeps).</summary>
+    /// <summary>The bytes of the chunks this batch holds (kept across <see cref="Clear"/>).</summary>
     public long ChunkBytes => (long)_chunks.Count * ChunkSize;
 }
