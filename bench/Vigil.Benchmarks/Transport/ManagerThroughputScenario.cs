@@ -28,7 +28,6 @@ internal sealed class ManagerThroughputScenario : IScenario
 {
     private const string Password = "bench-enrollment-password";
     private const int Window = 4096;
-    private const int MessageEvents = 64;
 
     public string Name => "manager-throughput";
 
@@ -321,7 +320,7 @@ internal sealed class ManagerThroughputScenario : IScenario
                 }
 
                 var events = new EventBatch();
-                var end = Math.Min(last, Math.Min(sequence + (MessageEvents - 1), (int)Volatile.Read(ref _acknowledged) + Window));
+                var end = Math.Min(last, Math.Min(sequence + (AgentConnection.MaxBatchEvents - 1), (int)Volatile.Read(ref _acknowledged) + Window));
                 for (; sequence <= end; sequence++)
                 {
                     events.Events.Add(new AgentEvent { Sequence = (ulong)sequence, Queue = EventMessage.SyscheckQueue.ToString(), Location = "syscheck", Message = FimEvent(agent, sequence) });

@@ -42,6 +42,9 @@ internal sealed class AlertFileWriter : IDisposable
     /// <summary>Where the files end once buffered alerts are written (0 for an output that is off).</summary>
     public (long Json, long Log) Ends => (_json?.Position ?? 0, _log?.Position ?? 0);
 
+    /// <summary>Where alerts.json ends once buffered alerts are written, or null when JSON output is off.</summary>
+    public long? JsonEnd => _json?.Position;
+
     /// <summary>The alerts.json this writer appends to, or null when JSON output is off.</summary>
     public string? JsonPath => _json?.Name;
 

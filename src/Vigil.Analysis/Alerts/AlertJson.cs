@@ -601,7 +601,7 @@ internal static class AlertJson
     {
         var offset = LocalClock.OffsetAt(time);
         var local = time.UtcDateTime + offset;
-        var printed = offset < TimeSpan.Zero ? -new TimeSpan(offset.Duration().Hours, offset.Duration().Minutes, 0) : new TimeSpan(offset.Hours, offset.Minutes, 0);
+        var printed = new TimeSpan(offset.Hours, offset.Minutes, 0); // both negative for a negative offset
         return new DateTimeOffset(new DateTime(local.Ticks - (local.Ticks % TimeSpan.TicksPerMillisecond), DateTimeKind.Unspecified), printed);
     }
 

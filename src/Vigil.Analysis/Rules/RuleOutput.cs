@@ -61,7 +61,7 @@ internal sealed class RuleOutput
 
     public static RuleOutput Create(Rule rule, MitreCatalog mitre)
     {
-        var groups = rule.Groups.Where(g => !s_compliance.Any(c => g.StartsWith(c.Prefix, StringComparison.Ordinal))).ToArray();
+        var groups = rule.Groups.Where(g => g.Length > 0 && !s_compliance.Any(c => g.StartsWith(c.Prefix, StringComparison.Ordinal))).ToArray();
         var compliance = s_compliance
             .Select(c => (Key: JsonEncodedText.Encode(c.Key), Values: rule.Groups.Where(g => g.StartsWith(c.Prefix, StringComparison.Ordinal)).Select(g => g[c.Prefix.Length..]).ToArray()))
             .Where(c => c.Values.Length > 0)

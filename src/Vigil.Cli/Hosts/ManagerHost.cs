@@ -217,7 +217,7 @@ internal sealed class ManagerHost(
                 // Indexed only once committed: alerts a restart would cut (and the agents replay) never reach the index.
                 if (Indexing is not null && written is not null)
                 {
-                    written = await Indexing.AddAsync(written, config.Global.JsonOutput ? ends.Json : null, cancellationToken);
+                    written = await Indexing.AddAsync(written, writer.JsonEnd, cancellationToken);
                 }
 
                 foreach (var (session, sequence) in acknowledgements)

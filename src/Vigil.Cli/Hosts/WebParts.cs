@@ -73,7 +73,6 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
             return null;
         }
 
-        var groups = alert.Rule.Output!.Groups;
         return new AlertFields(
             alert.Id,
             AlertJson.TimestampAsWritten(alert.Timestamp),
@@ -84,7 +83,7 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
             alert.Description,
             fim.Path,
             CausedBy: null,
-            Array.IndexOf(groups, "") < 0 ? groups : [.. groups.Where(g => g.Length > 0)],
+            alert.Rule.Output!.Groups,
             Quarantine: null);
     }
 

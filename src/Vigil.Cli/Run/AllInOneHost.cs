@@ -125,7 +125,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
                             if (_written.Count >= 4096)
                             {
                                 writer.Flush(durable: true);
-                                _written = await Indexing.AddAsync(_written, config.Global.JsonOutput ? writer.Ends.Json : null, cancellationToken);
+                                _written = await Indexing.AddAsync(_written, writer.JsonEnd, cancellationToken);
                             }
                         }
                     }
@@ -148,7 +148,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
                 writer.Flush(durable: true);
                 if (Indexing is not null && _written is not null)
                 {
-                    _written = await Indexing.AddAsync(_written, config.Global.JsonOutput ? writer.Ends.Json : null, cancellationToken);
+                    _written = await Indexing.AddAsync(_written, writer.JsonEnd, cancellationToken);
                 }
             }
         }

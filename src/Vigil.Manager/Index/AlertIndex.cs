@@ -70,7 +70,7 @@ internal sealed class AlertIndex : IDisposable
             CREATE INDEX IF NOT EXISTS alerts_level ON alerts(level, ts);
             CREATE INDEX IF NOT EXISTS alerts_agent ON alerts(agent_id, ts);
             DROP INDEX IF EXISTS alerts_file;
-            CREATE INDEX IF NOT EXISTS alerts_file_day ON alerts(ts / 86400000, file, agent_id) WHERE file IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS alerts_file_day ON alerts(ts / {MillisecondsPerDay}, file, agent_id) WHERE file IS NOT NULL;
             CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS rule_groups(name TEXT NOT NULL, rule_id INTEGER NOT NULL, PRIMARY KEY(name, rule_id)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS quarantine(

@@ -35,7 +35,7 @@ internal sealed class AgentConnection(
 
     // Events a message carries at most. The manager parses a whole message before it queues its events for analysis,
     // so with many agents sending at once, smaller messages keep fewer parsed events waiting in its memory.
-    private const int MaxBatchEvents = 64;
+    internal const int MaxBatchEvents = 64;
 
     public string Version { get; init; } = typeof(AgentConnection).Assembly.GetName().Version?.ToString() ?? "";
 
