@@ -1,8 +1,8 @@
 using System.Globalization;
-using System.Xml;
 using System.Xml.Linq;
 using Vigil.Analysis.Decoding;
 using Vigil.Analysis.Rules.Lists;
+using Vigil.Analysis.Xml;
 using Vigil.Core.Configuration;
 using Vigil.Core.Diagnostics;
 using Vigil.Core.Patterns;
@@ -16,8 +16,6 @@ namespace Vigil.Analysis.Rules;
 /// </summary>
 internal sealed class RuleFileReader(DecoderSet decoders, MitreCatalog mitre, Func<string, CdbList?> resolveList, DiagnosticBag diagnostics)
 {
-    private const string SyntheticRoot = "vigil-rules";
-
     // Elements compared with OSMatch against a static field (or the location / hostname).
     private static readonly Dictionary<string, string> s_staticElements = new(StringComparer.Ordinal)
     {
@@ -92,11 +90,11 @@ internal sealed class RuleFileReader(DecoderSet decoders, MitreCatalog mitre, Fu
         XElement root;
         try
         {
-            root = XElement.Parse(Wrap(text), LoadOptions.SetLineInfo | LoadOptions.PreserveWhitespace);
+            root = OsXml.Parse(text);
         }
-        catch (XmlException ex)
+        catch (OsXmlException ex)
         {
-            diagnostics.Error(_file, ex.LineNumber, $"malformed XML: {StripPosition(ex.Message)}");
+            diagnostics.Error(_file, ex.Line, $"malformed rule file: {ex.Message}");
             return rules;
         }
 
@@ -119,28 +117,6 @@ internal sealed class RuleFileReader(DecoderSet decoders, MitreCatalog mitre, Fu
         return rules;
     }
 
-    // Wazuh's rule files are fragments (several roots, <var> beside <group>): wrap them in one root on line 1 so
-    // that line numbers stay those of the file. An XML declaration is blanked out (same length, same lines).
-    private static string Wrap(string text)
-    {
-        if (text.StartsWith("<?xml", StringComparison.Ordinal))
-        {
-            var end = text.IndexOf("?>", StringComparison.Ordinal);
-            if (end > 0)
-            {
-                text = new string(' ', end + 2) + text[(end + 2)..];
-            }
-        }
-
-        return $"<{SyntheticRoot}>{text}</{SyntheticRoot}>";
-    }
-
-    private static string StripPosition(string message)
-    {
-        var at = message.LastIndexOf(" Line ", StringComparison.Ordinal);
-        return at > 0 ? message[..at].TrimEnd(',', ' ') : message;
-    }
-
     private void ReadVariable(XElement element)
     {
         var name = element.Attribute("name")?.Value;
@@ -151,7 +127,7 @@ internal sealed class RuleFileReader(DecoderSet decoders, MitreCatalog mitre, Fu
         }
 
         _variables.RemoveAll(v => v.Name == name);
-        _variables.Add((name, Expand(element.Value.Trim())));
+        _variables.Add((name, Expand(element.Value)));
         _variables.Sort((a, b) => b.Name.Length.CompareTo(a.Name.Length));
     }
 
@@ -271,7 +247,8 @@ internal sealed class RuleFileReader(DecoderSet decoders, MitreCatalog mitre, Fu
         foreach (var child in element.Elements())
         {
             var name = child.Name.LocalName;
-            var value = Expand(child.Value.Trim());
+            // Text exactly as written, as Wazuh reads it: "a|b| " keeps its last alternative " ".
+            var value = Expand(child.Value);
             switch (name)
             {
                 case "match":
@@ -494,6 +471,11 @@ internal sealed class RuleFileReader(DecoderSet decoders, MitreCatalog mitre, Fu
             return null;
         }
 
+        if (pattern.EngineNote is { } note)
+        {
+            diagnostics.Warning(_file, Line(element), $"<{element.Name.LocalName}>: {note}");
+        }
+
         return pattern;
     }
 
@@ -619,5 +601,5 @@ internal sealed class RuleFileReader(DecoderSet decoders, MitreCatalog mitre, Fu
 
     private void Error(XElement element, string message) => diagnostics.Error(_file, Line(element), message);
 
-    private static int Line(XObject node) => node is IXmlLineInfo info && info.HasLineInfo() ? info.LineNumber : 0;
+    private static int Line(XObject node) => OsXml.LineOf(node);
 }

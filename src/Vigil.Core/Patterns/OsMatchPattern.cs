@@ -17,10 +17,14 @@ internal sealed class OsMatchPattern : Pattern
     private readonly Alternative[]? _asciiAnchored;
     private readonly SearchValues<string>? _asciiSubstrings;
 
-    private OsMatchPattern(string text, bool isNegated, Alternative[] alternatives, PatternType type)
+    // The OSRegex this pattern stands for, when it is a plain OSRegex (decoders need where its match ends).
+    private readonly Pattern? _osRegex;
+
+    private OsMatchPattern(string text, bool isNegated, Alternative[] alternatives, PatternType type, Pattern? osRegex)
         : base(text, type, isNegated)
     {
         _alternatives = alternatives;
+        _osRegex = osRegex;
         if (alternatives.All(a => Ascii.IsValid(a.Text)))
         {
             _asciiAnchored = [.. alternatives.Where(a => a.Anchor != Anchor.Substring)];
@@ -37,7 +41,7 @@ internal sealed class OsMatchPattern : Pattern
         Equal,
     }
 
-    public static OsMatchPattern Create(string text, bool negate, PatternType type = PatternType.OsMatch)
+    public static OsMatchPattern Create(string text, bool negate, PatternType type = PatternType.OsMatch, Pattern? osRegex = null)
     {
         var body = text;
         var isNegated = negate;
@@ -75,7 +79,7 @@ internal sealed class OsMatchPattern : Pattern
             alternatives[i] = new Alternative(part, anchor);
         }
 
-        return new OsMatchPattern(text, isNegated, alternatives, type);
+        return new OsMatchPattern(text, isNegated, alternatives, type, osRegex);
     }
 
     public override bool IsMatch(string input)
@@ -83,6 +87,9 @@ internal sealed class OsMatchPattern : Pattern
         ArgumentNullException.ThrowIfNull(input);
         return Matches(input) != IsNegated;
     }
+
+    public override int MatchEnd(string input, int start, List<string>? captures) =>
+        _osRegex?.MatchEnd(input, start, captures) ?? base.MatchEnd(input, start, captures);
 
     private bool Matches(ReadOnlySpan<char> input)
     {

@@ -19,6 +19,9 @@ public abstract class Pattern
     /// <summary>The language the pattern is written in.</summary>
     public PatternType Type { get; }
 
+    /// <summary>Set when the pattern runs differently from how Wazuh runs it (an engine with a match timeout): the loader reports it.</summary>
+    public string? EngineNote { get; private protected set; }
+
     /// <summary>Whether a match is inverted (by <c>negate="yes"</c>, an OSMatch leading <c>!</c>, or an odd number of both).</summary>
     public bool IsNegated { get; }
 
@@ -68,6 +71,17 @@ public abstract class Pattern
         return IsMatch(input);
     }
 
+    /// <summary>
+    /// Matches from <paramref name="start"/> without negation and returns where the text after the match begins (what
+    /// Wazuh's decoders read next: one past the last character matched), or -1 when there is no match. Captures are
+    /// added to <paramref name="captures"/> when it is given.
+    /// </summary>
+    public virtual int MatchEnd(string input, int start, List<string>? captures)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return IsMatch(input[start..]) != IsNegated ? input.Length : -1;
+    }
+
     private static bool IsPlainOsRegex(string text)
     {
         if (text.Length == 0 || text[0] == '!' || text.AsSpan().IndexOfAny("\\()+*") >= 0 || !Ascii.IsValid(text))
@@ -98,29 +112,15 @@ public abstract class Pattern
             case PatternType.OsMatch:
                 return OsMatchPattern.Create(text, negate);
             case PatternType.OsRegex:
-                var translated = OsRegexTranslator.Translate(text, out error);
-                if (translated is null)
+                var compiled = OsRegexPattern.Create(text, negate, out error);
+                if (compiled is null)
                 {
                     return null;
                 }
 
                 // Most rule fields are plain words ("virustotal", "1", "/root", "add|delete"): with no escape,
-                // group or quantifier, OSRegex means exactly what OSMatch does, which matches without a regex.
-                if (IsPlainOsRegex(text))
-                {
-                    return OsMatchPattern.Create(text, negate, PatternType.OsRegex);
-                }
-
-                try
-                {
-                    return RegexPattern.CreateOsRegex(text, translated, negate);
-                }
-                catch (ArgumentException ex)
-                {
-                    // A translation .NET rejects is our bug, but it must surface as a rule error, never a crash.
-                    error = $"invalid OSRegex '{text}': {ex.Message}";
-                    return null;
-                }
+                // group or quantifier, OSRegex means exactly what OSMatch does, which matches without the engine.
+                return IsPlainOsRegex(text) ? OsMatchPattern.Create(text, negate, PatternType.OsRegex, compiled) : compiled;
             case PatternType.Pcre2:
                 return RegexPattern.CreatePcre2(text, negate, out error);
             default:

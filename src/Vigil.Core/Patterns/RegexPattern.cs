@@ -4,13 +4,13 @@ using System.Text.RegularExpressions;
 
 namespace Vigil.Core.Patterns;
 
-// An OSRegex (translated) or PCRE2 pattern run by the .NET regex engine.
+// A PCRE2 pattern run by the .NET regex engine. Wazuh compiles PCRE2 with no options, so it is case-sensitive.
+// A pattern runs on the linear-time engine when it can; one that needs backtracking (backreferences, lookaround,
+// atomic groups) or is too large for it runs on the backtracking engine with a match timeout, and says so
+// (EngineNote) so that the loader can report it.
 internal sealed class RegexPattern : Pattern
 {
-    // OSRegex never needs backreferences or lookaround, so it runs on the linear-time engine and cannot hang.
-    private const RegexOptions OsRegexOptions = RegexOptions.CultureInvariant | RegexOptions.NonBacktracking;
-
-    // PCRE2 needs the backtracking engine (backreferences, lookaround); Wazuh compiles it with no options, so it is case-sensitive.
+    private const RegexOptions LinearOptions = RegexOptions.CultureInvariant | RegexOptions.NonBacktracking;
     private const RegexOptions Pcre2Options = RegexOptions.CultureInvariant;
 
     // Bounds a pathological PCRE2 pattern; a timed-out match counts as no match so one event cannot stall the engine.
@@ -25,21 +25,26 @@ internal sealed class RegexPattern : Pattern
         : base(text, type, isNegated)
     {
         _regex = regex;
+        if ((regex.Options & RegexOptions.NonBacktracking) == 0)
+        {
+            EngineNote = $"PCRE2 '{text}' needs backtracking: it runs on the backtracking engine with a {s_pcre2Timeout.TotalMilliseconds} ms match timeout (a match that takes longer counts as no match)";
+        }
     }
 
-    // The .NET pattern actually run (the OSRegex translation, or the PCRE2 text itself).
+    // The .NET pattern actually run.
     public string RegexText => _regex.ToString();
-
-    public static RegexPattern CreateOsRegex(string text, string translated, bool negate)
-    {
-        var regex = s_cache.GetOrAdd((translated, OsRegexOptions), static key => new Regex(key.Pattern, key.Options));
-        return new RegexPattern(text, PatternType.OsRegex, negate, regex);
-    }
 
     public static RegexPattern? CreatePcre2(string text, bool negate, out string? error)
     {
         error = null;
-        if (s_cache.TryGetValue((text, Pcre2Options), out var cached))
+        var translated = Pcre2Translator.Translate(text, out error);
+        if (translated is null)
+        {
+            error = $"invalid PCRE2 '{text}': {error}";
+            return null;
+        }
+
+        if (s_cache.TryGetValue((translated, LinearOptions), out var cached) || s_cache.TryGetValue((translated, Pcre2Options), out cached))
         {
             return new RegexPattern(text, PatternType.Pcre2, negate, cached);
         }
@@ -47,7 +52,15 @@ internal sealed class RegexPattern : Pattern
         Regex regex;
         try
         {
-            regex = new Regex(text, Pcre2Options, s_pcre2Timeout);
+            try
+            {
+                regex = new Regex(translated, LinearOptions);
+            }
+            catch (NotSupportedException)
+            {
+                // Backreferences, lookaround, atomic groups, or more states than the linear engine takes.
+                regex = new Regex(translated, Pcre2Options, s_pcre2Timeout);
+            }
         }
         catch (RegexParseException ex)
         {
@@ -60,7 +73,7 @@ internal sealed class RegexPattern : Pattern
             return null;
         }
 
-        regex = s_cache.GetOrAdd((text, Pcre2Options), regex);
+        regex = s_cache.GetOrAdd((translated, regex.Options), regex);
         return new RegexPattern(text, PatternType.Pcre2, negate, regex);
     }
 
@@ -78,6 +91,36 @@ internal sealed class RegexPattern : Pattern
         }
 
         return isMatch != IsNegated;
+    }
+
+    public override int MatchEnd(string input, int start, List<string>? captures)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        Match match;
+        try
+        {
+            match = _regex.Match(input, start);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return -1;
+        }
+
+        if (!match.Success)
+        {
+            return -1;
+        }
+
+        if (captures is not null)
+        {
+            captures.Clear();
+            for (var i = 1; i < match.Groups.Count; i++)
+            {
+                captures.Add(match.Groups[i].Success ? match.Groups[i].Value : "");
+            }
+        }
+
+        return match.Index + match.Length;
     }
 
     public override bool TryMatch(string input, out IReadOnlyList<string> captures)

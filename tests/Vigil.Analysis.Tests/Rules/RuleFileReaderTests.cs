@@ -24,7 +24,7 @@ public sealed class RuleFileReaderTests
             </group>
             """);
         Assert.Equal(4, error.Line);
-        Assert.StartsWith("malformed XML:", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith("malformed rule file:", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -176,5 +176,58 @@ public sealed class RuleFileReaderTests
         Assert.Empty(harness.Diagnostics.Items);
         Assert.Equal(9, harness.Rules.Find(100001)!.Level);
         Assert.True(harness.Rules.Find(100001)!.Match!.IsMatch("this is WORSE"));
+    }
+
+    private const string JsonBase = """
+        <group name="test,">
+          <rule id="100000" level="0">
+            <decoded_as>json</decoded_as>
+            <field name="app">demo</field>
+            <description>demo base</description>
+          </rule>
+        </group>
+        """;
+
+    [Theory]
+    [InlineData("<field name=\"msg\">a&b</field>", "xa&by", true)]
+    [InlineData("<field name=\"msg\">^abc\\<d</field>", "abc<d", true)]
+    [InlineData("<field name=\"msg\">&lt;script</field>", "<script", false)]
+    [InlineData("<field name=\"msg\">&lt;script</field>", "&lt;script", true)]
+    [InlineData("<field name=\"msg\" type=\"osmatch\">a|b|c| </field>", "def", false)]
+    [InlineData("<field name=\"msg\" type=\"osmatch\">a|b|c| </field>", "d f", true)]
+    public void Read_TextAsWazuhReadsIt_LoadsAndMatches(string condition, string message, bool fires)
+    {
+        using var harness = new RuleHarness(JsonBase + $$"""
+            <group name="test,">
+              <rule id="100001" level="5">
+                <if_sid>100000</if_sid>
+                {{condition}}
+                <description>literal text</description>
+              </rule>
+            </group>
+            """);
+
+        Assert.DoesNotContain(harness.Diagnostics.Items, d => d.Severity == DiagnosticSeverity.Error);
+        var json = System.Text.Json.JsonSerializer.Serialize(new { app = "demo", msg = message });
+        Assert.Equal(fires ? 100001 : null, harness.RuleOf(Events.Json(json)));
+    }
+
+    [Fact]
+    public void Read_PatternNeedingBacktracking_WarnsAtItsLine()
+    {
+        using var harness = new RuleHarness(JsonBase + """
+            <group name="test,">
+              <rule id="100001" level="5">
+                <if_sid>100000</if_sid>
+                <field name="msg" type="pcre2">(\w)\1</field>
+                <description>backreference</description>
+              </rule>
+            </group>
+            """);
+
+        var warning = Assert.Single(harness.Diagnostics.Items, d => d.Message.Contains("match timeout", StringComparison.Ordinal));
+        Assert.Equal(DiagnosticSeverity.Warning, warning.Severity);
+        Assert.Equal(10, warning.Line);
+        Assert.Equal(100001, harness.RuleOf(Events.Json("""{"app":"demo","msg":"aa"}""")));
     }
 }

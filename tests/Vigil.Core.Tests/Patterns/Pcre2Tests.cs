@@ -93,4 +93,34 @@ public sealed class Pcre2Tests
         Assert.False(Pattern.Compile("^(\\w+\\s?)*$", PatternType.Pcre2).IsMatch(input));
         Assert.True(Pattern.Compile("^(\\w+\\s?)*$", PatternType.Pcre2, negate: true).IsMatch(input));
     }
+
+    [Theory]
+    [InlineData("(*UTF)\\N{U+202E}", "invoice\u202Efdp.exe", true)]
+    [InlineData("(*UTF)(*UCP)^a\\x{e9}$", "a\u00e9", true)]
+    [InlineData("\\x{41}B", "xAB", true)]
+    [InlineData("(*UTF)\\x{1F600}", "smile \U0001F600", true)]
+    [InlineData("(?P<user>\\w+)=(?P=user)", "ab=ab", true)]
+    [InlineData("\\Qa.b\\E", "axb", false)]
+    [InlineData("\\Qa.b\\E", "a.b", true)]
+    [InlineData("^a\\hb$", "a b", true)]
+    public void IsMatch_Pcre2OnlySyntax_IsRead(string pattern, string input, bool expected)
+    {
+        Assert.True(Pattern.TryCompile(pattern, PatternType.Pcre2, false, out var compiled, out var error), error);
+        Assert.Equal(expected, compiled.IsMatch(input));
+    }
+
+    [Fact]
+    public void Compile_PatternNeedingBacktracking_SaysItRunsWithATimeout()
+    {
+        Assert.Null(Pattern.Compile("^[a-z]+\\d{2}$", PatternType.Pcre2).EngineNote);
+
+        var note = Pattern.Compile("(a)\\1(?=b)", PatternType.Pcre2).EngineNote;
+
+        Assert.NotNull(note);
+        Assert.Contains("backtracking engine with a 100 ms match timeout", note, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MatchEnd_ReturnsTheEndOfTheMatch() =>
+        Assert.Equal(8, Pattern.Compile("\\d+ ", PatternType.Pcre2).MatchEnd("pid 123 rest", 0, null));
 }
