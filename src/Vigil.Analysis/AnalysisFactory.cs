@@ -1,5 +1,6 @@
 using Vigil.Analysis.Alerts;
 using Vigil.Analysis.Decoding;
+using Vigil.Analysis.Decoding.Xml;
 using Vigil.Analysis.Rules;
 using Vigil.Core.Configuration;
 using Vigil.Core.Diagnostics;
@@ -9,18 +10,44 @@ namespace Vigil.Analysis;
 /// <summary>Builds the analysis pipeline of a configuration: decoders, the rule tree, the alert writer.</summary>
 internal static class AnalysisFactory
 {
-    /// <summary>Loads the rules a configuration names (or <paramref name="ruleFiles"/> instead), reporting every problem.</summary>
-    public static RuleSet LoadRules(OssecConfig config, DiagnosticBag diagnostics, IReadOnlyList<string>? ruleFiles = null)
+    /// <summary>Loads the decoders and rules a configuration names (or <paramref name="ruleFiles"/> instead), reporting every problem.</summary>
+    public static RuleSet LoadRules(OssecConfig config, DiagnosticBag diagnostics, IReadOnlyList<string>? ruleFiles = null) =>
+        RuleSet.Load(config, ruleFiles ?? RuleSet.RuleFilesOf(config), LoadDecoders(config, diagnostics), diagnostics);
+
+    /// <summary>The decoder files a configuration loads, in order: each decoder_dir's *.xml by name (less decoder_exclude), then decoder_include files.</summary>
+    public static IReadOnlyList<string> DecoderFilesOf(OssecConfig config)
     {
-        var decoderFiles = config.Ruleset.DecoderDirs.Select(config.ResolvePath).Where(Directory.Exists)
-            .SelectMany(d => Directory.EnumerateFiles(d, "*.xml")).Concat(config.Ruleset.DecoderFiles).ToList();
-        if (decoderFiles.Count > 0)
+        var ruleset = config.Ruleset;
+        var dirs = ruleset.IsDefault ? ["ruleset/decoders"] : ruleset.DecoderDirs;
+        var files = new List<string>();
+        foreach (var dir in dirs.Select(config.ResolvePath).Where(Directory.Exists))
         {
-            diagnostics.Warning(config.SourcePath, 0,
-                $"{decoderFiles.Count} decoder file(s) under <decoder_dir>/<decoder_include> are not read: Vigil uses its built-in decoders ({string.Join(", ", DecoderSet.BuiltIn.Names)}); decoder files are not read");
+            files.AddRange(Directory.EnumerateFiles(dir, "*.xml")
+                .Where(f => !ruleset.DecoderExcludes.Contains(Path.GetFileName(f)) && !ruleset.DecoderExcludes.Contains(f))
+                .Order(StringComparer.Ordinal));
         }
 
-        return RuleSet.Load(config, ruleFiles ?? RuleSet.RuleFilesOf(config), DecoderSet.BuiltIn, diagnostics);
+        files.AddRange(ruleset.DecoderFiles.Select(config.ResolvePath).Where(f => !files.Contains(f)));
+        return files;
+    }
+
+    /// <summary>The built-in decoders plus those of the configured decoder files.</summary>
+    public static DecoderSet LoadDecoders(OssecConfig config, DiagnosticBag diagnostics)
+    {
+        var reader = new XmlDecoderFileReader(diagnostics);
+        var decoders = new List<XmlDecoder>();
+        foreach (var file in DecoderFilesOf(config))
+        {
+            if (!File.Exists(file))
+            {
+                diagnostics.Error(file, 0, "decoder file not found");
+                continue;
+            }
+
+            decoders.AddRange(reader.Read(file));
+        }
+
+        return decoders.Count == 0 ? DecoderSet.BuiltIn : DecoderSet.BuiltIn.With(XmlDecoderTree.Build(decoders, reader.Refused, diagnostics));
     }
 
     public static AlertContext ContextOf(OssecConfig config) => new(
@@ -29,5 +56,5 @@ internal static class AnalysisFactory
         config.Cluster.Disabled ? null : config.Cluster.NodeName);
 
     public static AnalysisPipeline Create(OssecConfig config, RuleSet rules, AlertFileWriter writer, TimeProvider timeProvider) =>
-        new(config, rules, DecoderSet.BuiltIn, writer, ContextOf(config), timeProvider);
+        new(config, rules, rules.Decoders, writer, ContextOf(config), timeProvider);
 }

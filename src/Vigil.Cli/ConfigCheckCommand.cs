@@ -13,11 +13,14 @@ internal static class ConfigCheckCommand
         var check = new Command("check", "Validate ossec.conf and the rules; exit 1 when there is any error.") { configOption, rulesOption };
         check.SetAction(parseResult =>
         {
-            var (_, rules, diagnostics) = ConfigLoading.Load(parseResult.GetValue(configOption), NullIfEmpty(parseResult.GetValue(rulesOption)));
+            var ruleFiles = NullIfEmpty(parseResult.GetValue(rulesOption));
+            var (config, rules, diagnostics) = ConfigLoading.Load(parseResult.GetValue(configOption), ruleFiles);
             ConfigLoading.Print(diagnostics, Console.Out);
             var errors = diagnostics.Count(d => d.Severity == DiagnosticSeverity.Error);
             var warnings = diagnostics.Count - errors;
-            Console.WriteLine($"{errors} error(s), {warnings} warning(s); {rules.Rules.Count} rules loaded");
+            var decoderFiles = Analysis.AnalysisFactory.DecoderFilesOf(config).Count;
+            var ruleFileCount = ruleFiles?.Length ?? Analysis.Rules.RuleSet.RuleFilesOf(config).Count;
+            Console.WriteLine($"{errors} error(s), {warnings} warning(s); {decoderFiles} decoder file(s), {rules.Decoders.XmlDecoderCount} decoders; {ruleFileCount} rule file(s), {rules.Rules.Count} rules loaded");
             return errors > 0 ? ExitCodes.Findings : ExitCodes.Success;
         });
         var command = new Command("config", "Configuration tools.") { check };

@@ -173,6 +173,27 @@ internal static class AlertJson
             WriteSyscheck(w, fim);
         }
 
+        if (e.ProgramName is not null || e.PreDecodedTimestamp is not null)
+        {
+            w.WriteStartObject("predecoder");
+            if (e.ProgramName is not null)
+            {
+                w.WriteString("program_name", e.ProgramName);
+            }
+
+            if (e.PreDecodedTimestamp is not null)
+            {
+                w.WriteString(s_timestamp, e.PreDecodedTimestamp);
+            }
+
+            if (e.PreDecodedHostname is not null)
+            {
+                w.WriteString("hostname", e.PreDecodedHostname);
+            }
+
+            w.WriteEndObject();
+        }
+
         if (e.Decoder is { } decoder)
         {
             w.WriteStartObject(s_decoder);

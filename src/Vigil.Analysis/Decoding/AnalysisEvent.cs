@@ -47,6 +47,15 @@ internal sealed class AnalysisEvent
 
     public DateTimeOffset ReceivedAt { get; }
 
+    /// <summary>The program name of a syslog header, found by pre-decoding (decoders with <c>program_name</c> see it).</summary>
+    public string? ProgramName { get; set; }
+
+    /// <summary>The hostname of a syslog header, found by pre-decoding.</summary>
+    public string? PreDecodedHostname { get; set; }
+
+    /// <summary>The leading timestamp, found by pre-decoding.</summary>
+    public string? PreDecodedTimestamp { get; set; }
+
     public DecoderInfo? Decoder { get; set; }
 
     public EventFields Fields { get; } = new();
@@ -63,6 +72,9 @@ internal sealed class AnalysisEvent
 /// <summary>The decoder that claimed an event: its name, its parent's name (child decoders), and its rule category.</summary>
 internal sealed record DecoderInfo(string Name, string? Parent, string Category)
 {
+    /// <summary>The decoder's <c>fts</c> fields (first time seen), for rules with <c>if_fts</c>.</summary>
+    public IReadOnlyList<string> Fts { get; init; } = [];
+
     /// <summary><see cref="Name"/> and <see cref="Parent"/> as alerts.json prints them, encoded once.</summary>
     public JsonEncodedText NameJson { get; } =
         JsonEncodedText.Encode(Name, JavaScriptEncoder.UnsafeRelaxedJsonEscaping);

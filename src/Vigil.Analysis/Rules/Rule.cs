@@ -78,6 +78,24 @@ internal sealed class Rule
     public bool IsGlobalFrequency { get; set; }
     public List<Rule> Children { get; } = [];
 
+    /// <summary><c>&lt;time&gt;</c>: the local "HH:MM" range, inclusive, and whether the rule matches outside it instead.</summary>
+    public (string From, string To, bool IsOutside)? DayTime { get; set; }
+
+    /// <summary><c>&lt;weekday&gt;</c>: the days (0 = Sunday) the rule matches on.</summary>
+    public bool[]? WeekDays { get; set; }
+
+    /// <summary><c>&lt;ignore&gt;</c>: the fields whose values, once this rule fires, are recorded for check_if_ignored.</summary>
+    public IReadOnlyList<string> IgnoreFields { get; set; } = [];
+
+    /// <summary><c>&lt;check_if_ignored&gt;</c>: the fields whose recorded values silence this rule.</summary>
+    public IReadOnlyList<string> CheckIgnoredFields { get; set; } = [];
+
+    /// <summary><c>&lt;check_diff&gt;</c>: matches only when the log differs from the last one this rule saw from the same host.</summary>
+    public bool IsCheckDiff { get; set; }
+
+    /// <summary><c>&lt;if_fts&gt;</c>: matches only the first time the decoder's fts fields take these values.</summary>
+    public bool IsFirstTimeSeen { get; set; }
+
     /// <summary>Groups, compliance arrays and MITRE names as alerts print them, worked out at load.</summary>
     public RuleOutput? Output { get; set; }
 

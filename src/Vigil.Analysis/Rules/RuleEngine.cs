@@ -16,6 +16,12 @@ internal sealed class RuleEngine(RuleSet rules, TimeProvider timeProvider)
     private readonly Dictionary<Rule, List<StoredMatch>> _contextHits = new(ReferenceEqualityComparer.Instance);
     private DateTimeOffset _countersResetAt = timeProvider.GetUtcNow();
 
+    // State of check_diff, if_fts and ignore / check_if_ignored; in memory, bounded (cleared when full).
+    private const int MaxRemembered = 100_000;
+    private readonly Dictionary<(string Host, int Rule), string> _lastLogs = [];
+    private readonly HashSet<string> _firstTimeSeen = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _ignored = new(StringComparer.Ordinal);
+
     public RuleSet Rules => rules;
 
     /// <summary>When set, every rule tried is recorded with whether its own conditions held (for logtest).</summary>
@@ -73,6 +79,17 @@ internal sealed class RuleEngine(RuleSet rules, TimeProvider timeProvider)
             {
                 rule.IgnoredSince = now;
             }
+        }
+
+        // check_if_ignored: silenced when an earlier alert of a rule with <ignore> recorded the same values.
+        if (rule.CheckIgnoredFields.Count > 0 && _ignored.Contains(IgnoreKey(rule.CheckIgnoredFields, analysisEvent)))
+        {
+            return null;
+        }
+
+        if (rule.IgnoreFields.Count > 0)
+        {
+            Remember(_ignored, IgnoreKey(rule.IgnoreFields, analysisEvent));
         }
 
         var fired = Interlocked.Increment(ref rule.FiredTimes);
@@ -142,7 +159,8 @@ internal sealed class RuleEngine(RuleSet rules, TimeProvider timeProvider)
             var value = condition.Name switch
             {
                 "location" => e.FullLocation,
-                "hostname" => e.Agent?.Name,
+                "hostname" => e.PreDecodedHostname ?? e.Agent?.Name,
+                "program_name" => e.ProgramName ?? e.Fields.GetStatic("program_name"),
                 _ => e.Fields.GetStatic(condition.Name),
             };
             if (value is null || !condition.Pattern.IsMatch(value))
@@ -179,6 +197,16 @@ internal sealed class RuleEngine(RuleSet rules, TimeProvider timeProvider)
             }
         }
 
+        if (rule.DayTime is not null || rule.WeekDays is not null)
+        {
+            var local = Alerts.LocalClock.ToLocal(e.ReceivedAt);
+            if ((rule.DayTime is { } range && !RuleTimes.IsOnTime(range, $"{local.Hour:D2}:{local.Minute:D2}"))
+                || (rule.WeekDays is { } days && !days[(int)local.DayOfWeek]))
+            {
+                return false;
+            }
+        }
+
         if (rule.IsContextRule)
         {
             if (_context.Check(rule, e) is not { } hits)
@@ -189,7 +217,70 @@ internal sealed class RuleEngine(RuleSet rules, TimeProvider timeProvider)
             _contextHits[rule] = hits;
         }
 
+        if (rule.IsCheckDiff && !IsDifferentFromLast(rule, e))
+        {
+            return false;
+        }
+
+        if (rule.IsFirstTimeSeen && !IsFirstTimeSeen(e))
+        {
+            return false;
+        }
+
         return true;
+    }
+
+    // check_diff: the first log from a host is only remembered; later, the rule matches when the log changed.
+    private bool IsDifferentFromLast(Rule rule, AnalysisEvent e)
+    {
+        var key = (e.PreDecodedHostname ?? e.Agent?.Name ?? "", rule.Id);
+        if (_lastLogs.TryGetValue(key, out var last) && last == e.Log)
+        {
+            return false;
+        }
+
+        if (_lastLogs.Count >= MaxRemembered)
+        {
+            _lastLogs.Clear();
+        }
+
+        _lastLogs[key] = e.Log;
+        return last is not null;
+    }
+
+    // if_fts: the decoder's fts fields, joined, must not have been seen before.
+    private bool IsFirstTimeSeen(AnalysisEvent e)
+    {
+        if (e.Decoder is not { Fts.Count: > 0 } decoder)
+        {
+            return false;
+        }
+
+        var key = decoder.Name + "\u0001" + string.Join('\u0001', decoder.Fts.Select(f => f switch
+        {
+            "name" => decoder.Name,
+            "location" => e.Location,
+            _ => e.Fields.Get(f) ?? "",
+        }));
+        return Remember(_firstTimeSeen, key);
+    }
+
+    private static string IgnoreKey(IReadOnlyList<string> fields, AnalysisEvent e) =>
+        string.Join('\u0001', fields.Select(f => f + "=" + (f switch
+        {
+            "name" => e.Decoder?.Name,
+            "location" => e.Location,
+            _ => e.Fields.Get(f),
+        })));
+
+    private static bool Remember(HashSet<string> set, string key)
+    {
+        if (set.Count >= MaxRemembered)
+        {
+            set.Clear();
+        }
+
+        return set.Add(key);
     }
 
     // Wazuh resets firedtimes every hour when it dumps its statistics.

@@ -258,7 +258,16 @@ internal sealed class RuleFileReader(DecoderSet decoders, MitreCatalog mitre, Fu
                     rule.Regex = ReadPattern(child, value, PatternType.OsRegex);
                     break;
                 case "decoded_as":
-                    if (!decoders.Contains(value))
+                    if (decoders.RefusedReason(value) is { } refusedDecoder)
+                    {
+                        _refusal = $"its <decoded_as> decoder '{value}' was left out ({refusedDecoder})";
+                        Error(child, $"rule left out: {_refusal}");
+                    }
+                    else if (DecoderSet.ModuleDecoderNames.Contains(value))
+                    {
+                        diagnostics.Warning(_file, Line(child), $"<decoded_as> names '{value}', a decoder of a Wazuh module Vigil does not run: the rule loads, but no event reaches it");
+                    }
+                    else if (!decoders.Contains(value))
                     {
                         Error(child, $"<decoded_as> names unknown decoder '{value}': known decoders are {string.Join(", ", decoders.Names)}");
                     }
@@ -386,8 +395,49 @@ internal sealed class RuleFileReader(DecoderSet decoders, MitreCatalog mitre, Fu
                 case "cve":
                     cve.Add(value);
                     break;
-                case "check_diff" or "if_fts" or "if_matched_regex" or "time" or "weekday" or "compiled_rule" or "check_if_ignored":
-                    Error(child, $"<{name}> is not supported by Vigil yet; remove it or move the rule out of the files Vigil loads");
+                case "time":
+                    rule.DayTime = RuleTimes.ParseTime(value);
+                    if (rule.DayTime is null)
+                    {
+                        Error(child, $"<time> '{value}' is not a time range such as \"6 pm - 8:30 am\" or \"!09:00-17:00\"");
+                    }
+
+                    break;
+                case "weekday":
+                    rule.WeekDays = RuleTimes.ParseWeekDays(value);
+                    if (rule.WeekDays is null)
+                    {
+                        Error(child, $"<weekday> '{value}' is not a list of days such as \"monday,sat\" or \"weekdays\"");
+                    }
+
+                    break;
+                case "ignore" or "check_if_ignored":
+                    var words = value.Split(',').Select(w => w.TrimStart(' ').Split(' ')[0]).ToList();
+                    if (words.Any(w => w.Length == 0))
+                    {
+                        Error(child, $"wrong <{name}> option: '{value}'");
+                    }
+                    else if (name == "ignore")
+                    {
+                        rule.IgnoreFields = words;
+                    }
+                    else
+                    {
+                        rule.CheckIgnoredFields = words;
+                    }
+
+                    break;
+                case "check_diff":
+                    rule.IsCheckDiff = true;
+                    break;
+                case "if_fts":
+                    rule.IsFirstTimeSeen = true;
+                    break;
+                case "if_matched_regex":
+                    Refuse(child, name, "it needs every earlier event kept for the timeframe, which Vigil does not keep; use if_matched_sid or if_matched_group");
+                    break;
+                case "compiled_rule":
+                    Refuse(child, name, $"it names a C function compiled into Wazuh ('{value}'), which Vigil does not have");
                     break;
                 default:
                     if (s_staticElements.TryGetValue(name, out var staticField))
@@ -445,11 +495,28 @@ internal sealed class RuleFileReader(DecoderSet decoders, MitreCatalog mitre, Fu
         var errorsAfter = diagnostics.Items.Count(d => d.Severity == DiagnosticSeverity.Error);
         if (id is null || level is null || errorsAfter > errorsBefore)
         {
+            if (id is { } leftOut && _refusal is not null)
+            {
+                Refused[leftOut] = _refusal;
+            }
+
+            _refusal = null;
             return null;
         }
 
         Overwrites[rule] = overwrite;
         return rule;
+    }
+
+    /// <summary>Rules left out because of an element Vigil refuses, with the reason (so that their children say why).</summary>
+    public Dictionary<int, string> Refused { get; } = [];
+
+    private string? _refusal;
+
+    private void Refuse(XElement element, string name, string reason)
+    {
+        _refusal = $"<{name}> is not supported by Vigil: {reason}";
+        Error(element, $"rule left out: {_refusal}");
     }
 
     /// <summary>Which rules were read with <c>overwrite="yes"</c>.</summary>

@@ -39,6 +39,9 @@ internal sealed class RuleSet
 
     public MitreCatalog Mitre { get; }
 
+    /// <summary>The decoders the rules were loaded against (what <c>decoded_as</c> may name); the pipeline runs them.</summary>
+    public DecoderSet Decoders { get; private set; } = DecoderSet.BuiltIn;
+
     /// <summary>Rule ids some <c>if_matched_sid</c> refers to: their matches are kept for frequency rules.</summary>
     public IReadOnlySet<int> ReferencedSids { get; }
 
@@ -109,13 +112,16 @@ internal sealed class RuleSet
             rules.AddRange(reader.Read(file));
         }
 
-        return Build(rules, reader.Overwrites, mitre, config.ActiveResponses, diagnostics);
+        var set = Build(rules, reader.Overwrites, mitre, config.ActiveResponses, diagnostics, reader.Refused);
+        set.Decoders = decoders;
+        return set;
     }
 
     /// <summary>Builds the tree from rules in load order; applies overwrite, checks ids and parents, binds active responses.</summary>
     public static RuleSet Build(IEnumerable<Rule> loaded, IReadOnlyDictionary<Rule, bool> overwrites, MitreCatalog mitre,
-        IReadOnlyList<ActiveResponseOptions> activeResponses, DiagnosticBag diagnostics)
+        IReadOnlyList<ActiveResponseOptions> activeResponses, DiagnosticBag diagnostics, Dictionary<int, string>? refused = null)
     {
+        refused ??= [];
         var ordered = new List<Rule>();
         var byId = new Dictionary<int, Rule>();
         foreach (var rule in loaded)
@@ -168,6 +174,19 @@ internal sealed class RuleSet
                 if (byId.TryGetValue(sid, out var parent) && parent != rule)
                 {
                     parents.Add(parent);
+                }
+                else if (parent == rule)
+                {
+                    // Wazuh's own ruleset has one (rule 91821); Wazuh loads it, and so does Vigil, without the loop.
+                    diagnostics.Warning(rule.Source.File, rule.Source.Line, $"rule {rule.Id}: if_sid {sid} names the rule itself; that parent is ignored");
+                }
+                else if (refused.TryGetValue(sid, out var reason))
+                {
+                    diagnostics.Error(rule.Source.File, rule.Source.Line, $"rule {rule.Id}: its if_sid {sid} was left out ({reason})");
+                    if (rule.IfSids.All(refused.ContainsKey))
+                    {
+                        refused.TryAdd(rule.Id, reason);
+                    }
                 }
                 else
                 {

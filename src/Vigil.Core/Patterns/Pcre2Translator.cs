@@ -23,10 +23,48 @@ internal static class Pcre2Translator
             i = close + 1;
         }
 
+        // A leading (?…U…) makes every quantifier lazy and '?' after one greedy again; .NET has no such option.
+        var ungreedy = false;
+        if (pattern.AsSpan(i).StartsWith("(?") && pattern.IndexOf(')', i) is var flagsEnd and > 0)
+        {
+            var flags = pattern[(i + 2)..flagsEnd];
+            if (flags.Length > 0 && flags.All(f => "imsxnUJ-".Contains(f, StringComparison.Ordinal)) && flags.Contains('U', StringComparison.Ordinal))
+            {
+                ungreedy = true;
+                var rest = flags.Replace("U", "", StringComparison.Ordinal).Replace("J", "", StringComparison.Ordinal);
+                if (rest.Length > 0 && rest != "-")
+                {
+                    builder.Append("(?").Append(rest).Append(')');
+                }
+
+                i = flagsEnd + 1;
+            }
+        }
+
         var inClass = false;
         for (; i < pattern.Length; i++)
         {
             var c = pattern[i];
+            if (ungreedy && !inClass && IsQuantifierEnd(pattern, i))
+            {
+                builder.Append(c);
+                if (i + 1 < pattern.Length && pattern[i + 1] == '?')
+                {
+                    i++;
+                }
+                else if (i + 1 < pattern.Length && pattern[i + 1] == '+')
+                {
+                    builder.Append('+');
+                    i++;
+                }
+                else
+                {
+                    builder.Append('?');
+                }
+
+                continue;
+            }
+
             if (c == '\\' && i + 1 < pattern.Length)
             {
                 var next = pattern[i + 1];
@@ -134,6 +172,28 @@ internal static class Pcre2Translator
         }
 
         return builder.ToString();
+    }
+
+    // Whether pattern[i] ends a quantifier: '*', '+', '?' (not right after '(' or another quantifier), or a '}' closing {n}, {n,}, {n,m}.
+    private static bool IsQuantifierEnd(string pattern, int i)
+    {
+        if (i > 0 && pattern[i - 1] == '\\' && (i < 2 || pattern[i - 2] != '\\'))
+        {
+            return false;
+        }
+
+        switch (pattern[i])
+        {
+            case '*' or '+':
+                return i > 0 && pattern[i - 1] is not ('(' or '|');
+            case '?':
+                return i > 0 && pattern[i - 1] is not ('(' or '|' or '*' or '+' or '?' or '}');
+            case '}':
+                var open = pattern.LastIndexOf('{', i);
+                return open > 0 && pattern[(open + 1)..i] is var inner && inner.Length > 0 && inner.All(ch => char.IsAsciiDigit(ch) || ch == ',') && char.IsAsciiDigit(inner[0]);
+            default:
+                return false;
+        }
     }
 
     private static bool IsVerb(ReadOnlySpan<char> verb)
