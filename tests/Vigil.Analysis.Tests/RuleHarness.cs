@@ -13,7 +13,7 @@ internal sealed class RuleHarness : IDisposable
 {
     private readonly TempDirectory _temp = new("vigil-rules");
 
-    public RuleHarness(string? extraRules = null, OssecConfig? config = null, bool builtIn = true, IReadOnlyList<string>? lists = null)
+    public RuleHarness(string? extraRules = null, OssecConfig? config = null, bool builtIn = true, IReadOnlyList<string>? lists = null, string? decoders = null)
     {
         var files = new List<string>();
         if (builtIn)
@@ -32,7 +32,16 @@ internal sealed class RuleHarness : IDisposable
             Home = RepositoryPaths.Root,
             Ruleset = new RulesetOptions { IsDefault = false, Lists = lists ?? [] },
         };
-        Rules = RuleSet.Load(Config, files, Vigil.Analysis.Decoding.DecoderSet.BuiltIn, Diagnostics);
+        var decoderSet = Vigil.Analysis.Decoding.DecoderSet.BuiltIn;
+        if (decoders is not null)
+        {
+            DecodersFile = _temp.WriteFile("local_decoder.xml", decoders);
+            var reader = new Vigil.Analysis.Decoding.Xml.XmlDecoderFileReader(Diagnostics);
+            var read = reader.Read(DecodersFile);
+            decoderSet = decoderSet.With(Vigil.Analysis.Decoding.Xml.XmlDecoderTree.Build(read, reader.Refused, Diagnostics));
+        }
+
+        Rules = RuleSet.Load(Config, files, decoderSet, Diagnostics);
         Pipeline = AnalysisFactory.Create(Config, Rules, AlertFileWriter.Detached(), Clock);
     }
 
@@ -47,6 +56,8 @@ internal sealed class RuleHarness : IDisposable
     public AnalysisPipeline Pipeline { get; }
 
     public string? RulesFile { get; }
+
+    public string? DecodersFile { get; }
 
     /// <summary>Processes a <c>Q:LOCATION:MESSAGE</c> line.</summary>
     public AnalysisResult Process(string line) => Pipeline.Process(EventMessage.TryParse(line) ?? throw new ArgumentException(line));
