@@ -346,8 +346,7 @@ internal static class AlertJson
         w.WriteString(s_event, fim.EventType);
         if (fim.Audit is { } audit)
         {
-            w.WritePropertyName(s_audit);
-            audit.WriteTo(w);
+            WriteAudit(w, audit);
         }
 
         w.WriteEndObject();
@@ -366,6 +365,71 @@ internal static class AlertJson
             }
         }
     }
+
+    // The agent's whodata (flat: user_id, process_name, ppid, …) as Wazuh's alert nests it: user, process, group,
+    // login_user, effective_user; a section only when one of its values is set, the whole block only when one is.
+    private static readonly (string Section, (string Name, string Key)[] Fields)[] s_auditSections =
+    [
+        ("user", [("id", "user_id"), ("name", "user_name")]),
+        ("process", [("id", "process_id"), ("name", "process_name"), ("cwd", "cwd"), ("parent_name", "parent_name"), ("parent_cwd", "parent_cwd"), ("ppid", "ppid")]),
+        ("group", [("id", "group_id"), ("name", "group_name")]),
+        ("login_user", [("id", "audit_uid"), ("name", "audit_name")]),
+        ("effective_user", [("id", "effective_uid"), ("name", "effective_name")]),
+    ];
+
+    private static void WriteAudit(Utf8JsonWriter w, JsonElement audit)
+    {
+        if (audit.ValueKind != JsonValueKind.Object)
+        {
+            return;
+        }
+
+        var isOpen = false;
+        foreach (var (section, fields) in s_auditSections)
+        {
+            var isSectionOpen = false;
+            foreach (var (name, key) in fields)
+            {
+                if (AuditValue(audit, key) is not { Length: > 0 } value)
+                {
+                    continue;
+                }
+
+                if (!isOpen)
+                {
+                    w.WriteStartObject(s_audit);
+                    isOpen = true;
+                }
+
+                if (!isSectionOpen)
+                {
+                    w.WriteStartObject(section);
+                    isSectionOpen = true;
+                }
+
+                w.WriteString(name, value);
+            }
+
+            if (isSectionOpen)
+            {
+                w.WriteEndObject();
+            }
+        }
+
+        if (isOpen)
+        {
+            w.WriteEndObject();
+        }
+    }
+
+    // ppid and process_id are numbers (printed as integers); the other values are strings.
+    private static string? AuditValue(JsonElement audit, string key) =>
+        audit.TryGetProperty(key, out var value) ? value.ValueKind switch
+        {
+            JsonValueKind.String => value.GetString(),
+            JsonValueKind.Number when key is "ppid" or "process_id" => ((long)value.GetDouble()).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            _ => null,
+        } : null;
 
     // Pair() for mtime, with the times formatted on the stack.
     private static void MtimePair(Utf8JsonWriter w, long? before, long? after)

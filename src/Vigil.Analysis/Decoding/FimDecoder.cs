@@ -138,7 +138,8 @@ internal sealed class FimDecoder : IDecoder
             Mode = data.Mode ?? "scheduled",
             EventType = eventType,
             HardLinks = data.HardLinks,
-            SymbolicPath = data.SymbolicPath,
+            // Wazuh's agents send the link target as attributes.symlink_path; analysisd names it symbolic_path.
+            SymbolicPath = data.SymbolicPath ?? data.Attributes?.SymlinkPath,
             After = data.Attributes ?? new FimAttributes(),
             Before = data.OldAttributes,
             ChangedAttributes = data.ChangedAttributes,
@@ -301,7 +302,7 @@ internal sealed class FimDecoder : IDecoder
         }
 
         string? size = null, perm = null, uid = null, gid = null, md5 = null, sha1 = null, sha256 = null;
-        string? userName = null, groupName = null, inode = null;
+        string? userName = null, groupName = null, inode = null, symlinkPath = null;
         long? mtime = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -345,6 +346,10 @@ internal sealed class FimDecoder : IDecoder
             {
                 inode = ReadScalar(ref reader);
             }
+            else if (reader.ValueTextEquals("symlink_path"u8))
+            {
+                symlinkPath = ReadString(ref reader);
+            }
             else if (reader.ValueTextEquals("mtime"u8))
             {
                 reader.Read();
@@ -371,6 +376,7 @@ internal sealed class FimDecoder : IDecoder
             GroupName = groupName,
             Mtime = mtime,
             Inode = inode,
+            SymlinkPath = symlinkPath,
         };
     }
 
@@ -467,7 +473,8 @@ internal sealed class FimDecoder : IDecoder
         }
 
         sb.Append("Mode: ").Append(fim.Mode).Append('\n');
-        if (fim.EventType == "modified" && fim.ChangedAttributes is { Count: > 0 })
+        // Written for every event that lists changed attributes (added and deleted ones too), as Wazuh does.
+        if (fim.ChangedAttributes is { Count: > 0 })
         {
             sb.Append("Changed attributes: ").Append(string.Join(",", fim.ChangedAttributes)).Append('\n');
         }

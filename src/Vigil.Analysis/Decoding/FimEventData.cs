@@ -14,6 +14,9 @@ internal sealed record FimAttributes
     public string? GroupName { get; init; }
     public long? Mtime { get; init; }
     public string? Inode { get; init; }
+
+    /// <summary>The target of a symbolic link (the agent's <c>symlink_path</c>).</summary>
+    public string? SymlinkPath { get; init; }
 }
 
 /// <summary>A decoded FIM event (spec §2.8–2.9).</summary>
