@@ -69,6 +69,17 @@ internal static class WazuhDropIn
 
                 return EmptyMessage;
             }
+
+            // Wazuh's script looks up only an md5_after that is one md5, all lower-case or all upper-case hex.
+            if (!IsWazuhMd5(document.RootElement))
+            {
+                if (isDebug)
+                {
+                    await error.WriteLineAsync("# md5_after field in the alert is not a md5 hash checksum");
+                }
+
+                return EmptyMessage;
+            }
         }
         catch (JsonException ex)
         {
@@ -124,6 +135,16 @@ internal static class WazuhDropIn
             return ex.Message.StartsWith("queue socket", StringComparison.Ordinal) ? SocketError : NoResponse;
         }
     }
+
+    private static readonly System.Text.RegularExpressions.Regex s_md5 =
+        new(@"\b([a-f\d]{32}|[A-F\d]{32})\b", System.Text.RegularExpressions.RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+
+    /// <summary>virustotal.py's test: syscheck.md5_after is a string holding exactly one md5 of a single case.</summary>
+    internal static bool IsWazuhMd5(JsonElement alert) =>
+        alert.ValueKind == JsonValueKind.Object
+        && alert.TryGetProperty("syscheck", out var syscheck) && syscheck.ValueKind == JsonValueKind.Object
+        && syscheck.TryGetProperty("md5_after", out var md5) && md5.ValueKind == JsonValueKind.String
+        && s_md5.Matches(md5.GetString()!).Count == 1;
 
     /// <summary>The leading digits of an argument ("3 &gt; /dev/null 2&gt;&amp;1" reads as 3), or null.</summary>
     private static int? LeadingInt(IReadOnlyList<string> args, int index)

@@ -140,6 +140,32 @@ public sealed class WazuhDropInTests : IAsyncLifetime
         Assert.Equal(1, await WazuhDropIn.RunAsync([noHash, "k", ""], Env, _time, TextWriter.Null, CancellationToken.None));
     }
 
+    [Theory]
+    [InlineData("44d88612FEA8A8F36DE82E1278ABB02F")]
+    [InlineData("44d88612fea8a8f36de82e1278abb02")]
+    [InlineData("44d88612fea8a8f36de82e1278abb02f 44d88612fea8a8f36de82e1278abb02f")]
+    [InlineData("not-a-hash")]
+    public async Task RunAsync_Md5NotAsWazuhsScriptAccepts_Exits1AndSendsNothing(string md5)
+    {
+        var alert = Alerts.Fim(s_malicious).Replace(s_malicious.Md5, md5, StringComparison.Ordinal);
+        Assert.Contains(md5, alert, StringComparison.Ordinal);
+
+        var (code, datagrams) = await RunAsync(alert);
+
+        Assert.Equal(1, code);
+        Assert.Empty(datagrams);
+        Assert.Equal(0, _emulator.LookupCount);
+    }
+
+    [Fact]
+    public async Task RunAsync_UpperCaseMd5_IsLookedUp()
+    {
+        var (code, datagrams) = await RunAsync(Alerts.Fim(s_clean).Replace(s_clean.Md5, s_clean.Md5.ToUpperInvariant(), StringComparison.Ordinal));
+
+        Assert.Equal(0, code);
+        Assert.Single(datagrams);
+    }
+
     [Fact]
     public async Task RunAsync_NoSocket_Exits5()
     {
