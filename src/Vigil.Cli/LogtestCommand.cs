@@ -100,6 +100,21 @@ internal static class LogtestCommand
     {
         o.WriteLine("**Phase 1: Completed pre-decoding.");
         o.WriteLine($"\tfull event: '{message.Message}'");
+        if (e.PreDecodedTimestamp is not null)
+        {
+            o.WriteLine($"\ttimestamp: '{e.PreDecodedTimestamp}'");
+        }
+
+        if (e.PreDecodedHostname is not null)
+        {
+            o.WriteLine($"\thostname: '{e.PreDecodedHostname}'");
+        }
+
+        if (e.ProgramName is not null)
+        {
+            o.WriteLine($"\tprogram_name: '{e.ProgramName}'");
+        }
+
         o.WriteLine($"\tlocation: '{e.Location}'{(e.Agent is { } a ? $" (agent {a.Id} {a.Name})" : "")}");
         o.WriteLine();
         if (e.Decoder is { } decoder)

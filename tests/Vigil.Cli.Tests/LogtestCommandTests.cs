@@ -127,6 +127,61 @@ public sealed class LogtestCommandTests
     }
 
     [Fact]
+    public void Trace_SyslogLineThroughAnXmlDecoder_ShowsThePhasesAsWazuhLogtest()
+    {
+        using var temp = new TempDirectory();
+        var decoders = temp.WriteFile("local_decoder.xml", """
+            <decoder name="demo-app">
+              <program_name>^demo-app</program_name>
+            </decoder>
+            <decoder name="demo-app-login">
+              <parent>demo-app</parent>
+              <prematch>^login failed </prematch>
+              <regex offset="after_prematch">^user=(\S+) from=(\S+)</regex>
+              <order>user, srcip</order>
+            </decoder>
+            """);
+        var rules = temp.WriteFile("local_rules.xml", """
+            <group name="demo,">
+              <rule id="100900" level="6">
+                <decoded_as>demo-app</decoded_as>
+                <match>login failed</match>
+                <description>demo-app: login failed for $(dstuser)</description>
+              </rule>
+            </group>
+            """);
+        var config = temp.WriteFile("ossec.conf", $"""
+            <ossec_config>
+              <ruleset>
+                <decoder_include>{decoders}</decoder_include>
+                <rule_dir>{RepositoryPaths.Get("ruleset", "rules")}</rule_dir>
+                <rule_include>{rules}</rule_include>
+              </ruleset>
+            </ossec_config>
+            """);
+        var output = new StringWriter();
+
+        var code = LogtestCommand.Run(json: false, config, null, new StringReader("Dec  3 10:00:01 web01 demo-app[77]: login failed user=bob from=10.1.2.3"), output, new StringWriter());
+
+        Assert.Equal(0, code);
+        var text = output.ToString().Replace("\r", "", StringComparison.Ordinal);
+        Assert.Contains("""
+            **Phase 1: Completed pre-decoding.
+            	full event: 'Dec  3 10:00:01 web01 demo-app[77]: login failed user=bob from=10.1.2.3'
+            	timestamp: 'Dec  3 10:00:01'
+            	hostname: 'web01'
+            	program_name: 'demo-app'
+            """.Replace("\r", "", StringComparison.Ordinal), text, StringComparison.Ordinal);
+        Assert.Contains("**Phase 2: Completed decoding.\n\tname: 'demo-app'\n\tparent: 'demo-app'\n", text, StringComparison.Ordinal);
+        Assert.Contains("\tdstuser: 'bob'", text, StringComparison.Ordinal);
+        Assert.Contains("\tsrcip: '10.1.2.3'", text, StringComparison.Ordinal);
+        Assert.Contains("**Phase 3: Completed filtering (rules).", text, StringComparison.Ordinal);
+        Assert.Contains("\tid: '100900'", text, StringComparison.Ordinal);
+        Assert.Contains("\tdescription: 'demo-app: login failed for bob'", text, StringComparison.Ordinal);
+        Assert.Contains("**Alert to be generated.", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Run_BrokenRules_PrintsErrorsAndFailsWithConfigError()
     {
         using var temp = new TempDirectory();
