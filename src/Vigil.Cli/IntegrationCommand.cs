@@ -12,7 +12,7 @@ internal static class IntegrationCommand
     public static void AddTo(RootCommand root)
     {
         // integratord passes positional arguments, some empty, and a literal "> /dev/null 2>&1" last: take them raw.
-        var arguments = new Argument<string[]>("arguments")
+        var arguments = new Argument<string[]>("alert_file")
         {
             Arity = ArgumentArity.ZeroOrMore,
             Description = "alert_file api_key hook_url [debug] [options_file] [timeout] [retries], as integratord passes them. "
