@@ -28,6 +28,9 @@ internal sealed class DecoderSet
     /// <summary>Whether <c>decoded_as</c> may name this decoder.</summary>
     public bool Contains(string name) => _names.Contains(name);
 
+    /// <summary>The decoders in the order they are tried.</summary>
+    public IReadOnlyList<IDecoder> All => _decoders;
+
     public IEnumerable<string> Names => _names.Order(StringComparer.Ordinal);
 
     /// <summary>Runs the first decoder that claims the event; events no decoder claims keep no decoder (category syslog).</summary>
