@@ -215,6 +215,38 @@ internal static class JsonFieldFlattener
         _ => CompactJson(value),
     };
 
+    private static void WriteLenient(JsonElement value, Utf8JsonWriter writer)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Object:
+                writer.WriteStartObject();
+                foreach (var property in value.EnumerateObject())
+                {
+                    writer.WritePropertyName(JsonText.Name(property));
+                    WriteLenient(property.Value, writer);
+                }
+
+                writer.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                writer.WriteStartArray();
+                foreach (var item in value.EnumerateArray())
+                {
+                    WriteLenient(item, writer);
+                }
+
+                writer.WriteEndArray();
+                break;
+            case JsonValueKind.String:
+                writer.WriteStringValue(JsonText.GetString(value));
+                break;
+            default:
+                value.WriteTo(writer);
+                break;
+        }
+    }
+
     // What JsonSerializer.Serialize prints for an element (default escaping, no indentation), with one writer reused.
     private static string CompactJson(JsonElement value)
     {
@@ -222,7 +254,18 @@ internal static class JsonFieldFlattener
         buffer.ResetWrittenCount();
         var writer = t_arrayWriter ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
         writer.Reset(buffer);
-        value.WriteTo(writer);
+        try
+        {
+            value.WriteTo(writer);
+        }
+        catch (InvalidOperationException)
+        {
+            // A string that is not valid text (a lone surrogate escape): written again, element by element, as Vigil takes it.
+            buffer.ResetWrittenCount();
+            writer.Reset(buffer);
+            WriteLenient(value, writer);
+        }
+
         writer.Flush();
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
