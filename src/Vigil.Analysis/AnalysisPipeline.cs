@@ -58,6 +58,12 @@ internal sealed class AnalysisPipeline(
 
     public AnalysisEvent Decode(EventMessage message)
     {
+        // Text no encoder can write (a lone surrogate) is taken as U+FFFD before anything reads it (docs/text.md).
+        if (EventText.HasLoneSurrogate(message.Message) || EventText.HasLoneSurrogate(message.Location))
+        {
+            message = message with { Location = EventText.Scrub(message.Location), Message = EventText.Scrub(message.Message) };
+        }
+
         var analysisEvent = new AnalysisEvent(message, SplitLocation(message), timeProvider.GetUtcNow());
         decoders.Decode(analysisEvent);
         return analysisEvent;

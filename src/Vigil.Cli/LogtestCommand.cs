@@ -5,6 +5,7 @@ using Vigil.Analysis.Alerts;
 using Vigil.Analysis.Decoding;
 using Vigil.Analysis.Rules;
 using Vigil.Core.Configuration;
+using Vigil.Core.Diagnostics;
 using Vigil.Core.Events;
 
 namespace Vigil.Cli;
@@ -49,8 +50,10 @@ internal static class LogtestCommand
             pipeline.Trace = [];
         }
 
+        var number = 0;
         while (input.ReadLine() is { } line)
         {
+            number++;
             if (line.Length == 0)
             {
                 if (json)
@@ -62,9 +65,22 @@ internal static class LogtestCommand
             }
 
             var message = ParseInput(line);
-            var analysisEvent = pipeline.Decode(message);
-            pipeline.Trace?.Clear();
-            var result = pipeline.Process(analysisEvent);
+            AnalysisEvent analysisEvent;
+            AnalysisResult result;
+            try
+            {
+                analysisEvent = pipeline.Decode(message);
+                pipeline.Trace?.Clear();
+                result = pipeline.Process(analysisEvent);
+            }
+            catch (Exception ex)
+            {
+                // One line that cannot be analysed is reported; the lines after it are still evaluated.
+                error.WriteLine($"vigil logtest: line {number}: the event could not be analysed: {DeadLetterStore.ReasonOf(ex)}");
+                output.WriteLine(json ? "null" : $"**Phase 1: the event could not be analysed: {DeadLetterStore.ReasonOf(ex)}{Environment.NewLine}");
+                continue;
+            }
+
             if (json)
             {
                 output.WriteLine(result.IsWritten ? result.AlertJson : "null");
@@ -84,8 +100,18 @@ internal static class LogtestCommand
         var pipeline = AnalysisFactory.Create(config, rules, AlertFileWriter.Detached(), TimeProvider.System);
         pipeline.Trace = [];
         var message = ParseInput(line);
-        var analysisEvent = pipeline.Decode(message);
-        var result = pipeline.Process(analysisEvent);
+        AnalysisEvent analysisEvent;
+        AnalysisResult result;
+        try
+        {
+            analysisEvent = pipeline.Decode(message);
+            result = pipeline.Process(analysisEvent);
+        }
+        catch (Exception ex)
+        {
+            return (null, $"**Phase 1: the event could not be analysed: {DeadLetterStore.ReasonOf(ex)}{Environment.NewLine}");
+        }
+
         var trace = new StringWriter();
         PrintTrace(trace, message, analysisEvent, result, pipeline);
         return (result.IsWritten ? result.AlertJson : null, trace.ToString());

@@ -68,6 +68,7 @@ internal static class ManagerCommand
             var fronted = new WebFrontedHost(host, indexing, webOptions, Console.Out, loggers);
             await Console.Out.WriteLineAsync($"vigil: enrollment password from {source}");
             await using var systemd = SystemdNotifier.FromEnvironment(TimeProvider.System);
+            systemd?.WatchStages(host.Stages);
             await HostLifetime.RunUntilStoppedAsync(
                 token => fronted.StartAsync(
                     host.StartAsync,
@@ -79,7 +80,8 @@ internal static class ManagerCommand
                         time,
                         host.Registry,
                         () => host.Transport,
-                        indexing.Index),
+                        indexing.Index)
+                    { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters },
                     token),
                 fronted,
                 cancellationToken,

@@ -55,7 +55,8 @@ internal static class RunCommand
             await HostLifetime.RunUntilStoppedAsync(
                 token => fronted.StartAsync(
                     host.StartAsync,
-                    () => new HostOperations(config, rules, HostOperations.LocalQuarantine(data, allInOnePaths.ActiveResponseLog, time), host.IntelServices, time),
+                    () => new HostOperations(config, rules, HostOperations.LocalQuarantine(data, allInOnePaths.ActiveResponseLog, time), host.IntelServices, time)
+                    { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters },
                     token),
                 fronted,
                 cancellationToken);

@@ -27,7 +27,7 @@ internal static class ScanCommand
         var command = new Command("scan", "Hash files and check them against the local hash lists, the verdict cache and VirusTotal.") { paths, json, wait };
         settings.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => RunAsync(
-            settings, parseResult, parseResult.GetValue(paths) ?? [], parseResult.GetValue(json), parseResult.GetValue(wait),
+            settings, parseResult, CommandLineBytes.Recover(parseResult.GetValue(paths) ?? []), parseResult.GetValue(json), parseResult.GetValue(wait),
             parseResult.InvocationConfiguration.Output, parseResult.InvocationConfiguration.Error, cancellationToken));
         root.Subcommands.Add(command);
     }

@@ -18,6 +18,7 @@ internal static class VigilCommandLine
         ConfigCheckCommand.AddTo(root);
         RemoveThreatCommand.AddTo(root, ConfigLoading.MonitoredDirectories);
         QuarantineCommand.AddTo(root);
+        DeadLetterCommand.AddTo(root);
         IntegrationCommand.AddTo(root);
         ScanCommand.AddTo(root);
         VtCommand.AddTo(root);

@@ -71,4 +71,13 @@ internal interface IManagerOperations
     public IReadOnlyList<RuleSummary> Rules();
 
     public LogtestOutcome Logtest(string line);
+
+    /// <summary>The host's stages and whether each makes progress (/api/health).</summary>
+    public IReadOnlyList<Vigil.Core.Diagnostics.StageStatus> Stages() => [];
+
+    /// <summary>The newest dead letters first, below <paramref name="beforeId"/> when given.</summary>
+    public IReadOnlyList<Vigil.Core.Diagnostics.DeadLetter> DeadLetters(int limit, long? beforeId) => [];
+
+    /// <summary>One dead letter, or null.</summary>
+    public Vigil.Core.Diagnostics.DeadLetter? DeadLetter(long id) => null;
 }

@@ -23,6 +23,11 @@ internal sealed class FakeManagerOperations : IManagerOperations
         ["003"] = new(QuarantineCommandStatus.Failed, "the record is deleted already"),
     };
 
+    /// <summary>What /api/health reports of the host's stages.</summary>
+    public List<Vigil.Core.Diagnostics.StageStatus> StageStatuses { get; } = [];
+
+    public IReadOnlyList<Vigil.Core.Diagnostics.StageStatus> Stages() => StageStatuses;
+
     public IReadOnlyList<AgentSummary> ListAgents() => Agents;
 
     public bool RemoveAgent(string agentId)

@@ -47,6 +47,9 @@ internal sealed class DecoderSet
     /// <summary>Whether <c>decoded_as</c> may name this decoder.</summary>
     public bool Contains(string name) => _names.Contains(name);
 
+    /// <summary>The decoders in the order they are tried.</summary>
+    public IReadOnlyList<IDecoder> All => _decoders;
+
     public IEnumerable<string> Names => _names.Order(StringComparer.Ordinal);
 
     /// <summary>

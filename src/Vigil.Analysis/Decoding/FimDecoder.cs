@@ -245,7 +245,7 @@ internal sealed class FimDecoder : IDecoder
         reader.Read();
         if (reader.TokenType == JsonTokenType.String)
         {
-            return reader.GetString();
+            return JsonText.GetString(ref reader);
         }
 
         reader.Skip();

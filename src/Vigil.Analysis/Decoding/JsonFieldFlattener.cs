@@ -51,8 +51,15 @@ internal static class JsonFieldFlattener
                 // A property name (objects hold nothing else). Below the top level only the dotted name is made into a
                 // string, not the name alone.
                 var isTop = prefix.Length == 0;
-                var name = isTop || reader.ValueSpan.Length > nameBuffer.Length ? reader.GetString()! : null;
-                var nameChars = name is null ? nameBuffer[..reader.CopyString(nameBuffer)] : name.AsSpan();
+                // A name that is not valid text (a lone surrogate escape) is taken as docs/text.md says, not refused.
+                string? name = null;
+                var copied = isTop || reader.ValueSpan.Length > nameBuffer.Length ? null : JsonText.TryCopyName(ref reader, nameBuffer);
+                if (copied is null)
+                {
+                    name = JsonText.GetString(ref reader);
+                }
+
+                var nameChars = name is null ? nameBuffer[..copied!.Value] : name.AsSpan();
                 reader.Read();
                 var isStatic = isTop && (EventFields.IsStaticName(name!) || name is "user" or "systemname");
                 switch (reader.TokenType)
@@ -135,10 +142,10 @@ internal static class JsonFieldFlattener
     /// <summary>The value of the scalar token the reader is on, as <see cref="ToFieldValue"/> prints it.</summary>
     public static string ScalarValue(ref Utf8JsonReader reader) => reader.TokenType switch
     {
-        JsonTokenType.String => reader.GetString()!,
+        JsonTokenType.String => JsonText.GetString(ref reader),
         JsonTokenType.Number => reader.TryGetInt64(out var l)
             ? l.ToString(CultureInfo.InvariantCulture)
-            : FormatDouble(reader.GetDouble()),
+            : JsonText.Number(reader.ValueSpan),
         JsonTokenType.True => "true",
         JsonTokenType.False => "false",
         _ => "null",
@@ -154,16 +161,17 @@ internal static class JsonFieldFlattener
         foreach (var property in root.EnumerateObject())
         {
             // Top-level keys with a static name fill the static field; nested ones never do.
-            if (EventFields.IsStaticName(property.Name) || property.Name is "user" or "systemname")
+            var name = JsonText.Name(property);
+            if (EventFields.IsStaticName(name) || name is "user" or "systemname")
             {
                 if (property.Value.ValueKind is not JsonValueKind.Object)
                 {
-                    fields.SetStatic(property.Name, ToFieldValue(property.Value));
+                    fields.SetStatic(name, ToFieldValue(property.Value));
                     continue;
                 }
             }
 
-            Add(property.Name, property.Value, fields);
+            Add(name, property.Value, fields);
         }
     }
 
@@ -173,7 +181,7 @@ internal static class JsonFieldFlattener
         {
             foreach (var property in value.EnumerateObject())
             {
-                Add(string.Concat(name, ".", property.Name), property.Value, fields);
+                Add(string.Concat(name, ".", JsonText.Name(property)), property.Value, fields);
             }
 
             return;
@@ -197,15 +205,47 @@ internal static class JsonFieldFlattener
     /// <summary>Numbers print as <c>%i</c> when integral, else <c>%f</c>; booleans and null as words; arrays as their JSON text.</summary>
     public static string ToFieldValue(JsonElement value) => value.ValueKind switch
     {
-        JsonValueKind.String => value.GetString()!,
+        JsonValueKind.String => JsonText.GetString(value),
         JsonValueKind.Number => value.TryGetInt64(out var l)
             ? l.ToString(CultureInfo.InvariantCulture)
-            : FormatDouble(value.GetDouble()),
+            : JsonText.Number(Encoding.UTF8.GetBytes(value.GetRawText())),
         JsonValueKind.True => "true",
         JsonValueKind.False => "false",
         JsonValueKind.Null => "null",
         _ => CompactJson(value),
     };
+
+    private static void WriteLenient(JsonElement value, Utf8JsonWriter writer)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Object:
+                writer.WriteStartObject();
+                foreach (var property in value.EnumerateObject())
+                {
+                    writer.WritePropertyName(JsonText.Name(property));
+                    WriteLenient(property.Value, writer);
+                }
+
+                writer.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                writer.WriteStartArray();
+                foreach (var item in value.EnumerateArray())
+                {
+                    WriteLenient(item, writer);
+                }
+
+                writer.WriteEndArray();
+                break;
+            case JsonValueKind.String:
+                writer.WriteStringValue(JsonText.GetString(value));
+                break;
+            default:
+                value.WriteTo(writer);
+                break;
+        }
+    }
 
     // What JsonSerializer.Serialize prints for an element (default escaping, no indentation), with one writer reused.
     private static string CompactJson(JsonElement value)
@@ -214,13 +254,19 @@ internal static class JsonFieldFlattener
         buffer.ResetWrittenCount();
         var writer = t_arrayWriter ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
         writer.Reset(buffer);
-        value.WriteTo(writer);
+        try
+        {
+            value.WriteTo(writer);
+        }
+        catch (InvalidOperationException)
+        {
+            // A string that is not valid text (a lone surrogate escape): written again, element by element, as Vigil takes it.
+            buffer.ResetWrittenCount();
+            writer.Reset(buffer);
+            WriteLenient(value, writer);
+        }
+
         writer.Flush();
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
-
-    private static string FormatDouble(double d) =>
-        d == Math.Floor(d) && Math.Abs(d) < int.MaxValue
-            ? ((long)d).ToString(CultureInfo.InvariantCulture)
-            : d.ToString("F6", CultureInfo.InvariantCulture);
 }

@@ -98,6 +98,14 @@ internal sealed class RuleFileReader(DecoderSet decoders, MitreCatalog mitre, Fu
             return rules;
         }
 
+        // Text outside any element means the file is not rule XML at all (a <rule_include> of /etc/passwd).
+        if (root.Nodes().OfType<XText>().FirstOrDefault(t => !string.IsNullOrWhiteSpace(t.Value)) is { } stray)
+        {
+            var line = ((IXmlLineInfo)stray).HasLineInfo() ? ((IXmlLineInfo)stray).LineNumber : 1;
+            diagnostics.Error(_file, line, $"text outside any element ('{Excerpt(stray.Value)}'): this is not a rule file; expected <group name=\"…\"> elements");
+            return rules;
+        }
+
         foreach (var element in root.Elements())
         {
             switch (element.Name.LocalName)
@@ -115,6 +123,12 @@ internal sealed class RuleFileReader(DecoderSet decoders, MitreCatalog mitre, Fu
         }
 
         return rules;
+    }
+
+    private static string Excerpt(string text)
+    {
+        var trimmed = text.Trim().ReplaceLineEndings(" ");
+        return trimmed.Length <= 40 ? trimmed : trimmed[..40] + "…";
     }
 
     private void ReadVariable(XElement element)

@@ -103,13 +103,14 @@ internal sealed class RuleSet
         var rules = new List<Rule>();
         foreach (var file in ruleFiles)
         {
-            if (!File.Exists(file))
+            // A device, FIFO or huge file (a <rule_include> of /dev/zero) is refused at once, not read forever.
+            if (ConfigFile.TryReadText(file, out var error) is not { } text)
             {
-                diagnostics.Error(file, 0, "rule file not found");
+                diagnostics.Error(file, 0, error == "file not found" ? "rule file not found" : error!);
                 continue;
             }
 
-            rules.AddRange(reader.Read(file));
+            rules.AddRange(reader.ReadText(text, file));
         }
 
         var set = Build(rules, reader.Overwrites, mitre, config.ActiveResponses, diagnostics, reader.Refused);

@@ -6,8 +6,10 @@ using Vigil.Analysis.Alerts;
 using Vigil.Analysis.Rules;
 using Vigil.Cli.Run;
 using Vigil.Core.Configuration;
+using Vigil.Core.Diagnostics;
 using Vigil.Core.Events;
 using Vigil.Intel;
+using Vigil.Manager.Index;
 using Vigil.Response.Execd;
 using Vigil.Transport;
 using Vigil.Transport.Channel;
@@ -55,6 +57,7 @@ internal sealed class ManagerHost(
     private Task? _analysis;
     private Task? _background;
     private long _alertCount;
+    private DeadLetterStore? _deadLetters;
 
     public long AlertCount => Interlocked.Read(ref _alertCount);
 
@@ -66,6 +69,12 @@ internal sealed class ManagerHost(
     internal ManagerTransport? Transport => _transport;
 
     internal IReadOnlyList<IntelService> IntelServices => _intel;
+
+    /// <summary>The stages /api/health and the systemd watchdog report on.</summary>
+    public StageMonitor Stages { get; } = new(time);
+
+    /// <summary>Events a stage could not handle (null before <see cref="StartAsync"/>).</summary>
+    public DeadLetterStore? DeadLetters => _deadLetters;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -92,6 +101,8 @@ internal sealed class ManagerHost(
         }
 
         var pipeline = AnalysisFactory.Create(config, rules, writer, time);
+        _deadLetters = new DeadLetterStore(DeadLetterStore.PathUnder(paths.Data), time);
+        var guard = new AnalysisGuard(pipeline, _deadLetters, Stages.Register("analysis"), m => ManagerLog.EventFailed(_logger, m));
         var index = 0;
         foreach (var integration in config.Integrations.Where(i => i.Name is "virustotal" or "custom-vigil-lists"))
         {
@@ -104,10 +115,13 @@ internal sealed class ManagerHost(
         // The manager is agent 000: `server` responses, and `local` ones for its own alerts, run here.
         _execd = HostExecd.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
         var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time);
-        _analysis = Task.Run(() => AnalyseAsync(pipeline, writer, _stopping.Token), CancellationToken.None);
-        _background = Task.WhenAll(
-            _execd.RunTimeoutLoopAsync(_stopping.Token),
-            tailer.RunAsync(TimeSpan.FromMilliseconds(100), _stopping.Token));
+        _analysis = Task.Run(() => AnalyseAsync(guard, writer, _stopping.Token), CancellationToken.None);
+        var execdLoop = _execd.RunTimeoutLoopAsync(_stopping.Token);
+        var tailerLoop = tailer.RunAsync(TimeSpan.FromMilliseconds(100), _stopping.Token);
+        Stages.Watch("analysis-loop", _analysis, _stopping.Token);
+        Stages.Watch("execd", execdLoop, _stopping.Token);
+        Stages.Watch("ar-log-tailer", tailerLoop, _stopping.Token);
+        _background = Task.WhenAll(execdLoop, tailerLoop);
         _transport = await ManagerTransport.StartAsync(transportOptions, _authority, _registry, this, loggers, time, cancellationToken);
         await output.WriteLineAsync($"vigil: manager on {config.SourcePath} ({rules.Rules.Count} rules)");
         await output.WriteLineAsync($"vigil: agents on {transportOptions.ListenAddress}:{transportOptions.AgentPort} (mutual TLS), enrollment on {transportOptions.ListenAddress}:{transportOptions.EnrollmentPort}");
@@ -153,8 +167,10 @@ internal sealed class ManagerHost(
         }
     }
 
-    private async Task AnalyseAsync(AnalysisPipeline pipeline, AlertFileWriter writer, CancellationToken cancellationToken)
+    private async Task AnalyseAsync(AnalysisGuard guard, AlertFileWriter writer, CancellationToken cancellationToken)
     {
+        var pipeline = guard.Pipeline;
+        var indexStage = Stages.Register("index");
         using var _ = writer;
         var reader = _events.Reader;
         var processed = new Dictionary<string, ulong>(_committed, StringComparer.Ordinal);
@@ -162,8 +178,15 @@ internal sealed class ManagerHost(
         var committedEnds = writer.Ends;
         try
         {
-            while (await reader.WaitToReadAsync(cancellationToken))
+            while (true)
             {
+                guard.Stage.Idle();
+                if (!await reader.WaitToReadAsync(cancellationToken))
+                {
+                    break;
+                }
+
+                guard.Stage.Busy();
                 var acknowledgements = new Dictionary<AgentSession, ulong>();
                 var watermarks = new Dictionary<string, ulong>(StringComparer.Ordinal);
                 var count = 0;
@@ -181,22 +204,10 @@ internal sealed class ManagerHost(
                         watermarks[session.Id] = item.Sequence;
                     }
 
-                    var result = pipeline.Process(item.Message);
-                    if (result.IsWritten)
-                    {
-                        Interlocked.Increment(ref _alertCount);
-                        written?.Add(result.AlertUtf8!, AlertIndexing.FieldsOf(result, pipeline.Context));
-
-                        foreach (var intel in _intel)
-                        {
-                            await intel.OnAlertAsync(result.AlertJson!, cancellationToken);
-                        }
-                    }
-
-                    foreach (var command in result.ActiveResponses)
-                    {
-                        Route(command);
-                    }
+                    // Whatever one event does (a decoder or rule that throws, an integration or a route that fails), it
+                    // is a dead letter and an alert, and is acknowledged like any other: the agent's queue moves on.
+                    var result = guard.Process(item.Message, item.Sequence);
+                    await HandleAsync(guard, item, result, written, isNotice: false, cancellationToken);
                 }
 
                 // Alerts first, durably; then the watermarks with where the alert files end; only then may agents
@@ -217,7 +228,23 @@ internal sealed class ManagerHost(
                 // Indexed only once committed: alerts a restart would cut (and the agents replay) never reach the index.
                 if (Indexing is not null && written is not null)
                 {
-                    written = await Indexing.AddAsync(written, writer.JsonEnd, cancellationToken);
+                    try
+                    {
+                        indexStage.Busy();
+                        written = await Indexing.AddAsync(written, writer.JsonEnd, cancellationToken);
+                        indexStage.Done();
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        // alerts.json holds them: the index takes them from there at the next start.
+                        indexStage.Done(failed: true);
+                        ManagerLog.EventFailed(_logger, $"vigil: alerts could not be indexed (the index takes them from alerts.json at the next start): {DeadLetterStore.ReasonOf(ex)}");
+                        written = Indexing.NewBatch();
+                    }
+                    finally
+                    {
+                        indexStage.Idle();
+                    }
                 }
 
                 foreach (var (session, sequence) in acknowledgements)
@@ -228,6 +255,38 @@ internal sealed class ManagerHost(
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+        }
+    }
+
+    private async Task HandleAsync(AnalysisGuard guard, ManagerEvent item, AnalysisResult result, AlertBatch? written, bool isNotice, CancellationToken cancellationToken)
+    {
+        if (result.IsWritten)
+        {
+            Interlocked.Increment(ref _alertCount);
+            written?.Add(result.AlertUtf8!, AlertIndexing.FieldsOf(result, guard.Pipeline.Context));
+            foreach (var intel in _intel)
+            {
+                try
+                {
+                    await intel.OnAlertAsync(result.AlertJson!, cancellationToken);
+                }
+                catch (Exception ex) when (!isNotice && ex is not OperationCanceledException)
+                {
+                    await HandleAsync(guard, item, guard.Failed("intelligence", item.Message, item.Sequence, ex), written, isNotice: true, cancellationToken);
+                }
+            }
+        }
+
+        foreach (var command in result.ActiveResponses)
+        {
+            try
+            {
+                Route(command);
+            }
+            catch (Exception ex) when (!isNotice)
+            {
+                await HandleAsync(guard, item, guard.Failed("active-response", item.Message, item.Sequence, ex), written, isNotice: true, cancellationToken);
+            }
         }
     }
 
@@ -286,6 +345,7 @@ internal sealed class ManagerHost(
         await _stopping.CancelAsync();
         await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
         _registry?.Dispose();
+        _deadLetters?.Dispose();
         _authority?.Dispose();
         _stopping.Dispose();
     }
@@ -304,4 +364,7 @@ internal static partial class ManagerLog
 
     [LoggerMessage(6101, LogLevel.Warning, "Active response {Command} for agent {AgentId} not delivered: the agent is not connected")]
     public static partial void ResponseNotDelivered(ILogger logger, string command, string agentId);
+
+    [LoggerMessage(6102, LogLevel.Error, "{Message}")]
+    public static partial void EventFailed(ILogger logger, string message);
 }

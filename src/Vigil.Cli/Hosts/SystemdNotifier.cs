@@ -18,6 +18,7 @@ internal sealed class SystemdNotifier : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stopping = new();
     private Task _watchdog = Task.CompletedTask;
+    private Vigil.Core.Diagnostics.StageMonitor? _stages;
 
     private SystemdNotifier(string socketPath, TimeSpan? watchdogInterval, TimeProvider time)
     {
@@ -59,6 +60,12 @@ internal sealed class SystemdNotifier : IAsyncDisposable
         return new SystemdNotifier(socket, interval, time);
     }
 
+    /// <summary>
+    /// From now on the watchdog is fed only while every stage makes progress: a stalled or stopped stage gets a STATUS
+    /// line naming it and no WATCHDOG=1, so systemd restarts the host instead of trusting a process that only runs.
+    /// </summary>
+    public void WatchStages(Vigil.Core.Diagnostics.StageMonitor stages) => _stages = stages;
+
     /// <summary>READY=1 with a status line; starts the watchdog pings when systemd asked for them.</summary>
     public async Task ReadyAsync(string status, CancellationToken cancellationToken)
     {
@@ -84,6 +91,13 @@ internal sealed class SystemdNotifier : IAsyncDisposable
             while (true)
             {
                 await Task.Delay(interval, _time, stoppingToken);
+                if (_stages?.Unhealthy() is [_, ..] unhealthy)
+                {
+                    var names = string.Join(", ", unhealthy.Select(s => $"{s.Name} {s.Status}: {s.Detail}"));
+                    await SendAsync($"STATUS=degraded: {names}", stoppingToken);
+                    continue;
+                }
+
                 await SendAsync("WATCHDOG=1", stoppingToken);
             }
         }

@@ -7,6 +7,7 @@ using Vigil.Analysis.Alerts;
 using Vigil.Analysis.Rules;
 using Vigil.Core;
 using Vigil.Core.Configuration;
+using Vigil.Core.Diagnostics;
 using Vigil.Intel;
 using Vigil.Manager;
 using Vigil.Manager.Index;
@@ -320,6 +321,18 @@ internal sealed class HostOperations(
     AlertIndex? index = null) : IManagerOperations
 {
     private static readonly string s_version = typeof(HostOperations).Assembly.GetName().Version?.ToString() ?? "";
+
+    /// <summary>The host's stages, for /api/health.</summary>
+    public StageMonitor? Stages { get; init; }
+
+    /// <summary>The host's dead-letter store (opened when the host starts).</summary>
+    public Func<DeadLetterStore?>? DeadLetterStore { get; init; }
+
+    IReadOnlyList<StageStatus> IManagerOperations.Stages() => Stages?.Snapshot() ?? [];
+
+    public IReadOnlyList<DeadLetter> DeadLetters(int limit, long? beforeId) => DeadLetterStore?.Invoke()?.List(limit, beforeId) ?? [];
+
+    public DeadLetter? DeadLetter(long id) => DeadLetterStore?.Invoke()?.Find(id);
 
     public IReadOnlyList<AgentSummary> ListAgents()
     {

@@ -4,6 +4,7 @@ using Vigil.Analysis.Alerts;
 using Vigil.Analysis.Rules;
 using Vigil.Cli.Hosts;
 using Vigil.Core.Configuration;
+using Vigil.Core.Diagnostics;
 using Vigil.Core.Events;
 using Vigil.Fim;
 using Vigil.Intel;
@@ -55,6 +56,12 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
 
     internal IReadOnlyList<IntelService> IntelServices => _intel;
 
+    /// <summary>The stages /api/health reports on.</summary>
+    public StageMonitor Stages { get; } = new(time);
+
+    /// <summary>Events a stage could not handle (null before <see cref="StartAsync"/>).</summary>
+    public DeadLetterStore? DeadLetters { get; private set; }
+
     /// <summary>The alert index and live feed the dashboard reads; set before <see cref="StartAsync"/>, null for none.</summary>
     public AlertIndexing? Indexing { get; init; }
 
@@ -75,6 +82,8 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         }
 
         var pipeline = AnalysisFactory.Create(config, rules, writer, time);
+        DeadLetters = new DeadLetterStore(DeadLetterStore.PathUnder(paths.Data), time);
+        var guard = new AnalysisGuard(pipeline, DeadLetters, Stages.Register("analysis"), m => output.WriteLine(m));
 
         var index = 0;
         foreach (var integration in config.Integrations.Where(i => i.Name is "virustotal" or "custom-vigil-lists"))
@@ -90,10 +99,13 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         // The AR log goes back into the pipeline as logcollector sends it to Wazuh (so 657/100092/100093 fire),
         // whichever program wrote the line: Vigil's remove-threat or the seed's remove-threat.sh.
         _tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time);
-        _analysis = Task.Run(() => AnalyseAsync(pipeline, writer, _stopping.Token), CancellationToken.None);
-        _background = Task.WhenAll(
-            _execd.RunTimeoutLoopAsync(_stopping.Token),
-            _tailer.RunAsync(TimeSpan.FromMilliseconds(100), _stopping.Token));
+        _analysis = Task.Run(() => AnalyseAsync(guard, writer, _stopping.Token), CancellationToken.None);
+        var execdLoop = _execd.RunTimeoutLoopAsync(_stopping.Token);
+        var tailerLoop = _tailer.RunAsync(TimeSpan.FromMilliseconds(100), _stopping.Token);
+        Stages.Watch("analysis-loop", _analysis, _stopping.Token);
+        Stages.Watch("execd", execdLoop, _stopping.Token);
+        Stages.Watch("ar-log-tailer", tailerLoop, _stopping.Token);
+        _background = Task.WhenAll(execdLoop, tailerLoop);
 
         _fim = new FimService(SyscheckOverrides.WithoutOwnFiles(config.Syscheck, paths.Data, paths.ActiveResponseLog), paths.Fim, sink, time);
         await _fim.StartAsync(cancellationToken);
@@ -104,56 +116,104 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         await output.WriteAsync(Banner());
     }
 
-    private async Task AnalyseAsync(AnalysisPipeline pipeline, AlertFileWriter writer, CancellationToken cancellationToken)
+    private async Task AnalyseAsync(AnalysisGuard guard, AlertFileWriter writer, CancellationToken cancellationToken)
     {
         using var _ = writer;
         var reader = _events.Reader;
+        var indexStage = Stages.Register("index");
         try
         {
-            while (await reader.WaitToReadAsync(cancellationToken))
+            while (true)
             {
+                guard.Stage.Idle();
+                if (!await reader.WaitToReadAsync(cancellationToken))
+                {
+                    break;
+                }
+
+                guard.Stage.Busy();
                 while (reader.TryRead(out var message))
                 {
-                    var result = pipeline.Process(message);
-                    if (result.IsWritten)
-                    {
-                        Interlocked.Increment(ref _alertCount);
-                        if (Indexing is not null)
-                        {
-                            _written ??= Indexing.NewBatch();
-                            _written.Add(result.AlertUtf8!, AlertIndexing.FieldsOf(result, pipeline.Context));
-                            if (_written.Count >= 4096)
-                            {
-                                writer.Flush(durable: true);
-                                _written = await Indexing.AddAsync(_written, writer.JsonEnd, cancellationToken);
-                            }
-                        }
-                    }
-
-                    if (result.IsWritten)
-                    {
-                        foreach (var intel in _intel)
-                        {
-                            await intel.OnAlertAsync(result.AlertJson!, cancellationToken);
-                        }
-                    }
-
-                    foreach (var command in result.ActiveResponses)
-                    {
-                        Dispatch(command);
-                    }
+                    // Whatever one event does, it is a dead letter and an alert; the loop goes on.
+                    await HandleAsync(guard, message, guard.Process(message), writer, indexStage, isNotice: false, cancellationToken);
                 }
 
                 // The queue is drained: make what was written durable before waiting for more; then index it.
                 writer.Flush(durable: true);
-                if (Indexing is not null && _written is not null)
-                {
-                    _written = await Indexing.AddAsync(_written, writer.JsonEnd, cancellationToken);
-                }
+                await IndexAsync(writer, indexStage, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+        }
+    }
+
+    private async Task HandleAsync(
+        AnalysisGuard guard, EventMessage message, AnalysisResult result, AlertFileWriter writer, StageMonitor.Stage indexStage, bool isNotice, CancellationToken cancellationToken)
+    {
+        if (result.IsWritten)
+        {
+            Interlocked.Increment(ref _alertCount);
+            if (Indexing is not null)
+            {
+                _written ??= Indexing.NewBatch();
+                _written.Add(result.AlertUtf8!, AlertIndexing.FieldsOf(result, guard.Pipeline.Context));
+                if (_written.Count >= 4096)
+                {
+                    writer.Flush(durable: true);
+                    await IndexAsync(writer, indexStage, cancellationToken);
+                }
+            }
+
+            foreach (var intel in _intel)
+            {
+                try
+                {
+                    await intel.OnAlertAsync(result.AlertJson!, cancellationToken);
+                }
+                catch (Exception ex) when (!isNotice && ex is not OperationCanceledException)
+                {
+                    await HandleAsync(guard, message, guard.Failed("intelligence", message, 0, ex), writer, indexStage, isNotice: true, cancellationToken);
+                }
+            }
+        }
+
+        foreach (var command in result.ActiveResponses)
+        {
+            try
+            {
+                Dispatch(command);
+            }
+            catch (Exception ex) when (!isNotice)
+            {
+                await HandleAsync(guard, message, guard.Failed("active-response", message, 0, ex), writer, indexStage, isNotice: true, cancellationToken);
+            }
+        }
+    }
+
+    // alerts.json holds the alerts whatever happens here: an index that fails takes them from there at the next start.
+    private async Task IndexAsync(AlertFileWriter writer, StageMonitor.Stage indexStage, CancellationToken cancellationToken)
+    {
+        if (Indexing is null || _written is null)
+        {
+            return;
+        }
+
+        try
+        {
+            indexStage.Busy();
+            _written = await Indexing.AddAsync(_written, writer.JsonEnd, cancellationToken);
+            indexStage.Done();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            indexStage.Done(failed: true);
+            await output.WriteLineAsync($"vigil: alerts could not be indexed (the index takes them from alerts.json at the next start): {Core.Diagnostics.DeadLetterStore.ReasonOf(ex)}");
+            _written = Indexing.NewBatch();
+        }
+        finally
+        {
+            indexStage.Idle();
         }
     }
 
@@ -226,6 +286,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
 
         await _stopping.CancelAsync();
         await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
+        DeadLetters?.Dispose();
         _stopping.Dispose();
     }
 }

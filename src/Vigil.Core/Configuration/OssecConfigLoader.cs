@@ -32,16 +32,11 @@ public static partial class OssecConfigLoader
     public static ConfigLoadResult Load(string path, ConfigLoadOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        string xml;
-        try
-        {
-            xml = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or System.Security.SecurityException)
+        if (ConfigFile.TryReadText(path, out var error) is not { } xml)
         {
             options ??= new();
             var config = new OssecConfig { SourcePath = Path.GetFullPath(path), Home = ResolveHome(path, options) };
-            return new(config, [new Diagnostic(path, 0, DiagnosticSeverity.Error, $"cannot read the configuration: {e.Message}")]);
+            return new(config, [new Diagnostic(path, 0, DiagnosticSeverity.Error, $"cannot read the configuration: {error}")]);
         }
 
         return LoadFromString(xml, path, options);

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Runtime.InteropServices.Marshalling;
 
 namespace Vigil.Core.Native;
 
@@ -52,19 +53,19 @@ internal static unsafe partial class LibC
     public const uint S_IFSOCK = 0xC000;
 
     [LibraryImport(Lib, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Open(string path, int flags, uint mode);
+    public static partial int Open([MarshalUsing(typeof(PathMarshaller))] string path, int flags, uint mode);
 
     [LibraryImport(Lib, EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int OpenAt(int dirFd, string path, int flags, uint mode);
+    public static partial int OpenAt(int dirFd, [MarshalUsing(typeof(PathMarshaller))] string path, int flags, uint mode);
 
     [LibraryImport(Lib, EntryPoint = "fstat", SetLastError = true)]
     public static partial int FStat(int fd, out Stat stat);
 
     [LibraryImport(Lib, EntryPoint = "fstatat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int FStatAt(int dirFd, string path, out Stat stat, int flags);
+    public static partial int FStatAt(int dirFd, [MarshalUsing(typeof(PathMarshaller))] string path, out Stat stat, int flags);
 
     [LibraryImport(Lib, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Statx(int dirFd, string path, int flags, uint mask, StatxBuffer* buffer);
+    public static partial int Statx(int dirFd, [MarshalUsing(typeof(PathMarshaller))] string path, int flags, uint mask, StatxBuffer* buffer);
 
     [LibraryImport(Lib, EntryPoint = "futimens", SetLastError = true)]
     public static partial int FUtimens(int fd, [In] TimeSpec[] times);

@@ -1,4 +1,6 @@
 using System.Runtime.InteropServices;
+using System.Runtime.InteropServices.Marshalling;
+using Vigil.Core.Native;
 
 namespace Vigil.Fim.Native;
 
@@ -42,7 +44,7 @@ internal static unsafe partial class FimLibC
     public static partial int inotify_init1(int flags);
 
     [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int inotify_add_watch(int fd, string path, uint mask);
+    public static partial int inotify_add_watch(int fd, [MarshalUsing(typeof(PathMarshaller))] string path, uint mask);
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int inotify_rm_watch(int fd, int wd);

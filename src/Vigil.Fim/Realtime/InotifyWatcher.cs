@@ -1,6 +1,4 @@
-using System.IO.Enumeration;
 using System.Runtime.InteropServices;
-using System.Text;
 using System.Threading.Channels;
 using Vigil.Core.Configuration;
 using Vigil.Core.Events;
@@ -183,7 +181,7 @@ internal sealed class InotifyWatcher : IDisposable
                 var length = (int)BitConverter.ToUInt32(buffer, offset + 12);
                 var nameBytes = buffer.AsSpan(offset + 16, length);
                 var end = nameBytes.IndexOf((byte)0);
-                var name = Encoding.UTF8.GetString(end >= 0 ? nameBytes[..end] : nameBytes);
+                var name = PathBytes.FromBytes(end >= 0 ? nameBytes[..end] : nameBytes);
                 offset += 16 + length;
                 rootsChanged |= Handle(wd, mask, name, batch);
             }
@@ -391,21 +389,12 @@ internal sealed class InotifyWatcher : IDisposable
                 continue;
             }
 
-            try
+            foreach (var child in DirectoryEntries.TryRead(directory) ?? [])
             {
-                foreach (var child in new FileSystemEnumerable<string>(
-                    directory,
-                    (ref FileSystemEntry e) => e.ToFullPath(),
-                    new EnumerationOptions { AttributesToSkip = 0, IgnoreInaccessible = true })
+                if (child.IsDirectory && !child.IsSymlink)
                 {
-                    ShouldIncludePredicate = (ref FileSystemEntry e) => e.IsDirectory && (e.Attributes & FileAttributes.ReparsePoint) == 0,
-                })
-                {
-                    stack.Push(child);
+                    stack.Push(Path.Join(directory, child.Name));
                 }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
             }
         }
     }

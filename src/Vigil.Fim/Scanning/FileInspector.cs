@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using Vigil.Core.Configuration;
 using Vigil.Core.Hashing;
@@ -17,8 +18,20 @@ internal sealed class DefaultFileOpener : IFileOpener
 {
     public static readonly DefaultFileOpener Instance = new();
 
-    public SafeFileHandle Open(string path) =>
-        File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.SequentialScan);
+    // open(2) on the path's bytes (PathBytes), so a name that is not valid UTF-8 is read too.
+    public SafeFileHandle Open(string path)
+    {
+        var fd = LibC.Open(path, LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw errno == LibC.ENOENT
+                ? new FileNotFoundException($"{path}: {LibC.Describe(errno)}", path)
+                : errno is 1 or 13 ? new UnauthorizedAccessException($"{path}: {LibC.Describe(errno)}") : new IOException($"{path}: {LibC.Describe(errno)}", errno);
+        }
+
+        return new SafeFileHandle(fd, ownsHandle: true);
+    }
 }
 
 /// <summary>What looking at one path found.</summary>

@@ -1,4 +1,3 @@
-using System.IO.Enumeration;
 using System.Threading.Channels;
 using Vigil.Core.Configuration;
 using Vigil.Core.Native;
@@ -18,14 +17,6 @@ internal sealed record ScanTarget(string Path, bool Recursive = true);
 /// </summary>
 internal sealed class Scanner(PathScope scope, FileInspector inspector, BaselineWriter writer, TimeProvider time, RecheckRequest recheck)
 {
-    private static readonly EnumerationOptions s_enumeration = new()
-    {
-        AttributesToSkip = 0,
-        IgnoreInaccessible = true,
-        RecurseSubdirectories = false,
-        ReturnSpecialDirectories = false,
-    };
-
     /// <summary>Worker threads per scan; the number of cores by default.</summary>
     public int Workers { get; init; } = Environment.ProcessorCount;
 
@@ -142,18 +133,13 @@ internal sealed class Scanner(PathScope scope, FileInspector inspector, Baseline
         while (stack.Count > 0)
         {
             var current = stack.Pop();
-            List<(string Path, bool IsDirectory)> children;
-            try
-            {
-                children = [.. new FileSystemEnumerable<(string, bool)>(
-                    current,
-                    (ref FileSystemEntry e) => (e.ToFullPath(), e.IsDirectory && (e.Attributes & FileAttributes.ReparsePoint) == 0),
-                    s_enumeration)];
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            // readdir, not .NET's enumeration: names that are not valid UTF-8 are files too (PathBytes).
+            if (DirectoryEntries.TryRead(current) is not { } listed)
             {
                 continue;
             }
+
+            var children = listed.Select(e => (Path: Path.Join(current, e.Name), IsDirectory: e.IsDirectory && !e.IsSymlink));
 
             foreach (var (path, isDirectory) in children)
             {

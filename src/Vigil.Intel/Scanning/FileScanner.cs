@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Vigil.Core.Hashing;
+using Vigil.Core.Native;
 using Vigil.Intel.Files;
 using Vigil.Intel.LocalLists;
 using Vigil.Intel.VirusTotal;
@@ -41,64 +43,68 @@ internal sealed class FileScanner
         ArgumentNullException.ThrowIfNull(paths);
         foreach (var path in paths)
         {
-            if (Directory.Exists(path))
+            // statx on the path's bytes (PathBytes): a name that is not valid UTF-8 is found like any other.
+            var status = FileStatus.TryGet(path, followLinks: true, out var errno);
+            if (status?.IsDirectory == true)
             {
                 await foreach (var result in WalkAsync(path, cancellationToken))
                 {
                     yield return result;
                 }
             }
-            else if (File.Exists(path))
+            else if (status is not null)
             {
                 // Named on the command line: a link is followed to its target; the result keeps the name given.
-                var target = new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path;
+                var target = FileStatus.TryGet(path, followLinks: false)?.IsSymlink == true ? LinkTarget(path) : path;
                 yield return await ScanFileAsync(path, target, isWalked: false, cancellationToken) ?? Error(path, "not a regular file");
             }
             else
             {
-                yield return Error(path, "no such file or directory");
+                yield return Error(path, errno == LibC.ENOENT ? "no such file or directory" : LibC.Describe(errno));
             }
+        }
+    }
+
+    private static string LinkTarget(string path)
+    {
+        try
+        {
+            return new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path;
+        }
+        catch (IOException)
+        {
+            return path;
         }
     }
 
     private async IAsyncEnumerable<ScanResult> WalkAsync(string root, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var options = new EnumerationOptions { AttributesToSkip = 0, IgnoreInaccessible = false, RecurseSubdirectories = false };
         var pending = new Stack<string>();
         pending.Push(root);
         while (pending.Count > 0)
         {
             var directory = pending.Pop();
-            List<FileSystemInfo> entries;
-            string? failure = null;
-            try
-            {
-                entries = [.. new DirectoryInfo(directory).EnumerateFileSystemInfos("*", options).OrderBy(e => e.Name, StringComparer.Ordinal)];
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                entries = [];
-                failure = ex.Message;
-            }
 
-            if (failure is not null)
+            // readdir, not .NET's enumeration, which turns a name that is not valid UTF-8 into one that does not exist.
+            if (DirectoryEntries.TryRead(directory) is not { } listed)
             {
-                yield return Error(directory, failure);
+                yield return Error(directory, LibC.Describe(Marshal.GetLastPInvokeError()));
                 continue;
             }
 
+            var entries = listed.OrderBy(e => e.Name, StringComparer.Ordinal);
             var subdirectories = new List<string>();
             foreach (var entry in entries)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (entry.Attributes.HasFlag(FileAttributes.ReparsePoint))
+                if (entry.IsSymlink)
                 {
                     // A symbolic link: never followed, so a walk cannot leave the tree it was given.
                     continue;
                 }
 
                 var path = Path.Combine(directory, entry.Name);
-                if (entry is DirectoryInfo)
+                if (entry.IsDirectory)
                 {
                     subdirectories.Add(path);
                 }

@@ -52,7 +52,8 @@ internal sealed record LogtestRequest(string? Event);
 
 internal sealed record LogtestResult(JsonElement? Alert, string Trace);
 
-internal sealed record HealthResult(string Status, long Alerts);
+/// <summary>"ok", or "degraded" with the stages that stopped making progress (then the answer is 503).</summary>
+internal sealed record HealthResult(string Status, long Alerts, IReadOnlyList<Vigil.Core.Diagnostics.StageStatus> Stages);
 
 internal static class ApiJson
 {

@@ -41,9 +41,11 @@ internal static class VigilWeb
         services.AddSingleton<HttpMetrics>();
         services.AddSingleton<WebBootstrap>();
         services.AddSingleton<WebAudit>();
-        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = false); // a bad parameter is a 400 problem, in every environment
+        // A bad parameter throws, so that the exception handler makes it a 400 problem saying which and why.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 
-        services.AddProblemDetails();
+        // Every 4xx is a problem document with a detail, whichever part of the stack answered it.
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = c => c.ProblemDetails.Detail ??= DefaultDetail(c.HttpContext));
         services.AddExceptionHandler<QueryExceptionHandler>();
         services.AddRouting();
         services.AddAuthentication(VigilAuthenticationHandler.SchemeName)
@@ -90,11 +92,24 @@ internal static class VigilWeb
         endpoints.MapRulesApi();
         endpoints.MapIntelApi();
         endpoints.MapHealthApi();
+        endpoints.MapDeadLetterApi();
         endpoints.MapMetricsApi();
         endpoints.MapOpenApi().RequireAuthorization(Policies.Viewer);
         endpoints.MapDashboard();
         return endpoints;
     }
+
+    private static string DefaultDetail(HttpContext context) => context.Response.StatusCode switch
+    {
+        StatusCodes.Status400BadRequest => $"the request for {context.Request.Path} is malformed",
+        StatusCodes.Status401Unauthorized => "sign in first (POST /api/auth/login) or send an API token",
+        StatusCodes.Status403Forbidden => "your role does not allow this",
+        StatusCodes.Status404NotFound => $"no such page or API: {context.Request.Path}",
+        StatusCodes.Status405MethodNotAllowed => $"{context.Request.Method} is not allowed on {context.Request.Path}",
+        StatusCodes.Status413PayloadTooLarge => "the request body is too large",
+        StatusCodes.Status415UnsupportedMediaType => "send the body as application/json",
+        var status => $"the request was refused ({status})",
+    };
 
     private static void MapDashboard(this IEndpointRouteBuilder endpoints)
     {
@@ -131,6 +146,23 @@ internal sealed class QueryExceptionHandler(IProblemDetailsService problems) : I
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
+        if (exception is BadHttpRequestException bad)
+        {
+            // A parameter that does not bind (a number too large, an unreadable body): the client's mistake, said exactly.
+            httpContext.Response.StatusCode = bad.StatusCode;
+            return await problems.TryWriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = httpContext,
+                Exception = exception,
+                ProblemDetails = new ProblemDetails
+                {
+                    Status = bad.StatusCode,
+                    Title = "Bad request",
+                    Detail = Vigil.Core.Events.EventText.Scrub(bad.Message),
+                },
+            });
+        }
+
         if (exception is not QueryException query)
         {
             return false;

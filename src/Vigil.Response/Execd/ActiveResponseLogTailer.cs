@@ -23,7 +23,21 @@ internal sealed class ActiveResponseLogTailer(string path, IEventSink sink, Time
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            await PollOnceAsync(cancellationToken);
+            try
+            {
+                await PollOnceAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // The log unreadable for a moment (permissions, a rotation mid-read): said, then tried again; no
+                // exception ends the tailer.
+                await Console.Error.WriteLineAsync($"vigil: the active-response log {path} could not be read: {ex.GetType().Name}: {ex.Message}; retrying");
+            }
+
             try
             {
                 await Task.Delay(interval, timeProvider, cancellationToken);

@@ -129,6 +129,11 @@ internal sealed class ExecDaemon(ExecdOptions options, ActiveResponseLog log, Ti
             {
                 break;
             }
+            catch (Exception ex)
+            {
+                // One timed-out response that cannot be undone must not end the loop for the others.
+                await Console.Error.WriteLineAsync($"vigil: execd timeout loop: {ex.GetType().Name}: {ex.Message}; continuing");
+            }
         }
 
         await RunPendingDeletesAsync(CancellationToken.None);

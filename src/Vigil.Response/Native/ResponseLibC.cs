@@ -1,4 +1,6 @@
 using System.Runtime.InteropServices;
+using System.Runtime.InteropServices.Marshalling;
+using Vigil.Core.Native;
 
 namespace Vigil.Response.Native;
 
@@ -16,19 +18,19 @@ internal static partial class ResponseLibC
     public const int LOCK_NB = 4;
 
     [LibraryImport(Lib, EntryPoint = "renameat2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int RenameAt2(int oldDirFd, string oldPath, int newDirFd, string newPath, uint flags);
+    public static partial int RenameAt2(int oldDirFd, [MarshalUsing(typeof(PathMarshaller))] string oldPath, int newDirFd, [MarshalUsing(typeof(PathMarshaller))] string newPath, uint flags);
 
     [LibraryImport(Lib, EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int UnlinkAt(int dirFd, string path, int flags);
+    public static partial int UnlinkAt(int dirFd, [MarshalUsing(typeof(PathMarshaller))] string path, int flags);
 
     [LibraryImport(Lib, EntryPoint = "mkdirat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int MkdirAt(int dirFd, string path, uint mode);
+    public static partial int MkdirAt(int dirFd, [MarshalUsing(typeof(PathMarshaller))] string path, uint mode);
 
     [LibraryImport(Lib, EntryPoint = "fchmod", SetLastError = true)]
     public static partial int FChmod(int fd, uint mode);
 
     [LibraryImport(Lib, EntryPoint = "chmod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Chmod(string path, uint mode);
+    public static partial int Chmod([MarshalUsing(typeof(PathMarshaller))] string path, uint mode);
 
     [LibraryImport(Lib, EntryPoint = "fchown", SetLastError = true)]
     public static partial int FChown(int fd, uint uid, uint gid);

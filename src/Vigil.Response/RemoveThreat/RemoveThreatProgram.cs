@@ -33,6 +33,21 @@ internal sealed class RemoveThreatProgram(ThreatRemover remover, ActiveResponseL
             return 1;
         }
 
+        try
+        {
+            return await ExchangeAsync(line, input, output, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Whatever the input holds, the outcome is one log line (so rule 657's error path sees it), never a crash.
+            var reason = Core.Events.EventText.Scrub(ex.Message).ReplaceLineEndings(" ");
+            await log.WriteAsync(DefaultProgramName, $"{Core.Events.EventText.Scrub(line)} {ErrorPhrase}: the input could not be handled ({ex.GetType().Name}: {reason})", cancellationToken);
+            return 1;
+        }
+    }
+
+    private async Task<int> ExchangeAsync(string line, TextReader input, TextWriter output, CancellationToken cancellationToken)
+    {
         JsonDocument document;
         try
         {

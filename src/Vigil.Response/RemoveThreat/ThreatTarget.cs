@@ -73,8 +73,15 @@ internal sealed record ThreatTarget(string Path, string? Md5, string? Sha1, stri
             return null;
         }
 
+        // A lone surrogate escape names no file a Linux system can hold (names are bytes; see docs/text.md).
+        if (TextOf(file) is not { } path)
+        {
+            error = $"{field} is not valid text (a lone surrogate escape)";
+            return null;
+        }
+
         error = null;
-        return new ThreatTarget(file.GetString()!, Hash(source, md5, 32), Hash(source, sha1, 40), Hash(source, sha256, 64));
+        return new ThreatTarget(path, Hash(source, md5, 32), Hash(source, sha1, 40), Hash(source, sha256, 64));
     }
 
     private static string? Hash(JsonElement source, string name, int length)
@@ -84,7 +91,19 @@ internal sealed record ThreatTarget(string Path, string? Md5, string? Sha1, stri
     }
 
     private static string? String(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? TextOf(value) : null;
+
+    private static string? TextOf(JsonElement value)
+    {
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
 
     private static JsonElement? Walk(JsonElement element, params string[] names)
     {

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
+using Vigil.Core.Events;
 using Vigil.Transport.Protocol;
 
 namespace Vigil.Transport.Agent;
@@ -65,6 +66,11 @@ internal sealed class AgentConnection(
             catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException or InvalidOperationException)
             {
                 reason = ex.Message;
+            }
+            catch (Exception ex)
+            {
+                // No exception ends the sender: it is logged as the reason and the connection is made again.
+                reason = $"{ex.GetType().Name}: {ex.Message}";
             }
 
             TransportLog.ManagerUnreachable(logger, credentials.Manager, reason, backoff);
@@ -152,7 +158,7 @@ internal sealed class AgentConnection(
                 var bytes = 0;
                 foreach (var item in batch)
                 {
-                    events.Events.Add(new AgentEvent { Sequence = item.Sequence, Queue = item.Message.Queue.ToString(), Location = item.Message.Location, Message = item.Message.Message });
+                    events.Events.Add(new AgentEvent { Sequence = item.Sequence, Queue = item.Message.Queue.ToString(), Location = EventText.Scrub(item.Message.Location), Message = EventText.Scrub(item.Message.Message) });
                     bytes += item.Message.Message.Length + item.Message.Location.Length + 16;
                     if (bytes >= MaxBatchBytes || events.Events.Count == MaxBatchEvents)
                     {

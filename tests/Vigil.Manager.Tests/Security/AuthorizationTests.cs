@@ -42,6 +42,8 @@ public sealed class AuthorizationTests(ManagerApiFixture fixture) : IClassFixtur
         { "POST", "/api/logtest", Policies.Viewer, "/api/logtest", """{"event":"8:syscheck:{}"}""" },
         { "GET", "/api/intel", Policies.Viewer, "/api/intel", null },
         { "GET", "/api/health", Anonymous, "/api/health", null },
+        { "GET", "/api/deadletters", Policies.Viewer, "/api/deadletters", null },
+        { "GET", "/api/deadletters/{id}", Policies.Viewer, "/api/deadletters/1", null },
         { "GET", "/metrics", Policies.Viewer, "/metrics", null },
         { "GET", "/openapi/{documentName}.json", Policies.Viewer, "/openapi/v1.json", null },
         { "GET", "/", Anonymous, "/", null },
