@@ -61,6 +61,10 @@ internal sealed class ThreatRemover
         }
     }
 
+    /// <summary>The record this very response (its alert id and path) already made, when it runs a second time.</summary>
+    public QuarantineRecord? PreviousRun(ThreatTarget target) =>
+        target.AlertId is { Length: > 0 } alertId ? _vault.Store.ForAlert(alertId, target.Path) : null;
+
     /// <summary>Null when the path may be acted on; else why not. Checks the text only; the file system comes later.</summary>
     public string? CheckPolicy(ThreatTarget target)
     {
