@@ -58,6 +58,9 @@ internal sealed class ManagerHost(
 
     public long AlertCount => Interlocked.Read(ref _alertCount);
 
+    /// <summary>How long an active response waits in an agent's outbox for the agent to carry it out before an alert (200403) says it was not delivered.</summary>
+    public TimeSpan ResponseDeadline { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>The alert index and live feed the dashboard reads; set before <see cref="StartAsync"/>, null for none.</summary>
     public AlertIndexing? Indexing { get; init; }
 
@@ -107,7 +110,8 @@ internal sealed class ManagerHost(
         _analysis = Task.Run(() => AnalyseAsync(pipeline, writer, _stopping.Token), CancellationToken.None);
         _background = Task.WhenAll(
             _execd.RunTimeoutLoopAsync(_stopping.Token),
-            tailer.RunAsync(TimeSpan.FromMilliseconds(100), _stopping.Token));
+            tailer.RunAsync(TimeSpan.FromMilliseconds(100), _stopping.Token),
+            ExpireResponsesAsync(_stopping.Token));
         _transport = await ManagerTransport.StartAsync(transportOptions, _authority, _registry, this, loggers, time, cancellationToken);
         await output.WriteLineAsync($"vigil: manager on {config.SourcePath} ({rules.Rules.Count} rules)");
         await output.WriteLineAsync($"vigil: agents on {transportOptions.ListenAddress}:{transportOptions.AgentPort} (mutual TLS), enrollment on {transportOptions.ListenAddress}:{transportOptions.EnrollmentPort}");
@@ -119,7 +123,24 @@ internal sealed class ManagerHost(
     public async ValueTask<ulong> OnConnectedAsync(AgentSession session, CancellationToken cancellationToken)
     {
         await InjectAsync($"vigil: Agent connected: {session.Id} ({session.Identity.Name})", cancellationToken);
+
+        // What waited in its outbox (and what it had not yet confirmed before a reconnect) goes down now.
+        foreach (var response in _registry!.PendingResponses(session.Id))
+        {
+            Send(session, response);
+        }
+
         return _committed.GetValueOrDefault(session.Id);
+    }
+
+    public ValueTask OnResponseDoneAsync(AgentSession session, ulong id, CancellationToken cancellationToken)
+    {
+        if (_registry!.CompleteResponse(session.Id, id))
+        {
+            ManagerLog.ResponseDone(_logger, id, session.Id);
+        }
+
+        return ValueTask.CompletedTask;
     }
 
     public ValueTask OnEventAsync(AgentSession session, ulong sequence, EventMessage message, CancellationToken cancellationToken) =>
@@ -166,6 +187,7 @@ internal sealed class ManagerHost(
             {
                 var acknowledgements = new Dictionary<AgentSession, ulong>();
                 var watermarks = new Dictionary<string, ulong>(StringComparer.Ordinal);
+                var outbox = new List<OutboxResponse>();
                 var count = 0;
                 while (count++ < 4096 && reader.TryRead(out var item))
                 {
@@ -195,7 +217,7 @@ internal sealed class ManagerHost(
 
                     foreach (var command in result.ActiveResponses)
                     {
-                        Route(command);
+                        Route(command, outbox);
                     }
                 }
 
@@ -204,9 +226,10 @@ internal sealed class ManagerHost(
                 // cuts them and the agents replay their events, so each still gives exactly one alert.
                 writer.Flush(durable: true);
                 var ends = writer.Ends;
-                if (watermarks.Count > 0 || ends != committedEnds)
+                IReadOnlyList<OutboxResponse> queued = [];
+                if (watermarks.Count > 0 || ends != committedEnds || outbox.Count > 0)
                 {
-                    _registry!.SaveBatch(watermarks, ends);
+                    queued = _registry!.SaveBatch(watermarks, ends, outbox);
                     committedEnds = ends;
                     foreach (var (agent, sequence) in watermarks)
                     {
@@ -224,6 +247,19 @@ internal sealed class ManagerHost(
                 {
                     session.TryAcknowledge(sequence);
                 }
+
+                // Committed to the outboxes: down to the agents connected now; the others get theirs when they connect.
+                foreach (var response in queued)
+                {
+                    if (_transport!.Sessions.Find(response.AgentId) is { } session)
+                    {
+                        Send(session, response);
+                    }
+                    else
+                    {
+                        ManagerLog.ResponseQueued(_logger, response.Name, response.AgentId, response.Deadline);
+                    }
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -232,9 +268,9 @@ internal sealed class ManagerHost(
     }
 
     // Wazuh's routing (spec §5.3): server → the manager; local → the agent the alert came from (the manager for its
-    // own alerts); defined-agent → the configured agent; all → every connected agent. An agent that is not connected
-    // does not get the response (Wazuh drops it too); the log says so.
-    private void Route(ActiveResponseCommand command)
+    // own alerts); defined-agent → the configured agent; all → every connected agent. A response for an agent goes to
+    // its durable outbox (committed with the batch) and waits there until the agent confirms it or its deadline passes.
+    private void Route(ActiveResponseCommand command, List<OutboxResponse> outbox)
     {
         var target = command.Location == ActiveResponseLocations.Server ? "000" : command.TargetAgentId;
         if (target is "000" or "")
@@ -243,18 +279,51 @@ internal sealed class ManagerHost(
             return;
         }
 
-        var sessions = target == ActiveResponseCommand.AllAgents
-            ? _transport!.Sessions.All
-            : _transport!.Sessions.Find(target) is { } one ? [one] : [];
-        if (sessions.Count == 0)
+        var deadline = time.GetUtcNow() + ResponseDeadline;
+        var agents = target == ActiveResponseCommand.AllAgents
+            ? [.. _transport!.Sessions.All.Select(s => s.Id)]
+            : new[] { target };
+        foreach (var agent in agents)
         {
-            ManagerLog.ResponseNotDelivered(_logger, command.Name, target);
+            outbox.Add(new OutboxResponse(agent, command.Name, command.Json, deadline));
+        }
+    }
+
+    // An agent that does not confirm responses (an older version) has it once it is on the stream.
+    private void Send(AgentSession session, OutboxResponse response)
+    {
+        if (!session.TrySendActiveResponse(response.Name, response.Json, response.Id))
+        {
+            return; // the stream is closing; the response waits for the next connection
         }
 
-        foreach (var session in sessions)
+        ManagerLog.ResponseSent(_logger, response.Name, session.Id, session.Identity.Name);
+        if (!session.AcknowledgesResponses)
         {
-            session.TrySendActiveResponse(command.Name, command.Json);
-            ManagerLog.ResponseSent(_logger, command.Name, session.Id, session.Identity.Name);
+            _registry!.CompleteResponse(session.Id, response.Id);
+        }
+    }
+
+    private async Task ExpireResponsesAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken);
+                foreach (var response in _registry!.TakeExpiredResponses(time.GetUtcNow()))
+                {
+                    var connected = _transport?.Sessions.Find(response.AgentId) is not null;
+                    var reason = connected ? "the agent did not confirm it" : "the agent did not connect";
+                    ManagerLog.ResponseNotDelivered(_logger, response.Name, response.AgentId, ResponseDeadline, reason);
+                    await InjectAsync(
+                        $"vigil: Active response not delivered: {response.Name} for agent {response.AgentId} within {ResponseDeadline.TotalSeconds:0} s ({reason}): {response.Json}",
+                        cancellationToken);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 
@@ -302,6 +371,12 @@ internal static partial class ManagerLog
     [LoggerMessage(6100, LogLevel.Information, "Active response {Command} sent to agent {AgentId} ({AgentName})")]
     public static partial void ResponseSent(ILogger logger, string command, string agentId, string agentName);
 
-    [LoggerMessage(6101, LogLevel.Warning, "Active response {Command} for agent {AgentId} not delivered: the agent is not connected")]
-    public static partial void ResponseNotDelivered(ILogger logger, string command, string agentId);
+    [LoggerMessage(6101, LogLevel.Warning, "Active response {Command} for agent {AgentId} not delivered within {Deadline}: {Reason}")]
+    public static partial void ResponseNotDelivered(ILogger logger, string command, string agentId, TimeSpan deadline, string reason);
+
+    [LoggerMessage(6102, LogLevel.Information, "Active response {Command} for agent {AgentId} queued in its outbox until it connects (deadline {Deadline})")]
+    public static partial void ResponseQueued(ILogger logger, string command, string agentId, DateTimeOffset deadline);
+
+    [LoggerMessage(6103, LogLevel.Information, "Agent {AgentId} carried out active response {ResponseId}")]
+    public static partial void ResponseDone(ILogger logger, ulong responseId, string agentId);
 }

@@ -198,6 +198,30 @@ internal sealed class DurableEventQueue : IEventSink, IDisposable
         }
     }
 
+    /// <summary>Whether <paramref name="key"/> was taken (by a keyed event or <see cref="TryClaim"/>) and is still remembered.</summary>
+    public bool HasKey(string key)
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT EXISTS (SELECT 1 FROM keys WHERE key = $key)";
+            command.Parameters.AddWithValue("$key", key);
+            return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) != 0;
+        }
+    }
+
+    /// <summary>Takes <paramref name="key"/> durably; false when it was already taken.</summary>
+    public bool TryClaim(string key)
+    {
+        lock (_gate)
+        {
+            using var transaction = _connection.BeginTransaction();
+            var taken = TakeKey(key, transaction);
+            transaction.Commit();
+            return taken;
+        }
+    }
+
     /// <summary>A number the queue's owner keeps beside the events (e.g. how far a log file was read).</summary>
     public long? GetState(string key)
     {
