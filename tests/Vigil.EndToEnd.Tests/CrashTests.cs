@@ -49,4 +49,65 @@ public sealed class CrashTests
             }
         }
     }
+
+    // The same drill on the manager path: a real enrolled agent watching the directory, and at each burst either the
+    // manager or the agent SIGKILLed (seeded), each restarted.
+    [Fact]
+    public async Task Manager_ManagerOrAgentKilledDuringBursts_EveryFileAlertedAndRemovedExactlyOnce()
+    {
+        using var fixture = new TransportFixture();
+        VigilProcess? manager = null;
+        VigilProcess? agent = null;
+        try
+        {
+            manager = fixture.StartManager();
+            await manager.WaitForOutputAsync("vigil: manager ready", TimeSpan.FromSeconds(60));
+            var home = await fixture.EnrollAsync("web-01");
+            File.Copy(RepositoryPaths.Get("active-response", "bin", "remove-threat"), Path.Combine(home.Home, "active-response", "bin", "remove-threat"), overwrite: true);
+            var drill = new CrashDrill(home.Watched, fixture.AlertsJson, seed: 14)
+            {
+                StartAsync = async () =>
+                {
+                    if (manager is null || manager.HasExited)
+                    {
+                        if (manager is not null)
+                        {
+                            await manager.DisposeAsync();
+                        }
+
+                        manager = fixture.StartManager();
+                        await manager.WaitForOutputAsync("vigil: manager ready", TimeSpan.FromSeconds(60));
+                    }
+
+                    if (agent is null || agent.HasExited)
+                    {
+                        if (agent is not null)
+                        {
+                            await agent.DisposeAsync();
+                        }
+
+                        agent = TransportFixture.StartAgent(home);
+                        await agent.WaitForOutputAsync("vigil: agent ready", TimeSpan.FromSeconds(60));
+                    }
+                },
+                KillAsync = random => random.Next(2) == 0 ? manager!.KillAsync() : agent is null ? Task.CompletedTask : agent.KillAsync(),
+                Settle = TimeSpan.FromSeconds(90),
+            };
+
+            var result = await drill.RunAsync(kills: 4, filesPerBurst: 50);
+            Assert.True(result.Lost == 0 && result.Duplicated == 0, $"{result}\n{manager!.Output}\n{agent?.Output}");
+        }
+        finally
+        {
+            if (agent is not null)
+            {
+                await agent.DisposeAsync();
+            }
+
+            if (manager is not null)
+            {
+                await manager.DisposeAsync();
+            }
+        }
+    }
 }

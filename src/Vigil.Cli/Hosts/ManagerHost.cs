@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Vigil.Analysis;
@@ -10,6 +11,7 @@ using Vigil.Core.Events;
 using Vigil.Intel;
 using Vigil.Response.Execd;
 using Vigil.Transport;
+using Vigil.Transport.Agent;
 using Vigil.Transport.Channel;
 using Vigil.Transport.Registry;
 using Vigil.Transport.Security;
@@ -17,7 +19,11 @@ using Vigil.Transport.Security;
 namespace Vigil.Cli.Hosts;
 
 /// <summary>One event on its way to analysis: from an agent (with its stream and sequence) or from the manager itself.</summary>
-internal sealed record ManagerEvent(EventMessage Message, AgentSession? Session = null, ulong Sequence = 0);
+internal sealed record ManagerEvent(EventMessage Message, AgentSession? Session = null, ulong Sequence = 0)
+{
+    /// <summary>From the manager's own durable queue (intelligence, the AR log): <see cref="Sequence"/> is its sequence there.</summary>
+    public bool IsLocal { get; init; }
+}
 
 /// <summary>
 /// `vigil manager`: the transport server, analysis, alerts, intelligence and active-response routing. Agents' events
@@ -48,6 +54,12 @@ internal sealed class ManagerHost(
     private readonly ResponseTasks _responses = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger = loggers.CreateLogger("Vigil.Manager");
+    // The manager's own producers (intelligence, its AR log) publish here, durably, as an agent does; analysis
+    // commits their progress as agent 000's watermark, and the lookups and responses it decides for the manager
+    // itself as outbox rows of pseudo-agents, so a crash repeats or loses none of them.
+    private const string LocalAgent = "000";
+    private const string IntelEffects = "intel:";
+    private DurableEventQueue? _local;
     private AgentRegistry? _registry;
     private CertificateAuthority? _authority;
     private ManagerTransport? _transport;
@@ -81,7 +93,8 @@ internal sealed class ManagerHost(
         }
 
         _authority = CertificateAuthority.LoadOrCreate(Path.Combine(paths.Data, "ca"), time);
-        var sink = new ManagerSink(_events.Writer);
+        _local = new DurableEventQueue(Path.Combine(paths.Data, "queue", "local.db"), capacity: 10 * DurableEventQueue.DefaultCapacity);
+        var sink = _local;
         var committedEnds = _registry.CommittedAlertEnds();
         var writer = AlertFileWriter.Open(paths.Alerts, config.Global.JsonOutput, config.Global.AlertsLog, committedEnds);
         if (committedEnds is null)
@@ -106,9 +119,10 @@ internal sealed class ManagerHost(
 
         // The manager is agent 000: `server` responses, and `local` ones for its own alerts, run here.
         _execd = HostExecd.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
-        var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time);
+        var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time) { Position = new QueueTailPosition(_local, "arlog") };
         _analysis = Task.Run(() => AnalyseAsync(pipeline, writer, _stopping.Token), CancellationToken.None);
         _background = Task.WhenAll(
+            PumpLocalAsync(_stopping.Token),
             _execd.RunTimeoutLoopAsync(_stopping.Token),
             tailer.RunAsync(TimeSpan.FromMilliseconds(100), _stopping.Token),
             ExpireResponsesAsync(_stopping.Token));
@@ -183,6 +197,11 @@ internal sealed class ManagerHost(
         var committedEnds = writer.Ends;
         try
         {
+            // What a crash left committed but not carried out.
+            await CarryOutAsync(
+                [.. Enumerable.Range(0, _intel.Count).SelectMany(i => _registry!.PendingResponses(IntelEffects + i.ToString(CultureInfo.InvariantCulture))),
+                 .. _registry!.PendingResponses(LocalAgent)],
+                cancellationToken);
             while (await reader.WaitToReadAsync(cancellationToken))
             {
                 var acknowledgements = new Dictionary<AgentSession, ulong>();
@@ -191,7 +210,17 @@ internal sealed class ManagerHost(
                 var count = 0;
                 while (count++ < 4096 && reader.TryRead(out var item))
                 {
-                    if (item.Session is { } session)
+                    if (item.IsLocal)
+                    {
+                        if (item.Sequence <= processed.GetValueOrDefault(LocalAgent))
+                        {
+                            continue;
+                        }
+
+                        processed[LocalAgent] = item.Sequence;
+                        watermarks[LocalAgent] = item.Sequence;
+                    }
+                    else if (item.Session is { } session)
                     {
                         acknowledgements[session] = Math.Max(acknowledgements.GetValueOrDefault(session), item.Sequence);
                         if (item.Sequence <= processed.GetValueOrDefault(session.Id))
@@ -209,9 +238,12 @@ internal sealed class ManagerHost(
                         Interlocked.Increment(ref _alertCount);
                         written?.Add(result.AlertUtf8!, AlertIndexing.FieldsOf(result, pipeline.Context));
 
-                        foreach (var intel in _intel)
+                        for (var i = 0; i < _intel.Count; i++)
                         {
-                            await intel.OnAlertAsync(result.AlertJson!, cancellationToken);
+                            if (_intel[i].Selects(result.AlertJson!))
+                            {
+                                outbox.Add(new OutboxResponse(IntelEffects + i.ToString(CultureInfo.InvariantCulture), "", result.AlertJson!, DateTimeOffset.MaxValue));
+                            }
                         }
                     }
 
@@ -248,6 +280,14 @@ internal sealed class ManagerHost(
                     session.TryAcknowledge(sequence);
                 }
 
+                if (watermarks.TryGetValue(LocalAgent, out var local))
+                {
+                    _local!.Acknowledge(local);
+                }
+
+                await CarryOutAsync([.. queued.Where(r => r.AgentId == LocalAgent || r.AgentId.StartsWith(IntelEffects, StringComparison.Ordinal))], cancellationToken);
+                queued = [.. queued.Where(r => r.AgentId != LocalAgent && !r.AgentId.StartsWith(IntelEffects, StringComparison.Ordinal))];
+
                 // Committed to the outboxes: down to the agents connected now; the others get theirs when they connect.
                 foreach (var response in queued)
                 {
@@ -272,10 +312,10 @@ internal sealed class ManagerHost(
     // its durable outbox (committed with the batch) and waits there until the agent confirms it or its deadline passes.
     private void Route(ActiveResponseCommand command, List<OutboxResponse> outbox)
     {
-        var target = command.Location == ActiveResponseLocations.Server ? "000" : command.TargetAgentId;
-        if (target is "000" or "")
+        var target = command.Location == ActiveResponseLocations.Server ? LocalAgent : command.TargetAgentId;
+        if (target is LocalAgent or "")
         {
-            RunHere(command);
+            outbox.Add(new OutboxResponse(LocalAgent, command.Name, command.Json, DateTimeOffset.MaxValue));
             return;
         }
 
@@ -327,9 +367,59 @@ internal sealed class ManagerHost(
         }
     }
 
-    private void RunHere(ActiveResponseCommand command)
+    // The manager's own side effects, once committed: lookups in order here (an answer goes into the local queue keyed
+    // by the effect, a lookup is not queued twice), its own responses concurrently; each deleted once done.
+    private async Task CarryOutAsync(IReadOnlyList<OutboxResponse> effects, CancellationToken cancellationToken)
     {
-        _responses.Start(() => _execd!.ExecuteAsync(command.Json, _stopping.Token));
+        foreach (var effect in effects)
+        {
+            if (effect.AgentId == LocalAgent)
+            {
+                _ = _responses.Start(async () =>
+                {
+                    await _execd!.ExecuteAsync(effect.Json, _stopping.Token);
+                    _registry!.CompleteResponse(LocalAgent, effect.Id);
+                });
+            }
+            else if (int.TryParse(effect.AgentId.AsSpan(IntelEffects.Length), CultureInfo.InvariantCulture, out var index) && index < _intel.Count)
+            {
+                await _intel[index].OnAlertAsync(effect.Json, $"effect:{effect.Id}", cancellationToken);
+                _registry!.CompleteResponse(effect.AgentId, effect.Id);
+            }
+            else
+            {
+                _registry!.CompleteResponse(effect.AgentId, effect.Id); // an integration removed from the configuration since
+            }
+        }
+    }
+
+    // The manager's own queue into analysis, from the first event after agent 000's committed watermark.
+    private async Task PumpLocalAsync(CancellationToken cancellationToken)
+    {
+        var last = _committed.GetValueOrDefault(LocalAgent);
+        _local!.Acknowledge(last);
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var changed = _local.Changed;
+                var batch = _local.ReadAfter(last, 1024);
+                if (batch.Count == 0)
+                {
+                    await changed.WaitAsync(TimeSpan.FromSeconds(1), time, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                    continue;
+                }
+
+                foreach (var item in batch)
+                {
+                    await _events.Writer.WriteAsync(new ManagerEvent(item.Message, null, item.Sequence) { IsLocal = true }, cancellationToken);
+                    last = item.Sequence;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
+        {
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -354,16 +444,13 @@ internal sealed class ManagerHost(
 
         await _stopping.CancelAsync();
         await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
+        await _responses.WhenAllAsync();
+        _local?.Dispose();
         _registry?.Dispose();
         _authority?.Dispose();
         _stopping.Dispose();
     }
 
-    private sealed class ManagerSink(ChannelWriter<ManagerEvent> writer) : IEventSink
-    {
-        public ValueTask PublishAsync(EventMessage message, CancellationToken cancellationToken) =>
-            writer.WriteAsync(new ManagerEvent(message), cancellationToken);
-    }
 }
 
 internal static partial class ManagerLog
