@@ -18,9 +18,21 @@ internal static class ManagerCommand
         var enrollmentPort = new Option<int>("--enrollment-port") { Description = "Port for enrollment (TLS, password).", DefaultValueFactory = _ => 1515 };
         var passwordFile = new Option<FileInfo?>("--password-file") { Description = "File holding the enrollment password (default: $VIGIL_ENROLL_PASSWORD, else <data>/authd.pass, created on first start)." };
         var logJson = new Option<bool>("--log-json") { Description = "Write logs as JSON." };
+        var responseDeadline = new Option<int>("--response-deadline")
+        {
+            Description = "Seconds an active response waits in an agent's outbox for the agent to carry it out before rule 200403 says it was not delivered.",
+            DefaultValueFactory = _ => 600,
+        };
+        responseDeadline.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() <= 0)
+            {
+                r.AddError("--response-deadline must be a positive number of seconds");
+            }
+        });
         var command = new Command("manager", "Run the manager: agents connect to it over mutual TLS; it analyses, alerts and responds.")
         {
-            configOption, listen, port, enrollmentPort, passwordFile, logJson,
+            configOption, listen, port, enrollmentPort, passwordFile, logJson, responseDeadline,
         };
         paths.AddTo(command);
         var web = new WebCommandOptions();
@@ -64,7 +76,11 @@ internal static class ManagerCommand
             var time = TimeProvider.System;
             var managerPaths = new AllInOnePaths(home, data);
             var indexing = AlertIndexing.Open(data, Console.Out, time);
-            var host = new ManagerHost(config, rules, managerPaths, options, loggers, Console.Out, time) { Indexing = indexing };
+            var host = new ManagerHost(config, rules, managerPaths, options, loggers, Console.Out, time)
+            {
+                Indexing = indexing,
+                ResponseDeadline = TimeSpan.FromSeconds(parseResult.GetValue(responseDeadline)),
+            };
             var fronted = new WebFrontedHost(host, indexing, webOptions, Console.Out, loggers);
             await Console.Out.WriteLineAsync($"vigil: enrollment password from {source}");
             await using var systemd = SystemdNotifier.FromEnvironment(TimeProvider.System);

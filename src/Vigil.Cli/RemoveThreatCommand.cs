@@ -19,9 +19,17 @@ internal static class RemoveThreatCommand
         var allowHardLinks = new Option<bool>("--allow-hard-links") { Description = "Remove files that have more than one hard link (off: their other names may lie outside the monitored directories)." };
         var action = new Option<string>("--action") { Description = "quarantine (default) or delete, when the message's extra_args name neither.", DefaultValueFactory = _ => "quarantine" };
         action.AcceptOnlyFromAmong("quarantine", "delete");
+        var maxSize = new Option<long>("--max-size") { Description = "The largest file (bytes) that is hashed for removal; a larger one is refused unread (default 1 GiB, syscheck's file_max_size).", DefaultValueFactory = _ => new RemoveThreatOptions().MaxFileSizeBytes };
+        maxSize.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<long>() <= 0)
+            {
+                r.AddError("--max-size must be a positive number of bytes");
+            }
+        });
         var command = new Command("remove-threat", "Active-response program: quarantine the file an alert flags (reads Wazuh's AR JSON on stdin).")
         {
-            allow, allowHardLinks, action,
+            allow, allowHardLinks, action, maxSize,
         };
         paths.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
@@ -35,7 +43,8 @@ internal static class RemoveThreatCommand
                 allowed,
                 parseResult.GetValue(allowHardLinks),
                 parseResult.GetValue(action) == "delete" ? QuarantineAction.Delete : QuarantineAction.Quarantine,
-                TimeProvider.System);
+                TimeProvider.System,
+                parseResult.GetValue(maxSize));
             return await program.RunAsync(Console.In, Console.Out, cancellationToken) == 0 ? ExitCodes.Success : ExitCodes.Findings;
         });
         root.Subcommands.Add(command);
@@ -43,7 +52,7 @@ internal static class RemoveThreatCommand
 
     /// <summary>The remover as `vigil remove-threat` runs it: acting only inside <paramref name="allowed"/>, never on Vigil's own files.</summary>
     internal static RemoveThreatProgram CreateProgram(
-        string home, string dataDir, IReadOnlyList<string> allowed, bool allowHardLinks, QuarantineAction defaultAction, TimeProvider time)
+        string home, string dataDir, IReadOnlyList<string> allowed, bool allowHardLinks, QuarantineAction defaultAction, TimeProvider time, long? maxFileSizeBytes = null)
     {
         var quarantine = new QuarantineOptions { DataDirectory = dataDir };
         var options = new RemoveThreatOptions
@@ -56,6 +65,7 @@ internal static class RemoveThreatCommand
             ],
             AllowHardLinks = allowHardLinks,
             DefaultAction = defaultAction,
+            MaxFileSizeBytes = maxFileSizeBytes ?? new RemoveThreatOptions().MaxFileSizeBytes,
         };
         QuarantineVault.EnsureDataDirectory(quarantine);
         var vault = new QuarantineVault(quarantine, new QuarantineStore(quarantine.DatabasePath, time), time);
@@ -71,7 +81,7 @@ internal static class RemoveThreatCommand
     /// shipped wrapper (a script put there by the operator runs as a child process, as always). Same options as the
     /// wrapper gives: the monitored directories, quarantine, no hard links.
     /// </summary>
-    internal static IReadOnlyDictionary<string, InProcessProgram> InProcess(string home, string dataDir, IReadOnlyList<string> monitored, TimeProvider time)
+    internal static IReadOnlyDictionary<string, InProcessProgram> InProcess(string home, string dataDir, IReadOnlyList<string> monitored, TimeProvider time, long? maxFileSizeBytes = null)
     {
         var wrapper = Path.Combine(home, "active-response", "bin", "remove-threat");
         try
@@ -90,7 +100,7 @@ internal static class RemoveThreatCommand
         return new Dictionary<string, InProcessProgram>(StringComparer.Ordinal)
         {
             [RemoveThreatProgram.DefaultProgramName] = (input, output, token) =>
-                CreateProgram(home, dataDir, monitored, allowHardLinks: false, QuarantineAction.Quarantine, time).RunAsync(input, output, token),
+                CreateProgram(home, dataDir, monitored, allowHardLinks: false, QuarantineAction.Quarantine, time, maxFileSizeBytes).RunAsync(input, output, token),
         };
     }
 }

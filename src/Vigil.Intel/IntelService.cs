@@ -113,7 +113,28 @@ internal sealed partial class IntelService : IAlertSink, IAsyncDisposable
     /// Takes one alert as <c>alerts.json</c> holds it. Returns after the lookup is persisted, or after its result
     /// was published when a local list or the cache answers.
     /// </summary>
-    public async ValueTask OnAlertAsync(string alertJson, CancellationToken cancellationToken)
+    public ValueTask OnAlertAsync(string alertJson, CancellationToken cancellationToken) => OnAlertAsync(alertJson, null, cancellationToken);
+
+    /// <summary>Whether this integration takes the alert (its rule ids, groups, level and location).</summary>
+    public bool Selects(string alertJson)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(alertJson);
+            return _selector.IsMatch(document.RootElement);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="OnAlertAsync(string, CancellationToken)"/>, for a host that may hand the same alert again after a
+    /// crash (<paramref name="key"/> names it): an answer from a list or the cache is published with that key, and an
+    /// alert whose lookup is already queued is not queued twice.
+    /// </summary>
+    public async ValueTask OnAlertAsync(string alertJson, string? key, CancellationToken cancellationToken)
     {
         FileAlert? file;
         try
@@ -146,7 +167,7 @@ internal sealed partial class IntelService : IAlertSink, IAsyncDisposable
 
         if (_local.TryMatch(file) is { } hit)
         {
-            await _sink.PublishAsync(hit, cancellationToken);
+            await PublishKeyedAsync(hit, key, cancellationToken);
             return;
         }
 
@@ -158,12 +179,12 @@ internal sealed partial class IntelService : IAlertSink, IAsyncDisposable
         if (_cache.TryGet(file.LookupHash) is { } verdict)
         {
             Interlocked.Increment(ref _cacheHits);
-            await _sink.PublishAsync(VirusTotalMessages.Result(file, verdict, _options, isCached: true), cancellationToken);
+            await PublishKeyedAsync(VirusTotalMessages.Result(file, verdict, _options, isCached: true), key, cancellationToken);
             return;
         }
 
         Interlocked.Increment(ref _cacheMisses);
-        _store.Enqueue(file);
+        _store.Enqueue(file, onlyOnce: key is not null);
         _wake.Writer.TryWrite(true);
     }
 
@@ -408,7 +429,9 @@ internal sealed partial class IntelService : IAlertSink, IAsyncDisposable
         {
             // Not cancellable: once the answer is in, each waiting file gets its event and leaves the queue, so
             // a shutdown in the middle neither loses nor repeats one.
-            await PublishAsync(VirusTotalMessages.Result(file, verdict, _options, isCached));
+            // Keyed by the lookup and its alert: a crash between the two steps publishes again, and a sink that
+            // remembers keys takes it once.
+            await PublishKeyedAsync(VirusTotalMessages.Result(file, verdict, _options, isCached), $"lookup:{id}:{file.AlertId}", CancellationToken.None);
             _store.Complete(id);
         }
     }
@@ -459,6 +482,9 @@ internal sealed partial class IntelService : IAlertSink, IAsyncDisposable
     }
 
     private ValueTask PublishAsync(EventMessage message) => _sink.PublishAsync(message, CancellationToken.None);
+
+    private ValueTask PublishKeyedAsync(EventMessage message, string? key, CancellationToken cancellationToken) =>
+        key is null ? _sink.PublishAsync(message, cancellationToken) : _sink.PublishBatchAsync([message], [key], cancellationToken);
 }
 
 /// <summary>One integration's state: <see cref="Enabled"/> is false when no VirusTotal key is set (local lists only).</summary>

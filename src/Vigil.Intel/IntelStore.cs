@@ -72,16 +72,24 @@ internal sealed class IntelStore : IDisposable
     // ---- queue -------------------------------------------------------------------------------------------
 
     /// <summary>Persists one lookup; when this returns the row is committed.</summary>
-    public long Enqueue(FileAlert file)
+    /// <summary>Queues a lookup; with <paramref name="onlyOnce"/>, not when one for the same alert id and path is queued already.</summary>
+    public long Enqueue(FileAlert file, bool onlyOnce = false)
     {
         lock (_lock)
         {
             using var command = _connection.CreateCommand();
-            command.CommandText = """
-                INSERT INTO lookups(hash, priority, alert_id, agent_id, agent_name, agent_ip, path, md5, sha1, sha256)
-                VALUES($hash, $priority, $alert, $aid, $aname, $aip, $path, $md5, $sha1, $sha256);
-                SELECT last_insert_rowid();
-                """;
+            command.CommandText = onlyOnce
+                ? """
+                    INSERT INTO lookups(hash, priority, alert_id, agent_id, agent_name, agent_ip, path, md5, sha1, sha256)
+                    SELECT $hash, $priority, $alert, $aid, $aname, $aip, $path, $md5, $sha1, $sha256
+                    WHERE NOT EXISTS (SELECT 1 FROM lookups WHERE alert_id = $alert AND path = $path);
+                    SELECT COALESCE((SELECT id FROM lookups WHERE alert_id = $alert AND path = $path), last_insert_rowid());
+                    """
+                : """
+                    INSERT INTO lookups(hash, priority, alert_id, agent_id, agent_name, agent_ip, path, md5, sha1, sha256)
+                    VALUES($hash, $priority, $alert, $aid, $aname, $aip, $path, $md5, $sha1, $sha256);
+                    SELECT last_insert_rowid();
+                    """;
             command.Parameters.AddWithValue("$hash", file.LookupHash);
             command.Parameters.AddWithValue("$priority", file.IsRealtime ? 0 : 1);
             command.Parameters.AddWithValue("$alert", file.AlertId);

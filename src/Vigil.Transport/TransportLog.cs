@@ -27,6 +27,12 @@ internal static partial class TransportLog
     [LoggerMessage(6006, LogLevel.Warning, "Dropped a malformed event from agent {AgentId} (queue '{Queue}')")]
     public static partial void MalformedEvent(ILogger logger, string agentId, string queue);
 
+    [LoggerMessage(6007, LogLevel.Warning, "Agent {AgentId} ({AgentName}) opened a new session from {Address}; closing its older session from {OldAddress} (one live session per agent)")]
+    public static partial void SessionReplaced(ILogger logger, string agentId, string agentName, string? oldAddress, string? address);
+
+    [LoggerMessage(6008, LogLevel.Information, "An older session of agent {AgentId} from {Address} closed; the agent stays connected on its newer session")]
+    public static partial void StaleSessionClosed(ILogger logger, string agentId, string? address);
+
     [LoggerMessage(6010, LogLevel.Information, "Connected to the manager at {Manager} as agent {AgentId}")]
     public static partial void ConnectedToManager(ILogger logger, string manager, string agentId);
 

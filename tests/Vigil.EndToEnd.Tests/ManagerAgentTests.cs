@@ -131,6 +131,50 @@ public sealed class ManagerAgentTests
         Assert.False(File.Exists(marker), "the unconfigured program ran");
     }
 
+    // Issue 13, "one live session per agent": a response for an agent that is not connected waited for nothing and
+    // was dropped ("not delivered: the agent is not connected"); now it waits in the agent's durable outbox, across a
+    // manager restart, is carried out when the agent connects and confirmed; one never delivered raises 200403.
+    [Fact]
+    public async Task Manager_ResponseForADisconnectedAgent_WaitsInItsOutboxAndIsDeliveredOrAlertedAtItsDeadline()
+    {
+        using var fixture = new TransportFixture("""
+            <command><name>evil</name><executable>evil.sh</executable><timeout_allowed>no</timeout_allowed></command>
+            <active-response><disabled>no</disabled><command>evil</command><location>defined-agent</location><agent_id>002</agent_id><rules_id>100201</rules_id></active-response>
+            <active-response><disabled>no</disabled><command>evil</command><location>defined-agent</location><agent_id>009</agent_id><rules_id>100201</rules_id></active-response>
+            """);
+        var manager = fixture.StartManager(null, "--response-deadline", "20");
+        try
+        {
+            await manager.WaitForOutputAsync("vigil: manager ready", s_flow);
+            var web1 = await fixture.EnrollAsync("web-01");
+            var web2 = await fixture.EnrollAsync("web-02");
+            await using var agent1 = TransportFixture.StartAgent(web1);
+            await agent1.WaitForOutputAsync("Connected to the manager", s_flow);
+            await File.WriteAllTextAsync(Path.Combine(web1.Watched, "new.txt"), "hello");
+            await manager.WaitForOutputAsync("Active response evil0 for agent 002 queued in its outbox until it connects", s_flow);
+
+            // Still there after a manager restart.
+            await manager.InterruptAsync(TimeSpan.FromSeconds(30));
+            await manager.DisposeAsync();
+            manager = fixture.StartManager(null, "--response-deadline", "20");
+            await manager.WaitForOutputAsync("vigil: manager ready", s_flow);
+
+            await using var agent2 = TransportFixture.StartAgent(web2);
+            await agent2.WaitForOutputAsync("Active response evil0 received from the manager", s_flow);
+            await manager.WaitForOutputAsync("Agent 002 carried out active response", s_flow);
+
+            // Agent 009 does not exist: at the deadline, one alert says the response was not delivered.
+            await fixture.WaitForAlertsAsync(alerts => alerts.Any(a => TransportFixture.RuleId(a) == "200403"), s_flow, manager);
+            var notDelivered = Assert.Single(fixture.Alerts(), a => TransportFixture.RuleId(a) == "200403");
+            Assert.Contains("evil0 for agent 009 within 20 s (the agent did not connect)", notDelivered.GetProperty("full_log").GetString(), StringComparison.Ordinal);
+            Assert.DoesNotContain(fixture.Alerts(), a => TransportFixture.RuleId(a) == "200403" && a.GetProperty("full_log").GetString()!.Contains("agent 002", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await manager.DisposeAsync();
+        }
+    }
+
     [Fact]
     public async Task Manager_KilledAndRestartedDuringBurstOf10000Events_EveryEventAlertedExactlyOnce()
     {

@@ -47,10 +47,10 @@ internal sealed class TransportFixture : IDisposable
 
     public string AlertsJson => Path.Combine(ManagerData, "logs", "alerts", "alerts.json");
 
-    public VigilProcess StartManager(IReadOnlyDictionary<string, string>? environment = null) => VigilProcess.Start(
+    public VigilProcess StartManager(IReadOnlyDictionary<string, string>? environment = null, params string[] extra) => VigilProcess.Start(
     [
         "manager", "--home", ManagerHome, "--data-dir", ManagerData, "--port", $"{AgentPort}", "--enrollment-port", $"{EnrollmentPort}",
-        "--password-file", PasswordFile, "--web-port", "0",
+        "--password-file", PasswordFile, "--web-port", "0", .. extra,
     ], environment);
 
     /// <summary>Another manager (its own data directory, so its own CA) on this fixture's ports: an impostor to the agents.</summary>

@@ -44,7 +44,7 @@ internal sealed class AgentHost(
         var logger = loggers.CreateLogger("Vigil.Agent");
         _queue = new DurableEventQueue(paths.Queue, DurableEventQueue.DefaultCapacity, logger);
         var execd = HostExecd.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
-        var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, _queue, time);
+        var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, _queue, time) { Position = new Run.QueueTailPosition(_queue, "arlog") };
         var quarantine = HostOperations.LocalQuarantine(paths.Data, paths.ActiveResponseLog, time);
         var connection = new AgentConnection(
             credentials,

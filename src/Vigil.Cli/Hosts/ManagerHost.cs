@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Vigil.Analysis;
@@ -12,6 +13,7 @@ using Vigil.Intel;
 using Vigil.Manager.Index;
 using Vigil.Response.Execd;
 using Vigil.Transport;
+using Vigil.Transport.Agent;
 using Vigil.Transport.Channel;
 using Vigil.Transport.Registry;
 using Vigil.Transport.Security;
@@ -19,7 +21,11 @@ using Vigil.Transport.Security;
 namespace Vigil.Cli.Hosts;
 
 /// <summary>One event on its way to analysis: from an agent (with its stream and sequence) or from the manager itself.</summary>
-internal sealed record ManagerEvent(EventMessage Message, AgentSession? Session = null, ulong Sequence = 0);
+internal sealed record ManagerEvent(EventMessage Message, AgentSession? Session = null, ulong Sequence = 0)
+{
+    /// <summary>From the manager's own durable queue (intelligence, the AR log): <see cref="Sequence"/> is its sequence there.</summary>
+    public bool IsLocal { get; init; }
+}
 
 /// <summary>
 /// `vigil manager`: the transport server, analysis, alerts, intelligence and active-response routing. Agents' events
@@ -50,6 +56,12 @@ internal sealed class ManagerHost(
     private readonly ResponseTasks _responses = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger = loggers.CreateLogger("Vigil.Manager");
+    // The manager's own producers (intelligence, its AR log) publish here, durably, as an agent does; analysis
+    // commits their progress as agent 000's watermark, and the lookups and responses it decides for the manager
+    // itself as outbox rows of pseudo-agents, so a crash repeats or loses none of them.
+    private const string LocalAgent = "000";
+    private const string IntelEffects = "intel:";
+    private DurableEventQueue? _local;
     private AgentRegistry? _registry;
     private CertificateAuthority? _authority;
     private ManagerTransport? _transport;
@@ -60,6 +72,9 @@ internal sealed class ManagerHost(
     private DeadLetterStore? _deadLetters;
 
     public long AlertCount => Interlocked.Read(ref _alertCount);
+
+    /// <summary>How long an active response waits in an agent's outbox for the agent to carry it out before an alert (200403) says it was not delivered.</summary>
+    public TimeSpan ResponseDeadline { get; init; } = TimeSpan.FromMinutes(10);
 
     /// <summary>The alert index and live feed the dashboard reads; set before <see cref="StartAsync"/>, null for none.</summary>
     public AlertIndexing? Indexing { get; init; }
@@ -87,7 +102,8 @@ internal sealed class ManagerHost(
         }
 
         _authority = CertificateAuthority.LoadOrCreate(Path.Combine(paths.Data, "ca"), time);
-        var sink = new ManagerSink(_events.Writer);
+        _local = new DurableEventQueue(Path.Combine(paths.Data, "queue", "local.db"), capacity: 10 * DurableEventQueue.DefaultCapacity);
+        var sink = _local;
         var committedEnds = _registry.CommittedAlertEnds();
         var writer = AlertFileWriter.Open(paths.Alerts, config.Global.JsonOutput, config.Global.AlertsLog, committedEnds);
         if (committedEnds is null)
@@ -114,14 +130,18 @@ internal sealed class ManagerHost(
 
         // The manager is agent 000: `server` responses, and `local` ones for its own alerts, run here.
         _execd = HostExecd.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
-        var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time);
+        var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time) { Position = new QueueTailPosition(_local, "arlog") };
         _analysis = Task.Run(() => AnalyseAsync(guard, writer, _stopping.Token), CancellationToken.None);
+        var pumpLoop = PumpLocalAsync(_stopping.Token);
         var execdLoop = _execd.RunTimeoutLoopAsync(_stopping.Token);
         var tailerLoop = tailer.RunAsync(TimeSpan.FromMilliseconds(100), _stopping.Token);
+        var expiryLoop = ExpireResponsesAsync(_stopping.Token);
         Stages.Watch("analysis-loop", _analysis, _stopping.Token);
+        Stages.Watch("local-queue", pumpLoop, _stopping.Token);
         Stages.Watch("execd", execdLoop, _stopping.Token);
         Stages.Watch("ar-log-tailer", tailerLoop, _stopping.Token);
-        _background = Task.WhenAll(execdLoop, tailerLoop);
+        Stages.Watch("response-expiry", expiryLoop, _stopping.Token);
+        _background = Task.WhenAll(pumpLoop, execdLoop, tailerLoop, expiryLoop);
         _transport = await ManagerTransport.StartAsync(transportOptions, _authority, _registry, this, loggers, time, cancellationToken);
         await output.WriteLineAsync($"vigil: manager on {config.SourcePath} ({rules.Rules.Count} rules)");
         await output.WriteLineAsync($"vigil: agents on {transportOptions.ListenAddress}:{transportOptions.AgentPort} (mutual TLS), enrollment on {transportOptions.ListenAddress}:{transportOptions.EnrollmentPort}");
@@ -133,7 +153,24 @@ internal sealed class ManagerHost(
     public async ValueTask<ulong> OnConnectedAsync(AgentSession session, CancellationToken cancellationToken)
     {
         await InjectAsync($"vigil: Agent connected: {session.Id} ({session.Identity.Name})", cancellationToken);
+
+        // What waited in its outbox (and what it had not yet confirmed before a reconnect) goes down now.
+        foreach (var response in _registry!.PendingResponses(session.Id))
+        {
+            Send(session, response);
+        }
+
         return _committed.GetValueOrDefault(session.Id);
+    }
+
+    public ValueTask OnResponseDoneAsync(AgentSession session, ulong id, CancellationToken cancellationToken)
+    {
+        if (_registry!.CompleteResponse(session.Id, id))
+        {
+            ManagerLog.ResponseDone(_logger, id, session.Id);
+        }
+
+        return ValueTask.CompletedTask;
     }
 
     public ValueTask OnEventAsync(AgentSession session, ulong sequence, EventMessage message, CancellationToken cancellationToken) =>
@@ -169,7 +206,6 @@ internal sealed class ManagerHost(
 
     private async Task AnalyseAsync(AnalysisGuard guard, AlertFileWriter writer, CancellationToken cancellationToken)
     {
-        var pipeline = guard.Pipeline;
         var indexStage = Stages.Register("index");
         using var _ = writer;
         var reader = _events.Reader;
@@ -178,6 +214,11 @@ internal sealed class ManagerHost(
         var committedEnds = writer.Ends;
         try
         {
+            // What a crash left committed but not carried out.
+            await CarryOutAsync(
+                [.. Enumerable.Range(0, _intel.Count).SelectMany(i => _registry!.PendingResponses(IntelEffects + i.ToString(CultureInfo.InvariantCulture))),
+                 .. _registry!.PendingResponses(LocalAgent)],
+                guard, written, cancellationToken);
             while (true)
             {
                 guard.Stage.Idle();
@@ -189,10 +230,21 @@ internal sealed class ManagerHost(
                 guard.Stage.Busy();
                 var acknowledgements = new Dictionary<AgentSession, ulong>();
                 var watermarks = new Dictionary<string, ulong>(StringComparer.Ordinal);
+                var outbox = new List<OutboxResponse>();
                 var count = 0;
                 while (count++ < 4096 && reader.TryRead(out var item))
                 {
-                    if (item.Session is { } session)
+                    if (item.IsLocal)
+                    {
+                        if (item.Sequence <= processed.GetValueOrDefault(LocalAgent))
+                        {
+                            continue;
+                        }
+
+                        processed[LocalAgent] = item.Sequence;
+                        watermarks[LocalAgent] = item.Sequence;
+                    }
+                    else if (item.Session is { } session)
                     {
                         acknowledgements[session] = Math.Max(acknowledgements.GetValueOrDefault(session), item.Sequence);
                         if (item.Sequence <= processed.GetValueOrDefault(session.Id))
@@ -207,7 +259,14 @@ internal sealed class ManagerHost(
                     // Whatever one event does (a decoder or rule that throws, an integration or a route that fails), it
                     // is a dead letter and an alert, and is acknowledged like any other: the agent's queue moves on.
                     var result = guard.Process(item.Message, item.Sequence);
-                    await HandleAsync(guard, item, result, written, isNotice: false, cancellationToken);
+                    try
+                    {
+                        Decide(guard, result, written, outbox);
+                    }
+                    catch (Exception ex)
+                    {
+                        Decide(guard, guard.Failed("routing", item.Message, item.Sequence, ex), written, outbox: null);
+                    }
                 }
 
                 // Alerts first, durably; then the watermarks with where the alert files end; only then may agents
@@ -215,9 +274,10 @@ internal sealed class ManagerHost(
                 // cuts them and the agents replay their events, so each still gives exactly one alert.
                 writer.Flush(durable: true);
                 var ends = writer.Ends;
-                if (watermarks.Count > 0 || ends != committedEnds)
+                IReadOnlyList<OutboxResponse> queued = [];
+                if (watermarks.Count > 0 || ends != committedEnds || outbox.Count > 0)
                 {
-                    _registry!.SaveBatch(watermarks, ends);
+                    queued = _registry!.SaveBatch(watermarks, ends, outbox);
                     committedEnds = ends;
                     foreach (var (agent, sequence) in watermarks)
                     {
@@ -251,6 +311,27 @@ internal sealed class ManagerHost(
                 {
                     session.TryAcknowledge(sequence);
                 }
+
+                if (watermarks.TryGetValue(LocalAgent, out var local))
+                {
+                    _local!.Acknowledge(local);
+                }
+
+                await CarryOutAsync([.. queued.Where(r => r.AgentId == LocalAgent || r.AgentId.StartsWith(IntelEffects, StringComparison.Ordinal))], guard, written, cancellationToken);
+                queued = [.. queued.Where(r => r.AgentId != LocalAgent && !r.AgentId.StartsWith(IntelEffects, StringComparison.Ordinal))];
+
+                // Committed to the outboxes: down to the agents connected now; the others get theirs when they connect.
+                foreach (var response in queued)
+                {
+                    if (_transport!.Sessions.Find(response.AgentId) is { } session)
+                    {
+                        Send(session, response);
+                    }
+                    else
+                    {
+                        ManagerLog.ResponseQueued(_logger, response.Name, response.AgentId, response.Deadline);
+                    }
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -258,68 +339,168 @@ internal sealed class ManagerHost(
         }
     }
 
-    private async Task HandleAsync(AnalysisGuard guard, ManagerEvent item, AnalysisResult result, AlertBatch? written, bool isNotice, CancellationToken cancellationToken)
+    // An alert's side effects, decided in the batch: its lookups and its responses go to the outbox committed with it.
+    // A notice of a failure (outbox null) is written and indexed but decides nothing more, so it cannot fail again.
+    private void Decide(AnalysisGuard guard, AnalysisResult result, AlertBatch? written, List<OutboxResponse>? outbox)
     {
         if (result.IsWritten)
         {
             Interlocked.Increment(ref _alertCount);
             written?.Add(result.AlertUtf8!, AlertIndexing.FieldsOf(result, guard.Pipeline.Context));
-            foreach (var intel in _intel)
+            if (outbox is null)
             {
-                try
+                return;
+            }
+
+            for (var i = 0; i < _intel.Count; i++)
+            {
+                if (_intel[i].Selects(result.AlertJson!))
                 {
-                    await intel.OnAlertAsync(result.AlertJson!, cancellationToken);
-                }
-                catch (Exception ex) when (!isNotice && ex is not OperationCanceledException)
-                {
-                    await HandleAsync(guard, item, guard.Failed("intelligence", item.Message, item.Sequence, ex), written, isNotice: true, cancellationToken);
+                    outbox.Add(new OutboxResponse(IntelEffects + i.ToString(CultureInfo.InvariantCulture), "", result.AlertJson!, DateTimeOffset.MaxValue));
                 }
             }
         }
 
-        foreach (var command in result.ActiveResponses)
+        if (outbox is not null)
         {
-            try
+            foreach (var command in result.ActiveResponses)
             {
-                Route(command);
-            }
-            catch (Exception ex) when (!isNotice)
-            {
-                await HandleAsync(guard, item, guard.Failed("active-response", item.Message, item.Sequence, ex), written, isNotice: true, cancellationToken);
+                Route(command, outbox);
             }
         }
     }
 
     // Wazuh's routing (spec §5.3): server → the manager; local → the agent the alert came from (the manager for its
-    // own alerts); defined-agent → the configured agent; all → every connected agent. An agent that is not connected
-    // does not get the response (Wazuh drops it too); the log says so.
-    private void Route(ActiveResponseCommand command)
+    // own alerts); defined-agent → the configured agent; all → every connected agent. A response for an agent goes to
+    // its durable outbox (committed with the batch) and waits there until the agent confirms it or its deadline passes.
+    private void Route(ActiveResponseCommand command, List<OutboxResponse> outbox)
     {
-        var target = command.Location == ActiveResponseLocations.Server ? "000" : command.TargetAgentId;
-        if (target is "000" or "")
+        var target = command.Location == ActiveResponseLocations.Server ? LocalAgent : command.TargetAgentId;
+        if (target is LocalAgent or "")
         {
-            RunHere(command);
+            outbox.Add(new OutboxResponse(LocalAgent, command.Name, command.Json, DateTimeOffset.MaxValue));
             return;
         }
 
-        var sessions = target == ActiveResponseCommand.AllAgents
-            ? _transport!.Sessions.All
-            : _transport!.Sessions.Find(target) is { } one ? [one] : [];
-        if (sessions.Count == 0)
+        var deadline = time.GetUtcNow() + ResponseDeadline;
+        var agents = target == ActiveResponseCommand.AllAgents
+            ? [.. _transport!.Sessions.All.Select(s => s.Id)]
+            : new[] { target };
+        foreach (var agent in agents)
         {
-            ManagerLog.ResponseNotDelivered(_logger, command.Name, target);
-        }
-
-        foreach (var session in sessions)
-        {
-            session.TrySendActiveResponse(command.Name, command.Json);
-            ManagerLog.ResponseSent(_logger, command.Name, session.Id, session.Identity.Name);
+            outbox.Add(new OutboxResponse(agent, command.Name, command.Json, deadline));
         }
     }
 
-    private void RunHere(ActiveResponseCommand command)
+    // An agent that does not confirm responses (an older version) has it once it is on the stream.
+    private void Send(AgentSession session, OutboxResponse response)
     {
-        _responses.Start(() => _execd!.ExecuteAsync(command.Json, _stopping.Token));
+        if (!session.TrySendActiveResponse(response.Name, response.Json, response.Id))
+        {
+            return; // the stream is closing; the response waits for the next connection
+        }
+
+        ManagerLog.ResponseSent(_logger, response.Name, session.Id, session.Identity.Name);
+        if (!session.AcknowledgesResponses)
+        {
+            _registry!.CompleteResponse(session.Id, response.Id);
+        }
+    }
+
+    private async Task ExpireResponsesAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken);
+                foreach (var response in _registry!.TakeExpiredResponses(time.GetUtcNow()))
+                {
+                    var connected = _transport?.Sessions.Find(response.AgentId) is not null;
+                    var reason = connected ? "the agent did not confirm it" : "the agent did not connect";
+                    ManagerLog.ResponseNotDelivered(_logger, response.Name, response.AgentId, ResponseDeadline, reason);
+                    await InjectAsync(
+                        $"vigil: Active response not delivered: {response.Name} for agent {response.AgentId} within {ResponseDeadline.TotalSeconds:0} s ({reason}): {response.Json}",
+                        cancellationToken);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    // The manager's own side effects, once committed: lookups in order here (an answer goes into the local queue keyed
+    // by the effect, a lookup is not queued twice), its own responses concurrently; each deleted once done.
+    // A lookup that throws is a dead letter and a notice (written here, committed with the next batch), and is done.
+    private async Task CarryOutAsync(IReadOnlyList<OutboxResponse> effects, AnalysisGuard guard, AlertBatch? written, CancellationToken cancellationToken)
+    {
+        foreach (var effect in effects)
+        {
+            if (effect.AgentId == LocalAgent)
+            {
+                _ = _responses.Start(async () =>
+                {
+                    try
+                    {
+                        await _execd!.ExecuteAsync(effect.Json, _stopping.Token);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        ManagerLog.EventFailed(_logger, $"vigil: active response {effect.Name} could not be run here: {DeadLetterStore.ReasonOf(ex)}");
+                    }
+
+                    _registry!.CompleteResponse(LocalAgent, effect.Id);
+                });
+            }
+            else if (int.TryParse(effect.AgentId.AsSpan(IntelEffects.Length), CultureInfo.InvariantCulture, out var index) && index < _intel.Count)
+            {
+                try
+                {
+                    await _intel[index].OnAlertAsync(effect.Json, $"effect:{effect.Id}", cancellationToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    var alert = new EventMessage(EventMessage.LocalFileQueue, "vigil-intel", effect.Json);
+                    Decide(guard, guard.Failed("intelligence", alert, 0, ex), written, outbox: null);
+                }
+
+                _registry!.CompleteResponse(effect.AgentId, effect.Id);
+            }
+            else
+            {
+                _registry!.CompleteResponse(effect.AgentId, effect.Id); // an integration removed from the configuration since
+            }
+        }
+    }
+
+    // The manager's own queue into analysis, from the first event after agent 000's committed watermark.
+    private async Task PumpLocalAsync(CancellationToken cancellationToken)
+    {
+        var last = _committed.GetValueOrDefault(LocalAgent);
+        _local!.Acknowledge(last);
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var changed = _local.Changed;
+                var batch = _local.ReadAfter(last, 1024);
+                if (batch.Count == 0)
+                {
+                    await changed.WaitAsync(TimeSpan.FromSeconds(1), time, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                    continue;
+                }
+
+                foreach (var item in batch)
+                {
+                    await _events.Writer.WriteAsync(new ManagerEvent(item.Message, null, item.Sequence) { IsLocal = true }, cancellationToken);
+                    last = item.Sequence;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
+        {
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -344,17 +525,14 @@ internal sealed class ManagerHost(
 
         await _stopping.CancelAsync();
         await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
+        await _responses.WhenAllAsync();
+        _local?.Dispose();
         _registry?.Dispose();
         _deadLetters?.Dispose();
         _authority?.Dispose();
         _stopping.Dispose();
     }
 
-    private sealed class ManagerSink(ChannelWriter<ManagerEvent> writer) : IEventSink
-    {
-        public ValueTask PublishAsync(EventMessage message, CancellationToken cancellationToken) =>
-            writer.WriteAsync(new ManagerEvent(message), cancellationToken);
-    }
 }
 
 internal static partial class ManagerLog
@@ -362,9 +540,15 @@ internal static partial class ManagerLog
     [LoggerMessage(6100, LogLevel.Information, "Active response {Command} sent to agent {AgentId} ({AgentName})")]
     public static partial void ResponseSent(ILogger logger, string command, string agentId, string agentName);
 
-    [LoggerMessage(6101, LogLevel.Warning, "Active response {Command} for agent {AgentId} not delivered: the agent is not connected")]
-    public static partial void ResponseNotDelivered(ILogger logger, string command, string agentId);
+    [LoggerMessage(6101, LogLevel.Warning, "Active response {Command} for agent {AgentId} not delivered within {Deadline}: {Reason}")]
+    public static partial void ResponseNotDelivered(ILogger logger, string command, string agentId, TimeSpan deadline, string reason);
 
-    [LoggerMessage(6102, LogLevel.Error, "{Message}")]
+    [LoggerMessage(6102, LogLevel.Information, "Active response {Command} for agent {AgentId} queued in its outbox until it connects (deadline {Deadline})")]
+    public static partial void ResponseQueued(ILogger logger, string command, string agentId, DateTimeOffset deadline);
+
+    [LoggerMessage(6103, LogLevel.Information, "Agent {AgentId} carried out active response {ResponseId}")]
+    public static partial void ResponseDone(ILogger logger, ulong responseId, string agentId);
+
+    [LoggerMessage(6104, LogLevel.Error, "{Message}")]
     public static partial void EventFailed(ILogger logger, string message);
 }

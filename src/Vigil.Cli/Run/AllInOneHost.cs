@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Vigil.Analysis;
 using Vigil.Analysis.Alerts;
 using Vigil.Analysis.Rules;
@@ -10,6 +9,7 @@ using Vigil.Fim;
 using Vigil.Intel;
 using Vigil.Manager.Index;
 using Vigil.Response.Execd;
+using Vigil.Transport.Agent;
 
 namespace Vigil.Cli.Run;
 
@@ -25,19 +25,27 @@ internal sealed record AllInOnePaths(string Home, string Data)
     public string IntelDatabase(int index) => Path.Combine(Data, "intel", index == 0 ? "intel.db" : $"intel-{index}.db");
 
     public string Quarantine => Path.Combine(Data, "quarantine");
+
+    /// <summary>`vigil run`'s durable queue in front of analysis (FIM, intelligence and the AR log publish into it).</summary>
+    public string Queue => Path.Combine(Data, "queue", "events.db");
 }
 
 /// <summary>
 /// Agent and manager in one process (the embedded default): FIM → analysis → alerts → intelligence → analysis →
-/// active response → AR log → analysis, all through one in-process channel. No network, no ports.
+/// active response → AR log → analysis, all through one durable queue (the agent's, in SQLite). No network, no ports.
+/// Exactly once across a crash, as on the manager: a producer's event is in the queue before the producer forgets it
+/// (FIM deletes its outbox row, intelligence its lookup, the AR log's position moves on), keyed so that one re-sent
+/// after a crash is taken once; analysis writes a batch's alerts durably, then in one transaction deletes the batch's
+/// events, records where the alert files end and queues the side effects the batch decided (lookups, responses);
+/// only then are those carried out, each deleted once done. At start, alerts past the recorded ends (a crash before
+/// the commit) are cut and their events analysed again, and side effects still queued are carried out.
 /// </summary>
 internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePaths paths, TextWriter output, TimeProvider time) : IAsyncDisposable
 {
-    private readonly Channel<EventMessage> _events = Channel.CreateBounded<EventMessage>(new BoundedChannelOptions(65_536)
-    {
-        FullMode = BoundedChannelFullMode.Wait,
-        SingleReader = true,
-    });
+    private const string ResponseEffect = "ar";
+    private const string IntelEffect = "intel:";
+
+    private DurableEventQueue? _queue;
 
     private readonly List<IntelService> _intel = [];
     private readonly ResponseTasks _responses = new();
@@ -69,11 +77,20 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
     {
         Directory.CreateDirectory(paths.Data);
         Directory.CreateDirectory(Path.GetDirectoryName(paths.ActiveResponseLog)!);
-        var sink = new ChannelEventSink(_events.Writer);
-        var writer = AlertFileWriter.Open(paths.Alerts, config.Global.JsonOutput, config.Global.AlertsLog);
+
+        // Large: a full queue drops new events (rule 200402), which `vigil run` should never need to do.
+        _queue = new DurableEventQueue(paths.Queue, capacity: 10 * DurableEventQueue.DefaultCapacity);
+        var sink = _queue;
+        var committedEnds = _queue.CommittedAlertEnds();
+        var writer = AlertFileWriter.Open(paths.Alerts, config.Global.JsonOutput, config.Global.AlertsLog, committedEnds);
         if (writer.RepairedBytes > 0)
         {
-            await output.WriteLineAsync($"vigil: cut {writer.RepairedBytes} bytes of a torn last alert in {paths.Alerts} (an earlier crash)");
+            await output.WriteLineAsync($"vigil: cut {writer.RepairedBytes} bytes of alerts in {paths.Alerts} that an earlier crash left uncommitted (their events are analysed again)");
+        }
+
+        if (committedEnds is null)
+        {
+            _queue.Commit(0, writer.Ends, []);
         }
 
         if (writer.JsonPath is { } alertsJson)
@@ -98,7 +115,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
 
         // The AR log goes back into the pipeline as logcollector sends it to Wazuh (so 657/100092/100093 fire),
         // whichever program wrote the line: Vigil's remove-threat or the seed's remove-threat.sh.
-        _tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time);
+        _tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time) { Position = new QueueTailPosition(_queue, "arlog") };
         _analysis = Task.Run(() => AnalyseAsync(guard, writer, _stopping.Token), CancellationToken.None);
         var execdLoop = _execd.RunTimeoutLoopAsync(_stopping.Token);
         var tailerLoop = _tailer.RunAsync(TimeSpan.FromMilliseconds(100), _stopping.Token);
@@ -119,28 +136,47 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
     private async Task AnalyseAsync(AnalysisGuard guard, AlertFileWriter writer, CancellationToken cancellationToken)
     {
         using var _ = writer;
-        var reader = _events.Reader;
+        var queue = _queue!;
         var indexStage = Stages.Register("index");
         try
         {
-            while (true)
+            // What a crash left committed but not carried out.
+            await CarryOutAsync(queue.PendingEffects(), guard, cancellationToken);
+            ulong last = 0;
+            while (!cancellationToken.IsCancellationRequested)
             {
-                guard.Stage.Idle();
-                if (!await reader.WaitToReadAsync(cancellationToken))
+                var changed = queue.Changed;
+                var batch = queue.ReadAfter(last, 4096);
+                if (batch.Count == 0)
                 {
-                    break;
+                    guard.Stage.Idle();
+                    await changed.WaitAsync(TimeSpan.FromSeconds(1), time, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                    continue;
                 }
 
                 guard.Stage.Busy();
-                while (reader.TryRead(out var message))
+                var effects = new List<(string Kind, string Payload)>();
+                foreach (var item in batch)
                 {
                     // Whatever one event does, it is a dead letter and an alert; the loop goes on.
-                    await HandleAsync(guard, message, guard.Process(message), writer, indexStage, isNotice: false, cancellationToken);
+                    var result = guard.Process(item.Message, item.Sequence);
+                    try
+                    {
+                        Decide(guard, result, effects);
+                    }
+                    catch (Exception ex)
+                    {
+                        Decide(guard, guard.Failed("routing", item.Message, item.Sequence, ex), effects: null);
+                    }
                 }
 
-                // The queue is drained: make what was written durable before waiting for more; then index it.
+                // Alerts first, durably; then, in one transaction, the events go, the alert files' ends and the
+                // side effects are recorded; only then are the side effects carried out.
                 writer.Flush(durable: true);
+                last = batch[^1].Sequence;
+                var committed = queue.Commit(last, writer.Ends, effects);
                 await IndexAsync(writer, indexStage, cancellationToken);
+                await CarryOutAsync(committed, guard, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -148,8 +184,9 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         }
     }
 
-    private async Task HandleAsync(
-        AnalysisGuard guard, EventMessage message, AnalysisResult result, AlertFileWriter writer, StageMonitor.Stage indexStage, bool isNotice, CancellationToken cancellationToken)
+    // An alert's side effects, decided in the batch and committed with it. A notice of a failure (effects null) is
+    // written and indexed but decides nothing more, so it cannot fail again.
+    private void Decide(AnalysisGuard guard, AnalysisResult result, List<(string Kind, string Payload)>? effects)
     {
         if (result.IsWritten)
         {
@@ -158,35 +195,25 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
             {
                 _written ??= Indexing.NewBatch();
                 _written.Add(result.AlertUtf8!, AlertIndexing.FieldsOf(result, guard.Pipeline.Context));
-                if (_written.Count >= 4096)
-                {
-                    writer.Flush(durable: true);
-                    await IndexAsync(writer, indexStage, cancellationToken);
-                }
             }
 
-            foreach (var intel in _intel)
+            for (var i = 0; effects is not null && i < _intel.Count; i++)
             {
-                try
+                if (_intel[i].Selects(result.AlertJson!))
                 {
-                    await intel.OnAlertAsync(result.AlertJson!, cancellationToken);
-                }
-                catch (Exception ex) when (!isNotice && ex is not OperationCanceledException)
-                {
-                    await HandleAsync(guard, message, guard.Failed("intelligence", message, 0, ex), writer, indexStage, isNotice: true, cancellationToken);
+                    effects.Add((IntelEffect + i.ToString(System.Globalization.CultureInfo.InvariantCulture), result.AlertJson!));
                 }
             }
         }
 
-        foreach (var command in result.ActiveResponses)
+        if (effects is not null)
         {
-            try
+            foreach (var command in result.ActiveResponses)
             {
-                Dispatch(command);
-            }
-            catch (Exception ex) when (!isNotice)
-            {
-                await HandleAsync(guard, message, guard.Failed("active-response", message, 0, ex), writer, indexStage, isNotice: true, cancellationToken);
+                if (IsDispatchable(command))
+                {
+                    effects.Add((ResponseEffect, command.Json));
+                }
             }
         }
     }
@@ -208,7 +235,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             indexStage.Done(failed: true);
-            await output.WriteLineAsync($"vigil: alerts could not be indexed (the index takes them from alerts.json at the next start): {Core.Diagnostics.DeadLetterStore.ReasonOf(ex)}");
+            await output.WriteLineAsync($"vigil: alerts could not be indexed (the index takes them from alerts.json at the next start): {DeadLetterStore.ReasonOf(ex)}");
             _written = Indexing.NewBatch();
         }
         finally
@@ -217,16 +244,63 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         }
     }
 
+    // Lookups in order, here (a list or cache answer goes into the queue, keyed by the effect); responses concurrently.
+    // Each is deleted once done: a crash before that does it again at start (a lookup is then not queued twice, an
+    // answer is taken once by its key; a response runs again and finds its file already handled).
+    // A lookup that throws is a dead letter and a notice (committed with the next batch), and is done.
+    private async Task CarryOutAsync(IReadOnlyList<PendingEffect> effects, AnalysisGuard guard, CancellationToken cancellationToken)
+    {
+        foreach (var effect in effects)
+        {
+            if (effect.Kind == ResponseEffect)
+            {
+                _ = _responses.Start(async () =>
+                {
+                    try
+                    {
+                        await _execd!.ExecuteAsync(effect.Payload, _stopping.Token);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        await output.WriteLineAsync($"vigil: an active response could not be run: {DeadLetterStore.ReasonOf(ex)}");
+                    }
+
+                    _queue!.CompleteEffect(effect.Id);
+                });
+            }
+            else if (effect.Kind.StartsWith(IntelEffect, StringComparison.Ordinal)
+                && int.TryParse(effect.Kind.AsSpan(IntelEffect.Length), System.Globalization.CultureInfo.InvariantCulture, out var index)
+                && index < _intel.Count)
+            {
+                try
+                {
+                    await _intel[index].OnAlertAsync(effect.Payload, $"effect:{effect.Id}", cancellationToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    var alert = new EventMessage(EventMessage.LocalFileQueue, "vigil-intel", effect.Payload);
+                    Decide(guard, guard.Failed("intelligence", alert, 0, ex), effects: null);
+                }
+
+                _queue!.CompleteEffect(effect.Id);
+            }
+            else
+            {
+                _queue!.CompleteEffect(effect.Id); // an integration removed from the configuration since
+            }
+        }
+    }
+
     // In one process this host is agent 000 and every agent: each response runs here, concurrently.
-    private void Dispatch(ActiveResponseCommand command)
+    private bool IsDispatchable(ActiveResponseCommand command)
     {
         if (command.Location == ActiveResponseLocations.DefinedAgent && command.TargetAgentId is not ("000" or "001"))
         {
             output.WriteLine($"vigil: active response {command.Name} is for agent {command.TargetAgentId}, which does not exist in `vigil run`; skipped");
-            return;
+            return false;
         }
 
-        _responses.Start(() => _execd!.ExecuteAsync(command.Json, _stopping.Token));
+        return true;
     }
 
     private string Banner()
@@ -281,12 +355,32 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
             await intel.DisposeAsync();
         }
 
-        // Let analysis drain what FIM, intelligence and the responses produced, then stop the loops.
-        await HostLifetime.DrainAsync(_events.Reader, time);
+        // Let analysis drain what FIM, intelligence and the responses produced, then stop the loops. What is left
+        // stays in the queue for the next start.
+        var deadline = time.GetUtcNow().AddSeconds(5);
+        while (_queue is { Count: > 0 } && time.GetUtcNow() < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(20), time);
+        }
 
         await _stopping.CancelAsync();
         await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
+        await _responses.WhenAllAsync();
+        _queue?.Dispose();
         DeadLetters?.Dispose();
         _stopping.Dispose();
+    }
+}
+
+/// <summary>A tailed file's position kept in the durable queue's state, beside the events it produced.</summary>
+internal sealed class QueueTailPosition(DurableEventQueue queue, string name) : ITailPosition
+{
+    public (ulong Inode, long Offset)? Load() =>
+        queue.GetState(name + ".inode") is { } inode && queue.GetState(name + ".offset") is { } offset ? (unchecked((ulong)inode), offset) : null;
+
+    public void Save(ulong inode, long offset)
+    {
+        queue.SetState(name + ".inode", unchecked((long)inode));
+        queue.SetState(name + ".offset", offset);
     }
 }

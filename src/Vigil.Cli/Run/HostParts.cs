@@ -122,7 +122,7 @@ internal static class HostExecd
                 Home = home,
                 Commands = config.Commands,
                 ActiveResponses = config.ActiveResponses,
-                InProcess = RemoveThreatCommand.InProcess(home, data, [.. config.Syscheck.Directories.Select(d => d.Path)], time),
+                InProcess = RemoveThreatCommand.InProcess(home, data, [.. config.Syscheck.Directories.Select(d => d.Path)], time, config.Syscheck.FileMaxSizeBytes),
             },
             new ActiveResponseLog(activeResponseLog, time),
             time);

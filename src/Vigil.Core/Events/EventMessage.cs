@@ -89,4 +89,17 @@ public interface IEventSink
 {
     /// <summary>Accepts one event; returns once it is durably queued or processed.</summary>
     public ValueTask PublishAsync(EventMessage message, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Accepts events in order; returns once every one is durably queued or processed (a durable sink commits them
+    /// together). A key, when given, names an event its producer may publish again after a crash (a row it had not
+    /// yet deleted): a sink that remembers keys takes each key once.
+    /// </summary>
+    public async ValueTask PublishBatchAsync(IReadOnlyList<EventMessage> messages, IReadOnlyList<string>? keys, CancellationToken cancellationToken)
+    {
+        foreach (var message in messages)
+        {
+            await PublishAsync(message, cancellationToken);
+        }
+    }
 }

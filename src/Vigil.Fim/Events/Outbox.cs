@@ -4,8 +4,10 @@ using Vigil.Core.Events;
 namespace Vigil.Fim.Events;
 
 /// <summary>
-/// Hands the messages queued in the baseline's outbox to the sink, oldest first, deleting each batch once the sink has
-/// accepted it (so a stop or a crash re-sends rather than loses). <c>max_eps</c> throttles: after that many messages in one
+/// Hands the messages queued in the baseline's outbox to the sink, oldest first, a batch at a time (a durable sink
+/// commits it at once), deleting each batch once the sink has accepted it (so a stop or a crash re-sends rather than
+/// loses). Each message carries its outbox key (<c>fim:SEQ</c>, never reused), so a sink that remembers keys takes a
+/// message re-sent after a crash only once. <c>max_eps</c> throttles: after that many messages in one
 /// second the sender waits for the next second; nothing is dropped, the backlog waits in the outbox.
 /// </summary>
 internal sealed class Outbox(string connectionString, IEventSink sink, int maxEps, TimeProvider time)
@@ -57,11 +59,14 @@ internal sealed class Outbox(string connectionString, IEventSink sink, int maxEp
             long last = -1;
             try
             {
-                foreach (var (seq, message) in batch)
+                var start = 0;
+                while (start < batch.Count)
                 {
-                    await ThrottleAsync(cancellationToken);
-                    await sink.PublishAsync(message, cancellationToken);
-                    last = seq;
+                    var count = await ThrottleAsync(batch.Count - start, cancellationToken);
+                    var chunk = batch.GetRange(start, count);
+                    await sink.PublishBatchAsync([.. chunk.Select(c => c.Message)], [.. chunk.Select(c => KeyOf(c.Seq))], cancellationToken);
+                    start += count;
+                    last = chunk[^1].Seq;
                 }
             }
             finally
@@ -74,11 +79,16 @@ internal sealed class Outbox(string connectionString, IEventSink sink, int maxEp
         }
     }
 
-    private async ValueTask ThrottleAsync(CancellationToken cancellationToken)
+    /// <summary>The key of an outbox row: its sequence, which AUTOINCREMENT never reuses.</summary>
+    internal static string KeyOf(long seq) => "fim:" + seq.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    // How many of the next `wanted` messages may go now: all without max_eps; else what is left of this second's
+    // allowance, after waiting for the next second when it is spent.
+    private async ValueTask<int> ThrottleAsync(int wanted, CancellationToken cancellationToken)
     {
         if (maxEps <= 0)
         {
-            return;
+            return wanted;
         }
 
         var now = time.GetTimestamp();
@@ -100,15 +110,17 @@ internal sealed class Outbox(string connectionString, IEventSink sink, int maxEp
             _sentInWindow = 0;
         }
 
-        _sentInWindow++;
+        var count = Math.Min(wanted, maxEps - _sentInWindow);
+        _sentInWindow += count;
+        return count;
     }
 
-    private static List<(long, EventMessage)> Read(SqliteConnection connection)
+    private static List<(long Seq, EventMessage Message)> Read(SqliteConnection connection)
     {
         using var command = connection.CreateCommand();
         command.CommandText = $"SELECT seq, queue, location, message FROM outbox ORDER BY seq LIMIT {BatchSize}";
         using var reader = command.ExecuteReader();
-        var batch = new List<(long, EventMessage)>();
+        var batch = new List<(long Seq, EventMessage Message)>();
         while (reader.Read())
         {
             batch.Add((reader.GetInt64(0), new EventMessage(reader.GetString(1)[0], reader.GetString(2), reader.GetString(3))));

@@ -61,12 +61,18 @@ internal sealed class LocalIntel(IReadOnlyList<HashList> lists)
             body.Add("threat", threat);
         }
 
-        body.Add("source", new PyJson()
+        var source = new PyJson()
             .Add("alert_id", file.AlertId)
             .Add("file", file.Path)
             .Add("md5", file.Md5)
             .Add("sha1", file.Sha1)
-            .Add("sha256", file.Sha256));
+            .Add("sha256", file.Sha256);
+        if (file.Size is { } size)
+        {
+            source.Add("size", size); // so the removal can refuse a file of another size before reading it
+        }
+
+        body.Add("source", source);
         var json = new PyJson().Add("vigil", body).Add("integration", Integration).ToString();
         return new EventMessage(EventMessage.LocalFileQueue, EventMessage.AgentLocation(file.Agent, Integration), json);
     }

@@ -12,6 +12,13 @@ namespace Vigil.Response.Execd;
 /// </summary>
 internal sealed class ActiveResponseLogTailer(string path, IEventSink sink, TimeProvider timeProvider, bool startAtEnd = true)
 {
+    /// <summary>
+    /// Where reading goes on after a restart (inode and offset), kept by the host beside its durable queue: with it,
+    /// lines written while the host was down are read at start instead of skipped, and each line is published with the
+    /// key <c>arlog:INODE:OFFSET</c>, so a line read again after a crash is taken once.
+    /// </summary>
+    public ITailPosition? Position { get; init; }
+
     private readonly List<byte> _pending = [];
     private long _offset = -1;
     private ulong _inode;
@@ -70,6 +77,8 @@ internal sealed class ActiveResponseLogTailer(string path, IEventSink sink, Time
         }
 
         var lines = new List<string>();
+        var keys = new List<string>();
+        long lineStart;
         using (stream)
         {
             var stat = FileDescriptor.FStat(stream.SafeFileHandle, path);
@@ -77,6 +86,11 @@ internal sealed class ActiveResponseLogTailer(string path, IEventSink sink, Time
             {
                 _offset = startAtEnd ? stat.Size : 0;
                 _inode = stat.Ino;
+                if (Position?.Load() is { } saved)
+                {
+                    // The same file: on from where it was left; another (replaced while the host was down): all of it.
+                    _offset = saved.Inode == stat.Ino && saved.Offset <= stat.Size ? saved.Offset : 0;
+                }
             }
             else if (stat.Ino != _inode || stat.Size < _offset)
             {
@@ -85,6 +99,7 @@ internal sealed class ActiveResponseLogTailer(string path, IEventSink sink, Time
                 _pending.Clear();
             }
 
+            lineStart = _offset - _pending.Count;
             stream.Position = _offset;
             var buffer = new byte[64 * 1024];
             int read;
@@ -96,6 +111,8 @@ internal sealed class ActiveResponseLogTailer(string path, IEventSink sink, Time
                     if (buffer[i] == (byte)'\n')
                     {
                         lines.Add(Encoding.UTF8.GetString([.. _pending]));
+                        keys.Add($"arlog:{_inode}:{lineStart}");
+                        lineStart += _pending.Count + 1;
                         _pending.Clear();
                     }
                     else
@@ -106,11 +123,20 @@ internal sealed class ActiveResponseLogTailer(string path, IEventSink sink, Time
             }
         }
 
-        foreach (var line in lines)
+        if (lines.Count > 0)
         {
-            await sink.PublishAsync(new EventMessage(EventMessage.LocalFileQueue, path, line), cancellationToken);
+            await sink.PublishBatchAsync([.. lines.Select(l => new EventMessage(EventMessage.LocalFileQueue, path, l))], keys, cancellationToken);
+            Position?.Save(_inode, lineStart);
         }
 
         return lines.Count;
     }
+}
+
+/// <summary>How far a tailed file was read, kept durably by the host.</summary>
+internal interface ITailPosition
+{
+    public (ulong Inode, long Offset)? Load();
+
+    public void Save(ulong inode, long offset);
 }

@@ -19,6 +19,13 @@ internal sealed record QuarantineOptions
 
     public string DatabasePath => Path.Combine(DataDirectory, "quarantine.db");
 
-    /// <summary>Serialises removals across processes (flock), so two responses for one file cannot both act.</summary>
-    public string LockPath => Path.Combine(DataDirectory, "remove-threat.lock");
+    /// <summary>The per-file removal locks (flock), one empty file per path ever removed.</summary>
+    public string LockDirectory => Path.Combine(DataDirectory, "remove-threat.locks");
+
+    /// <summary>
+    /// Serialises removals of one path across processes (flock), so two responses for one file cannot both act,
+    /// while removals of other files go on (a large file being hashed holds only its own lock).
+    /// </summary>
+    public string LockPathFor(string path) =>
+        Path.Combine(LockDirectory, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(path))) + ".lock");
 }

@@ -99,6 +99,10 @@ internal sealed class QuarantineStore
     public QuarantineRecord? LatestFor(string originalPath) =>
         Query("WHERE original_path = $path ORDER BY id DESC LIMIT 1", ("$path", originalPath)).FirstOrDefault();
 
+    /// <summary>The record a response for this alert and path made, or null: the same response run again finds it.</summary>
+    public QuarantineRecord? ForAlert(string alertId, string originalPath) =>
+        Query("WHERE alert_id = $alert AND original_path = $path ORDER BY id DESC LIMIT 1", ("$alert", alertId), ("$path", originalPath)).FirstOrDefault();
+
     /// <summary>Records still in the vault that were quarantined before <paramref name="cutoff"/>.</summary>
     public IReadOnlyList<QuarantineRecord> QuarantinedBefore(DateTimeOffset cutoff) =>
         Query("WHERE state = 'quarantined' AND quarantined_at < $cutoff ORDER BY id", ("$cutoff", cutoff.ToUnixTimeMilliseconds()));

@@ -22,7 +22,7 @@ internal sealed class QuarantineVault(QuarantineOptions options, QuarantineStore
     /// <summary>Creates the data directory and the main vault (mode 0700) when missing.</summary>
     public static void EnsureDataDirectory(QuarantineOptions options)
     {
-        foreach (var directory in new[] { options.DataDirectory, options.MainVaultDirectory })
+        foreach (var directory in new[] { options.DataDirectory, options.MainVaultDirectory, options.LockDirectory })
         {
             if (!Directory.Exists(directory))
             {

@@ -23,7 +23,13 @@ internal sealed record RemoveThreatOptions
     /// <summary>The action when the message's <c>extra_args</c> name none (<c>quarantine</c> or <c>delete</c>).</summary>
     public QuarantineAction DefaultAction { get; init; } = QuarantineAction.Quarantine;
 
-    /// <summary>How long to wait for another removal in progress (the removal lock) before giving up.</summary>
+    /// <summary>
+    /// The largest file that is hashed for removal (syscheck's <c>file_max_size</c> by default, 1 GiB): a larger one
+    /// is refused with a log line rather than read whole, since FIM does not hash such files either.
+    /// </summary>
+    public long MaxFileSizeBytes { get; init; } = 1L << 30;
+
+    /// <summary>How long to wait for another removal of the same file in progress (its lock) before giving up.</summary>
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>A missing file whose path and hash were removed this recently is reported as already handled, not as gone.</summary>

@@ -95,15 +95,56 @@ internal sealed class RemoveThreatProgram(ThreatRemover remover, ActiveResponseL
                 return 0;
             }
 
-            var result = await remover.RemoveAsync(target, Action(parameters), cancellationToken);
-            await log.WriteAsync(program, $"{line} {Describe(target.Path, result)}", cancellationToken);
-            if (result is { Outcome: RemovalOutcome.Quarantined, Record: { } record })
+            // The same response again (a host carrying out, after a crash, a response whose end it had not recorded):
+            // its file was removed by the first run; say so once, as the first run would have, and never twice.
+            if (remover.PreviousRun(target) is { } previous)
             {
-                // The quarantine record, for the manager's quarantine view and the file's detection chain (rule 200303).
-                await QuarantineAudit.WriteAsync(log, "quarantine", record, $"File quarantined {JsonSerializer.Serialize(target.Path, s_json)}", cancellationToken);
+                if (!await HasLoggedSuccessAsync(target.AlertId!, cancellationToken))
+                {
+                    await LogOutcomeAsync(program, line, target, Previous(previous), cancellationToken);
+                }
+
+                return 0;
             }
+
+            var result = await remover.RemoveAsync(target, Action(parameters), cancellationToken);
+            await LogOutcomeAsync(program, line, target, result, cancellationToken);
             return result.IsError ? 1 : 0;
         }
+    }
+
+    private async Task LogOutcomeAsync(string program, string line, ThreatTarget target, RemovalResult result, CancellationToken cancellationToken)
+    {
+        await log.WriteAsync(program, $"{line} {Describe(target.Path, result)}", cancellationToken);
+        if (result is { Outcome: RemovalOutcome.Quarantined, Record: { } record })
+        {
+            // The quarantine record, for the manager's quarantine view and the file's detection chain (rule 200303).
+            await QuarantineAudit.WriteAsync(log, "quarantine", record, $"File quarantined {JsonSerializer.Serialize(target.Path, s_json)}", cancellationToken);
+        }
+    }
+
+    private static RemovalResult Previous(QuarantineRecord record) => record.Action == QuarantineAction.Delete
+        ? new RemovalResult(RemovalOutcome.Deleted, $"deleted (record id {record.Id})", record)
+        : new RemovalResult(RemovalOutcome.Quarantined, $"quarantined (id {record.Id})", record);
+
+    // Whether the AR log has this alert's success line (the alert id is unique: seconds and the alert's offset).
+    private async Task<bool> HasLoggedSuccessAsync(string alertId, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(log.FilePath))
+        {
+            return false;
+        }
+
+        var quoted = JsonSerializer.Serialize(alertId, s_json);
+        await foreach (var entry in File.ReadLinesAsync(log.FilePath, cancellationToken))
+        {
+            if (entry.Contains(SuccessPhrase, StringComparison.Ordinal) && entry.Contains(quoted, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The check_keys line: the flagged path is the key.</summary>

@@ -12,7 +12,9 @@ namespace Vigil.Response.RemoveThreat;
 /// Removes one flagged file, safely: the path is checked (absolute, normalized, inside an allowed directory, not
 /// Vigil's), opened from "/" without following any symlink, must be a regular file with one link whose content
 /// still has the flagged hash, and is then quarantined (or deleted) through the held descriptors, under a
-/// cross-process lock so that two responses for one file cannot both act.
+/// cross-process lock per path so that two responses for one file cannot both act (and one large file never holds
+/// up the removal of another). A file whose size differs from the alert's is not hashed; one over the size limit is
+/// refused unread.
 /// </summary>
 internal sealed class ThreatRemover
 {
@@ -39,10 +41,10 @@ internal sealed class ThreatRemover
         }
 
         QuarantineVault.EnsureDataDirectory(_vault.Options);
-        using var removalLock = await AcquireLockAsync(cancellationToken);
+        using var removalLock = await AcquireLockAsync(target.Path, cancellationToken);
         if (removalLock is null)
         {
-            return new RemovalResult(RemovalOutcome.Failed, $"another removal held the lock for {_options.LockTimeout.TotalSeconds:0} s; nothing was touched");
+            return new RemovalResult(RemovalOutcome.Failed, $"another removal of this file held its lock for {_options.LockTimeout.TotalSeconds:0} s; nothing was touched");
         }
 
         try
@@ -58,6 +60,10 @@ internal sealed class ThreatRemover
             return new RemovalResult(RemovalOutcome.Failed, ex.Message);
         }
     }
+
+    /// <summary>The record this very response (its alert id and path) already made, when it runs a second time.</summary>
+    public QuarantineRecord? PreviousRun(ThreatTarget target) =>
+        target.AlertId is { Length: > 0 } alertId ? _vault.Store.ForAlert(alertId, target.Path) : null;
 
     /// <summary>Null when the path may be acted on; else why not. Checks the text only; the file system comes later.</summary>
     public string? CheckPolicy(ThreatTarget target)
@@ -134,6 +140,19 @@ internal sealed class ThreatRemover
             {
                 return new RemovalResult(RemovalOutcome.Refused,
                     $"refused: the file has {stat.NLink} hard links; its other names may lie outside the monitored directories");
+            }
+
+            // Cheap checks before reading: a file of another size cannot have the flagged content, and one over the
+            // limit is not read at all (hashing gigabytes would hold this file's removal for minutes).
+            if (target.Size is { } flaggedSize && flaggedSize != stat.Size)
+            {
+                return new RemovalResult(RemovalOutcome.HashChanged, $"size changed (flagged {flaggedSize} bytes, now {stat.Size}); nothing was touched");
+            }
+
+            if (stat.Size > _options.MaxFileSizeBytes)
+            {
+                return new RemovalResult(RemovalOutcome.Refused,
+                    $"refused: the file is {stat.Size} bytes, over the removal limit of {_options.MaxFileSizeBytes} bytes (syscheck's file_max_size); it was not read");
             }
 
             var hashes = FileHashes.Compute(file, bufferSize: 1 << 20);
@@ -221,9 +240,9 @@ internal sealed class ThreatRemover
         QuarantinedAt = _timeProvider.GetUtcNow(),
     };
 
-    private async Task<SafeFileHandle?> AcquireLockAsync(CancellationToken cancellationToken)
+    private async Task<SafeFileHandle?> AcquireLockAsync(string target, CancellationToken cancellationToken)
     {
-        var path = _vault.Options.LockPath;
+        var path = _vault.Options.LockPathFor(target);
         var handle = FileDescriptor.OpenAt(null, path, LibC.O_RDWR | LibC.O_CREAT | LibC.O_NOFOLLOW, 0x180, path);
         var deadline = _timeProvider.GetUtcNow() + _options.LockTimeout;
         while (true)

@@ -6,7 +6,8 @@ namespace Vigil.Response.RemoveThreat;
 /// The one file an alert flags and the hashes it was flagged with. The path is taken whole from one JSON string
 /// field — never split, globbed or passed to a shell — from the first of these that is present:
 /// <c>data.virustotal.source.file</c> (the seed's 87105), <c>data.vigil.source.file</c> (Vigil's local
-/// intelligence, same shape), <c>syscheck.path</c> (a FIM alert); the hashes come from the same object.
+/// intelligence, same shape), <c>syscheck.path</c> (a FIM alert); the hashes come from the same object, and so does
+/// the size when the alert has it (<c>size</c> in a verdict's source, <c>size_after</c> in a FIM alert).
 /// </summary>
 internal sealed record ThreatTarget(string Path, string? Md5, string? Sha1, string? Sha256)
 {
@@ -19,6 +20,9 @@ internal sealed record ThreatTarget(string Path, string? Md5, string? Sha1, stri
     public string? AgentId { get; init; }
 
     public string? AgentName { get; init; }
+
+    /// <summary>The flagged file's size in bytes, when the alert gives it: a file of another size is not hashed.</summary>
+    public long? Size { get; init; }
 
     public bool HasHash => Md5 is not null || Sha1 is not null || Sha256 is not null;
 
@@ -36,14 +40,17 @@ internal sealed record ThreatTarget(string Path, string? Md5, string? Sha1, stri
         if (Walk(alert, "data", "virustotal", "source") is { } vt && vt.TryGetProperty("file", out var vtFile))
         {
             target = FromSource(vtFile, vt, "md5", "sha1", "sha256", "data.virustotal.source.file", out error);
+            target = target is null ? null : target with { Size = Number(vt, "size") };
         }
         else if (Walk(alert, "data", "vigil", "source") is { } local && local.TryGetProperty("file", out var localFile))
         {
             target = FromSource(localFile, local, "md5", "sha1", "sha256", "data.vigil.source.file", out error);
+            target = target is null ? null : target with { Size = Number(local, "size") };
         }
         else if (Walk(alert, "syscheck") is { } fim && fim.TryGetProperty("path", out var fimPath))
         {
             target = FromSource(fimPath, fim, "md5_after", "sha1_after", "sha256_after", "syscheck.path", out error);
+            target = target is null ? null : target with { Size = Number(fim, "size_after") };
         }
         else
         {
@@ -88,6 +95,22 @@ internal sealed record ThreatTarget(string Path, string? Md5, string? Sha1, stri
     {
         var text = String(source, name);
         return text is not null && text.Length == length && text.All(char.IsAsciiHexDigit) ? text.ToLowerInvariant() : null;
+    }
+
+    // A size as Wazuh writes it (syscheck's size_after is a string) or as a number; anything else is no size.
+    private static long? Number(JsonElement element, string name)
+    {
+        if (!element.TryGetProperty(name, out var value))
+        {
+            return null;
+        }
+
+        return value.ValueKind switch
+        {
+            JsonValueKind.Number when value.TryGetInt64(out var n) && n >= 0 => n,
+            JsonValueKind.String when long.TryParse(value.GetString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) => n,
+            _ => null,
+        };
     }
 
     private static string? String(JsonElement element, string name) =>

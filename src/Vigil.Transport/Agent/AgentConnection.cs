@@ -94,7 +94,23 @@ internal sealed class AgentConnection(
         using var stream = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var token = stream.Token;
         using var call = new AgentChannel.AgentChannelClient(channel).Connect(cancellationToken: token);
-        await call.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello { Version = Version } }, token);
+
+        // The reader answers active responses while the sender sends events: one writer at a time on the stream.
+        using var writeGate = new SemaphoreSlim(1, 1);
+        async Task WriteAsync(AgentMessage message)
+        {
+            await writeGate.WaitAsync(token);
+            try
+            {
+                await call.RequestStream.WriteAsync(message, token);
+            }
+            finally
+            {
+                writeGate.Release();
+            }
+        }
+
+        await WriteAsync(new AgentMessage { Hello = new Hello { Version = Version, AcknowledgesResponses = true } });
 
         // The manager's first message says how far it has durably handled this agent's events.
         if (!await call.ResponseStream.MoveNext(token) || call.ResponseStream.Current.BodyCase != ManagerMessage.BodyOneofCase.Acknowledged)
@@ -120,8 +136,9 @@ internal sealed class AgentConnection(
                     }
                     else if (message.BodyCase == ManagerMessage.BodyOneofCase.ActiveResponse)
                     {
-                        TransportLog.ActiveResponseReceived(logger, message.ActiveResponse.Name);
-                        _ = Task.Run(() => onActiveResponse(message.ActiveResponse, stoppingToken), CancellationToken.None);
+                        var response = message.ActiveResponse;
+                        TransportLog.ActiveResponseReceived(logger, response.Name);
+                        _ = Task.Run(() => CarryOutAsync(response, WriteAsync, stoppingToken), CancellationToken.None);
                     }
                 }
             }
@@ -134,6 +151,7 @@ internal sealed class AgentConnection(
         try
         {
             var sent = acknowledged;
+            var write = (Func<AgentMessage, Task>)WriteAsync;
             var lastWrite = time.GetTimestamp();
             while (!token.IsCancellationRequested)
             {
@@ -144,7 +162,7 @@ internal sealed class AgentConnection(
                     var idle = options.KeepAliveInterval - time.GetElapsedTime(lastWrite);
                     if (idle <= TimeSpan.Zero)
                     {
-                        await call.RequestStream.WriteAsync(new AgentMessage { KeepAlive = new KeepAlive() }, token);
+                        await write(new AgentMessage { KeepAlive = new KeepAlive() });
                         lastWrite = time.GetTimestamp();
                         continue;
                     }
@@ -162,7 +180,7 @@ internal sealed class AgentConnection(
                     bytes += item.Message.Message.Length + item.Message.Location.Length + 16;
                     if (bytes >= MaxBatchBytes || events.Events.Count == MaxBatchEvents)
                     {
-                        await call.RequestStream.WriteAsync(new AgentMessage { Events = events }, token);
+                        await write(new AgentMessage { Events = events });
                         events = new EventBatch();
                         bytes = 0;
                     }
@@ -172,7 +190,7 @@ internal sealed class AgentConnection(
 
                 if (events.Events.Count > 0)
                 {
-                    await call.RequestStream.WriteAsync(new AgentMessage { Events = events }, token);
+                    await write(new AgentMessage { Events = events });
                 }
 
                 lastWrite = time.GetTimestamp();
@@ -186,5 +204,33 @@ internal sealed class AgentConnection(
 
         // Surface why the reader stopped (a refusal arrives as an RpcException on the response stream).
         await reader;
+    }
+
+    // A response with an outbox id is carried out once (the manager resends what it has no answer for after a
+    // reconnect), then answered; the answer is sent again for one already carried out. The key names the manager's
+    // CA too, since ids are per manager.
+    private async Task CarryOutAsync(ActiveResponse response, Func<AgentMessage, Task> write, CancellationToken stoppingToken)
+    {
+        var key = response.Id == 0 ? null : $"ar:{credentials.Authority.Thumbprint}:{response.Id}";
+        if (key is null || !queue.HasKey(key))
+        {
+            await onActiveResponse(response, stoppingToken);
+            if (key is not null)
+            {
+                queue.TryClaim(key);
+            }
+        }
+
+        if (key is not null)
+        {
+            try
+            {
+                await write(new AgentMessage { ResponseDone = new ResponseDone { Id = response.Id } });
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or RpcException or IOException or InvalidOperationException or ObjectDisposedException)
+            {
+                // The stream ended meanwhile: the manager resends on the next connection and gets the answer then.
+            }
+        }
     }
 }

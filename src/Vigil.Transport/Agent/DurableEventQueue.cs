@@ -9,9 +9,17 @@ namespace Vigil.Transport.Agent;
 /// <summary>One queued event and its sequence (unique per agent, only grows: SQLite AUTOINCREMENT never reuses).</summary>
 internal sealed record QueuedEvent(ulong Sequence, EventMessage Message);
 
+/// <summary>A committed analysis side effect still to carry out (a lookup to queue, a response to run).</summary>
+internal sealed record PendingEffect(long Id, string Kind, string Payload);
+
 /// <summary>
 /// The agent's durable queue: each event is committed to SQLite (synchronous=FULL) before it is sent and deleted
-/// only when the manager acknowledges it, so nothing is lost across a manager or agent crash.
+/// only when the manager acknowledges it, so nothing is lost across a manager or agent crash. A batch from one
+/// producer (<see cref="PublishBatchAsync"/>: FIM's outbox hands over up to 256 events at once) is one transaction,
+/// one fsync; its producer is answered only after that commit. A keyed event whose key was already taken (the
+/// producer re-sent a row after a crash, before it could delete it) is skipped: the last 65,536 keys are kept.
+/// `vigil run` uses the same queue in front of its own analysis, and <see cref="Commit"/> to forget analysed events
+/// together with where the alert files end and the side effects the batch decided.
 /// Bounded on disk: at <see cref="Capacity"/> events the NEWEST are dropped (the oldest evidence is kept and the
 /// sequence order stays intact); when room returns, a queue-1 event
 /// <c>vigil: Agent event queue full: N events dropped</c> is queued first, which raises rule 200402.
@@ -41,6 +49,8 @@ internal sealed class DurableEventQueue : IEventSink, IDisposable
             PRAGMA synchronous=FULL;
             CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, location TEXT NOT NULL, message TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS state(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS keys(key TEXT NOT NULL UNIQUE);
+            CREATE TABLE IF NOT EXISTS effects(id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, payload TEXT NOT NULL);
             """);
         _count = Scalar("SELECT COUNT(*) FROM events");
         _dropped = Scalar("SELECT COALESCE((SELECT value FROM state WHERE key = 'dropped'), 0)");
@@ -63,6 +73,174 @@ internal sealed class DurableEventQueue : IEventSink, IDisposable
         return ValueTask.CompletedTask;
     }
 
+    public ValueTask PublishBatchAsync(IReadOnlyList<EventMessage> messages, IReadOnlyList<string>? keys, CancellationToken cancellationToken)
+    {
+        EnqueueMany(messages, keys);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Commits events in one transaction (each counted dropped when the queue is full), skipping keys already taken.</summary>
+    public void EnqueueMany(IReadOnlyList<EventMessage> messages, IReadOnlyList<string>? keys)
+    {
+        if (keys is not null && keys.Count != messages.Count)
+        {
+            throw new ArgumentException("one key per message", nameof(keys));
+        }
+
+        lock (_gate)
+        {
+            using var transaction = _connection.BeginTransaction();
+            FlushDropNotice(transaction);
+            var dropped = _dropped;
+            for (var i = 0; i < messages.Count; i++)
+            {
+                if (keys is not null && !TakeKey(keys[i], transaction))
+                {
+                    continue;
+                }
+
+                if (_count >= Capacity)
+                {
+                    if (_dropped++ == 0)
+                    {
+                        TransportLog.QueueFull(_logger, Capacity);
+                    }
+
+                    continue;
+                }
+
+                Insert(messages[i], transaction);
+            }
+
+            if (_dropped != dropped)
+            {
+                SetDropped(_dropped, transaction);
+            }
+
+            transaction.Commit();
+        }
+
+        Signal();
+    }
+
+    /// <summary>
+    /// `vigil run`'s commit after a batch whose alerts are durably written: forgets the events up to
+    /// <paramref name="sequence"/>, records where the alert files end and queues the batch's side effects, atomically.
+    /// </summary>
+    public IReadOnlyList<PendingEffect> Commit(ulong sequence, (long Json, long Log) alertEnds, IReadOnlyList<(string Kind, string Payload)> effects)
+    {
+        var added = new List<PendingEffect>(effects.Count);
+        lock (_gate)
+        {
+            using var transaction = _connection.BeginTransaction();
+            using (var command = _connection.CreateCommand())
+            {
+                command.Transaction = transaction;
+                command.CommandText = "DELETE FROM events WHERE seq <= $seq";
+                command.Parameters.AddWithValue("$seq", (long)sequence);
+                _count -= command.ExecuteNonQuery();
+            }
+
+            SetState("json_end", alertEnds.Json, transaction);
+            SetState("log_end", alertEnds.Log, transaction);
+            foreach (var (kind, payload) in effects)
+            {
+                using var command = _connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = "INSERT INTO effects(kind, payload) VALUES ($kind, $payload) RETURNING id";
+                command.Parameters.AddWithValue("$kind", kind);
+                command.Parameters.AddWithValue("$payload", payload);
+                added.Add(new PendingEffect(Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture), kind, payload));
+            }
+
+            if (_count < Capacity)
+            {
+                FlushDropNotice(transaction);
+            }
+
+            transaction.Commit();
+        }
+
+        Signal();
+        return added;
+    }
+
+    /// <summary>Where the alert files ended at the last <see cref="Commit"/>; null before the first.</summary>
+    public (long Json, long Log)? CommittedAlertEnds() =>
+        GetState("json_end") is { } json && GetState("log_end") is { } log ? (json, log) : null;
+
+    /// <summary>Side effects committed and not yet marked done, oldest first.</summary>
+    public IReadOnlyList<PendingEffect> PendingEffects()
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT id, kind, payload FROM effects ORDER BY id";
+            using var reader = command.ExecuteReader();
+            var result = new List<PendingEffect>();
+            while (reader.Read())
+            {
+                result.Add(new PendingEffect(reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
+            }
+
+            return result;
+        }
+    }
+
+    public void CompleteEffect(long id)
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "DELETE FROM effects WHERE id = $id";
+            command.Parameters.AddWithValue("$id", id);
+            command.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Whether <paramref name="key"/> was taken (by a keyed event or <see cref="TryClaim"/>) and is still remembered.</summary>
+    public bool HasKey(string key)
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT EXISTS (SELECT 1 FROM keys WHERE key = $key)";
+            command.Parameters.AddWithValue("$key", key);
+            return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) != 0;
+        }
+    }
+
+    /// <summary>Takes <paramref name="key"/> durably; false when it was already taken.</summary>
+    public bool TryClaim(string key)
+    {
+        lock (_gate)
+        {
+            using var transaction = _connection.BeginTransaction();
+            var taken = TakeKey(key, transaction);
+            transaction.Commit();
+            return taken;
+        }
+    }
+
+    /// <summary>A number the queue's owner keeps beside the events (e.g. how far a log file was read).</summary>
+    public long? GetState(string key)
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT value FROM state WHERE key = $key";
+            command.Parameters.AddWithValue("$key", key);
+            return command.ExecuteScalar() is long value ? value : null;
+        }
+    }
+
+    public void SetState(string key, long value)
+    {
+        lock (_gate)
+        {
+            SetState(key, value, null);
+        }
+    }
     /// <summary>Commits one event (or counts it dropped when the queue is full).</summary>
     public void Enqueue(EventMessage message)
     {
@@ -75,7 +253,7 @@ internal sealed class DurableEventQueue : IEventSink, IDisposable
                     TransportLog.QueueFull(_logger, Capacity);
                 }
 
-                SetDropped(_dropped);
+                SetDropped(_dropped, null);
                 return;
             }
 
@@ -161,13 +339,43 @@ internal sealed class DurableEventQueue : IEventSink, IDisposable
         _count++;
     }
 
-    private void SetDropped(long dropped)
+    private void SetDropped(long dropped, SqliteTransaction? transaction) => SetState("dropped", dropped, transaction);
+
+    private void SetState(string key, long value, SqliteTransaction? transaction)
     {
         using var command = _connection.CreateCommand();
-        command.CommandText = "INSERT INTO state(key, value) VALUES ('dropped', $value) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
-        command.Parameters.AddWithValue("$value", dropped);
+        command.Transaction = transaction;
+        command.CommandText = "INSERT INTO state(key, value) VALUES ($key, $value) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+        command.Parameters.AddWithValue("$key", key);
+        command.Parameters.AddWithValue("$value", value);
         command.ExecuteNonQuery();
     }
+
+    // True when the key is new (and now taken); every 1,024 keys the oldest beyond 65,536 are forgotten.
+    private bool TakeKey(string key, SqliteTransaction transaction)
+    {
+        using var command = _connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "INSERT OR IGNORE INTO keys(key) VALUES ($key) RETURNING rowid";
+        command.Parameters.AddWithValue("$key", key);
+        if (command.ExecuteScalar() is not long rowid)
+        {
+            return false;
+        }
+
+        if (rowid % 1024 == 0)
+        {
+            using var prune = _connection.CreateCommand();
+            prune.Transaction = transaction;
+            prune.CommandText = "DELETE FROM keys WHERE rowid <= $oldest";
+            prune.Parameters.AddWithValue("$oldest", rowid - KeysKept);
+            prune.ExecuteNonQuery();
+        }
+
+        return true;
+    }
+
+    private const int KeysKept = 65_536;
 
     private void Signal() =>
         Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();

@@ -22,48 +22,56 @@ internal sealed class AgentChannelService(
         var address = http.Connection.RemoteIpAddress;
         var agent = Authenticate(http.Connection.ClientCertificate, TransportLog.Describe(address));
         var session = new AgentSession(new AgentIdentity(agent.Id, agent.Name, address?.ToString()));
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(call.CancellationToken, context.Stopping.Token);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(call.CancellationToken, context.Stopping.Token, session.Replaced);
         var token = linked.Token;
-        context.Sessions.Add(session);
-        context.Registry.Touch(agent.Id, AgentStatus.Active, address?.ToString(), null, context.Time.GetUtcNow());
-        TransportLog.AgentConnected(logger, agent.Id, agent.Name, address?.ToString());
-        var done = await context.Handler.OnConnectedAsync(session, token);
-        await responseStream.WriteAsync(new ManagerMessage { Acknowledged = done }, token);
-        var pump = Task.Run(() => PumpAsync(session, responseStream, token), CancellationToken.None);
+
+        // The agent speaks first (Hello: its version, whether it answers active responses); read it before the
+        // session goes live, so responses waiting for the agent are sent the way it understands.
+        AgentMessage? first = null;
         try
         {
-            await foreach (var message in requestStream.ReadAllAsync(token))
+            if (await requestStream.MoveNext(token))
             {
-                switch (message.BodyCase)
+                first = requestStream.Current;
+                if (first.BodyCase == AgentMessage.BodyOneofCase.Hello)
                 {
-                    case AgentMessage.BodyOneofCase.Hello:
-                        context.Registry.Touch(agent.Id, AgentStatus.Active, null, message.Hello.Version, context.Time.GetUtcNow());
-                        break;
-                    case AgentMessage.BodyOneofCase.KeepAlive:
-                        if (context.Registry.Find(agent.Id) is not { IsRemoved: false })
-                        {
-                            TransportLog.AgentRemovedWhileConnected(logger, agent.Id);
-                            throw new RpcException(new Status(StatusCode.PermissionDenied, "agent removed"));
-                        }
-
-                        context.Registry.Touch(agent.Id, AgentStatus.Active, null, null, context.Time.GetUtcNow());
-                        break;
-                    case AgentMessage.BodyOneofCase.Event:
-                        await OnEventAsync(session, message.Event, token);
-                        break;
-                    case AgentMessage.BodyOneofCase.Events:
-                        foreach (var e in message.Events.Events)
-                        {
-                            await OnEventAsync(session, e, token);
-                        }
-
-                        break;
+                    session.AcknowledgesResponses = first.Hello.AcknowledgesResponses;
                 }
             }
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException || ex is RpcException { StatusCode: StatusCode.Cancelled })
         {
-            // The agent went away (or the manager is stopping): that is a disconnection, not an error.
+            return; // gone before it said hello
+        }
+
+        if (context.Sessions.Add(session) is { } replaced)
+        {
+            // One live session per agent: the older stream is ended, and its end will not mark the agent disconnected.
+            TransportLog.SessionReplaced(logger, agent.Id, agent.Name, replaced.Identity.Ip, address?.ToString());
+        }
+
+        context.Registry.Touch(agent.Id, AgentStatus.Active, address?.ToString(), null, context.Time.GetUtcNow());
+        TransportLog.AgentConnected(logger, agent.Id, agent.Name, address?.ToString());
+        var pump = Task.CompletedTask;
+        try
+        {
+            var done = await context.Handler.OnConnectedAsync(session, token);
+            await responseStream.WriteAsync(new ManagerMessage { Acknowledged = done }, token);
+            pump = Task.Run(() => PumpAsync(session, responseStream, token), CancellationToken.None);
+            if (first is not null)
+            {
+                await OnMessageAsync(session, agent, first, token);
+            }
+
+            await foreach (var message in requestStream.ReadAllAsync(token))
+            {
+                await OnMessageAsync(session, agent, message, token);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException || ex is RpcException { StatusCode: StatusCode.Cancelled })
+        {
+            // The agent went away, the manager is stopping, or a newer session replaced this one: a disconnection
+            // (of this stream), not an error.
         }
         finally
         {
@@ -74,8 +82,44 @@ internal sealed class AgentChannelService(
                 TransportLog.AgentDisconnected(logger, agent.Id, agent.Name);
                 await context.Handler.OnDisconnectedAsync(session, CancellationToken.None);
             }
+            else
+            {
+                TransportLog.StaleSessionClosed(logger, agent.Id, address?.ToString());
+            }
 
             await pump.ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    private async ValueTask OnMessageAsync(AgentSession session, AgentRecord agent, AgentMessage message, CancellationToken token)
+    {
+        switch (message.BodyCase)
+        {
+            case AgentMessage.BodyOneofCase.Hello:
+                context.Registry.Touch(agent.Id, AgentStatus.Active, null, message.Hello.Version, context.Time.GetUtcNow());
+                break;
+            case AgentMessage.BodyOneofCase.KeepAlive:
+                if (context.Registry.Find(agent.Id) is not { IsRemoved: false })
+                {
+                    TransportLog.AgentRemovedWhileConnected(logger, agent.Id);
+                    throw new RpcException(new Status(StatusCode.PermissionDenied, "agent removed"));
+                }
+
+                context.Registry.Touch(agent.Id, AgentStatus.Active, null, null, context.Time.GetUtcNow());
+                break;
+            case AgentMessage.BodyOneofCase.Event:
+                await OnEventAsync(session, message.Event, token);
+                break;
+            case AgentMessage.BodyOneofCase.Events:
+                foreach (var e in message.Events.Events)
+                {
+                    await OnEventAsync(session, e, token);
+                }
+
+                break;
+            case AgentMessage.BodyOneofCase.ResponseDone:
+                await context.Handler.OnResponseDoneAsync(session, message.ResponseDone.Id, token);
+                break;
         }
     }
 

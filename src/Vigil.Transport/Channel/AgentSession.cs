@@ -10,6 +10,13 @@ namespace Vigil.Transport.Channel;
 internal sealed class AgentSession(AgentIdentity identity)
 {
     private readonly Channel<ManagerMessage> _outgoing = System.Threading.Channels.Channel.CreateUnbounded<ManagerMessage>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _replaced = new();
+
+    /// <summary>Cancelled when a newer session of the same agent replaced this one: its stream ends.</summary>
+    public CancellationToken Replaced => _replaced.Token;
+
+    /// <summary>Whether the agent said (in its Hello) that it answers each active response with ResponseDone.</summary>
+    public bool AcknowledgesResponses { get; set; }
 
     public AgentIdentity Identity { get; } = identity;
 
@@ -36,13 +43,29 @@ internal sealed class AgentSession(AgentIdentity identity)
 
     public bool TryAcknowledge(ulong sequence) => _outgoing.Writer.TryWrite(new ManagerMessage { Acknowledged = sequence });
 
-    public bool TrySendActiveResponse(string name, string json) =>
-        _outgoing.Writer.TryWrite(new ManagerMessage { ActiveResponse = new ActiveResponse { Name = name, Json = json } });
+    public bool TrySendActiveResponse(string name, string json, ulong id = 0) =>
+        _outgoing.Writer.TryWrite(new ManagerMessage { ActiveResponse = new ActiveResponse { Name = name, Json = json, Id = id } });
 
     public void Close() => _outgoing.Writer.TryComplete();
+
+    /// <summary>Ends this session's stream (a newer one replaced it).</summary>
+    public void Abort()
+    {
+        Close();
+        try
+        {
+            _replaced.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
 }
 
-/// <summary>The agents connected now, by id (a reconnecting agent replaces its older stream).</summary>
+/// <summary>
+/// The agents connected now, by id: one live session per agent. A newer authenticated session replaces the older
+/// one (whose stream is then ended); a session that is no longer the live one never removes the live one.
+/// </summary>
 internal sealed class SessionTable
 {
     private readonly ConcurrentDictionary<string, AgentSession> _sessions = new(StringComparer.Ordinal);
@@ -51,7 +74,8 @@ internal sealed class SessionTable
 
     public IReadOnlyList<AgentSession> All => [.. _sessions.Values];
 
-    public void Add(AgentSession session)
+    /// <summary>Makes <paramref name="session"/> the agent's live one; returns the one it replaced (already aborted), if any.</summary>
+    public AgentSession? Add(AgentSession session)
     {
         AgentSession? previous = null;
         _sessions.AddOrUpdate(session.Id, session, (_, old) =>
@@ -59,8 +83,12 @@ internal sealed class SessionTable
             previous = old;
             return session;
         });
-        previous?.Close();
+        previous?.Abort();
+        return previous;
     }
+
+    /// <summary>Whether <paramref name="session"/> is its agent's live session.</summary>
+    public bool IsLive(AgentSession session) => Find(session.Id) == session;
 
     public bool Remove(AgentSession session) =>
         _sessions.TryRemove(new KeyValuePair<string, AgentSession>(session.Id, session));
@@ -76,4 +104,7 @@ internal interface IAgentEventHandler
     public ValueTask OnEventAsync(AgentSession session, ulong sequence, EventMessage message, CancellationToken cancellationToken);
 
     public ValueTask OnDisconnectedAsync(AgentSession session, CancellationToken cancellationToken);
+
+    /// <summary>The agent carried out the active response with this outbox id.</summary>
+    public ValueTask OnResponseDoneAsync(AgentSession session, ulong id, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }

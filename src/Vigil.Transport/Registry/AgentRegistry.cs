@@ -47,6 +47,7 @@ internal sealed class AgentRegistry : IDisposable
                 id TEXT PRIMARY KEY, name TEXT NOT NULL, address TEXT, version TEXT, status TEXT NOT NULL,
                 last_keepalive TEXT, thumbprint TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS watermarks(agent_id TEXT PRIMARY KEY, sequence INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, agent_id TEXT NOT NULL, name TEXT NOT NULL, json TEXT NOT NULL, deadline_ms INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS alert_files(id INTEGER PRIMARY KEY CHECK (id = 1), json_end INTEGER NOT NULL, log_end INTEGER NOT NULL);
             """);
     }
@@ -140,11 +141,29 @@ internal sealed class AgentRegistry : IDisposable
     /// Commits a batch whose alerts are durably written: its watermarks and where the alert files end after it, in
     /// one transaction. Alerts beyond those ends at the next start belong to a batch that was never committed.
     /// </summary>
-    public void SaveBatch(IReadOnlyDictionary<string, ulong> watermarks, (long Json, long Log)? alertEnds)
+    public void SaveBatch(IReadOnlyDictionary<string, ulong> watermarks, (long Json, long Log)? alertEnds) => SaveBatch(watermarks, alertEnds, []);
+
+    /// <summary>
+    /// As <see cref="SaveBatch(IReadOnlyDictionary{string, ulong}, ValueTuple{long, long}?)"/>, with the active
+    /// responses the batch decided for agents, queued in each agent's outbox in the same transaction (so a response
+    /// is queued exactly once, however often a crash makes the batch's events come again). Returns them with their ids.
+    /// </summary>
+    public IReadOnlyList<OutboxResponse> SaveBatch(IReadOnlyDictionary<string, ulong> watermarks, (long Json, long Log)? alertEnds, IReadOnlyList<OutboxResponse> responses)
     {
+        var queued = new List<OutboxResponse>(responses.Count);
         lock (_gate)
         {
             using var transaction = _connection.BeginTransaction();
+            foreach (var response in responses)
+            {
+                using var command = Command("INSERT INTO outbox(agent_id, name, json, deadline_ms) VALUES ($agent, $name, $json, $deadline) RETURNING id", transaction);
+                command.Parameters.AddWithValue("$agent", response.AgentId);
+                command.Parameters.AddWithValue("$name", response.Name);
+                command.Parameters.AddWithValue("$json", response.Json);
+                command.Parameters.AddWithValue("$deadline", response.Deadline.ToUnixTimeMilliseconds());
+                queued.Add(response with { Id = (ulong)Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) });
+            }
+
             if (alertEnds is { } ends)
             {
                 using var command = Command("INSERT INTO alert_files(id, json_end, log_end) VALUES (1, $json, $log) ON CONFLICT(id) DO UPDATE SET json_end = excluded.json_end, log_end = excluded.log_end", transaction);
@@ -163,6 +182,54 @@ internal sealed class AgentRegistry : IDisposable
 
             transaction.Commit();
         }
+
+        return queued;
+    }
+
+    /// <summary>The responses waiting in an agent's outbox, oldest first.</summary>
+    public IReadOnlyList<OutboxResponse> PendingResponses(string agentId)
+    {
+        lock (_gate)
+        {
+            using var command = Command("SELECT id, agent_id, name, json, deadline_ms FROM outbox WHERE agent_id = $agent ORDER BY id", null);
+            command.Parameters.AddWithValue("$agent", agentId);
+            return ReadResponses(command);
+        }
+    }
+
+    /// <summary>Forgets a response the agent carried out; false when it is not (or no longer) in that agent's outbox.</summary>
+    public bool CompleteResponse(string agentId, ulong id)
+    {
+        lock (_gate)
+        {
+            using var command = Command("DELETE FROM outbox WHERE id = $id AND agent_id = $agent", null);
+            command.Parameters.AddWithValue("$id", (long)id);
+            command.Parameters.AddWithValue("$agent", agentId);
+            return command.ExecuteNonQuery() > 0;
+        }
+    }
+
+    /// <summary>Removes and returns the responses whose deadline has passed.</summary>
+    public IReadOnlyList<OutboxResponse> TakeExpiredResponses(DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            using var command = Command("DELETE FROM outbox WHERE deadline_ms <= $now RETURNING id, agent_id, name, json, deadline_ms", null);
+            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            return ReadResponses(command);
+        }
+    }
+
+    private static List<OutboxResponse> ReadResponses(SqliteCommand command)
+    {
+        using var reader = command.ExecuteReader();
+        var result = new List<OutboxResponse>();
+        while (reader.Read())
+        {
+            result.Add(new OutboxResponse(reader.GetString(1), reader.GetString(2), reader.GetString(3), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4))) { Id = (ulong)reader.GetInt64(0) });
+        }
+
+        return result;
     }
 
     private List<AgentRecord> Query(string where, params (string Name, object? Value)[] parameters)
@@ -222,4 +289,10 @@ internal sealed class AgentRegistry : IDisposable
     }
 
     public void Dispose() => _connection.Dispose();
+}
+
+/// <summary>An active response waiting in an agent's outbox until the agent says it carried it out, or its deadline.</summary>
+internal sealed record OutboxResponse(string AgentId, string Name, string Json, DateTimeOffset Deadline)
+{
+    public ulong Id { get; init; }
 }

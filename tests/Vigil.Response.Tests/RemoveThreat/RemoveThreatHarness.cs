@@ -11,9 +11,14 @@ internal static class RemoveThreatHarness
 {
     public const string Program = "active-response/bin/remove-threat";
 
-    public static string Message(string path, string? md5 = Eicar.Md5, string? sha1 = Eicar.Sha1, string? sha256 = null, string[]? extraArgs = null)
+    public static string Message(string path, string? md5 = Eicar.Md5, string? sha1 = Eicar.Sha1, string? sha256 = null, string[]? extraArgs = null, long? size = null)
     {
         var source = new JsonObject { ["file"] = path, ["alert_id"] = "1700000000.1", ["md5"] = md5, ["sha1"] = sha1 };
+        if (size is not null)
+        {
+            source["size"] = size;
+        }
+
         if (sha256 is not null)
         {
             source["sha256"] = sha256;

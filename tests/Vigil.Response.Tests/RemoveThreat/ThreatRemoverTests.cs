@@ -307,4 +307,74 @@ public sealed partial class ThreatRemoverTests : IDisposable
         var flagged = _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "mal"));
         Assert.Contains("no md5, sha1 or sha256", await AssertRefusedAsync(flagged, RemoveThreatHarness.Message(flagged, md5: null, sha1: null)));
     }
+
+    // Issue 13, defect 5: a 10 GiB sparse file was hashed whole (91 s) under a host-wide lock.
+    [Fact]
+    public async Task Remove_FileOverTheSizeLimit_RefusedUnread()
+    {
+        var big = Path.Combine(_sandbox.Monitored, "big.bin");
+        using (var stream = File.Create(big))
+        {
+            stream.SetLength(10L << 30); // sparse: no blocks, 10 GiB to read
+        }
+
+        var started = TimeProvider.System.GetTimestamp();
+        var message = RemoveThreatHarness.Message(big, size: 10L << 30);
+        var run = await RemoveThreatHarness.RunAsync(_sandbox, message, _sandbox.DefaultRemoveOptions() with { MaxFileSizeBytes = 1L << 30 });
+        var outcome = Outcome(run);
+        Assert.StartsWith("Error removing threat ", outcome);
+        Assert.Empty(run.Records);
+        Assert.Contains($"the file is {10L << 30} bytes, over the removal limit of {1L << 30} bytes", outcome);
+        Assert.True(TimeProvider.System.GetElapsedTime(started) < TimeSpan.FromSeconds(10), "the file was read");
+        Assert.True(File.Exists(big));
+    }
+
+    [Fact]
+    public async Task Remove_SizeDiffersFromTheAlert_NotHashed()
+    {
+        var big = Path.Combine(_sandbox.Monitored, "grown.bin");
+        using (var stream = File.Create(big))
+        {
+            stream.SetLength(10L << 30);
+        }
+
+        var started = TimeProvider.System.GetTimestamp();
+        var result = await _sandbox.CreateRemover(_sandbox.DefaultRemoveOptions() with { MaxFileSizeBytes = long.MaxValue })
+            .RemoveAsync(Sandbox.EicarTarget(big) with { Size = Eicar.Bytes.Length }, QuarantineAction.Quarantine, CancellationToken.None);
+        Assert.Equal(RemovalOutcome.HashChanged, result.Outcome);
+        Assert.Equal($"size changed (flagged {Eicar.Bytes.Length} bytes, now {10L << 30}); nothing was touched", result.Message);
+        Assert.True(TimeProvider.System.GetElapsedTime(started) < TimeSpan.FromSeconds(10), "the file was read");
+        Assert.True(File.Exists(big));
+    }
+
+    [Fact]
+    public async Task Remove_AnotherFilesRemovalInProgress_DoesNotWait()
+    {
+        var busy = _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "busy"));
+        var flagged = _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "mal"));
+        var vault = _sandbox.CreateVault();
+
+        // A removal of `busy` holds its lock (as while hashing a large file): `mal` is removed at once, `busy` waits.
+        var lockPath = _sandbox.QuarantineOptions.LockPathFor(busy);
+        using var held = File.Open(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
+        Assert.Equal(0, Native.ResponseLibC.Flock((int)held.SafeFileHandle.DangerousGetHandle(), Native.ResponseLibC.LOCK_EX | Native.ResponseLibC.LOCK_NB));
+        var options = _sandbox.DefaultRemoveOptions() with { LockTimeout = TimeSpan.FromSeconds(1) };
+        var removed = await _sandbox.CreateRemover(options, vault).RemoveAsync(Sandbox.EicarTarget(flagged), QuarantineAction.Quarantine, CancellationToken.None);
+        Assert.Equal(RemovalOutcome.Quarantined, removed.Outcome);
+        var waited = await _sandbox.CreateRemover(options, vault).RemoveAsync(Sandbox.EicarTarget(busy), QuarantineAction.Quarantine, CancellationToken.None);
+        Assert.Equal(RemovalOutcome.Failed, waited.Outcome);
+        Assert.Contains("another removal of this file held its lock", waited.Message);
+        Assert.True(File.Exists(busy));
+    }
+
+    [Fact]
+    public void FromAlert_SizeFromEachShape()
+    {
+        static long? SizeOf(string json) => ThreatTarget.FromAlert(System.Text.Json.JsonDocument.Parse(json).RootElement, out _)!.Size;
+        Assert.Equal(68, SizeOf("""{"data":{"virustotal":{"source":{"file":"/a","md5":"44d88612fea8a8f36de82e1278abb02f","size":68}}}}"""));
+        Assert.Equal(68, SizeOf("""{"data":{"vigil":{"source":{"file":"/a","md5":"44d88612fea8a8f36de82e1278abb02f","size":68}}}}"""));
+        Assert.Equal(68, SizeOf("""{"syscheck":{"path":"/a","md5_after":"44d88612fea8a8f36de82e1278abb02f","size_after":"68"}}"""));
+        Assert.Null(SizeOf("""{"syscheck":{"path":"/a","md5_after":"44d88612fea8a8f36de82e1278abb02f","size_after":"-1"}}"""));
+        Assert.Null(SizeOf("""{"data":{"vigil":{"source":{"file":"/a","md5":"44d88612fea8a8f36de82e1278abb02f"}}}}"""));
+    }
 }

@@ -114,6 +114,56 @@ public sealed class ManagerTransportTests : IAsyncLifetime
         await call.RequestStream.CompleteAsync();
     }
 
+    // Issue 13, defect 2: a second session with agent 001's certificate, once closed, marked 001 disconnected while
+    // the real agent was still streaming, and every active response for 001 was dropped from then on.
+    [Fact]
+    public async Task Connect_SecondSessionWithTheSameCertificate_ReplacesTheOldAndItsCloseLeavesTheAgentReachable()
+    {
+        var credentials = await EnrollAsync("web-01");
+        using var queue = new DurableEventQueue(_temp.Combine("agent", "queue.db"));
+        var received = System.Threading.Channels.Channel.CreateUnbounded<string>();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var connection = new AgentConnection(
+            credentials, queue, async (response, token) => await received.Writer.WriteAsync(response.Name, token), new AgentConnectionOptions { MinBackoff = TimeSpan.FromMilliseconds(100) }, NullLogger.Instance, TimeProvider.System);
+        var running = connection.RunAsync(stop.Token);
+        var live = await WaitForSessionAsync(credentials.Id, null, stop.Token);
+
+        // The same certificate again (a copy of the agent's key): the new session replaces the old one, whose stream ends.
+        using (var handler = credentials.CreateHandler())
+        using (var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"https://{credentials.Manager}", new Grpc.Net.Client.GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = false }))
+        using (var call = new AgentChannel.AgentChannelClient(channel).Connect(cancellationToken: stop.Token))
+        {
+            await call.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello() });
+            Assert.True(await call.ResponseStream.MoveNext(stop.Token));
+            await _log.AssertLoggedAsync("Agent 001 (web-01) opened a new session from 127.0.0.1; closing its older session from 127.0.0.1");
+            await call.RequestStream.CompleteAsync();
+        }
+
+        // The real agent comes back (its stream was ended, so it reconnects) and is the live session: reachable.
+        var again = await WaitForSessionAsync(credentials.Id, live, stop.Token);
+        await Task.Delay(500, stop.Token); // the second session's close has been handled by now
+        Assert.Same(again, _transport!.Sessions.Find(credentials.Id));
+        Assert.Equal(AgentStatus.Active, _registry!.Find(credentials.Id)!.Status);
+        Assert.True(again.AcknowledgesResponses);
+        Assert.True(again.TrySendActiveResponse("remove-threat", "{}", 7));
+        Assert.Equal("remove-threat", await received.Reader.ReadAsync(stop.Token));
+        await stop.CancelAsync();
+        await running;
+    }
+
+    private async Task<AgentSession> WaitForSessionAsync(string id, AgentSession? other, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (_transport!.Sessions.Find(id) is { } session && session != other && session.AcknowledgesResponses)
+            {
+                return session;
+            }
+
+            await Task.Delay(20, cancellationToken);
+        }
+    }
+
     [Fact]
     public async Task Connect_CertificateFromAnotherCa_IsRefused()
     {
