@@ -28,7 +28,10 @@ internal static class RemoveThreatCommand
         {
             var home = paths.ResolveHome(parseResult);
             var dataDir = paths.ResolveDataDir(parseResult);
-            var allowed = (parseResult.GetValue(allow) ?? []).Concat(monitoredDirectories?.Invoke(home) ?? []).ToArray();
+            var allowed = (parseResult.GetValue(allow) ?? [])
+                .Concat(monitoredDirectories?.Invoke(home) ?? [])
+                .Concat(MonitoredFromHost())
+                .ToArray();
             var program = CreateProgram(
                 home,
                 dataDir,
@@ -40,6 +43,19 @@ internal static class RemoveThreatCommand
         });
         root.Subcommands.Add(command);
     }
+
+    /// <summary>The environment variable through which `vigil run` and `vigil agent` tell the programs their execd
+    /// starts which directories are monitored (with <c>--directory</c> they are not the configuration's).</summary>
+    public const string MonitoredVariable = "VIGIL_MONITORED";
+
+    /// <summary>Sets <see cref="MonitoredVariable"/> for the active-response programs this process starts.</summary>
+    public static void ExportMonitored(IEnumerable<string> directories) =>
+        Environment.SetEnvironmentVariable(MonitoredVariable, string.Join('\n', directories));
+
+    private static string[] MonitoredFromHost() =>
+        Environment.GetEnvironmentVariable(MonitoredVariable) is { Length: > 0 } value
+            ? [.. value.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(Path.IsPathRooted)]
+            : [];
 
     /// <summary>The remover as `vigil remove-threat` runs it: acting only inside <paramref name="allowed"/>, never on Vigil's own files.</summary>
     internal static RemoveThreatProgram CreateProgram(

@@ -65,7 +65,7 @@ internal sealed class AgentHost(
         await _fim.InitialScan.WaitAsync(cancellationToken);
         foreach (var directory in config.Syscheck.Directories)
         {
-            await output.WriteLineAsync($"vigil: watching {directory.Path} ({directory.Mode})");
+            await output.WriteLineAsync(WatchedDirectories.Describe(directory));
         }
 
         await output.WriteLineAsync($"vigil: agent {credentials.Id} ({credentials.Name}) for manager {credentials.Manager}; queue {paths.Queue} ({_queue.Count} events waiting)");

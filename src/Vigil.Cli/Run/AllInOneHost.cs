@@ -80,7 +80,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         foreach (var integration in config.Integrations.Where(i => i.Name is "virustotal" or "custom-vigil-lists"))
         {
             Directory.CreateDirectory(Path.GetDirectoryName(paths.IntelDatabase(index))!);
-            var service = new IntelService(integration, sink, paths.IntelDatabase(index++), time);
+            var service = new IntelService(WatchedBinding.Bind(integration, rules), sink, paths.IntelDatabase(index++), time);
             service.Start();
             _intel.Add(service);
         }
@@ -181,15 +181,12 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
 
         foreach (var directory in syscheck.Directories)
         {
-            text.WriteLine($"vigil: watching {directory.Path} ({directory.Mode}{(directory.ReportChanges ? ", report_changes" : "")})");
+            text.WriteLine(WatchedDirectories.Describe(directory));
         }
 
         foreach (var integration in config.Integrations.Where(i => i.Name is "virustotal" or "custom-vigil-lists"))
         {
-            var filter = integration.RuleIds.Count > 0 ? $"rules {string.Join(",", integration.RuleIds)}" : "every alert the block selects";
-            text.WriteLine(integration.ApiKey.IsEmpty
-                ? $"vigil: intelligence: local hash lists (built-in EICAR list) on {filter}; VirusTotal off (no API key: set VIGIL_VT_API_KEY)"
-                : $"vigil: intelligence: VirusTotal (and any configured hash lists) on {filter}");
+            text.WriteLine(WatchedBinding.Describe(integration, rules));
         }
 
         foreach (var ar in config.ActiveResponses)

@@ -50,6 +50,13 @@ internal sealed class LocalIntel(IReadOnlyList<HashList> lists)
         return null;
     }
 
+    private static PyJson Source(FileAlert file) => new PyJson()
+        .Add("alert_id", file.AlertId)
+        .Add("file", file.Path)
+        .Add("md5", file.Md5)
+        .Add("sha1", file.Sha1)
+        .Add("sha256", file.Sha256);
+
     private static EventMessage Message(FileAlert file, string list, string kind, string hash, string? threat)
     {
         var body = new PyJson()
@@ -61,13 +68,16 @@ internal sealed class LocalIntel(IReadOnlyList<HashList> lists)
             body.Add("threat", threat);
         }
 
-        body.Add("source", new PyJson()
-            .Add("alert_id", file.AlertId)
-            .Add("file", file.Path)
-            .Add("md5", file.Md5)
-            .Add("sha1", file.Sha1)
-            .Add("sha256", file.Sha256));
-        var json = new PyJson().Add("vigil", body).Add("integration", Integration).ToString();
+        body.Add("source", Source(file));
+
+        // The file again under virustotal.source, where the guide's rule 100092 ("removed threat located at
+        // $(parameters.alert.data.virustotal.source.file)") and its remove-threat.sh look for it, so both name the
+        // file whichever intelligence flagged it. "integration" stays vigil-intel: the 87100 rules do not match it.
+        var json = new PyJson()
+            .Add("vigil", body)
+            .Add("virustotal", new PyJson().Add("source", Source(file)))
+            .Add("integration", Integration)
+            .ToString();
         return new EventMessage(EventMessage.LocalFileQueue, EventMessage.AgentLocation(file.Agent, Integration), json);
     }
 }

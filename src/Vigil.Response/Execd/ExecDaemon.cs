@@ -177,7 +177,17 @@ internal sealed class ExecDaemon(ExecdOptions options, ActiveResponseLog log, Ti
             CloseInput(process);
             _ = DrainAsync(process.StandardOutput);
             await process.WaitForExitAsync(linked.Token);
-            await stderr;
+            var complaint = (await stderr).Trim();
+            if (process.ExitCode is 126 or 127 or > 128 || complaint.Length > 0)
+            {
+                // A program that cannot run or do its job (not executable, a missing interpreter or jq, killed by a
+                // signal) must not pass unseen: the line raises rule 200305. Other exit codes are the program's
+                // own answer (remove-threat's 1: nothing removed, already in the AR log).
+                await LogAsync(
+                    $"{command.Program} exited with code {process.ExitCode}{(complaint.Length > 0 ? $"; stderr: {Truncate(complaint)}" : "")}",
+                    CancellationToken.None);
+            }
+
             return new ExecdResult(ExecdOutcome.Completed, answer, repeatKey, process.ExitCode);
         }
         catch (OperationCanceledException)
