@@ -51,14 +51,15 @@ internal static class RunCommand
             var time = TimeProvider.System;
             var allInOnePaths = new AllInOnePaths(home, data);
             var indexing = AlertIndexing.Open(data, Console.Out, time);
-            var host = new AllInOneHost(config, rules, allInOnePaths, Console.Out, time) { Indexing = indexing };
+            var host = new AllInOneHost(config, rules, allInOnePaths, Console.Out, time) { Indexing = indexing, IsTerminal = FimConsole.IsTerminal };
             using var loggers = HostLogging.Create(json: false);
             var fronted = new WebFrontedHost(host, indexing, webOptions, Console.Out, loggers);
             await HostLifetime.RunUntilStoppedAsync(
                 token => fronted.StartAsync(
                     host.StartAsync,
                     () => new HostOperations(config, rules, HostOperations.LocalQuarantine(data, allInOnePaths.ActiveResponseLog, time), host.IntelServices, time),
-                    token),
+                    token,
+                    host.WaitUntilReadyAsync),
                 fronted,
                 cancellationToken);
 

@@ -97,12 +97,25 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
 
         _fim = new FimService(SyscheckOverrides.WithoutOwnFiles(config.Syscheck, paths.Data, paths.ActiveResponseLog), paths.Fim, sink, time);
         await _fim.StartAsync(cancellationToken);
-
-        // "ready" means the baseline is taken: a file dropped before then is part of it (as in Wazuh), one dropped
-        // after is an event.
-        await _fim.InitialScan.WaitAsync(cancellationToken);
-        await output.WriteAsync(Banner());
     }
+
+    /// <summary>
+    /// Waits for the first scan, showing its progress and the limits it reaches, then prints the banner: what is and
+    /// is not covered. The realtime watches are in place before the scan starts, and what they see during it is
+    /// reported; the scan's own findings on a first run are the baseline (as in Wazuh).
+    /// </summary>
+    public async Task WaitUntilReadyAsync(CancellationToken cancellationToken)
+    {
+        var console = new FimConsole(_fim!, config, output, time, IsTerminal);
+        await console.ShowFirstScanAsync(cancellationToken);
+        await output.WriteAsync(Banner(console));
+        _limits = Task.Run(() => console.WatchLimitsAsync(_stopping.Token), CancellationToken.None);
+    }
+
+    /// <summary>Whether progress may rewrite one console line (set false for tests that read the output).</summary>
+    public bool IsTerminal { get; init; }
+
+    private Task? _limits;
 
     private async Task AnalyseAsync(AnalysisPipeline pipeline, AlertFileWriter writer, CancellationToken cancellationToken)
     {
@@ -169,7 +182,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         _responses.Start(() => _execd!.ExecuteAsync(command.Json, _stopping.Token));
     }
 
-    private string Banner()
+    private string Banner(FimConsole console)
     {
         var text = new StringWriter();
         var syscheck = config.Syscheck;
@@ -192,6 +205,11 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         foreach (var ar in config.ActiveResponses)
         {
             text.WriteLine($"vigil: active response {ar.Command} on rules {(ar.RulesId.Count > 0 ? string.Join(",", ar.RulesId) : "-")}{(ar.Level is { } l ? $", level >= {l}" : "")}{(ar.RulesGroup is { } g ? $", group {g}" : "")}");
+        }
+
+        foreach (var line in console.Coverage())
+        {
+            text.WriteLine(line);
         }
 
         text.WriteLine($"vigil: alerts in {paths.Alerts}/alerts.json and alerts.log");
@@ -222,7 +240,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         await HostLifetime.DrainAsync(_events.Reader, time);
 
         await _stopping.CancelAsync();
-        await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
+        await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask, _limits ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
         _stopping.Dispose();
     }
 }

@@ -26,6 +26,15 @@ internal sealed class Scanner(PathScope scope, FileInspector inspector, Baseline
         ReturnSpecialDirectories = false,
     };
 
+    private long _files;
+    private long _bytes;
+
+    /// <summary>Files looked at by every scan since start (for progress).</summary>
+    public long FilesScanned => Interlocked.Read(ref _files);
+
+    /// <summary>Bytes of the files looked at since start (for progress).</summary>
+    public long BytesScanned => Interlocked.Read(ref _bytes);
+
     /// <summary>Worker threads per scan; the number of cores by default.</summary>
     public int Workers { get; init; } = Environment.ProcessorCount;
 
@@ -193,6 +202,12 @@ internal sealed class Scanner(PathScope scope, FileInspector inspector, Baseline
                     while (files.TryRead(out var path))
                     {
                         var inspection = inspector.Inspect(path, directory);
+                        Interlocked.Increment(ref _files);
+                        if (inspection is Inspected inspected)
+                        {
+                            Interlocked.Add(ref _bytes, inspected.Entry.Size);
+                        }
+
                         writer.Changes.WriteAsync(new Observed(inspection, directory, mode), cancellationToken).AsTask().GetAwaiter().GetResult();
                     }
                 }
