@@ -24,6 +24,7 @@ internal static class AgentCommand
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var home = paths.ResolveHome(parseResult);
+            using var diagnosticLog = DiagnosticLog.Start(paths.ResolveDataDir(parseResult), TimeProvider.System);
             var data = paths.ResolveDataDir(parseResult);
             if (AgentCredentials.TryLoad(data) is not { } credentials)
             {

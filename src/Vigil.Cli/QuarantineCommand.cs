@@ -183,7 +183,7 @@ internal static class QuarantineCommand
 
             var time = TimeProvider.System;
             var vault = new QuarantineVault(options, new QuarantineStore(options.DatabasePath, time), time);
-            return action(vault, new ActiveResponseLog(ActiveResponseLog.PathUnder(home), time));
+            return action(vault, new ActiveResponseLog(ActiveResponseLog.PathInData(options.DataDirectory), time));
         }
         catch (VigilException ex)
         {

@@ -38,7 +38,8 @@ internal static class RemoveThreatCommand
                 allowed,
                 parseResult.GetValue(allowHardLinks),
                 parseResult.GetValue(action) == "delete" ? QuarantineAction.Delete : QuarantineAction.Quarantine,
-                TimeProvider.System);
+                TimeProvider.System,
+                paths.ActiveResponseLog(parseResult));
             return await program.RunAsync(Console.In, Console.Out, cancellationToken) == 0 ? ExitCodes.Success : ExitCodes.Findings;
         });
         root.Subcommands.Add(command);
@@ -59,7 +60,8 @@ internal static class RemoveThreatCommand
 
     /// <summary>The remover as `vigil remove-threat` runs it: acting only inside <paramref name="allowed"/>, never on Vigil's own files.</summary>
     internal static RemoveThreatProgram CreateProgram(
-        string home, string dataDir, IReadOnlyList<string> allowed, bool allowHardLinks, QuarantineAction defaultAction, TimeProvider time)
+        string home, string dataDir, IReadOnlyList<string> allowed, bool allowHardLinks, QuarantineAction defaultAction, TimeProvider time,
+        string? activeResponseLog = null)
     {
         var quarantine = new QuarantineOptions { DataDirectory = dataDir };
         var options = new RemoveThreatOptions
@@ -75,7 +77,7 @@ internal static class RemoveThreatCommand
         };
         QuarantineVault.EnsureDataDirectory(quarantine);
         var vault = new QuarantineVault(quarantine, new QuarantineStore(quarantine.DatabasePath, time), time);
-        var log = new ActiveResponseLog(ActiveResponseLog.PathUnder(home), time);
+        var log = new ActiveResponseLog(activeResponseLog ?? ActiveResponseLog.PathUnder(home), time);
         return new RemoveThreatProgram(new ThreatRemover(options, vault, time), log, options);
     }
 
@@ -87,7 +89,8 @@ internal static class RemoveThreatCommand
     /// shipped wrapper (a script put there by the operator runs as a child process, as always). Same options as the
     /// wrapper gives: the monitored directories, quarantine, no hard links.
     /// </summary>
-    internal static IReadOnlyDictionary<string, InProcessProgram> InProcess(string home, string dataDir, IReadOnlyList<string> monitored, TimeProvider time)
+    internal static IReadOnlyDictionary<string, InProcessProgram> InProcess(
+        string home, string dataDir, IReadOnlyList<string> monitored, string activeResponseLog, TimeProvider time)
     {
         var wrapper = Path.Combine(home, "active-response", "bin", "remove-threat");
         try
@@ -106,7 +109,7 @@ internal static class RemoveThreatCommand
         return new Dictionary<string, InProcessProgram>(StringComparer.Ordinal)
         {
             [RemoveThreatProgram.DefaultProgramName] = (input, output, token) =>
-                CreateProgram(home, dataDir, monitored, allowHardLinks: false, QuarantineAction.Quarantine, time).RunAsync(input, output, token),
+                CreateProgram(home, dataDir, monitored, allowHardLinks: false, QuarantineAction.Quarantine, time, activeResponseLog).RunAsync(input, output, token),
         };
     }
 }

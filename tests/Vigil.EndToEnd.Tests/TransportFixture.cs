@@ -186,5 +186,5 @@ internal sealed class TransportFixture : IDisposable
 
 internal sealed record AgentHome(string Name, string Home, string Data, string Watched)
 {
-    public string ActiveResponseLog => Path.Combine(Home, "logs", "active-responses.log");
+    public string ActiveResponseLog => Path.Combine(Data, "logs", "active-responses.log");
 }

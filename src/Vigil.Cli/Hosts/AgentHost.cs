@@ -11,7 +11,7 @@ namespace Vigil.Cli.Hosts;
 /// <summary>Where `vigil agent` keeps things under its data directory.</summary>
 internal sealed record AgentPaths(string Home, string Data)
 {
-    public string ActiveResponseLog => Response.Execd.ActiveResponseLog.PathUnder(Home);
+    public string ActiveResponseLog => Response.Execd.ActiveResponseLog.PathInData(Data);
 
     public string Fim => Path.Combine(Data, "fim");
 

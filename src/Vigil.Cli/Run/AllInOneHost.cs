@@ -17,7 +17,7 @@ internal sealed record AllInOnePaths(string Home, string Data)
 {
     public string Alerts => Path.Combine(Data, "logs", "alerts");
 
-    public string ActiveResponseLog => Response.Execd.ActiveResponseLog.PathUnder(Home);
+    public string ActiveResponseLog => Response.Execd.ActiveResponseLog.PathInData(Data);
 
     public string Fim => Path.Combine(Data, "fim");
 

@@ -120,9 +120,10 @@ internal static class HostExecd
             new ExecdOptions
             {
                 Home = home,
+                RunDirectory = data,
                 Commands = config.Commands,
                 ActiveResponses = config.ActiveResponses,
-                InProcess = RemoveThreatCommand.InProcess(home, data, [.. config.Syscheck.Directories.Select(d => d.Path)], time),
+                InProcess = RemoveThreatCommand.InProcess(home, data, [.. config.Syscheck.Directories.Select(d => d.Path)], activeResponseLog, time),
             },
             new ActiveResponseLog(activeResponseLog, time),
             time);

@@ -141,6 +141,20 @@ internal sealed class ExecDaemon(ExecdOptions options, ActiveResponseLog log, Ti
         {
             return await RunInProcessAsync(command, inProcess, message, line, exchangeKeys, cancellationToken);
         }
+        var workingDirectory = options.Home;
+        if (options.RunDirectory is { } runDirectory && runDirectory != options.Home)
+        {
+            try
+            {
+                LinkProgram(runDirectory, command);
+                workingDirectory = runDirectory;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                await LogAsync($"{command.Program}: could not link it under {runDirectory} ({ex.Message}); it runs from {options.Home}", cancellationToken);
+            }
+        }
+
         var start = new ProcessStartInfo
         {
             // env execs the program by its relative path from the install root, so the program sees exactly what
@@ -148,7 +162,7 @@ internal sealed class ExecDaemon(ExecdOptions options, ActiveResponseLog log, Ti
             // no arguments. Process would otherwise exec an absolute path.
             FileName = "/usr/bin/env",
             ArgumentList = { "--", command.Program },
-            WorkingDirectory = options.Home,
+            WorkingDirectory = workingDirectory,
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -398,6 +412,27 @@ internal sealed class ExecDaemon(ExecdOptions options, ActiveResponseLog log, Ti
         {
             // already exited
         }
+    }
+
+    // <run>/active-response/bin/NAME -> <home>/active-response/bin/NAME, replaced when it points elsewhere.
+    private void LinkProgram(string runDirectory, ResolvedCommand command)
+    {
+        var bin = Path.Combine(runDirectory, "active-response", "bin");
+        Directory.CreateDirectory(bin);
+        var link = Path.Combine(bin, command.Executable);
+        var target = Path.Combine(options.BinDirectory, command.Executable);
+        var existing = new FileInfo(link);
+        if (existing.LinkTarget == target)
+        {
+            return;
+        }
+
+        if (existing.Exists || existing.LinkTarget is not null)
+        {
+            File.Delete(link);
+        }
+
+        File.CreateSymbolicLink(link, target);
     }
 
     private static string Truncate(string text) => text.Length <= 200 ? text : text[..200] + "…";
