@@ -6,7 +6,7 @@ namespace Vigil.Cli.Run;
 
 /// <summary>
 /// What FIM is doing, on the console: the first scan's progress (one updating line on a terminal, a plain line every
-/// ten seconds otherwise), the limits it runs into (loud, once, with the setting to change), and at "ready" what is
+/// five seconds otherwise), the limits it runs into (loud, once, with the setting to change), and at "ready" what is
 /// and is not covered.
 /// </summary>
 internal sealed class FimConsole(FimService fim, OssecConfig config, TextWriter output, TimeProvider time, bool isTerminal)
@@ -21,7 +21,7 @@ internal sealed class FimConsole(FimService fim, OssecConfig config, TextWriter 
     public async Task ShowFirstScanAsync(CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
-        var interval = isTerminal ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(10);
+        var interval = isTerminal ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(5);
         var shown = false;
         while (!fim.InitialScan.IsCompleted)
         {
