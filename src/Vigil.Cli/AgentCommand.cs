@@ -24,6 +24,7 @@ internal static class AgentCommand
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var home = paths.ResolveHome(parseResult);
+            using var diagnosticLog = DiagnosticLog.Start(paths.ResolveDataDir(parseResult), TimeProvider.System);
             var data = paths.ResolveDataDir(parseResult);
             if (AgentCredentials.TryLoad(data) is not { } credentials)
             {
@@ -37,7 +38,9 @@ internal static class AgentCommand
             }
 
             var (config, _, diagnostics) = ConfigLoading.Load(parseResult.GetValue(configOption), null, home);
-            ConfigLoading.Print(diagnostics, Console.Error);
+
+            // The integrations run on the manager: their notices (no VirusTotal key, …) are not the agent's to give.
+            ConfigLoading.Print([.. diagnostics.Where(d => !ConfigLoading.IsIntegrationNotice(d))], Console.Error);
             if (ConfigLoading.HasErrors(diagnostics))
             {
                 await Console.Error.WriteLineAsync("vigil agent: the configuration has errors (see above); nothing was started");
@@ -45,6 +48,8 @@ internal static class AgentCommand
             }
 
             config = SyscheckOverrides.WithRealtimeDirectories(config, parseResult.GetValue(directories));
+            RemoveThreatCommand.ExportMonitored(config.Syscheck.Directories.Select(d => d.Path));
+            ConfigLoading.Print([.. ConfigLoading.CheckInstall(config, missingProgramIsError: false).Where(d => !d.Message.StartsWith("<directories>", StringComparison.Ordinal))], Console.Error);
 
             Environment.SetEnvironmentVariable("VIGIL_HOME", home);
             Environment.SetEnvironmentVariable("VIGIL_DATA", data);

@@ -38,7 +38,9 @@ internal static class AgentsCommand
         remove.SetAction(parseResult =>
         {
             using var registry = new AgentRegistry(AgentRegistry.PathUnder(paths.ResolveDataDir(parseResult)));
-            var agentId = parseResult.GetValue(id)!;
+            // The list shows ids as 002; "2" means the same agent.
+            var given = parseResult.GetValue(id)!;
+            var agentId = given.Length is > 0 and < 3 && given.All(char.IsAsciiDigit) ? given.PadLeft(3, '0') : given;
             if (!registry.Remove(agentId))
             {
                 Console.Error.WriteLine($"vigil agents remove: no agent {agentId} (or already removed)");

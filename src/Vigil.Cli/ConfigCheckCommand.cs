@@ -9,17 +9,22 @@ internal static class ConfigCheckCommand
     public static void AddTo(RootCommand root)
     {
         var configOption = new Option<string?>("--config") { Description = "The ossec.conf to check (default: config/ossec.conf under the Vigil home)." };
-        var rulesOption = new Option<string[]>("--rules") { Description = "Rule files to check instead of those the configuration names.", AllowMultipleArgumentsPerToken = true };
+        var rulesOption = new Option<string[]>("--rules")
+        {
+            Description = "More rule files to check, loaded after the built-in ruleset and those the configuration names.",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var check = new Command("check", "Validate ossec.conf and the rules; exit 1 when there is any error.") { configOption, rulesOption };
         check.SetAction(parseResult =>
         {
             var ruleFiles = NullIfEmpty(parseResult.GetValue(rulesOption));
-            var (config, rules, diagnostics) = ConfigLoading.Load(parseResult.GetValue(configOption), ruleFiles);
+            var (config, rules, loaded) = ConfigLoading.Load(parseResult.GetValue(configOption), ruleFiles, addRules: true);
+            var diagnostics = loaded.Concat(ConfigLoading.CheckInstall(config, missingProgramIsError: true)).ToList();
             ConfigLoading.Print(diagnostics, Console.Out);
             var errors = diagnostics.Count(d => d.Severity == DiagnosticSeverity.Error);
             var warnings = diagnostics.Count - errors;
             var decoderFiles = Analysis.AnalysisFactory.DecoderFilesOf(config).Count;
-            var ruleFileCount = ruleFiles?.Length ?? Analysis.Rules.RuleSet.RuleFilesOf(config).Count;
+            var ruleFileCount = Analysis.Rules.RuleSet.RuleFilesOf(config).Count + (ruleFiles?.Length ?? 0);
             Console.WriteLine($"{errors} error(s), {warnings} warning(s); {decoderFiles} decoder file(s), {rules.Decoders.XmlDecoderCount} decoders; {ruleFileCount} rule file(s), {rules.Rules.Count} rules loaded");
             return errors > 0 ? ExitCodes.Findings : ExitCodes.Success;
         });

@@ -42,10 +42,16 @@ internal static class EnrollCommand
                 await Console.Out.WriteLineAsync($"vigil: manager CA sha256 {fingerprint}{(trusted is null ? " (compare with the one `vigil manager` prints)" : " (verified)")}");
                 return ExitCodes.Success;
             }
+            catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
+            {
+                await Console.Error.WriteLineAsync($"vigil enroll: {Transport.RpcMessages.Describe(ex, endpoint)}");
+                return ExitCodes.IoError;
+            }
             catch (RpcException ex)
             {
+                // The manager answered and said no (a wrong password, a name it refuses): what was given must change.
                 await Console.Error.WriteLineAsync($"vigil enroll: refused by {endpoint}: {ex.Status.Detail}");
-                return ExitCodes.IoError;
+                return ExitCodes.ConfigError;
             }
             catch (AuthenticationFailedException ex)
             {

@@ -26,4 +26,14 @@ internal sealed class HomeOptions
     public string ResolveDataDir(ParseResult parseResult) =>
         parseResult.GetValue(DataDir)?.FullName
         ?? (Environment.GetEnvironmentVariable("VIGIL_DATA") is { Length: > 0 } data ? Path.GetFullPath(data) : Path.Combine(ResolveHome(parseResult), ".vigil"));
+
+    /// <summary>
+    /// The active-response log of the instance a program acts for: under its data directory when one is given
+    /// (<c>--data-dir</c>, or <c>VIGIL_DATA</c>, which Vigil's hosts set for the programs they start), else Wazuh's
+    /// <c>&lt;home&gt;/logs/active-responses.log</c> (a program run by a real Wazuh execd).
+    /// </summary>
+    public string ActiveResponseLog(ParseResult parseResult) =>
+        parseResult.GetValue(DataDir) is not null || Environment.GetEnvironmentVariable("VIGIL_DATA") is { Length: > 0 }
+            ? Response.Execd.ActiveResponseLog.PathInData(ResolveDataDir(parseResult))
+            : Response.Execd.ActiveResponseLog.PathUnder(ResolveHome(parseResult));
 }

@@ -40,6 +40,7 @@ internal static class ManagerCommand
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var home = paths.ResolveHome(parseResult);
+            using var diagnosticLog = DiagnosticLog.Start(paths.ResolveDataDir(parseResult), TimeProvider.System);
             var (config, rules, diagnostics) = ConfigLoading.Load(parseResult.GetValue(configOption), null, home);
             ConfigLoading.Print(diagnostics, Console.Error);
             if (ConfigLoading.HasErrors(diagnostics))

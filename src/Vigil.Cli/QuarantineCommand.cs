@@ -57,10 +57,19 @@ internal static class QuarantineCommand
 
         var restoreId = new Argument<long>("id") { Description = "The quarantine record id." };
         var to = new Option<string>("--to") { Description = "Restore to this path (or into this directory) instead of the original path." };
-        var restore = new Command("restore", "Put a file back with its owner, mode and times; never overwrites; exempts its hash from removal.") { restoreId, to };
+        var exemptFor = new Option<string>("--exempt-for")
+        {
+            Description = "How long the restored file (that path with that content) is not removed again: 30d (default), 12h, …",
+            DefaultValueFactory = _ => "30d",
+        };
+        var restore = new Command("restore", "Put a file back with its owner, mode and times; never overwrites; that file is exempt from removal for 30 days.")
+        {
+            restoreId, to, exemptFor,
+        };
         restore.SetAction(parseResult => Run(parseResult, paths, (vault, log) =>
         {
-            var record = vault.Restore(parseResult.GetValue(restoreId), parseResult.GetValue(to));
+            var lifetime = ParseAge(parseResult.GetValue(exemptFor)!, "--exempt-for");
+            var record = vault.Restore(parseResult.GetValue(restoreId), parseResult.GetValue(to), lifetime);
             QuarantineAudit.WriteAsync(log, "restore", record, "Quarantined file restored", CancellationToken.None).AsTask().GetAwaiter().GetResult();
             Print(record, parseResult.GetValue(json));
             return ExitCodes.Success;
@@ -80,7 +89,7 @@ internal static class QuarantineCommand
         var purge = new Command("purge", "Delete every file quarantined longer ago than --older-than.") { olderThan };
         purge.SetAction(parseResult => Run(parseResult, paths, (vault, log) =>
         {
-            var age = ParseAge(parseResult.GetValue(olderThan)!);
+            var age = ParseAge(parseResult.GetValue(olderThan)!, "--older-than");
             var purged = vault.Purge(age);
             foreach (var record in purged)
             {
@@ -99,7 +108,41 @@ internal static class QuarantineCommand
             return ExitCodes.Success;
         }));
 
+        var exemptions = new Command("exemptions", "List the restored files that are exempt from removal (path and sha256), with their expiry.");
+        exemptions.SetAction(parseResult => Run(parseResult, paths, (vault, _) =>
+        {
+            var all = vault.Store.Exemptions();
+            if (parseResult.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(all, s_json));
+                return ExitCodes.Success;
+            }
+
+            Console.WriteLine($"{"ID",5}  {"STATE",-8}  {"EXPIRES (UTC)",-20}  {"QUARANTINE",-10}  {"SHA256",-16}  PATH");
+            foreach (var e in all)
+            {
+                Console.WriteLine($"{e.Id,5}  {e.State,-8}  {e.ExpiresAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),-20}  {e.QuarantineId?.ToString(CultureInfo.InvariantCulture) ?? "-",-10}  {e.Sha256[..16],-16}  {JsonSerializer.Serialize(e.Path, s_json)}");
+            }
+
+            return ExitCodes.Success;
+        }));
+        var revokeId = new Argument<long>("id") { Description = "The exemption id (from `vigil quarantine exemptions`)." };
+        var revoke = new Command("revoke", "End an exemption now: the file is removed again if it is flagged.") { revokeId };
+        revoke.SetAction(parseResult => Run(parseResult, paths, (vault, _) =>
+        {
+            var id = parseResult.GetValue(revokeId);
+            if (!vault.Store.RevokeExemption(id))
+            {
+                throw new VigilException($"no active exemption with id {id} (see vigil quarantine exemptions)");
+            }
+
+            Console.WriteLine($"exemption {id} revoked");
+            return ExitCodes.Success;
+        }));
+        exemptions.Subcommands.Add(revoke);
+
         command.Subcommands.Add(list);
+        command.Subcommands.Add(exemptions);
         command.Subcommands.Add(show);
         command.Subcommands.Add(restore);
         command.Subcommands.Add(delete);
@@ -108,13 +151,13 @@ internal static class QuarantineCommand
     }
 
     /// <summary>Parses 30d, 12h, 90m, 45s or a bare number of days.</summary>
-    internal static TimeSpan ParseAge(string text)
+    internal static TimeSpan ParseAge(string text, string option = "--older-than")
     {
         var unit = text.Length > 0 && char.IsAsciiLetter(text[^1]) ? char.ToLowerInvariant(text[^1]) : 'd';
         var number = char.IsAsciiLetter(text.Length > 0 ? text[^1] : '0') ? text[..^1] : text;
         if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value < 0)
         {
-            throw new VigilException($"--older-than {text}: expected a number with d, h, m or s");
+            throw new VigilException($"{option} {text}: expected a number with d, h, m or s");
         }
 
         return unit switch
@@ -123,7 +166,7 @@ internal static class QuarantineCommand
             'h' => TimeSpan.FromHours(value),
             'm' => TimeSpan.FromMinutes(value),
             's' => TimeSpan.FromSeconds(value),
-            _ => throw new VigilException($"--older-than {text}: expected a number with d, h, m or s"),
+            _ => throw new VigilException($"{option} {text}: expected a number with d, h, m or s"),
         };
     }
 
@@ -140,7 +183,7 @@ internal static class QuarantineCommand
 
             var time = TimeProvider.System;
             var vault = new QuarantineVault(options, new QuarantineStore(options.DatabasePath, time), time);
-            return action(vault, new ActiveResponseLog(ActiveResponseLog.PathUnder(home), time));
+            return action(vault, new ActiveResponseLog(ActiveResponseLog.PathInData(options.DataDirectory), time));
         }
         catch (VigilException ex)
         {

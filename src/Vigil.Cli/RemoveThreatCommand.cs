@@ -36,7 +36,10 @@ internal static class RemoveThreatCommand
         {
             var home = paths.ResolveHome(parseResult);
             var dataDir = paths.ResolveDataDir(parseResult);
-            var allowed = (parseResult.GetValue(allow) ?? []).Concat(monitoredDirectories?.Invoke(home) ?? []).ToArray();
+            var allowed = (parseResult.GetValue(allow) ?? [])
+                .Concat(monitoredDirectories?.Invoke(home) ?? [])
+                .Concat(MonitoredFromHost())
+                .ToArray();
             var program = CreateProgram(
                 home,
                 dataDir,
@@ -44,15 +47,30 @@ internal static class RemoveThreatCommand
                 parseResult.GetValue(allowHardLinks),
                 parseResult.GetValue(action) == "delete" ? QuarantineAction.Delete : QuarantineAction.Quarantine,
                 TimeProvider.System,
-                parseResult.GetValue(maxSize));
+                parseResult.GetValue(maxSize),
+                paths.ActiveResponseLog(parseResult));
             return await program.RunAsync(Console.In, Console.Out, cancellationToken) == 0 ? ExitCodes.Success : ExitCodes.Findings;
         });
         root.Subcommands.Add(command);
     }
 
+    /// <summary>The environment variable through which `vigil run` and `vigil agent` tell the programs their execd
+    /// starts which directories are monitored (with <c>--directory</c> they are not the configuration's).</summary>
+    public const string MonitoredVariable = "VIGIL_MONITORED";
+
+    /// <summary>Sets <see cref="MonitoredVariable"/> for the active-response programs this process starts.</summary>
+    public static void ExportMonitored(IEnumerable<string> directories) =>
+        Environment.SetEnvironmentVariable(MonitoredVariable, string.Join('\n', directories));
+
+    private static string[] MonitoredFromHost() =>
+        Environment.GetEnvironmentVariable(MonitoredVariable) is { Length: > 0 } value
+            ? [.. value.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(Path.IsPathRooted)]
+            : [];
+
     /// <summary>The remover as `vigil remove-threat` runs it: acting only inside <paramref name="allowed"/>, never on Vigil's own files.</summary>
     internal static RemoveThreatProgram CreateProgram(
-        string home, string dataDir, IReadOnlyList<string> allowed, bool allowHardLinks, QuarantineAction defaultAction, TimeProvider time, long? maxFileSizeBytes = null)
+        string home, string dataDir, IReadOnlyList<string> allowed, bool allowHardLinks, QuarantineAction defaultAction, TimeProvider time,
+        long? maxFileSizeBytes = null, string? activeResponseLog = null)
     {
         var quarantine = new QuarantineOptions { DataDirectory = dataDir };
         var options = new RemoveThreatOptions
@@ -69,7 +87,7 @@ internal static class RemoveThreatCommand
         };
         QuarantineVault.EnsureDataDirectory(quarantine);
         var vault = new QuarantineVault(quarantine, new QuarantineStore(quarantine.DatabasePath, time), time);
-        var log = new ActiveResponseLog(ActiveResponseLog.PathUnder(home), time);
+        var log = new ActiveResponseLog(activeResponseLog ?? ActiveResponseLog.PathUnder(home), time);
         return new RemoveThreatProgram(new ThreatRemover(options, vault, time), log, options);
     }
 
@@ -81,7 +99,8 @@ internal static class RemoveThreatCommand
     /// shipped wrapper (a script put there by the operator runs as a child process, as always). Same options as the
     /// wrapper gives: the monitored directories, quarantine, no hard links.
     /// </summary>
-    internal static IReadOnlyDictionary<string, InProcessProgram> InProcess(string home, string dataDir, IReadOnlyList<string> monitored, TimeProvider time, long? maxFileSizeBytes = null)
+    internal static IReadOnlyDictionary<string, InProcessProgram> InProcess(
+        string home, string dataDir, IReadOnlyList<string> monitored, string activeResponseLog, TimeProvider time, long? maxFileSizeBytes = null)
     {
         var wrapper = Path.Combine(home, "active-response", "bin", "remove-threat");
         try
@@ -100,7 +119,7 @@ internal static class RemoveThreatCommand
         return new Dictionary<string, InProcessProgram>(StringComparer.Ordinal)
         {
             [RemoveThreatProgram.DefaultProgramName] = (input, output, token) =>
-                CreateProgram(home, dataDir, monitored, allowHardLinks: false, QuarantineAction.Quarantine, time, maxFileSizeBytes).RunAsync(input, output, token),
+                CreateProgram(home, dataDir, monitored, allowHardLinks: false, QuarantineAction.Quarantine, time, maxFileSizeBytes, activeResponseLog).RunAsync(input, output, token),
         };
     }
 }

@@ -26,6 +26,7 @@ internal static class RunCommand
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var home = paths.ResolveHome(parseResult);
+            using var diagnosticLog = DiagnosticLog.Start(paths.ResolveDataDir(parseResult), TimeProvider.System);
             var (config, rules, diagnostics) = ConfigLoading.Load(parseResult.GetValue(configOption), null, home);
             ConfigLoading.Print(diagnostics, Console.Error);
             if (ConfigLoading.HasErrors(diagnostics))
@@ -35,6 +36,8 @@ internal static class RunCommand
             }
 
             config = SyscheckOverrides.WithRealtimeDirectories(config, parseResult.GetValue(directories));
+            RemoveThreatCommand.ExportMonitored(config.Syscheck.Directories.Select(d => d.Path));
+            ConfigLoading.Print([.. ConfigLoading.CheckInstall(config, missingProgramIsError: false).Where(d => !d.Message.StartsWith("<directories>", StringComparison.Ordinal))], Console.Error);
 
             var data = paths.ResolveDataDir(parseResult);
 
@@ -49,7 +52,7 @@ internal static class RunCommand
             var time = TimeProvider.System;
             var allInOnePaths = new AllInOnePaths(home, data);
             var indexing = AlertIndexing.Open(data, Console.Out, time);
-            var host = new AllInOneHost(config, rules, allInOnePaths, Console.Out, time) { Indexing = indexing };
+            var host = new AllInOneHost(config, rules, allInOnePaths, Console.Out, time) { Indexing = indexing, IsTerminal = FimConsole.IsTerminal };
             using var loggers = HostLogging.Create(json: false);
             var fronted = new WebFrontedHost(host, indexing, webOptions, Console.Out, loggers);
             await HostLifetime.RunUntilStoppedAsync(
@@ -57,7 +60,8 @@ internal static class RunCommand
                     host.StartAsync,
                     () => new HostOperations(config, rules, HostOperations.LocalQuarantine(data, allInOnePaths.ActiveResponseLog, time), host.IntelServices, time)
                     { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters },
-                    token),
+                    token,
+                    host.WaitUntilReadyAsync),
                 fronted,
                 cancellationToken);
 

@@ -25,5 +25,35 @@ internal static class VigilCommandLine
         return root;
     }
 
-    public static Task<int> InvokeAsync(string[] args) => Build().Parse(args).InvokeAsync();
+    /// <summary>
+    /// Runs the command line. Bad usage (an unknown command or option, a value of the wrong type, a missing argument)
+    /// prints what is wrong and the command's usage and exits 2, as the README's table says.
+    /// </summary>
+    public static async Task<int> InvokeAsync(string[] args)
+    {
+        var parseResult = Build().Parse(args);
+        if (parseResult.Errors.Count == 0)
+        {
+            return await parseResult.InvokeAsync();
+        }
+
+        foreach (var error in parseResult.Errors)
+        {
+            await Console.Error.WriteLineAsync($"vigil: {error.Message}");
+        }
+
+        await Console.Error.WriteLineAsync($"vigil: see `vigil {string.Join(' ', CommandPath(parseResult.CommandResult))} --help`".Replace("vigil  --help", "vigil --help", StringComparison.Ordinal));
+        return ExitCodes.Usage;
+    }
+
+    private static IEnumerable<string> CommandPath(System.CommandLine.Parsing.CommandResult result)
+    {
+        var names = new Stack<string>();
+        for (var current = result; current?.Parent is System.CommandLine.Parsing.CommandResult parent; current = parent)
+        {
+            names.Push(current.Command.Name);
+        }
+
+        return names;
+    }
 }

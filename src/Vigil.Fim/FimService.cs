@@ -64,6 +64,20 @@ public sealed class FimService : IAsyncDisposable
 
     internal int WatchCount => _watcher?.WatchCount ?? 0;
 
+    /// <summary>What the service covers now: scan progress, baseline size, and the limits it ran into.</summary>
+    internal FimStatus Status => new(
+        _scanner?.FilesScanned ?? 0,
+        _scanner?.BytesScanned ?? 0,
+        _entriesAtStart,
+        _writer?.EntryCount ?? 0,
+        _options.FileLimit,
+        _writer?.IsFileLimitReached ?? false,
+        WatchCount,
+        _watcher?.ExhaustedRoots ?? [],
+        _initialScan.Task.IsCompleted);
+
+    private int _entriesAtStart;
+
     internal BaselineWriter? Writer => _writer;
 
     /// <summary>Opens the baseline, arms realtime watches and starts the first scan in the background.</summary>
@@ -83,6 +97,7 @@ public sealed class FimService : IAsyncDisposable
         _outbox = new Outbox(_store.ConnectionString, _sink, _options.MaxEps, _time);
         _writer = new BaselineWriter(_store, new ContentChanges(_dataDirectory, _options, _patterns), _options, _time, _outbox.Notify, Recheck);
         _writer.LoadState();
+        _entriesAtStart = _store.Count;
         _scanner = new Scanner(scope, inspector, _writer, _time, Recheck);
         if (_options.Directories.Any(d => d.Realtime || d.Whodata))
         {
@@ -272,3 +287,18 @@ public sealed class FimService : IAsyncDisposable
         }
     }
 }
+
+/// <summary>
+/// A snapshot of FIM's coverage for the console and the hosts. <c>EntriesAtStart</c> is the baseline's size when the
+/// service started: the expected size of a rescan, 0 on a first scan.
+/// </summary>
+internal sealed record FimStatus(
+    long FilesScanned,
+    long BytesScanned,
+    int EntriesAtStart,
+    int Entries,
+    int FileLimit,
+    bool IsFileLimitReached,
+    int Watches,
+    IReadOnlyList<string> WatchesExhaustedUnder,
+    bool IsInitialScanDone);

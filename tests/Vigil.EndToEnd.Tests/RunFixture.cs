@@ -12,7 +12,7 @@ internal sealed class RunFixture : IDisposable
 {
     private readonly TempDirectory _temp = new("vigil-e2e");
 
-    public RunFixture(string? apiKey = null, Uri? virusTotalUrl = null, string? certificatePem = null, string executable = "remove-threat")
+    public RunFixture(string? apiKey = null, Uri? virusTotalUrl = null, string? certificatePem = null, string executable = "remove-threat", string syscheck = "")
     {
         Home = _temp.Combine("home");
         Watched = _temp.Combine("watched");
@@ -25,6 +25,7 @@ internal sealed class RunFixture : IDisposable
               <syscheck>
                 <disabled>no</disabled>
                 <directories realtime="yes">{Watched}</directories>
+                {syscheck}
               </syscheck>
             </ossec_config>
             <ossec_config>

@@ -20,7 +20,8 @@ internal sealed class TransportFixture : IDisposable
     private readonly string _managerResponses;
 
     /// <param name="managerResponses">Extra &lt;command&gt;/&lt;active-response&gt; blocks for the manager's ossec.conf only.</param>
-    public TransportFixture(string managerResponses = "")
+    /// <param name="shippedRules">The manager keeps the guide's rules verbatim (they test /root, not the agents' folder).</param>
+    public TransportFixture(string managerResponses = "", bool shippedRules = false)
     {
         _managerResponses = managerResponses;
         AgentsRoot = _temp.Combine("agents");
@@ -29,7 +30,15 @@ internal sealed class TransportFixture : IDisposable
         AgentPort = FreePort();
         EnrollmentPort = FreePort();
         WriteHome("manager", watched: null);
-        TestInstall.WriteSeedRules(_temp, "manager", AgentsRoot);
+        if (shippedRules)
+        {
+            _temp.WriteFile("manager/config/rules/local_rules.xml", File.ReadAllText(RepositoryPaths.Get("config", "rules", "local_rules.xml")));
+        }
+        else
+        {
+            TestInstall.WriteSeedRules(_temp, "manager", AgentsRoot);
+        }
+
         PasswordFile = _temp.WriteFile("password", Password + "\n");
     }
 
@@ -177,5 +186,5 @@ internal sealed class TransportFixture : IDisposable
 
 internal sealed record AgentHome(string Name, string Home, string Data, string Watched)
 {
-    public string ActiveResponseLog => Path.Combine(Home, "logs", "active-responses.log");
+    public string ActiveResponseLog => Path.Combine(Data, "logs", "active-responses.log");
 }

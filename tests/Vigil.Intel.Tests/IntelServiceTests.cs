@@ -410,6 +410,8 @@ public sealed class IntelServiceTests
         Assert.Equal(
             "1:[001] (web) 10.0.0.5->vigil-intel:{\"vigil\": {\"list\": \"builtin\", \"matched\": \"sha256\", "
             + $"\"hash\": \"{Eicar.Sha256}\", \"threat\": \"EICAR-Test-File\", \"source\": {{\"alert_id\": \"1.7\", \"file\": \"/root/eicar.com\", "
+            + $"\"md5\": \"{Eicar.Md5}\", \"sha1\": \"{Eicar.Sha1}\", \"sha256\": \"{Eicar.Sha256}\", \"size\": 68}}}}, "
+            + $"\"virustotal\": {{\"source\": {{\"alert_id\": \"1.7\", \"file\": \"/root/eicar.com\", "
             + $"\"md5\": \"{Eicar.Md5}\", \"sha1\": \"{Eicar.Sha1}\", \"sha256\": \"{Eicar.Sha256}\", \"size\": 68}}}}, \"integration\": \"vigil-intel\"}}",
             message.ToString());
         Assert.Empty(h.Emulator.Requests);

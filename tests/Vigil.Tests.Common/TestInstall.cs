@@ -12,6 +12,27 @@ public static class TestInstall
         temp.WriteFile($"{relativeHome}/config/rules/local_rules.xml", File.ReadAllText(RepositoryPaths.Get("config", "rules", "local_rules.xml"))
             .Replace("<field name=\"file\">/root</field>", $"<field name=\"file\">{watched}</field>", StringComparison.Ordinal));
 
+    /// <summary>
+    /// A home as the checkout ships it: <c>config/ossec.conf</c> and <c>config/rules/local_rules.xml</c> verbatim (so
+    /// the guide's rules test <c>/root</c>), the built-in <c>ruleset/</c>, the guide's <c>remove-threat.sh</c> and the
+    /// <c>remove-threat</c> wrapper for this build. Returns the home's path.
+    /// </summary>
+    public static string WriteShippedHome(TempDirectory temp, string relativeHome)
+    {
+        var home = temp.Combine(relativeHome);
+        temp.WriteFile($"{relativeHome}/config/ossec.conf", File.ReadAllText(RepositoryPaths.Get("config", "ossec.conf")));
+        temp.WriteFile($"{relativeHome}/config/rules/local_rules.xml", File.ReadAllText(RepositoryPaths.Get("config", "rules", "local_rules.xml")));
+        foreach (var file in Directory.EnumerateFiles(RepositoryPaths.Get("ruleset"), "*", SearchOption.AllDirectories))
+        {
+            temp.WriteFile($"{relativeHome}/ruleset/{Path.GetRelativePath(RepositoryPaths.Get("ruleset"), file)}", File.ReadAllText(file));
+        }
+
+        var script = temp.WriteFile($"{relativeHome}/active-response/bin/remove-threat.sh", File.ReadAllText(RepositoryPaths.Get("active-response", "bin", "remove-threat.sh")));
+        File.SetUnixFileMode(script, File.GetUnixFileMode(RepositoryPaths.Get("active-response", "bin", "remove-threat.sh")));
+        WriteRemoveThreatScript(temp, relativeHome);
+        return home;
+    }
+
     /// <summary>Writes <c>active-response/bin/remove-threat</c> as a script that runs this build's <c>vigil remove-threat</c>.</summary>
     public static string WriteRemoveThreatScript(TempDirectory temp, string relativeHome)
     {

@@ -11,7 +11,7 @@ namespace Vigil.Cli.Hosts;
 /// <summary>Where `vigil agent` keeps things under its data directory.</summary>
 internal sealed record AgentPaths(string Home, string Data)
 {
-    public string ActiveResponseLog => Response.Execd.ActiveResponseLog.PathUnder(Home);
+    public string ActiveResponseLog => Response.Execd.ActiveResponseLog.PathInData(Data);
 
     public string Fim => Path.Combine(Data, "fim");
 
@@ -36,6 +36,7 @@ internal sealed class AgentHost(
     private DurableEventQueue? _queue;
     private FimService? _fim;
     private Task? _background;
+    private Task? _limits;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -62,11 +63,19 @@ internal sealed class AgentHost(
 
         _fim = new FimService(SyscheckOverrides.WithoutOwnFiles(config.Syscheck, paths.Data, paths.ActiveResponseLog), paths.Fim, _queue, time);
         await _fim.StartAsync(cancellationToken);
-        await _fim.InitialScan.WaitAsync(cancellationToken);
+        var console = new FimConsole(_fim, config, output, time, FimConsole.IsTerminal);
+        await console.ShowFirstScanAsync(cancellationToken);
         foreach (var directory in config.Syscheck.Directories)
         {
-            await output.WriteLineAsync($"vigil: watching {directory.Path} ({directory.Mode})");
+            await output.WriteLineAsync(WatchedDirectories.Describe(directory));
         }
+
+        foreach (var line in console.Coverage())
+        {
+            await output.WriteLineAsync(line);
+        }
+
+        _limits = Task.Run(() => console.WatchLimitsAsync(_stopping.Token), CancellationToken.None);
 
         await output.WriteLineAsync($"vigil: agent {credentials.Id} ({credentials.Name}) for manager {credentials.Manager}; queue {paths.Queue} ({_queue.Count} events waiting)");
         await output.WriteLineAsync("vigil: agent ready (Ctrl-C stops)");
@@ -106,7 +115,7 @@ internal sealed class AgentHost(
 
         await _responses.WhenAllAsync();
         await _stopping.CancelAsync();
-        await (_background ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
+        await Task.WhenAll(_background ?? Task.CompletedTask, _limits ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
         _queue?.Dispose();
         _stopping.Dispose();
     }

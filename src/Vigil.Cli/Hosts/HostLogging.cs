@@ -10,6 +10,10 @@ internal static class HostLogging
         builder.SetMinimumLevel(LogLevel.Information);
         builder.AddFilter("Microsoft", LogLevel.Warning);
         builder.AddFilter("Grpc", LogLevel.Warning);
+
+        // The dashboard's key ring is kept under the data directory (0700, like the rest of it); there is no key
+        // store on Linux to encrypt it with, which is all this warning says.
+        builder.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
         if (json)
         {
             builder.AddJsonConsole();

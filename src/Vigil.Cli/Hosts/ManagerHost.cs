@@ -123,7 +123,7 @@ internal sealed class ManagerHost(
         foreach (var integration in config.Integrations.Where(i => i.Name is "virustotal" or "custom-vigil-lists"))
         {
             Directory.CreateDirectory(Path.GetDirectoryName(paths.IntelDatabase(index))!);
-            var service = new IntelService(integration, sink, paths.IntelDatabase(index++), time);
+            var service = new IntelService(WatchedBinding.Bind(integration, rules), sink, paths.IntelDatabase(index++), time);
             service.Start();
             _intel.Add(service);
         }
@@ -146,6 +146,11 @@ internal sealed class ManagerHost(
         await output.WriteLineAsync($"vigil: manager on {config.SourcePath} ({rules.Rules.Count} rules)");
         await output.WriteLineAsync($"vigil: agents on {transportOptions.ListenAddress}:{transportOptions.AgentPort} (mutual TLS), enrollment on {transportOptions.ListenAddress}:{transportOptions.EnrollmentPort}");
         await output.WriteLineAsync($"vigil: CA {Path.Combine(paths.Data, "ca", "ca.crt")} (sha256 {Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(_authority.Certificate.RawData))})");
+        foreach (var integration in config.Integrations.Where(i => i.Name is "virustotal" or "custom-vigil-lists"))
+        {
+            await output.WriteLineAsync(WatchedBinding.Describe(integration, rules));
+        }
+
         await output.WriteLineAsync($"vigil: alerts in {paths.Alerts}/alerts.json and alerts.log");
         await output.WriteLineAsync("vigil: manager ready (Ctrl-C stops)");
     }

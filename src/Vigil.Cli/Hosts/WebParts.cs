@@ -516,9 +516,20 @@ internal sealed class WebFrontedHost(IAsyncDisposable host, AlertIndexing indexi
 
     public VigilWebServer? Server => _server;
 
-    public async Task StartAsync(Func<CancellationToken, Task> startHost, Func<IManagerOperations> operations, CancellationToken cancellationToken)
+    /// <summary>Starts the host, then the dashboard, then waits for <c>untilReady</c> (the first scan), so the dashboard is up from the start.</summary>
+    public async Task StartAsync(
+        Func<CancellationToken, Task> startHost, Func<IManagerOperations> operations, CancellationToken cancellationToken, Func<CancellationToken, Task>? untilReady = null)
     {
         await startHost(cancellationToken);
+        await StartWebAsync(operations, cancellationToken);
+        if (untilReady is not null)
+        {
+            await untilReady(cancellationToken);
+        }
+    }
+
+    private async Task StartWebAsync(Func<IManagerOperations> operations, CancellationToken cancellationToken)
+    {
         if (options is null)
         {
             await output.WriteLineAsync("vigil: API and dashboard off (--no-web)");

@@ -18,7 +18,7 @@ internal sealed record AllInOnePaths(string Home, string Data)
 {
     public string Alerts => Path.Combine(Data, "logs", "alerts");
 
-    public string ActiveResponseLog => Response.Execd.ActiveResponseLog.PathUnder(Home);
+    public string ActiveResponseLog => Response.Execd.ActiveResponseLog.PathInData(Data);
 
     public string Fim => Path.Combine(Data, "fim");
 
@@ -106,7 +106,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         foreach (var integration in config.Integrations.Where(i => i.Name is "virustotal" or "custom-vigil-lists"))
         {
             Directory.CreateDirectory(Path.GetDirectoryName(paths.IntelDatabase(index))!);
-            var service = new IntelService(integration, sink, paths.IntelDatabase(index++), time);
+            var service = new IntelService(WatchedBinding.Bind(integration, rules), sink, paths.IntelDatabase(index++), time);
             service.Start();
             _intel.Add(service);
         }
@@ -126,12 +126,25 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
 
         _fim = new FimService(SyscheckOverrides.WithoutOwnFiles(config.Syscheck, paths.Data, paths.ActiveResponseLog), paths.Fim, sink, time);
         await _fim.StartAsync(cancellationToken);
-
-        // "ready" means the baseline is taken: a file dropped before then is part of it (as in Wazuh), one dropped
-        // after is an event.
-        await _fim.InitialScan.WaitAsync(cancellationToken);
-        await output.WriteAsync(Banner());
     }
+
+    /// <summary>
+    /// Waits for the first scan, showing its progress and the limits it reaches, then prints the banner: what is and
+    /// is not covered. The realtime watches are in place before the scan starts, and what they see during it is
+    /// reported; the scan's own findings on a first run are the baseline (as in Wazuh).
+    /// </summary>
+    public async Task WaitUntilReadyAsync(CancellationToken cancellationToken)
+    {
+        var console = new FimConsole(_fim!, config, output, time, IsTerminal);
+        await console.ShowFirstScanAsync(cancellationToken);
+        await output.WriteAsync(Banner(console));
+        _limits = Task.Run(() => console.WatchLimitsAsync(_stopping.Token), CancellationToken.None);
+    }
+
+    /// <summary>Whether progress may rewrite one console line (set false for tests that read the output).</summary>
+    public bool IsTerminal { get; init; }
+
+    private Task? _limits;
 
     private async Task AnalyseAsync(AnalysisGuard guard, AlertFileWriter writer, CancellationToken cancellationToken)
     {
@@ -303,7 +316,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         return true;
     }
 
-    private string Banner()
+    private string Banner(FimConsole console)
     {
         var text = new StringWriter();
         var syscheck = config.Syscheck;
@@ -315,20 +328,22 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
 
         foreach (var directory in syscheck.Directories)
         {
-            text.WriteLine($"vigil: watching {directory.Path} ({directory.Mode}{(directory.ReportChanges ? ", report_changes" : "")})");
+            text.WriteLine(WatchedDirectories.Describe(directory));
         }
 
         foreach (var integration in config.Integrations.Where(i => i.Name is "virustotal" or "custom-vigil-lists"))
         {
-            var filter = integration.RuleIds.Count > 0 ? $"rules {string.Join(",", integration.RuleIds)}" : "every alert the block selects";
-            text.WriteLine(integration.ApiKey.IsEmpty
-                ? $"vigil: intelligence: local hash lists (built-in EICAR list) on {filter}; VirusTotal off (no API key: set VIGIL_VT_API_KEY)"
-                : $"vigil: intelligence: VirusTotal (and any configured hash lists) on {filter}");
+            text.WriteLine(WatchedBinding.Describe(integration, rules));
         }
 
         foreach (var ar in config.ActiveResponses)
         {
             text.WriteLine($"vigil: active response {ar.Command} on rules {(ar.RulesId.Count > 0 ? string.Join(",", ar.RulesId) : "-")}{(ar.Level is { } l ? $", level >= {l}" : "")}{(ar.RulesGroup is { } g ? $", group {g}" : "")}");
+        }
+
+        foreach (var line in console.Coverage())
+        {
+            text.WriteLine(line);
         }
 
         text.WriteLine($"vigil: alerts in {paths.Alerts}/alerts.json and alerts.log");
@@ -364,7 +379,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         }
 
         await _stopping.CancelAsync();
-        await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
+        await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask, _limits ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
         await _responses.WhenAllAsync();
         _queue?.Dispose();
         DeadLetters?.Dispose();

@@ -120,10 +120,102 @@ internal static class HostExecd
             new ExecdOptions
             {
                 Home = home,
+                RunDirectory = data,
                 Commands = config.Commands,
                 ActiveResponses = config.ActiveResponses,
-                InProcess = RemoveThreatCommand.InProcess(home, data, [.. config.Syscheck.Directories.Select(d => d.Path)], time, config.Syscheck.FileMaxSizeBytes),
+                InProcess = RemoveThreatCommand.InProcess(home, data, [.. config.Syscheck.Directories.Select(d => d.Path)], activeResponseLog, time, config.Syscheck.FileMaxSizeBytes),
             },
             new ActiveResponseLog(activeResponseLog, time),
             time);
+}
+
+/// <summary>
+/// Binds the intelligence to what is watched. The guide's integration names its rules 100200/100201, which test the
+/// path against /root only: on any other watched directory (<c>--directory</c>, an agent's own directories, the
+/// guide's §5.1 additions) the same file would stay a plain 554 and never be looked up. So an integration whose
+/// <c>&lt;rule_id&gt;</c> names a FIM file rule (550 or 554, or a rule under them) also takes 550 and 554
+/// themselves: every file added or modified in a watched directory that no narrower rule claimed. A FIM event gives
+/// one alert (the child rule wins over its parent), so nothing is looked up twice.
+/// </summary>
+internal static class WatchedBinding
+{
+    public static readonly string[] FimFileRules = ["550", "554"];
+
+    public static IntegrationOptions Bind(IntegrationOptions integration, Analysis.Rules.RuleSet rules)
+    {
+        if (integration.RuleIds.Count == 0 || !integration.RuleIds.Any(id => IsUnderFimFileRule(id, rules)))
+        {
+            return integration;
+        }
+
+        return integration with { RuleIds = [.. integration.RuleIds, .. Added(integration, rules)] };
+    }
+
+    /// <summary>The rule ids <see cref="Bind"/> adds to this integration's filter (none when it adds nothing).</summary>
+    public static IReadOnlyList<string> Added(IntegrationOptions integration, Analysis.Rules.RuleSet rules) =>
+        integration.RuleIds.Any(id => IsUnderFimFileRule(id, rules))
+            ? [.. FimFileRules.Where(f => !integration.RuleIds.Contains(f, StringComparer.Ordinal))]
+            : [];
+
+    /// <summary>The banner line for one intelligence integration: what it looks up, on which alerts.</summary>
+    public static string Describe(IntegrationOptions integration, Analysis.Rules.RuleSet rules)
+    {
+        var added = Added(integration, rules);
+        var filter = integration.RuleIds.Count > 0 ? $"rules {string.Join(",", integration.RuleIds)}" : "every alert the block selects";
+        if (added.Count > 0)
+        {
+            filter += $" and {string.Join(",", added)} (a file added or modified in any watched directory)";
+        }
+
+        return integration.ApiKey.IsEmpty
+            ? $"vigil: intelligence: local hash lists (built-in EICAR list) on {filter}; VirusTotal off (no API key: set VIGIL_VT_API_KEY)"
+            : $"vigil: intelligence: VirusTotal (and any configured hash lists) on {filter}";
+    }
+
+    private static bool IsUnderFimFileRule(string id, Analysis.Rules.RuleSet rules)
+    {
+        if (!int.TryParse(id, out var start))
+        {
+            return false;
+        }
+
+        var seen = new HashSet<int>();
+        var pending = new Queue<int>([start]);
+        while (pending.TryDequeue(out var current))
+        {
+            if (current is 550 or 554)
+            {
+                return true;
+            }
+
+            if (seen.Add(current) && rules.Find(current) is { } rule)
+            {
+                foreach (var parent in rule.IfSids)
+                {
+                    pending.Enqueue(parent);
+                }
+            }
+        }
+
+        return false;
+    }
+}
+
+/// <summary>How the hosts describe a watched directory at start: never "watching" one that is not there.</summary>
+internal static class WatchedDirectories
+{
+    public static string Describe(DirectoryOptions directory)
+    {
+        var how = $"{directory.Mode}{(directory.ReportChanges ? ", report_changes" : "")}";
+        if (Directory.Exists(directory.Path))
+        {
+            return $"vigil: watching {directory.Path} ({how})";
+        }
+
+        return File.Exists(directory.Path)
+            ? $"vigil: watching the file {directory.Path} ({how})"
+            : directory.Realtime || directory.Whodata
+                ? $"vigil: warning: {directory.Path} does not exist: nothing to watch yet; its nearest existing parent is watched so that it is taken in ({how}) once created"
+                : $"vigil: warning: {directory.Path} does not exist: nothing to watch yet; each scheduled scan looks for it again";
+    }
 }

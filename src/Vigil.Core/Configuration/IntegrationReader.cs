@@ -23,6 +23,7 @@ internal static class IntegrationReader
     {
         string? name = null;
         var apiKey = "";
+        XElement? apiKeyElement = null;
         var integration = new IntegrationOptions { Name = "", Source = context.Locate(block) };
         XElement? alertFormat = null;
 
@@ -36,6 +37,7 @@ internal static class IntegrationReader
                     break;
                 case "api_key":
                     apiKey = value;
+                    apiKeyElement = element;
                     break;
                 case "hook_url":
                     integration = integration with { HookUrl = value.Length == 0 ? null : value };
@@ -91,6 +93,15 @@ internal static class IntegrationReader
                 context.Error(alertFormat, $"<alert_format> must be 'json' for virustotal, got {ConfigContext.Shown(integration.AlertFormat)}");
             }
 
+            if (IsPlaceholder(apiKey))
+            {
+                // The guide's own text: sent as a key it only earns a 401 per file, and it would hide the real key
+                // in the environment.
+                context.Warning(apiKeyElement!, $"<api_key> holds the placeholder {ConfigContext.Shown(apiKey)}, not a key: it is not used; "
+                    + $"write your VirusTotal key there or leave it empty and set {VirusTotalKeyVariable}");
+                apiKey = "";
+            }
+
             if (apiKey.Length == 0)
             {
                 apiKey = context.Options.GetEnvironmentVariable(VirusTotalKeyVariable)?.Trim() ?? "";
@@ -105,6 +116,11 @@ internal static class IntegrationReader
 
         return integration with { Name = name, ApiKey = new Secret(apiKey) };
     }
+
+    /// <summary>Whether an <c>api_key</c> is a template's stand-in (the guide's <c>YOUR_VIRUS_TOTAL_API_KEY</c> and its kin).</summary>
+    internal static bool IsPlaceholder(string key) =>
+        System.Text.RegularExpressions.Regex.IsMatch(key, "^(<\\s*)?(YOUR|INSERT|PUT|REPLACE|ENTER)[ _-].*KEY(\\s*>)?$", System.Text.RegularExpressions.RegexOptions.IgnoreCase)
+        || key.Equals("CHANGEME", StringComparison.OrdinalIgnoreCase);
 
     private static string? ValidName(ConfigContext context, XElement element, string value)
     {

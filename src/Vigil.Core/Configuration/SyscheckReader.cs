@@ -48,7 +48,7 @@ internal sealed partial class SyscheckReader(ConfigContext context)
     private XElement? _firstBlock;
     private bool? _disabled;
     private bool _fileLimitEnabled = true;
-    private int _fileLimitEntries = 100_000;
+    private int _fileLimitEntries = new SyscheckOptions().FileLimit;
     private bool _diskQuotaEnabled = true;
     private long _diskQuotaBytes = 1L << 30;
     private bool _fileSizeEnabled = true;

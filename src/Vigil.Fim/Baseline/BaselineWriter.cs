@@ -52,6 +52,12 @@ internal sealed class BaselineWriter(
 
     public bool IsBaselined(string directory) => _baselined.Contains(directory);
 
+    /// <summary>Whether a new file was left out of the baseline because it holds file_limit entries.</summary>
+    public bool IsFileLimitReached => Volatile.Read(ref _limitNoticeSent);
+
+    /// <summary>Entries in the baseline (read from the writer's thread; a progress figure elsewhere).</summary>
+    public int EntryCount => store.Count;
+
     /// <summary>Whether changes wait to be applied.</summary>
     public bool HasPending => _changes.Reader.Count > 0;
 
@@ -183,7 +189,10 @@ internal sealed class BaselineWriter(
     private void ApplyEntry(Inspected inspected, DirectoryOptions directory, string mode)
     {
         var entry = inspected.Entry;
-        var reporting = IsBaselined(directory.Path);
+
+        // During a directory's first baseline the scan's own observations are silent (they are the baseline), but
+        // what realtime sees then is new: it is reported, so a file dropped while the first scan runs is checked too.
+        var reporting = IsBaselined(directory.Path) || mode is "realtime" or "whodata";
         if (inspected.ReadError is not null && reporting)
         {
             Enqueue(FimMessages.Unreadable(entry.Path, inspected.ReadError));
@@ -196,8 +205,15 @@ internal sealed class BaselineWriter(
             {
                 if (!_limitNoticeSent)
                 {
-                    _limitNoticeSent = true;
+                    Volatile.Write(ref _limitNoticeSent, true);
                     Enqueue(FimMessages.FileLimitReached(options.FileLimit, entry.Path));
+                }
+
+                // A full baseline still reports what realtime sees appear, so a new file is still checked by the
+                // intelligence and removed if it must be; it is not stored (so no later modified/deleted event for it).
+                if (mode is "realtime" or "whodata")
+                {
+                    Enqueue(FimMessages.FileEvent("added", mode, Now(), entry, null, null, null, directory));
                 }
 
                 return;
@@ -260,7 +276,7 @@ internal sealed class BaselineWriter(
             Enqueue(FimMessages.DatabaseState(state, limit, count));
             if (state != "full")
             {
-                _limitNoticeSent = false;
+                Volatile.Write(ref _limitNoticeSent, false);
             }
         }
     }

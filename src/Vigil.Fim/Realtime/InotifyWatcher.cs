@@ -455,7 +455,13 @@ internal sealed class InotifyWatcher : IDisposable
     private void Exhausted(DirectoryOptions? options, string path)
     {
         var root = options?.Path ?? path;
-        if (_exhausted.Add(root))
+        bool added;
+        lock (_exhausted)
+        {
+            added = _exhausted.Add(root);
+        }
+
+        if (added)
         {
             _newlyExhausted.Add(root);
         }
@@ -467,6 +473,18 @@ internal sealed class InotifyWatcher : IDisposable
         {
             _notice(FimMessages.WatchesExhausted(_newlyExhausted));
             _newlyExhausted.Clear();
+        }
+    }
+
+    /// <summary>The realtime roots some of whose directories could not be watched (ENOSPC or the watch limit).</summary>
+    public IReadOnlyList<string> ExhaustedRoots
+    {
+        get
+        {
+            lock (_exhausted)
+            {
+                return [.. _exhausted];
+            }
         }
     }
 

@@ -17,6 +17,15 @@ internal sealed record ScanTarget(string Path, bool Recursive = true);
 /// </summary>
 internal sealed class Scanner(PathScope scope, FileInspector inspector, BaselineWriter writer, TimeProvider time, RecheckRequest recheck)
 {
+    private long _files;
+    private long _bytes;
+
+    /// <summary>Files looked at by every scan since start (for progress).</summary>
+    public long FilesScanned => Interlocked.Read(ref _files);
+
+    /// <summary>Bytes of the files looked at since start (for progress).</summary>
+    public long BytesScanned => Interlocked.Read(ref _bytes);
+
     /// <summary>Worker threads per scan; the number of cores by default.</summary>
     public int Workers { get; init; } = Environment.ProcessorCount;
 
@@ -179,6 +188,12 @@ internal sealed class Scanner(PathScope scope, FileInspector inspector, Baseline
                     while (files.TryRead(out var path))
                     {
                         var inspection = inspector.Inspect(path, directory);
+                        Interlocked.Increment(ref _files);
+                        if (inspection is Inspected inspected)
+                        {
+                            Interlocked.Add(ref _bytes, inspected.Entry.Size);
+                        }
+
                         writer.Changes.WriteAsync(new Observed(inspection, directory, mode), cancellationToken).AsTask().GetAwaiter().GetResult();
                     }
                 }

@@ -50,17 +50,8 @@ internal sealed class LocalIntel(IReadOnlyList<HashList> lists)
         return null;
     }
 
-    private static EventMessage Message(FileAlert file, string list, string kind, string hash, string? threat)
+    private static PyJson Source(FileAlert file)
     {
-        var body = new PyJson()
-            .Add("list", list)
-            .Add("matched", kind)
-            .Add("hash", hash);
-        if (threat is not null)
-        {
-            body.Add("threat", threat);
-        }
-
         var source = new PyJson()
             .Add("alert_id", file.AlertId)
             .Add("file", file.Path)
@@ -72,8 +63,30 @@ internal sealed class LocalIntel(IReadOnlyList<HashList> lists)
             source.Add("size", size); // so the removal can refuse a file of another size before reading it
         }
 
-        body.Add("source", source);
-        var json = new PyJson().Add("vigil", body).Add("integration", Integration).ToString();
+        return source;
+    }
+
+    private static EventMessage Message(FileAlert file, string list, string kind, string hash, string? threat)
+    {
+        var body = new PyJson()
+            .Add("list", list)
+            .Add("matched", kind)
+            .Add("hash", hash);
+        if (threat is not null)
+        {
+            body.Add("threat", threat);
+        }
+
+        body.Add("source", Source(file));
+
+        // The file again under virustotal.source, where the guide's rule 100092 ("removed threat located at
+        // $(parameters.alert.data.virustotal.source.file)") and its remove-threat.sh look for it, so both name the
+        // file whichever intelligence flagged it. "integration" stays vigil-intel: the 87100 rules do not match it.
+        var json = new PyJson()
+            .Add("vigil", body)
+            .Add("virustotal", new PyJson().Add("source", Source(file)))
+            .Add("integration", Integration)
+            .ToString();
         return new EventMessage(EventMessage.LocalFileQueue, EventMessage.AgentLocation(file.Agent, Integration), json);
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -37,6 +38,16 @@ internal static class VigilWeb
         services.TryAddSingleton(_ => DashboardFiles.Embedded());
         services.AddSingleton(sp => new UserStore(UserStore.PathUnder(options.DataDirectory), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<SessionStore>();
+
+        // The key ring that protects the dashboard's cookies lives with the instance, not in $HOME/.aspnet (which a
+        // watched /root reported as a new file, and which two instances would share).
+        var keys = Directory.CreateDirectory(Path.Combine(options.DataDirectory, "web", "keys"));
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(keys.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        services.AddDataProtection().SetApplicationName("vigil").PersistKeysToFileSystem(keys);
         services.AddSingleton(sp => new LoginThrottle(sp.GetRequiredService<LoginLimits>()));
         services.AddSingleton<HttpMetrics>();
         services.AddSingleton<WebBootstrap>();

@@ -20,6 +20,9 @@ internal sealed class ActiveResponseLog(string path, TimeProvider timeProvider, 
     /// <summary>The log's place under an install root: <c>&lt;home&gt;/logs/active-responses.log</c>.</summary>
     public static string PathUnder(string home) => Path.Combine(home, "logs", "active-responses.log");
 
+    /// <summary>An instance's own log under its data directory: <c>&lt;data&gt;/logs/active-responses.log</c>.</summary>
+    public static string PathInData(string dataDirectory) => Path.Combine(dataDirectory, "logs", "active-responses.log");
+
     /// <summary>Renders one line (without the newline). Line breaks in the message are escaped so one entry stays one line.</summary>
     public static string Format(DateTimeOffset localTime, string argv0, string message) =>
         $"{localTime:yyyy'/'MM'/'dd HH':'mm':'ss} {OneLine(argv0)}: {OneLine(message)}";

@@ -146,6 +146,20 @@ internal sealed class ExecDaemon(ExecdOptions options, ActiveResponseLog log, Ti
         {
             return await RunInProcessAsync(command, inProcess, message, line, exchangeKeys, cancellationToken);
         }
+        var workingDirectory = options.Home;
+        if (options.RunDirectory is { } runDirectory && runDirectory != options.Home)
+        {
+            try
+            {
+                LinkProgram(runDirectory, command);
+                workingDirectory = runDirectory;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                await LogAsync($"{command.Program}: could not link it under {runDirectory} ({ex.Message}); it runs from {options.Home}", cancellationToken);
+            }
+        }
+
         var start = new ProcessStartInfo
         {
             // env execs the program by its relative path from the install root, so the program sees exactly what
@@ -153,7 +167,7 @@ internal sealed class ExecDaemon(ExecdOptions options, ActiveResponseLog log, Ti
             // no arguments. Process would otherwise exec an absolute path.
             FileName = "/usr/bin/env",
             ArgumentList = { "--", command.Program },
-            WorkingDirectory = options.Home,
+            WorkingDirectory = workingDirectory,
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -182,7 +196,17 @@ internal sealed class ExecDaemon(ExecdOptions options, ActiveResponseLog log, Ti
             CloseInput(process);
             _ = DrainAsync(process.StandardOutput);
             await process.WaitForExitAsync(linked.Token);
-            await stderr;
+            var complaint = (await stderr).Trim();
+            if (process.ExitCode is 126 or 127 or > 128 || complaint.Length > 0)
+            {
+                // A program that cannot run or do its job (not executable, a missing interpreter or jq, killed by a
+                // signal) must not pass unseen: the line raises rule 200305. Other exit codes are the program's
+                // own answer (remove-threat's 1: nothing removed, already in the AR log).
+                await LogAsync(
+                    $"{command.Program} exited with code {process.ExitCode}{(complaint.Length > 0 ? $"; stderr: {Truncate(complaint)}" : "")}",
+                    CancellationToken.None);
+            }
+
             return new ExecdResult(ExecdOutcome.Completed, answer, repeatKey, process.ExitCode);
         }
         catch (OperationCanceledException)
@@ -393,6 +417,27 @@ internal sealed class ExecDaemon(ExecdOptions options, ActiveResponseLog log, Ti
         {
             // already exited
         }
+    }
+
+    // <run>/active-response/bin/NAME -> <home>/active-response/bin/NAME, replaced when it points elsewhere.
+    private void LinkProgram(string runDirectory, ResolvedCommand command)
+    {
+        var bin = Path.Combine(runDirectory, "active-response", "bin");
+        Directory.CreateDirectory(bin);
+        var link = Path.Combine(bin, command.Executable);
+        var target = Path.Combine(options.BinDirectory, command.Executable);
+        var existing = new FileInfo(link);
+        if (existing.LinkTarget == target)
+        {
+            return;
+        }
+
+        if (existing.Exists || existing.LinkTarget is not null)
+        {
+            File.Delete(link);
+        }
+
+        File.CreateSymbolicLink(link, target);
     }
 
     private static string Truncate(string text) => text.Length <= 200 ? text : text[..200] + "…";

@@ -29,6 +29,15 @@ internal sealed record ExecdOptions
     public string BinDirectory => Path.Combine(Home, "active-response", "bin");
 
     /// <summary>
+    /// Where programs run (their working directory): the instance's data directory, so that a program that finds its
+    /// log from its own path (the guide's remove-threat.sh writes <c>../logs/active-responses.log</c> next to its
+    /// folder) writes this instance's log, not one shared by every instance of the install. Each program is reached
+    /// there through <c>active-response/bin/NAME</c>, a symbolic link execd keeps to the program in the home.
+    /// Null: the home, as Wazuh's execd does.
+    /// </summary>
+    public string? RunDirectory { get; init; }
+
+    /// <summary>
     /// Programs execd runs in its own process instead of starting them, by their <c>active-response/bin/…</c> path:
     /// the same stdin exchange over in-memory pipes, without a process start (Vigil's own remove-threat, when the
     /// script at that path is Vigil's wrapper). Everything else runs as a child process.

@@ -15,6 +15,9 @@ internal sealed record QuarantineOptions
     /// </summary>
     public bool UsePerFilesystemVaults { get; init; } = true;
 
+    /// <summary>How long a restored file stays exempt from removal when the operator does not say.</summary>
+    public static readonly TimeSpan DefaultExemptionLifetime = TimeSpan.FromDays(30);
+
     public string MainVaultDirectory => Path.Combine(DataDirectory, "vault");
 
     public string DatabasePath => Path.Combine(DataDirectory, "quarantine.db");

@@ -40,11 +40,17 @@ internal sealed class QuarantineStore
                 alert_id TEXT, rule_id TEXT, description TEXT, agent_id TEXT, agent_name TEXT,
                 quarantined_at INTEGER NOT NULL, updated_at INTEGER, restored_to TEXT);
             CREATE INDEX IF NOT EXISTS quarantine_path ON quarantine(original_path);
-            CREATE TABLE IF NOT EXISTS exemptions (
-                sha256 TEXT PRIMARY KEY,
+            CREATE TABLE IF NOT EXISTS restore_exemptions (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                path TEXT NOT NULL,
+                sha256 TEXT NOT NULL,
                 quarantine_id INTEGER,
-                created_at INTEGER NOT NULL);
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL,
+                revoked_at INTEGER);
+            CREATE INDEX IF NOT EXISTS restore_exemptions_file ON restore_exemptions(path, sha256);
             """);
+        MigrateHashOnlyExemptions(connection);
     }
 
     public string DatabasePath { get; }
@@ -119,26 +125,110 @@ internal sealed class QuarantineStore
         command.ExecuteNonQuery();
     }
 
-    /// <summary>Records that files with this SHA-256 must not be removed again (the operator restored one).</summary>
-    public void AddExemption(string sha256, long quarantineId)
+    /// <summary>
+    /// Records that the file at <paramref name="path"/> with this SHA-256 must not be removed again until
+    /// <paramref name="lifetime"/> has passed (the operator restored it there). Another path with the same content,
+    /// or this path with other content, is not exempt. Returns the exemption's id.
+    /// </summary>
+    public long AddExemption(string path, string sha256, long quarantineId, TimeSpan lifetime)
+    {
+        var now = _timeProvider.GetUtcNow();
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO restore_exemptions (path, sha256, quarantine_id, created_at, expires_at)
+            VALUES ($path, $sha, $id, $at, $expires) RETURNING id
+            """;
+        command.Parameters.AddWithValue("$path", path);
+        command.Parameters.AddWithValue("$sha", sha256.ToLowerInvariant());
+        command.Parameters.AddWithValue("$id", quarantineId);
+        command.Parameters.AddWithValue("$at", now.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$expires", (now + lifetime).ToUnixTimeMilliseconds());
+        return (long)command.ExecuteScalar()!;
+    }
+
+    /// <summary>Whether a restore exempted this file (this path with this SHA-256) from removal, and it has not expired nor been revoked.</summary>
+    public bool IsExempt(string path, string sha256)
     {
         using var connection = Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "INSERT OR REPLACE INTO exemptions (sha256, quarantine_id, created_at) VALUES ($sha, $id, $at)";
+        command.CommandText = """
+            SELECT 1 FROM restore_exemptions
+            WHERE path = $path AND sha256 = $sha AND revoked_at IS NULL AND expires_at > $now LIMIT 1
+            """;
+        command.Parameters.AddWithValue("$path", path);
         command.Parameters.AddWithValue("$sha", sha256.ToLowerInvariant());
-        command.Parameters.AddWithValue("$id", quarantineId);
-        command.Parameters.AddWithValue("$at", _timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$now", _timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
+        return command.ExecuteScalar() is not null;
+    }
+
+    /// <summary>Every exemption, newest first (expired and revoked ones included, marked as such).</summary>
+    public IReadOnlyList<RestoreExemption> Exemptions()
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, path, sha256, quarantine_id, created_at, expires_at, revoked_at FROM restore_exemptions ORDER BY id DESC";
+        using var reader = command.ExecuteReader();
+        var now = _timeProvider.GetUtcNow();
+        var result = new List<RestoreExemption>();
+        while (reader.Read())
+        {
+            var expires = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5));
+            DateTimeOffset? revoked = reader.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6));
+            result.Add(new RestoreExemption(
+                reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetInt64(3),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)), expires, revoked,
+                revoked is not null ? "revoked" : expires <= now ? "expired" : "active"));
+        }
+
+        return result;
+    }
+
+    /// <summary>Ends an exemption now; false when there is no active exemption with this id.</summary>
+    public bool RevokeExemption(long id)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE restore_exemptions SET revoked_at = $now WHERE id = $id AND revoked_at IS NULL AND expires_at > $now";
+        command.Parameters.AddWithValue("$id", id);
+        command.Parameters.AddWithValue("$now", _timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
+        return command.ExecuteNonQuery() == 1;
+    }
+
+    /// <summary>Removes an exemption written for a restore that then failed.</summary>
+    public void DeleteExemption(long id)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM restore_exemptions WHERE id = $id";
+        command.Parameters.AddWithValue("$id", id);
         command.ExecuteNonQuery();
     }
 
-    /// <summary>Whether a restore exempted this SHA-256 from removal.</summary>
-    public bool IsExempt(string sha256)
+    // Earlier versions exempted a hash everywhere and forever: each such row becomes an exemption for the path the
+    // file was restored to, for the default lifetime from now.
+    private void MigrateHashOnlyExemptions(SqliteConnection connection)
     {
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT 1 FROM exemptions WHERE sha256 = $sha";
-        command.Parameters.AddWithValue("$sha", sha256.ToLowerInvariant());
-        return command.ExecuteScalar() is not null;
+        using var exists = connection.CreateCommand();
+        exists.CommandText = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'exemptions'";
+        if (exists.ExecuteScalar() is null)
+        {
+            return;
+        }
+
+        var now = _timeProvider.GetUtcNow();
+        using var transaction = connection.BeginTransaction();
+        using var copy = connection.CreateCommand();
+        copy.Transaction = transaction;
+        copy.CommandText = """
+            INSERT INTO restore_exemptions (path, sha256, quarantine_id, created_at, expires_at)
+            SELECT coalesce(q.restored_to, q.original_path), e.sha256, e.quarantine_id, e.created_at, $expires
+            FROM exemptions e JOIN quarantine q ON q.id = e.quarantine_id;
+            DROP TABLE exemptions;
+            """;
+        copy.Parameters.AddWithValue("$expires", (now + QuarantineOptions.DefaultExemptionLifetime).ToUnixTimeMilliseconds());
+        copy.ExecuteNonQuery();
+        transaction.Commit();
     }
 
     private IReadOnlyList<QuarantineRecord> Query(string where, params (string Name, object Value)[] parameters)
@@ -216,3 +306,7 @@ internal sealed class QuarantineStore
         command.ExecuteNonQuery();
     }
 }
+
+/// <summary>A restore's exemption: this path with this SHA-256 is not removed again until it expires or is revoked.</summary>
+internal sealed record RestoreExemption(
+    long Id, string Path, string Sha256, long? QuarantineId, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? RevokedAt, string State);

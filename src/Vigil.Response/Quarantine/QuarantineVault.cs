@@ -73,9 +73,11 @@ internal sealed class QuarantineVault(QuarantineOptions options, QuarantineStore
 
     /// <summary>
     /// Puts a quarantined file back (to its original path or <paramref name="to"/>) with its owner, mode and
-    /// times, never over an existing file, and exempts its SHA-256 from further removals.
+    /// times, never over an existing file, and exempts that file (its path and SHA-256) from removal for
+    /// <paramref name="exemptFor"/> (default 30 days). The exemption is written before the file reappears: FIM sees it
+    /// at once, and a removal racing the restore must find it.
     /// </summary>
-    public QuarantineRecord Restore(long id, string? to)
+    public QuarantineRecord Restore(long id, string? to, TimeSpan? exemptFor = null)
     {
         var record = store.Get(id) ?? throw new VigilException($"no quarantine record with id {id}");
         if (record.State != QuarantineState.Quarantined)
@@ -109,6 +111,24 @@ internal sealed class QuarantineVault(QuarantineOptions options, QuarantineStore
             throw new NativeIOException("stat", target, errno);
         }
 
+        var exemption = store.AddExemption(target, record.Sha256, id, exemptFor ?? QuarantineOptions.DefaultExemptionLifetime);
+        try
+        {
+            PutBack(record, target, vaultParent, vaultFile, vaultStat, targetParent);
+        }
+        catch
+        {
+            store.DeleteExemption(exemption);
+            throw;
+        }
+
+        store.SetState(id, QuarantineState.Restored, target);
+        return store.Get(id)!;
+    }
+
+    private static void PutBack(
+        QuarantineRecord record, string target, NoFollowPath vaultParent, SafeFileHandle vaultFile, Stat vaultStat, NoFollowPath targetParent)
+    {
         var targetDirStat = FileDescriptor.FStat(targetParent.Directory, targetParent.Prefixes[^1]);
         if (targetDirStat.Dev == vaultStat.Dev)
         {
@@ -132,10 +152,6 @@ internal sealed class QuarantineVault(QuarantineOptions options, QuarantineStore
             ApplyAttributes(copy, record, target);
             FileDescriptor.Check(ResponseLibC.UnlinkAt(vaultParent.Directory.Fd(), vaultParent.Name, 0), "unlink", record.VaultPath);
         }
-
-        store.SetState(id, QuarantineState.Restored, target);
-        store.AddExemption(record.Sha256, id);
-        return store.Get(id)!;
     }
 
     /// <summary>Deletes a quarantined file from its vault for good.</summary>

@@ -161,9 +161,9 @@ internal sealed class ThreatRemover
                 return new RemovalResult(RemovalOutcome.HashChanged, $"hash changed ({mismatch}); nothing was touched");
             }
 
-            if (_vault.Store.IsExempt(hashes.Sha256))
+            if (_vault.Store.IsExempt(target.Path, hashes.Sha256))
             {
-                return new RemovalResult(RemovalOutcome.Exempt, $"sha256 {hashes.Sha256} is exempt: a file with it was restored from quarantine");
+                return new RemovalResult(RemovalOutcome.Exempt, $"exempt: this file (sha256 {hashes.Sha256}) was restored here from quarantine (see vigil quarantine exemptions)");
             }
 
             var record = NewRecord(target, stat, hashes, action);

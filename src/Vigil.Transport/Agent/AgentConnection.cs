@@ -61,7 +61,7 @@ internal sealed class AgentConnection(
             }
             catch (RpcException ex)
             {
-                reason = $"{ex.StatusCode}: {ex.Status.Detail}";
+                reason = RpcMessages.Describe(ex, credentials.Manager);
             }
             catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException or InvalidOperationException)
             {

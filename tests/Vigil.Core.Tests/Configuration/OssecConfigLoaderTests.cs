@@ -68,10 +68,37 @@ public sealed class OssecConfigLoaderTests
             </ossec_config>
             """);
 
-        Assert.Empty(result.Diagnostics);
+        // Loads without errors; the guide's placeholder key is a warning and is not used as a key.
+        Assert.Empty(result.Errors());
+        Assert.Contains(result.Warnings(), w => w.Contains("<api_key> holds the placeholder 'YOUR_VIRUS_TOTAL_API_KEY', not a key", StringComparison.Ordinal));
         Assert.Equal("/root", Assert.Single(result.Config.Syscheck.Directories).Path);
-        Assert.Equal("YOUR_VIRUS_TOTAL_API_KEY", Assert.Single(result.Config.Integrations).ApiKey.Reveal());
+        Assert.True(Assert.Single(result.Config.Integrations).ApiKey.IsEmpty);
         Assert.Equal("remove-threat0", Assert.Single(result.Config.ActiveResponses).WireName);
+    }
+
+    [Theory]
+    [InlineData("YOUR_VIRUS_TOTAL_API_KEY")]
+    [InlineData("your_api_key")]
+    [InlineData("<YOUR API KEY>")]
+    public void LoadBlocks_PlaceholderApiKeyAndKeyInEnvironment_TheEnvironmentsKeyIsUsed(string placeholder)
+    {
+        var result = ConfigTest.LoadBlocks(
+            $"<integration><name>virustotal</name><api_key>{System.Security.SecurityElement.Escape(placeholder)}</api_key><rule_id>100201</rule_id></integration>",
+            new Dictionary<string, string> { ["VIGIL_VT_API_KEY"] = "real-key" });
+
+        Assert.Equal("real-key", Assert.Single(result.Config.Integrations).ApiKey.Reveal());
+        Assert.Matches(@":\d+: warning: <api_key> holds the placeholder", Assert.Single(result.Warnings()));
+    }
+
+    [Fact]
+    public void LoadBlocks_RealLookingApiKey_IsUsedWithoutWarning()
+    {
+        var result = ConfigTest.LoadBlocks(
+            "<integration><name>virustotal</name><api_key>0123abcd</api_key><rule_id>100201</rule_id></integration>",
+            new Dictionary<string, string> { ["VIGIL_VT_API_KEY"] = "other" });
+
+        Assert.Equal("0123abcd", Assert.Single(result.Config.Integrations).ApiKey.Reveal());
+        Assert.Empty(result.Diagnostics);
     }
 
     [Fact]

@@ -17,7 +17,7 @@ public sealed class SyscheckReaderTests
         Assert.Equal(43200, syscheck.FrequencySeconds);
         Assert.True(syscheck.ScanOnStart);
         Assert.True(syscheck.SkipNfs && syscheck.SkipDev && syscheck.SkipSys && syscheck.SkipProc);
-        Assert.Equal(100_000, syscheck.FileLimit);
+        Assert.Equal(1_000_000, syscheck.FileLimit);
         Assert.Equal("disk", syscheck.Database);
         Assert.Equal(50, syscheck.MaxEps);
         Assert.Equal(0, syscheck.MaxFilesPerSecond);

@@ -55,12 +55,83 @@ public sealed class QuarantineVaultTests : IDisposable
         Assert.Equal((before.Uid, before.Gid, before.Mode), (after.Uid, after.Gid, after.Mode));
         Assert.Equal((before.MTime.Seconds, before.MTime.Nanoseconds), (after.MTime.Seconds, after.MTime.Nanoseconds));
         Assert.False(File.Exists(record.VaultPath));
-        Assert.True(vault.Store.IsExempt(Eicar.Sha256));
+        Assert.True(vault.Store.IsExempt(path, Eicar.Sha256));
 
         // Exempt: the same file is not quarantined again at once.
         var again = await _sandbox.CreateRemover(vault: vault).RemoveAsync(Sandbox.EicarTarget(path), QuarantineAction.Quarantine, CancellationToken.None);
         Assert.Equal(RemovalOutcome.Exempt, again.Outcome);
         Assert.True(File.Exists(path));
+    }
+
+    [Fact]
+    public async Task Restore_ExemptsThatPathAndHashOnly_UntilItExpiresOrIsRevoked()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var path = _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "restored.com"));
+        var vault = _sandbox.CreateVault(time);
+        var record = await QuarantineAsync(vault, path, time);
+        vault.Restore(record.Id, to: null);
+        var remover = _sandbox.CreateRemover(vault: vault, time: time);
+
+        // The same content elsewhere is not exempt: it is quarantined as usual.
+        var copy = _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "copy.com"));
+        Assert.Equal(RemovalOutcome.Quarantined, (await remover.RemoveAsync(Sandbox.EicarTarget(copy), QuarantineAction.Quarantine, CancellationToken.None)).Outcome);
+        Assert.Equal(RemovalOutcome.Exempt, (await remover.RemoveAsync(Sandbox.EicarTarget(path), QuarantineAction.Quarantine, CancellationToken.None)).Outcome);
+
+        // 30 days later the exemption has expired.
+        time.Advance(TimeSpan.FromDays(30) + TimeSpan.FromSeconds(1));
+        Assert.False(vault.Store.IsExempt(path, Eicar.Sha256));
+        Assert.Equal("expired", Assert.Single(vault.Store.Exemptions()).State);
+        Assert.Equal(RemovalOutcome.Quarantined, (await remover.RemoveAsync(Sandbox.EicarTarget(path), QuarantineAction.Quarantine, CancellationToken.None)).Outcome);
+    }
+
+    [Fact]
+    public async Task RevokeExemption_ActiveExemption_EndsItAndASecondRevokeFails()
+    {
+        var path = _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "restored.com"));
+        var vault = _sandbox.CreateVault();
+        var record = await QuarantineAsync(vault, path);
+        vault.Restore(record.Id, to: null, exemptFor: TimeSpan.FromHours(1));
+        var exemption = Assert.Single(vault.Store.Exemptions());
+        Assert.Equal(("active", path, Eicar.Sha256, record.Id), (exemption.State, exemption.Path, exemption.Sha256, exemption.QuarantineId!.Value));
+        Assert.InRange(exemption.ExpiresAt - exemption.CreatedAt, TimeSpan.FromMinutes(59), TimeSpan.FromMinutes(61));
+
+        Assert.True(vault.Store.RevokeExemption(exemption.Id));
+        Assert.False(vault.Store.RevokeExemption(exemption.Id));
+        Assert.Equal("revoked", Assert.Single(vault.Store.Exemptions()).State);
+        Assert.False(vault.Store.IsExempt(path, Eicar.Sha256));
+    }
+
+    [Fact]
+    public void Open_DatabaseWithHashOnlyExemptions_MigratesThemToThePathTheyWereRestoredTo()
+    {
+        var database = Path.Combine(_sandbox.Monitored, "old-quarantine.db");
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database}"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = $"""
+                CREATE TABLE quarantine (id INTEGER PRIMARY KEY AUTOINCREMENT, original_path TEXT NOT NULL, vault_path TEXT NOT NULL,
+                    action TEXT NOT NULL, state TEXT NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL, mode INTEGER NOT NULL,
+                    size INTEGER NOT NULL, atime_s INTEGER NOT NULL, atime_ns INTEGER NOT NULL, mtime_s INTEGER NOT NULL,
+                    mtime_ns INTEGER NOT NULL, dev INTEGER NOT NULL, ino INTEGER NOT NULL, md5 TEXT NOT NULL, sha1 TEXT NOT NULL,
+                    sha256 TEXT NOT NULL, alert_id TEXT, rule_id TEXT, description TEXT, agent_id TEXT, agent_name TEXT,
+                    quarantined_at INTEGER NOT NULL, updated_at INTEGER, restored_to TEXT);
+                CREATE TABLE exemptions (sha256 TEXT PRIMARY KEY, quarantine_id INTEGER, created_at INTEGER NOT NULL);
+                INSERT INTO quarantine VALUES (7, '/srv/a.com', '/v/1', 'quarantine', 'restored', 0, 0, 420, 68, 0, 0, 0, 0, 1, 2,
+                    '{Eicar.Md5}', '{Eicar.Sha1}', '{Eicar.Sha256}', NULL, NULL, NULL, NULL, NULL, 1, NULL, '/srv/b.com');
+                INSERT INTO exemptions VALUES ('{Eicar.Sha256}', 7, 1);
+                """;
+            command.ExecuteNonQuery();
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        var store = new QuarantineStore(database, TimeProvider.System);
+
+        Assert.True(store.IsExempt("/srv/b.com", Eicar.Sha256));
+        Assert.False(store.IsExempt("/srv/a.com", Eicar.Sha256));
+        Assert.Equal(7, Assert.Single(store.Exemptions()).QuarantineId);
+        Assert.Single(new QuarantineStore(database, TimeProvider.System).Exemptions()); // a second open migrates nothing twice
     }
 
     [Fact]
@@ -77,7 +148,8 @@ public sealed class QuarantineVaultTests : IDisposable
         Assert.Equal("new content", File.ReadAllText(path));
         Assert.True(File.Exists(record.VaultPath));
         Assert.Equal(QuarantineState.Quarantined, vault.Store.Get(record.Id)!.State);
-        Assert.False(vault.Store.IsExempt(Eicar.Sha256));
+        Assert.False(vault.Store.IsExempt(path, Eicar.Sha256));
+        Assert.Empty(vault.Store.Exemptions());
     }
 
     [Fact]
