@@ -212,6 +212,28 @@ public sealed class RuleFileReaderTests
         Assert.Equal(fires ? 100001 : null, harness.RuleOf(Events.Json(json)));
     }
 
+    [Theory]
+    [InlineData("alpha", true)]
+    [InlineData("gamma", true)]
+    [InlineData("beta", false)]
+    [InlineData("beta\n      x", true)]
+    public void Read_FieldAlternationContinuedOnTheNextLine_KeepsTheLineBreakInItsAlternative(string message, bool fires)
+    {
+        using var harness = new RuleHarness(JsonBase + """
+            <group name="test,">
+              <rule id="100001" level="5">
+                <if_sid>100000</if_sid>
+                <field name="msg">^alpha$|^beta
+                  |^gamma$</field>
+                <description>continued alternation</description>
+              </rule>
+            </group>
+            """);
+
+        var json = System.Text.Json.JsonSerializer.Serialize(new { app = "demo", msg = message });
+        Assert.Equal(fires ? 100001 : null, harness.RuleOf(Events.Json(json)));
+    }
+
     [Fact]
     public void Read_PatternNeedingBacktracking_WarnsAtItsLine()
     {
