@@ -130,6 +130,16 @@ internal static unsafe class PathMarshaller
             return null;
         }
 
+        // The usual path (no \xHH escape) is encoded straight into the native buffer, as the built-in marshaller does.
+        if (!managed.Contains("\\x", StringComparison.Ordinal))
+        {
+            var count = Encoding.UTF8.GetByteCount(managed);
+            var direct = (byte*)NativeMemory.Alloc((nuint)count + 1);
+            Encoding.UTF8.GetBytes(managed, new Span<byte>(direct, count));
+            direct[count] = 0;
+            return direct;
+        }
+
         var bytes = PathBytes.ToBytes(managed);
         var native = (byte*)NativeMemory.Alloc((nuint)bytes.Length + 1);
         bytes.CopyTo(new Span<byte>(native, bytes.Length));
