@@ -99,10 +99,9 @@ internal sealed class RuleFileReader(DecoderSet decoders, MitreCatalog mitre, Fu
         }
 
         // Text outside any element means the file is not rule XML at all (a <rule_include> of /etc/passwd).
-        if (root.Nodes().OfType<XText>().FirstOrDefault(t => !string.IsNullOrWhiteSpace(t.Value)) is { } stray)
+        if (OsXml.StrayTextOf(root) is { } stray)
         {
-            var line = Math.Max(1, Line(stray));
-            diagnostics.Error(_file, line, $"text outside any element ('{Excerpt(stray.Value)}'): this is not a rule file; expected <group name=\"…\"> elements");
+            diagnostics.Error(_file, stray.Line, $"text outside any element ('{Excerpt(stray.Excerpt)}'): this is not a rule file; expected <group name=\"…\"> elements");
             return rules;
         }
 

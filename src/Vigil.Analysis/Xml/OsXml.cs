@@ -25,8 +25,22 @@ internal static class OsXml
         var reader = new Reader(text);
         var root = new XElement("os-xml");
         reader.ReadChildren(root, 0, topLevel: true);
+        if (reader.StrayLine > 0)
+        {
+            root.AddAnnotation(new StrayText(reader.StrayLine, reader.Stray.ToString()));
+        }
+
         return root;
     }
+
+    /// <summary>
+    /// The first text outside any element (Wazuh's reader skips it), with its line: a file that has some is not a
+    /// rule or decoder file at all (an include of /etc/passwd). Null when there is none.
+    /// </summary>
+    public static (int Line, string Excerpt)? StrayTextOf(XElement root) =>
+        root.Annotation<StrayText>() is { } stray ? (stray.Line, stray.Excerpt) : null;
+
+    private sealed record StrayText(int Line, string Excerpt);
 
     /// <summary>The line an element was read from (1-based), or 0 when unknown.</summary>
     public static int LineOf(XObject node) => node.Annotation<LineInfo>()?.Line
@@ -38,6 +52,10 @@ internal static class OsXml
     {
         private int _position;
         private int _line = 1;
+
+        public int StrayLine { get; private set; }
+
+        public System.Text.StringBuilder Stray { get; } = new();
 
         private int Peek(int ahead = 0) => _position + ahead < text.Length ? text[_position + ahead] : -1;
 
@@ -90,6 +108,11 @@ internal static class OsXml
                     if (!topLevel)
                     {
                         content.Append((char)c);
+                    }
+                    else if (StrayLine == 0 ? !char.IsWhiteSpace((char)c) : Stray.Length < 41)
+                    {
+                        StrayLine = StrayLine == 0 ? _line : StrayLine;
+                        Stray.Append((char)c);
                     }
 
                     continue;

@@ -1,4 +1,5 @@
 using Vigil.Core.Configuration;
+using Vigil.Tests.Common;
 
 namespace Vigil.Core.Tests.Configuration;
 
@@ -93,7 +94,11 @@ public sealed class ShippedConfigTests
         Assert.False(config.Ruleset.IsDefault);
         Assert.Equal(["ruleset/rules"], config.Ruleset.RuleDirs);
         Assert.Equal(["config/rules/local_rules.xml"], config.Ruleset.RuleFiles);
-        Assert.Empty(config.Ruleset.DecoderDirs); // the decoders are built in; the shipped config names no missing folder
+        // The decoder folder and file the shipped config names exist (a missing one is a warning, not silence).
+        Assert.Equal(["ruleset/decoders"], config.Ruleset.DecoderDirs);
+        Assert.Equal(["config/decoders/local_decoder.xml"], config.Ruleset.DecoderFiles);
+        Assert.True(Directory.Exists(RepositoryPaths.Get("ruleset", "decoders")));
+        Assert.True(File.Exists(RepositoryPaths.Get("config", "decoders", "local_decoder.xml")));
     }
 
     [Fact]
