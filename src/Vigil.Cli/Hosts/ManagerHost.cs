@@ -383,8 +383,16 @@ internal sealed class ManagerHost(
             }
             else if (int.TryParse(effect.AgentId.AsSpan(IntelEffects.Length), CultureInfo.InvariantCulture, out var index) && index < _intel.Count)
             {
-                await _intel[index].OnAlertAsync(effect.Json, $"effect:{effect.Id}", cancellationToken);
-                _registry!.CompleteResponse(effect.AgentId, effect.Id);
+                try
+                {
+                    await _intel[index].OnAlertAsync(effect.Json, $"effect:{effect.Id}", cancellationToken);
+                    _registry!.CompleteResponse(effect.AgentId, effect.Id);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // Left queued: carried out at the next start.
+                    ManagerLog.LookupDeferred(_logger, ex.Message);
+                }
             }
             else
             {
@@ -435,16 +443,17 @@ internal sealed class ManagerHost(
         }
 
         await _responses.WhenAllAsync();
+        await HostLifetime.DrainAsync(_events.Reader, time);
+
+        // Analysis stops before intelligence goes (it carries out lookups); the local queue keeps what is left.
+        await _stopping.CancelAsync();
+        await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
+        await _responses.WhenAllAsync();
         foreach (var intel in _intel)
         {
             await intel.DisposeAsync();
         }
 
-        await HostLifetime.DrainAsync(_events.Reader, time);
-
-        await _stopping.CancelAsync();
-        await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
-        await _responses.WhenAllAsync();
         _local?.Dispose();
         _registry?.Dispose();
         _authority?.Dispose();
@@ -463,6 +472,9 @@ internal static partial class ManagerLog
 
     [LoggerMessage(6102, LogLevel.Information, "Active response {Command} for agent {AgentId} queued in its outbox until it connects (deadline {Deadline})")]
     public static partial void ResponseQueued(ILogger logger, string command, string agentId, DateTimeOffset deadline);
+
+    [LoggerMessage(6104, LogLevel.Warning, "A lookup for a committed alert failed and waits for the next start: {Reason}")]
+    public static partial void LookupDeferred(ILogger logger, string reason);
 
     [LoggerMessage(6103, LogLevel.Information, "Agent {AgentId} carried out active response {ResponseId}")]
     public static partial void ResponseDone(ILogger logger, ulong responseId, string agentId);
