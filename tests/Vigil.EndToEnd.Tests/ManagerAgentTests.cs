@@ -142,7 +142,7 @@ public sealed class ManagerAgentTests
             <active-response><disabled>no</disabled><command>evil</command><location>defined-agent</location><agent_id>002</agent_id><rules_id>100201</rules_id></active-response>
             <active-response><disabled>no</disabled><command>evil</command><location>defined-agent</location><agent_id>009</agent_id><rules_id>100201</rules_id></active-response>
             """);
-        var manager = fixture.StartManager(null, "--response-deadline", "20");
+        var manager = fixture.StartManager(null, "--response-deadline", "45");
         try
         {
             await manager.WaitForOutputAsync("vigil: manager ready", s_flow);
@@ -156,7 +156,7 @@ public sealed class ManagerAgentTests
             // Still there after a manager restart.
             await manager.InterruptAsync(TimeSpan.FromSeconds(30));
             await manager.DisposeAsync();
-            manager = fixture.StartManager(null, "--response-deadline", "20");
+            manager = fixture.StartManager(null, "--response-deadline", "45");
             await manager.WaitForOutputAsync("vigil: manager ready", s_flow);
 
             await using var agent2 = TransportFixture.StartAgent(web2);
@@ -164,9 +164,9 @@ public sealed class ManagerAgentTests
             await manager.WaitForOutputAsync("Agent 002 carried out active response", s_flow);
 
             // Agent 009 does not exist: at the deadline, one alert says the response was not delivered.
-            await fixture.WaitForAlertsAsync(alerts => alerts.Any(a => TransportFixture.RuleId(a) == "200403"), s_flow, manager);
+            await fixture.WaitForAlertsAsync(alerts => alerts.Any(a => TransportFixture.RuleId(a) == "200403"), TimeSpan.FromSeconds(120), manager);
             var notDelivered = Assert.Single(fixture.Alerts(), a => TransportFixture.RuleId(a) == "200403");
-            Assert.Contains("evil0 for agent 009 within 20 s (the agent did not connect)", notDelivered.GetProperty("full_log").GetString(), StringComparison.Ordinal);
+            Assert.Contains("evil0 for agent 009 within 45 s (the agent did not connect)", notDelivered.GetProperty("full_log").GetString(), StringComparison.Ordinal);
             Assert.DoesNotContain(fixture.Alerts(), a => TransportFixture.RuleId(a) == "200403" && a.GetProperty("full_log").GetString()!.Contains("agent 002", StringComparison.Ordinal));
         }
         finally

@@ -521,16 +521,17 @@ internal sealed class ManagerHost(
         }
 
         await _responses.WhenAllAsync();
+        await HostLifetime.DrainAsync(_events.Reader, time);
+
+        // Analysis stops before intelligence goes (it carries out lookups); the local queue keeps what is left.
+        await _stopping.CancelAsync();
+        await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
+        await _responses.WhenAllAsync();
         foreach (var intel in _intel)
         {
             await intel.DisposeAsync();
         }
 
-        await HostLifetime.DrainAsync(_events.Reader, time);
-
-        await _stopping.CancelAsync();
-        await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
-        await _responses.WhenAllAsync();
         _local?.Dispose();
         _registry?.Dispose();
         _deadLetters?.Dispose();

@@ -365,15 +365,11 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         }
 
         await _responses.WhenAllAsync();
-        foreach (var intel in _intel)
-        {
-            await intel.DisposeAsync();
-        }
 
-        // Let analysis drain what FIM, intelligence and the responses produced, then stop the loops. What is left
-        // stays in the queue for the next start.
-        var deadline = time.GetUtcNow().AddSeconds(5);
-        while (_queue is { Count: > 0 } && time.GetUtcNow() < deadline)
+        // Let analysis take what FIM and the responses produced, briefly (the stop must be quick); then stop the loops
+        // before intelligence goes. What is left stays in the durable queue for the next start.
+        var deadline = time.GetUtcNow().AddSeconds(1);
+        while (_queue is { Count: > 0 } && _analysis is { IsCompleted: false } && time.GetUtcNow() < deadline)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(20), time);
         }
@@ -381,6 +377,11 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         await _stopping.CancelAsync();
         await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask, _limits ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
         await _responses.WhenAllAsync();
+        foreach (var intel in _intel)
+        {
+            await intel.DisposeAsync();
+        }
+
         _queue?.Dispose();
         DeadLetters?.Dispose();
         _stopping.Dispose();
