@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -11,7 +12,10 @@ using Vigil.Intel.VirusTotal;
 namespace Vigil.Cli;
 
 /// <summary>
-/// `vigil scan PATH… [--json] [--wait]`: one line per file, <c>malicious|clean|unknown|error  PATH  DETAIL</c>.
+/// `vigil scan PATH… [--json] [--wait] [--all | -i] [--no-summary]`, as clamscan users expect: one line per file
+/// that needs a look (<c>malicious|error|skipped|unknown  PATH  DETAIL</c>: infected, unreadable, a symbolic link not
+/// followed, not looked up for the quota), then a summary block; <c>--all</c> prints every file, <c>-i</c> only the
+/// infected ones; <c>--json</c> prints every file, one object a line, and no summary.
 /// Exit 1 when something is malicious, else 4 when a path could not be read, else 0.
 /// </summary>
 internal static class ScanCommand
@@ -24,18 +28,27 @@ internal static class ScanCommand
         var paths = new Argument<string[]>("paths") { Arity = ArgumentArity.OneOrMore, Description = "Files or directories (walked without following symbolic links)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object per line." };
         var wait = new Option<bool>("--wait") { Description = "Wait for the VirusTotal quota instead of leaving files not looked up." };
-        var command = new Command("scan", "Hash files and check them against the local hash lists, the verdict cache and VirusTotal.") { paths, json, wait };
+        var infected = new Option<bool>("--infected", "-i") { Description = "Print only infected files (and the summary)." };
+        var all = new Option<bool>("--all") { Description = "Print every file, clean ones too." };
+        var noSummary = new Option<bool>("--no-summary") { Description = "Do not print the summary at the end." };
+        var command = new Command("scan", "Hash files and check them against the local hash lists, the verdict cache and VirusTotal.")
+        {
+            paths, json, wait, infected, all, noSummary,
+        };
         settings.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => RunAsync(
             settings, parseResult, CommandLineBytes.Recover(parseResult.GetValue(paths) ?? []), parseResult.GetValue(json), parseResult.GetValue(wait),
-            parseResult.InvocationConfiguration.Output, parseResult.InvocationConfiguration.Error, cancellationToken));
+            parseResult.InvocationConfiguration.Output, parseResult.InvocationConfiguration.Error, cancellationToken,
+            new ScanOutput(parseResult.GetValue(infected), parseResult.GetValue(all), !parseResult.GetValue(noSummary))));
         root.Subcommands.Add(command);
     }
 
     public static async Task<int> RunAsync(
         IntelSettings settings, ParseResult parseResult, IReadOnlyList<string> paths, bool json, bool shouldWait,
-        TextWriter output, TextWriter error, CancellationToken cancellationToken)
+        TextWriter output, TextWriter error, CancellationToken cancellationToken, ScanOutput? shown = null)
     {
+        shown ??= new ScanOutput(IsInfectedOnly: false, IsEveryFile: true, HasSummary: false);
+        var started = TimeProvider.System.GetTimestamp();
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
@@ -63,12 +76,24 @@ internal static class ScanCommand
             var client = http is null ? null : new VirusTotalClient(http, options);
             var scanner = new FileScanner(options, local, store, client, TimeProvider.System, shouldWait);
             var (isMalicious, isFailed, notLookedUp) = (false, false, 0);
+            var counts = new Dictionary<ScanVerdict, int>();
+            long bytes = 0;
             await foreach (var result in scanner.ScanAsync(paths, cancellationToken))
             {
                 isMalicious |= result.Verdict == ScanVerdict.Malicious;
                 isFailed |= result.Verdict == ScanVerdict.Error;
                 notLookedUp += result.IsNotLookedUp ? 1 : 0;
-                await output.WriteLineAsync(json ? Json(result) : Text(result));
+                counts[result.Verdict] = counts.GetValueOrDefault(result.Verdict) + 1;
+                bytes += result.Size ?? 0;
+                if (json || shown.Shows(result))
+                {
+                    await output.WriteLineAsync(json ? Json(result) : Text(result));
+                }
+            }
+
+            if (shown.HasSummary && !json)
+            {
+                await output.WriteAsync(Summary(counts, scanner.DirectoriesScanned, bytes, TimeProvider.System.GetElapsedTime(started), client is not null));
             }
 
             if (notLookedUp > 0)
@@ -80,6 +105,25 @@ internal static class ScanCommand
         }
     }
 
+    private static string Summary(Dictionary<ScanVerdict, int> counts, int directories, long bytes, TimeSpan elapsed, bool hasVirusTotal)
+    {
+        int Count(ScanVerdict verdict) => counts.GetValueOrDefault(verdict);
+        var files = Count(ScanVerdict.Malicious) + Count(ScanVerdict.Clean) + Count(ScanVerdict.Unknown) + Count(ScanVerdict.Error);
+        var text = new StringBuilder();
+        text.AppendLine();
+        text.AppendLine("----------- SCAN SUMMARY -----------");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Scanned directories: {directories}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Scanned files: {files}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Infected files: {Count(ScanVerdict.Malicious)}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Clean files: {Count(ScanVerdict.Clean)}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Unknown files: {Count(ScanVerdict.Unknown)}{(hasVirusTotal ? "" : " (no hash list knows them; VirusTotal not configured)")}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Skipped: {Count(ScanVerdict.Skipped)} (symbolic links, not followed)");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Errors: {Count(ScanVerdict.Error)}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Data scanned: {bytes / 1048576.0:0.00} MB");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Time: {elapsed.TotalSeconds:0.000} sec ({(int)elapsed.TotalMinutes} m {elapsed.Seconds} s)");
+        return text.ToString();
+    }
+
     private static string Text(ScanResult result) => $"{Word(result.Verdict)}  {Printable(result.Path)}  {result.Detail}";
 
     private static string Word(ScanVerdict verdict) => verdict switch
@@ -87,6 +131,7 @@ internal static class ScanCommand
         ScanVerdict.Malicious => "malicious",
         ScanVerdict.Clean => "clean",
         ScanVerdict.Unknown => "unknown",
+        ScanVerdict.Skipped => "skipped",
         _ => "error",
     };
 
@@ -128,4 +173,12 @@ internal static class ScanCommand
             writer.WriteString(name, value);
         }
     }
+}
+
+/// <summary>Which lines `vigil scan` prints (text output).</summary>
+internal sealed record ScanOutput(bool IsInfectedOnly, bool IsEveryFile, bool HasSummary)
+{
+    public bool Shows(ScanResult result) =>
+        IsInfectedOnly ? result.Verdict == ScanVerdict.Malicious
+        : IsEveryFile || result.Verdict is ScanVerdict.Malicious or ScanVerdict.Error or ScanVerdict.Skipped || result.IsNotLookedUp;
 }

@@ -17,7 +17,7 @@ public sealed class ScanCommandTests
         await using var h = await IntelCommandHarness.StartWithoutKeyAsync();
         var eicar = h.CreateFile("eicar.com", EicarText);
 
-        var (code, output, error) = await h.RunAsync("scan", eicar);
+        var (code, output, error) = await h.RunAsync("scan", "--all", "--no-summary", eicar);
 
         Assert.Equal(1, code);
         Assert.Equal($"malicious  {eicar}  list builtin: EICAR-Test-File", Lines(output).Single());
@@ -31,7 +31,7 @@ public sealed class ScanCommandTests
         var path = h.CreateFile("clean.txt", "clean content");
         h.Emulator!.Add(EmulatedFile.For(Encoding.UTF8.GetBytes("clean content"), malicious: 0, undetected: 60));
 
-        var (code, output, _) = await h.RunAsync("scan", path);
+        var (code, output, _) = await h.RunAsync("scan", "--all", "--no-summary", path);
 
         Assert.Equal(0, code);
         Assert.Equal($"clean  {path}  virustotal 0/60", Lines(output).Single());
@@ -45,8 +45,8 @@ public sealed class ScanCommandTests
         var path = h.CreateFile("bad.bin", "bad content");
         h.Emulator!.Add(EmulatedFile.For(Encoding.UTF8.GetBytes("bad content"), malicious: 5, undetected: 55, label: "trojan.x/y"));
 
-        var first = await h.RunAsync("scan", path);
-        var second = await h.RunAsync("scan", path);
+        var first = await h.RunAsync("scan", "--all", "--no-summary", path);
+        var second = await h.RunAsync("scan", "--all", "--no-summary", path);
 
         Assert.Equal(1, first.Code);
         Assert.Equal($"malicious  {path}  virustotal 5/60 trojan.x/y", Lines(first.Output).Single());
@@ -67,11 +67,13 @@ public sealed class ScanCommandTests
         File.CreateSymbolicLink(Path.Combine(h.Directory, "tree", "link-to-eicar"), outside);
         Directory.CreateSymbolicLink(Path.Combine(h.Directory, "tree", "link-to-dir"), Path.GetDirectoryName(outside)!);
 
-        var (code, output, _) = await h.RunAsync("scan", Path.Combine(h.Directory, "tree"));
+        var (code, output, _) = await h.RunAsync("scan", "--all", "--no-summary", Path.Combine(h.Directory, "tree"));
 
         Assert.Equal(0, code);
         Assert.Equal(
             [
+                $"skipped  {Path.Combine(h.Directory, "tree", "link-to-dir")}  symbolic link to {Path.GetDirectoryName(outside)}, not followed",
+                $"skipped  {Path.Combine(h.Directory, "tree", "link-to-eicar")}  symbolic link to {outside}, not followed",
                 $"unknown  {a}  no list match; VirusTotal not configured (no API key)",
                 $"clean  {empty}  empty",
                 $"unknown  {b}  no list match; VirusTotal not configured (no API key)",
@@ -86,7 +88,7 @@ public sealed class ScanCommandTests
         var missing = Path.Combine(h.Directory, "missing");
         var present = h.CreateFile("present.txt", "x");
 
-        var (code, output, _) = await h.RunAsync("scan", missing, present);
+        var (code, output, _) = await h.RunAsync("scan", "--all", "--no-summary", missing, present);
 
         Assert.Equal(4, code);
         Assert.Equal([$"error  {missing}  no such file or directory", $"unknown  {present}  no list match; VirusTotal not configured (no API key)"], Lines(output));
@@ -98,7 +100,7 @@ public sealed class ScanCommandTests
         await using var h = await IntelCommandHarness.StartWithoutKeyAsync();
         var eicar = h.CreateFile("eicar.com", EicarText);
 
-        var (code, _, _) = await h.RunAsync("scan", Path.Combine(h.Directory, "missing"), eicar);
+        var (code, _, _) = await h.RunAsync("scan", "--all", "--no-summary", Path.Combine(h.Directory, "missing"), eicar);
 
         Assert.Equal(1, code);
     }
@@ -111,7 +113,7 @@ public sealed class ScanCommandTests
         var bad = h.CreateFile("bad.bin", "bad content");
         h.Emulator!.Add(EmulatedFile.For(Encoding.UTF8.GetBytes("bad content"), malicious: 3, undetected: 57));
 
-        var (code, output, _) = await h.RunAsync("scan", "--json", eicar, bad);
+        var (code, output, _) = await h.RunAsync("scan", "--all", "--no-summary", "--json", eicar, bad);
 
         Assert.Equal(1, code);
         var lines = Lines(output);
@@ -136,7 +138,7 @@ public sealed class ScanCommandTests
         var one = h.CreateFile("one.txt", "one");
         var two = h.CreateFile("two.txt", "two");
 
-        var (code, output, error) = await h.RunAsync("scan", one, two);
+        var (code, output, error) = await h.RunAsync("scan", "--all", "--no-summary", one, two);
 
         Assert.Equal(0, code);
         var lines = Lines(output);
@@ -152,7 +154,7 @@ public sealed class ScanCommandTests
         await using var h = await IntelCommandHarness.StartAsync();
         var empty = h.CreateFile("empty", "");
 
-        var (code, output, _) = await h.RunAsync("scan", empty);
+        var (code, output, _) = await h.RunAsync("scan", "--all", "--no-summary", empty);
 
         Assert.Equal(0, code);
         Assert.Equal($"clean  {empty}  empty", Lines(output).Single());
@@ -165,8 +167,65 @@ public sealed class ScanCommandTests
         await using var h = await IntelCommandHarness.StartAsync();
         var path = h.CreateFile("x.txt", "x");
 
-        var (_, output, error) = await h.RunAsync("scan", "--json", path);
+        var (_, output, error) = await h.RunAsync("scan", "--all", "--no-summary", "--json", path);
 
         Assert.DoesNotContain(IntelCommandHarness.Key, output + error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Scan_TreeByDefault_PrintsInfectedAndSkippedLinksThenASummaryNotTheCleanFiles()
+    {
+        await using var h = await IntelCommandHarness.StartWithoutKeyAsync();
+        var tree = Path.Combine(h.Directory, "tree");
+        for (var i = 0; i < 20; i++)
+        {
+            h.CreateFile($"tree/sub/file-{i:D2}.txt", $"harmless {i}");
+        }
+
+        var eicar = h.CreateFile("tree/sub/eicar.com", EicarText);
+        var link = Path.Combine(tree, "link-to-etc");
+        File.CreateSymbolicLink(link, "/etc");
+
+        var (code, output, _) = await h.RunAsync("scan", tree);
+
+        Assert.Equal(1, code);
+        var lines = Lines(output);
+        Assert.Equal($"skipped  {link}  symbolic link to /etc, not followed", lines[0]);
+        Assert.Equal($"malicious  {eicar}  list builtin: EICAR-Test-File", lines[1]);
+        Assert.Equal("----------- SCAN SUMMARY -----------", lines[2]);
+        Assert.Contains("Scanned directories: 2", lines);
+        Assert.Contains("Scanned files: 21", lines);
+        Assert.Contains("Infected files: 1", lines);
+        Assert.Contains("Unknown files: 20 (no hash list knows them; VirusTotal not configured)", lines);
+        Assert.Contains("Skipped: 1 (symbolic links, not followed)", lines);
+        Assert.Contains("Errors: 0", lines);
+        Assert.Matches(@"Time: \d+\.\d{3} sec \(0 m \d+ s\)", output);
+        Assert.DoesNotContain(lines, l => l.StartsWith("unknown", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Scan_InfectedOnlyAndNoSummary_PrintsTheInfectedFileAlone()
+    {
+        await using var h = await IntelCommandHarness.StartWithoutKeyAsync();
+        h.CreateFile("tree/a.txt", "harmless");
+        File.CreateSymbolicLink(Path.Combine(h.Directory, "tree", "link"), "/etc");
+        var eicar = h.CreateFile("tree/eicar.com", EicarText);
+
+        var (code, output, _) = await h.RunAsync("scan", "-i", "--no-summary", Path.Combine(h.Directory, "tree"));
+
+        Assert.Equal(1, code);
+        Assert.Equal([$"malicious  {eicar}  list builtin: EICAR-Test-File"], Lines(output));
+    }
+
+    [Fact]
+    public async Task Scan_ManyFiles_VerdictsComeInWalkOrderWithParallelHashing()
+    {
+        await using var h = await IntelCommandHarness.StartWithoutKeyAsync();
+        var expected = Enumerable.Range(0, 300).Select(i => h.CreateFile($"many/f-{i:D3}.txt", new string('x', i * 97))).ToList();
+
+        var (code, output, _) = await h.RunAsync("scan", "--all", "--no-summary", Path.Combine(h.Directory, "many"));
+
+        Assert.Equal(0, code);
+        Assert.Equal(expected, Lines(output).Select(l => l.Split("  ")[1]));
     }
 }

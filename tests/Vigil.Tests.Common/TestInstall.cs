@@ -13,7 +13,7 @@ public static class TestInstall
             .Replace("<field name=\"file\">/root</field>", $"<field name=\"file\">{watched}</field>", StringComparison.Ordinal));
 
     /// <summary>
-    /// A home as the checkout ships it: <c>config/ossec.conf</c> and <c>config/rules/local_rules.xml</c> verbatim (so
+    /// A home as the checkout ships it: <c>config/ossec.conf</c>, <c>config/rules/local_rules.xml</c> and <c>config/decoders/local_decoder.xml</c> verbatim (so
     /// the guide's rules test <c>/root</c>), the built-in <c>ruleset/</c>, the guide's <c>remove-threat.sh</c> and the
     /// <c>remove-threat</c> wrapper for this build. Returns the home's path.
     /// </summary>
@@ -22,6 +22,7 @@ public static class TestInstall
         var home = temp.Combine(relativeHome);
         temp.WriteFile($"{relativeHome}/config/ossec.conf", File.ReadAllText(RepositoryPaths.Get("config", "ossec.conf")));
         temp.WriteFile($"{relativeHome}/config/rules/local_rules.xml", File.ReadAllText(RepositoryPaths.Get("config", "rules", "local_rules.xml")));
+        temp.WriteFile($"{relativeHome}/config/decoders/local_decoder.xml", File.ReadAllText(RepositoryPaths.Get("config", "decoders", "local_decoder.xml")));
         foreach (var file in Directory.EnumerateFiles(RepositoryPaths.Get("ruleset"), "*", SearchOption.AllDirectories))
         {
             temp.WriteFile($"{relativeHome}/ruleset/{Path.GetRelativePath(RepositoryPaths.Get("ruleset"), file)}", File.ReadAllText(file));

@@ -38,6 +38,12 @@ internal sealed class FileScanner
         _shouldWait = shouldWait;
     }
 
+    /// <summary>Directories walked so far.</summary>
+    public int DirectoriesScanned { get; private set; }
+
+    /// <summary>Files hashed at once in a walk (reading and hashing are the cost; the verdicts stay in order, one at a time).</summary>
+    public int HashingParallelism { get; init; } = Math.Max(2, Environment.ProcessorCount);
+
     public async IAsyncEnumerable<ScanResult> ScanAsync(IEnumerable<string> paths, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(paths);
@@ -56,12 +62,25 @@ internal sealed class FileScanner
             {
                 // Named on the command line: a link is followed to its target; the result keeps the name given.
                 var target = FileStatus.TryGet(path, followLinks: false)?.IsSymlink == true ? LinkTarget(path) : path;
-                yield return await ScanFileAsync(path, target, isWalked: false, cancellationToken) ?? Error(path, "not a regular file");
+                var hashed = await RegularFile.TryHashAsync(target, cancellationToken);
+                yield return await ClassifyAsync(path, hashed, isWalked: false, cancellationToken) ?? Error(path, "not a regular file");
             }
             else
             {
                 yield return Error(path, errno == LibC.ENOENT ? "no such file or directory" : LibC.Describe(errno));
             }
+        }
+    }
+
+    private static string LinkText(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget ?? "?";
+        }
+        catch (IOException)
+        {
+            return "?";
         }
     }
 
@@ -93,22 +112,45 @@ internal sealed class FileScanner
             }
 
             var entries = listed.OrderBy(e => e.Name, StringComparer.Ordinal);
+            DirectoriesScanned++;
             var subdirectories = new List<string>();
+            var files = new List<string>();
             foreach (var entry in entries)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                var path = Path.Combine(directory, entry.Name);
                 if (entry.IsSymlink)
                 {
-                    // A symbolic link: never followed, so a walk cannot leave the tree it was given.
-                    continue;
+                    // A symbolic link: never followed, so a walk cannot leave the tree it was given; said, not hidden.
+                    yield return new ScanResult(path, ScanVerdict.Skipped, $"symbolic link to {LinkText(path)}, not followed");
                 }
-
-                var path = Path.Combine(directory, entry.Name);
-                if (entry.IsDirectory)
+                else if (entry.IsDirectory)
                 {
                     subdirectories.Add(path);
                 }
-                else if (await ScanFileAsync(path, path, isWalked: true, cancellationToken) is { } result)
+                else
+                {
+                    files.Add(path);
+                }
+            }
+
+            // The files of a directory are read and hashed several at a time; their verdicts come in order.
+            using var gate = new SemaphoreSlim(HashingParallelism);
+            var hashing = files.Select(async file =>
+            {
+                await gate.WaitAsync(cancellationToken);
+                try
+                {
+                    return await Task.Run(() => RegularFile.TryHashAsync(file, cancellationToken), cancellationToken);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }).ToList();
+            for (var i = 0; i < files.Count; i++)
+            {
+                if (await ClassifyAsync(files[i], await hashing[i], isWalked: true, cancellationToken) is { } result)
                 {
                     yield return result;
                 }
@@ -122,14 +164,19 @@ internal sealed class FileScanner
     }
 
     /// <summary>The result for one file; null for a FIFO, socket or device met in a walk (nothing to scan).</summary>
-    private async Task<ScanResult?> ScanFileAsync(string shownPath, string path, bool isWalked, CancellationToken cancellationToken)
+    private async Task<ScanResult?> ClassifyAsync(string shownPath, (FileHashes? Digest, string? Error) hashed, bool isWalked, CancellationToken cancellationToken)
     {
-        var (digest, error) = await RegularFile.TryHashAsync(path, cancellationToken);
+        var (digest, error) = hashed;
         if (digest is null)
         {
             return isWalked && error == RegularFile.NotRegularFile ? null : Error(shownPath, error ?? "unreadable");
         }
 
+        return await VerdictAsync(shownPath, digest, cancellationToken) with { Size = digest.Length };
+    }
+
+    private async Task<ScanResult> VerdictAsync(string shownPath, FileHashes digest, CancellationToken cancellationToken)
+    {
         if (digest.Length == 0)
         {
             return new ScanResult(shownPath, ScanVerdict.Clean, "empty") { Sha256 = digest.Sha256 };

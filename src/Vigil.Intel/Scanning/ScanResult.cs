@@ -6,6 +6,9 @@ internal enum ScanVerdict
     Clean,
     Unknown,
     Error,
+
+    /// <summary>Met in a walk and not scanned: a symbolic link (never followed).</summary>
+    Skipped,
 }
 
 /// <summary>
@@ -26,4 +29,7 @@ internal sealed record ScanResult(string Path, ScanVerdict Verdict, string Detai
 
     /// <summary>True when VirusTotal was not asked because the quota (or a rejected key) did not allow it.</summary>
     public bool IsNotLookedUp { get; init; }
+
+    /// <summary>The file's size, when it was read.</summary>
+    public long? Size { get; init; }
 }
