@@ -394,5 +394,13 @@ internal sealed class DurableEventQueue : IEventSink, IDisposable
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
-    public void Dispose() => _connection.Dispose();
+    // Under the gate: a commit in progress on another thread finishes before the connection goes (disposing it under
+    // an open transaction throws from inside SQLite).
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _connection.Dispose();
+        }
+    }
 }
