@@ -72,8 +72,8 @@ internal sealed class RunFixture : IDisposable
 
     public string AlertsJson => Path.Combine(Data, "logs", "alerts", "alerts.json");
 
-    public VigilProcess Start() => VigilProcess.Start(
-        ["run", "--config", Path.Combine(Home, "config", "ossec.conf"), "--home", Home, "--data-dir", Data, "--web-port", "0"]);
+    public VigilProcess Start(IReadOnlyDictionary<string, string>? environment = null) => VigilProcess.Start(
+        ["run", "--config", Path.Combine(Home, "config", "ossec.conf"), "--home", Home, "--data-dir", Data, "--web-port", "0"], environment);
 
     /// <summary>The rule ids in alerts.json, in order.</summary>
     public List<string> RuleIds()

@@ -66,6 +66,21 @@ internal sealed class AnalysisEvent
     /// <summary>Claimed by a decoder but never alerted (FIM scan_start / scan_end).</summary>
     public bool IsSuppressed { get; set; }
 
+    /// <summary>
+    /// Why the event is not a valid message of the format its queue or location promises (a queue-8 message that is not
+    /// a FIM message, an integration's result that is not a JSON object), or null. Such an event is not analysed: a
+    /// host keeps it as a dead letter with its 200500 alert (docs/text.md).
+    /// </summary>
+    public string? InvalidReason { get; set; }
+
+    /// <summary>Marks the event invalid (claimed, suppressed, with the reason); returns true, as a decoder that claimed it.</summary>
+    internal bool Invalid(string reason)
+    {
+        InvalidReason = reason;
+        IsSuppressed = true;
+        return true;
+    }
+
     public string AgentId => Agent?.Id ?? "000";
 }
 

@@ -29,9 +29,16 @@ internal sealed class FimDecoder : IDecoder
     public bool TryDecode(AnalysisEvent analysisEvent)
     {
         var log = analysisEvent.Log;
-        if (analysisEvent.Queue != Core.Events.EventMessage.SyscheckQueue || !log.StartsWith('{'))
+        if (analysisEvent.Queue != Core.Events.EventMessage.SyscheckQueue)
         {
             return false;
+        }
+
+        // Queue 8 is syscheck's alone (as in analysisd, which hands it to the FIM decoder only): a message that is not
+        // a FIM message is invalid, not an odd log line.
+        if (!log.StartsWith('{'))
+        {
+            return analysisEvent.Invalid("not a FIM message: not a JSON object");
         }
 
         // Read straight from the UTF-8 text: a document per event cost more than the rest of the decoding.
@@ -39,14 +46,16 @@ internal sealed class FimDecoder : IDecoder
         try
         {
             var reader = new Utf8JsonReader(bytes.AsSpan(0, Encoding.UTF8.GetBytes(log, bytes)));
-            if (!TryRead(ref reader, out var isEvent, out var data))
+            if (!TryRead(ref reader, out var isEvent, out var data, out var error))
             {
-                return false;
+                return analysisEvent.Invalid($"not a FIM message: {error}");
             }
 
-            if (isEvent && data is not null)
+            if (isEvent)
             {
-                return DecodeEvent(analysisEvent, data);
+                return data is null
+                    ? analysisEvent.Invalid("not a FIM message: an event without a \"data\" object")
+                    : DecodeEvent(analysisEvent, data);
             }
 
             // scan_start, scan_end and other control messages: stored by Wazuh in wazuh-db, never alerted.
@@ -64,15 +73,17 @@ internal sealed class FimDecoder : IDecoder
     /// Reads the whole message (it must be one valid JSON object with a string <c>type</c>); a key given twice counts
     /// by its last value, as a document lookup would find it.
     /// </summary>
-    private static bool TryRead(ref Utf8JsonReader reader, out bool isEvent, out FimFields? data)
+    private static bool TryRead(ref Utf8JsonReader reader, out bool isEvent, out FimFields? data, out string error)
     {
         isEvent = false;
         data = null;
+        error = "no string \"type\"";
         var hasType = false;
         try
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
+                error = "not a JSON object";
                 return false;
             }
 
@@ -103,8 +114,9 @@ internal sealed class FimDecoder : IDecoder
             {
             }
         }
-        catch (JsonException)
+        catch (JsonException ex)
         {
+            error = $"invalid JSON ({ex.Message.ReplaceLineEndings(" ")})";
             return false;
         }
 
@@ -117,7 +129,7 @@ internal sealed class FimDecoder : IDecoder
         var eventType = data.Type;
         if (path is null || eventType is null)
         {
-            return false;
+            return analysisEvent.Invalid($"not a FIM message: an event without a string data.{(path is null ? "path" : "type")}");
         }
 
         analysisEvent.Decoder = eventType switch
@@ -129,7 +141,7 @@ internal sealed class FimDecoder : IDecoder
         };
         if (analysisEvent.Decoder is null)
         {
-            return false;
+            return analysisEvent.Invalid($"not a FIM message: unknown event type {JsonSerializer.Serialize(eventType)}");
         }
 
         var fim = new FimEventData

@@ -10,19 +10,27 @@ internal sealed class JsonDecoder : IDecoder
 
     public IReadOnlyList<string> Names { get; } = ["json"];
 
+    /// <summary>The locations of the integrations' results (VirusTotal's and Vigil's local lists'): each is one JSON object.</summary>
+    public static IReadOnlySet<string> IntegrationLocations { get; } = new HashSet<string>(StringComparer.Ordinal) { "virustotal", "vigil-intel" };
+
     public bool TryDecode(AnalysisEvent analysisEvent)
     {
         var log = analysisEvent.Log;
+        var isIntegration = analysisEvent.Queue == Core.Events.EventMessage.LocalFileQueue && IntegrationLocations.Contains(analysisEvent.Location);
         if (!IsJsonPrematch(log))
         {
-            return false;
+            return isIntegration && analysisEvent.Invalid($"not a result of integration {analysisEvent.Location}: not a JSON object");
         }
 
-        // Wazuh's plugin leaves the fields empty on a parse error; the decoder still claimed the event.
+        // Wazuh's plugin leaves the fields empty on a parse error; the decoder still claimed the event. An integration's
+        // result that is not valid JSON is invalid instead: the integration wrote it, so it is broken, not odd.
         var bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(log.Length));
         try
         {
-            JsonFieldFlattener.TryFlatten(bytes.AsSpan(0, Encoding.UTF8.GetBytes(log, bytes)), analysisEvent.Fields, allowTrailingText: false);
+            if (!JsonFieldFlattener.TryFlatten(bytes.AsSpan(0, Encoding.UTF8.GetBytes(log, bytes)), analysisEvent.Fields, allowTrailingText: false) && isIntegration)
+            {
+                return analysisEvent.Invalid($"not a result of integration {analysisEvent.Location}: invalid JSON");
+            }
         }
         finally
         {

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Vigil.Analysis;
+using Vigil.Analysis.Decoding;
 using Vigil.Core.Diagnostics;
 using Vigil.Core.Events;
 
@@ -21,12 +22,22 @@ internal sealed class AnalysisGuard(AnalysisPipeline pipeline, DeadLetterStore? 
 
     public StageMonitor.Stage Stage => stage;
 
-    /// <summary>Analyses one event; one that cannot be analysed gives the dead-letter notice's result instead.</summary>
+    /// <summary>
+    /// Analyses one event; one that cannot be analysed, or is not a valid message of its format (a dead letter by
+    /// definition, docs/text.md), gives the dead-letter notice's result instead.
+    /// </summary>
     public AnalysisResult Process(EventMessage message, ulong sequence = 0)
     {
         try
         {
-            var result = pipeline.Process(message);
+            var analysisEvent = pipeline.Decode(message);
+            if (analysisEvent.InvalidReason is { } invalid)
+            {
+                stage.Done(); // the stage works: the event is broken
+                return Failed("decoding", message, sequence, new InvalidEventException(invalid));
+            }
+
+            var result = pipeline.Process(analysisEvent);
             stage.Done();
             return result;
         }
@@ -43,9 +54,30 @@ internal sealed class AnalysisGuard(AnalysisPipeline pipeline, DeadLetterStore? 
     /// </summary>
     public AnalysisResult Failed(string stageName, EventMessage message, ulong sequence, Exception error)
     {
+        var notice = Shelve(stageName, message, sequence, error, out var id);
+        try
+        {
+            return pipeline.Process(notice);
+        }
+        catch (Exception ex)
+        {
+            report($"vigil: the notice of dead letter {id} could not be analysed: {DeadLetterStore.ReasonOf(ex)}");
+            return AnalysisResult.None;
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="Failed"/>, but returns the notice's event instead of analysing it: a host queues it durably when
+    /// it is outside a batch (after a commit), so that it is analysed, written and committed at once with the next.
+    /// </summary>
+    public EventMessage Shelve(string stageName, EventMessage message, ulong sequence, Exception error) =>
+        Shelve(stageName, message, sequence, error, out _);
+
+    private EventMessage Shelve(string stageName, EventMessage message, ulong sequence, Exception error, out long? id)
+    {
         var (agent, location) = message.SplitLocation();
         var agentText = agent is null ? "000 (this host)" : $"{agent.Id} ({EventText.Scrub(agent.Name)})";
-        long? id = null;
+        id = null;
         try
         {
             id = deadLetters?.Add(stageName, message, sequence, error);
@@ -58,15 +90,7 @@ internal sealed class AnalysisGuard(AnalysisPipeline pipeline, DeadLetterStore? 
         var reason = DeadLetterStore.ReasonOf(error);
         report($"vigil: event of agent {agentText} at {EventText.Scrub(location)} could not be handled by {stageName}: {reason}"
             + (id is { } kept ? $"; kept as dead letter {kept} (vigil deadletter show {kept})" : ""));
-        try
-        {
-            return pipeline.Process(Notice(message, stageName, id, reason));
-        }
-        catch (Exception ex)
-        {
-            report($"vigil: the notice of dead letter {id} could not be analysed: {DeadLetterStore.ReasonOf(ex)}");
-            return AnalysisResult.None;
-        }
+        return Notice(message, stageName, id, reason);
     }
 
     /// <summary>The queue-1 event rule 200500 alerts on: JSON naming the dead letter, the agent, the location and the reason.</summary>

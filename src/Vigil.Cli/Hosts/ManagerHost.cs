@@ -437,7 +437,7 @@ internal sealed class ManagerHost(
 
     // The manager's own side effects, once committed: lookups in order here (an answer goes into the local queue keyed
     // by the effect, a lookup is not queued twice), its own responses concurrently; each deleted once done.
-    // A lookup that throws is a dead letter and a notice (written here, committed with the next batch), and is done.
+    // A lookup that throws is a dead letter, and its notice goes into the local queue (analysed at once), and is done.
     private async Task CarryOutAsync(IReadOnlyList<OutboxResponse> effects, AnalysisGuard guard, AlertBatch? written, CancellationToken cancellationToken)
     {
         foreach (var effect in effects)
@@ -467,7 +467,7 @@ internal sealed class ManagerHost(
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     var alert = new EventMessage(EventMessage.LocalFileQueue, "vigil-intel", effect.Json);
-                    Decide(guard, guard.Failed("intelligence", alert, 0, ex), written, outbox: null);
+                    _local!.Enqueue(guard.Shelve("intelligence", alert, 0, ex)); // analysed and committed at once, not with the next batch
                 }
 
                 _registry!.CompleteResponse(effect.AgentId, effect.Id);

@@ -260,7 +260,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
     // Lookups in order, here (a list or cache answer goes into the queue, keyed by the effect); responses concurrently.
     // Each is deleted once done: a crash before that does it again at start (a lookup is then not queued twice, an
     // answer is taken once by its key; a response runs again and finds its file already handled).
-    // A lookup that throws is a dead letter and a notice (committed with the next batch), and is done.
+    // A lookup that throws is a dead letter, and its notice goes into the queue (analysed at once), and is done.
     private async Task CarryOutAsync(IReadOnlyList<PendingEffect> effects, AnalysisGuard guard, CancellationToken cancellationToken)
     {
         foreach (var effect in effects)
@@ -292,7 +292,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     var alert = new EventMessage(EventMessage.LocalFileQueue, "vigil-intel", effect.Payload);
-                    Decide(guard, guard.Failed("intelligence", alert, 0, ex), effects: null);
+                    _queue!.Enqueue(guard.Shelve("intelligence", alert, 0, ex)); // analysed and committed at once, not with the next batch
                 }
 
                 _queue!.CompleteEffect(effect.Id);

@@ -28,10 +28,18 @@ internal sealed class ActiveResponseLog(string path, TimeProvider timeProvider, 
         $"{localTime:yyyy'/'MM'/'dd HH':'mm':'ss} {OneLine(argv0)}: {OneLine(message)}";
 
     /// <summary>Appends one line and publishes it; returns the line.</summary>
-    public async ValueTask<string> WriteAsync(string argv0, string message, CancellationToken cancellationToken)
+    public async ValueTask<string> WriteAsync(string argv0, string message, CancellationToken cancellationToken) =>
+        (await WriteAsync([(argv0, message)], cancellationToken))[0];
+
+    /// <summary>
+    /// Appends lines with one write, so that a crash leaves all of them or none (a removal's outcome and its quarantine
+    /// record go together), and publishes them; returns the lines.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<string>> WriteAsync(IReadOnlyList<(string Argv0, string Message)> entries, CancellationToken cancellationToken)
     {
-        var line = Format(timeProvider.GetLocalNow(), argv0, message);
-        var bytes = Encoding.UTF8.GetBytes(line + "\n");
+        var now = timeProvider.GetLocalNow();
+        var lines = entries.Select(e => Format(now, e.Argv0, e.Message)).ToArray();
+        var bytes = Encoding.UTF8.GetBytes(string.Concat(lines.Select(l => l + "\n")));
         await _gate.WaitAsync(cancellationToken);
         try
         {
@@ -47,6 +55,11 @@ internal sealed class ActiveResponseLog(string path, TimeProvider timeProvider, 
             {
                 throw new NativeIOException("write", path, Marshal.GetLastPInvokeError());
             }
+
+            if (written != bytes.Length)
+            {
+                throw new IOException($"write {path}: {written} of {bytes.Length} bytes written");
+            }
         }
         finally
         {
@@ -55,10 +68,13 @@ internal sealed class ActiveResponseLog(string path, TimeProvider timeProvider, 
 
         if (sink is not null)
         {
-            await sink.PublishAsync(new EventMessage(EventMessage.LocalFileQueue, path, line), cancellationToken);
+            foreach (var line in lines)
+            {
+                await sink.PublishAsync(new EventMessage(EventMessage.LocalFileQueue, path, line), cancellationToken);
+            }
         }
 
-        return line;
+        return lines;
     }
 
     private static string OneLine(string text) =>

@@ -15,7 +15,11 @@ internal static class QuarantineAudit
 
     private static readonly System.Text.Json.JsonSerializerOptions s_json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static ValueTask<string> WriteAsync(ActiveResponseLog log, string command, QuarantineRecord record, string text, CancellationToken cancellationToken)
+    public static async ValueTask<string> WriteAsync(ActiveResponseLog log, string command, QuarantineRecord record, string text, CancellationToken cancellationToken) =>
+        (await log.WriteAsync([Entry(command, record, text)], cancellationToken))[0];
+
+    /// <summary>The entry (program and message) for one action, to write alone or with other lines.</summary>
+    public static (string Argv0, string Message) Entry(string command, QuarantineRecord record, string text)
     {
         var json = new JsonObject
         {
@@ -33,6 +37,12 @@ internal static class QuarantineAudit
                 ["alert_id"] = record.AlertId,
             },
         };
-        return log.WriteAsync(ProgramName, json.ToJsonString(s_json) + " " + text, cancellationToken);
+        return (ProgramName, json.ToJsonString(s_json) + " " + text);
     }
+
+    /// <summary>Whether a line of the log is this command's entry for the alert <paramref name="alertId"/>.</summary>
+    public static bool IsEntryFor(string logLine, string command, string alertId) =>
+        logLine.Contains(ProgramName + ": {", StringComparison.Ordinal)
+        && logLine.Contains("\"command\":" + System.Text.Json.JsonSerializer.Serialize(command, s_json), StringComparison.Ordinal)
+        && logLine.Contains("\"alert_id\":" + System.Text.Json.JsonSerializer.Serialize(alertId, s_json), StringComparison.Ordinal);
 }

@@ -18,6 +18,12 @@ internal enum QuarantineState
 
     /// <summary>The file was put back.</summary>
     Restored,
+
+    /// <summary>
+    /// Written just before the file is moved (or deleted): a removal cut short by a crash leaves this, and the same
+    /// response run again finishes it (the file is in the vault) or undoes it (the file is still in place).
+    /// </summary>
+    Pending,
 }
 
 /// <summary>One removed file: where it was, what it was, why it was removed, and where it is now.</summary>

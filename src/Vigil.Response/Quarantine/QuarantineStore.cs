@@ -113,6 +113,16 @@ internal sealed class QuarantineStore
     public IReadOnlyList<QuarantineRecord> QuarantinedBefore(DateTimeOffset cutoff) =>
         Query("WHERE state = 'quarantined' AND quarantined_at < $cutoff ORDER BY id", ("$cutoff", cutoff.ToUnixTimeMilliseconds()));
 
+    /// <summary>Forgets a record (a pending removal that did not happen).</summary>
+    public void Remove(long id)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM quarantine WHERE id = $id";
+        command.Parameters.AddWithValue("$id", id);
+        command.ExecuteNonQuery();
+    }
+
     public void SetState(long id, QuarantineState state, string? restoredTo = null)
     {
         using var connection = Open();

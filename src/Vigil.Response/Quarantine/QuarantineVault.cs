@@ -35,8 +35,10 @@ internal sealed class QuarantineVault(QuarantineOptions options, QuarantineStore
     /// <summary>
     /// Moves the file named <paramref name="parent"/>.Name, whose open descriptor is <paramref name="file"/> and
     /// status <paramref name="stat"/>, into a vault and makes it inert (mode 000). Returns the vault path.
+    /// <paramref name="beforeMove"/> is told the vault path before anything changes: the caller records its intent
+    /// there, so that a removal cut short by a crash can be finished or undone.
     /// </summary>
-    public string MoveIn(NoFollowPath parent, SafeFileHandle file, Stat stat)
+    public string MoveIn(NoFollowPath parent, SafeFileHandle file, Stat stat, Action<string>? beforeMove = null)
     {
         var vaultName = Guid.NewGuid().ToString("N");
         using var mainVault = OpenVault(options.MainVaultDirectory);
@@ -44,19 +46,19 @@ internal sealed class QuarantineVault(QuarantineOptions options, QuarantineStore
         string vaultPath;
         if (mainStat.Dev == stat.Dev)
         {
-            vaultPath = RenameInto(parent, stat, mainVault, options.MainVaultDirectory, vaultName);
+            vaultPath = RenameInto(parent, stat, mainVault, options.MainVaultDirectory, vaultName, beforeMove);
         }
         else if (options.UsePerFilesystemVaults && TryOpenFilesystemVault(parent, stat, out var fsVault, out var fsVaultPath))
         {
             using (fsVault)
             {
-                vaultPath = RenameInto(parent, stat, fsVault, fsVaultPath, vaultName);
+                vaultPath = RenameInto(parent, stat, fsVault, fsVaultPath, vaultName, beforeMove);
             }
         }
         else
         {
             // The copy is created with mode 000 already.
-            return CopyInto(parent, file, stat, mainVault, options.MainVaultDirectory, vaultName);
+            return CopyInto(parent, file, stat, mainVault, options.MainVaultDirectory, vaultName, beforeMove);
         }
 
         // Inert: nobody but root can read it now, nobody can execute it. The descriptor is the moved inode.
@@ -222,10 +224,11 @@ internal sealed class QuarantineVault(QuarantineOptions options, QuarantineStore
         FileDescriptor.Check(LibC.FSync(file.Fd()), "fsync", target);
     }
 
-    private static string RenameInto(NoFollowPath parent, Stat stat, SafeFileHandle vault, string vaultDirectory, string vaultName)
+    private static string RenameInto(NoFollowPath parent, Stat stat, SafeFileHandle vault, string vaultDirectory, string vaultName, Action<string>? beforeMove)
     {
         EnsureSameInode(parent, stat);
         var vaultPath = vaultDirectory + "/" + vaultName;
+        beforeMove?.Invoke(vaultPath);
         if (ResponseLibC.RenameAt2(parent.Directory.Fd(), parent.Name, vault.Fd(), vaultName, ResponseLibC.RENAME_NOREPLACE) != 0)
         {
             throw new NativeIOException("rename", parent.FullPath, Marshal.GetLastPInvokeError());
@@ -244,9 +247,10 @@ internal sealed class QuarantineVault(QuarantineOptions options, QuarantineStore
         return vaultPath;
     }
 
-    private static string CopyInto(NoFollowPath parent, SafeFileHandle file, Stat stat, SafeFileHandle vault, string vaultDirectory, string vaultName)
+    private static string CopyInto(NoFollowPath parent, SafeFileHandle file, Stat stat, SafeFileHandle vault, string vaultDirectory, string vaultName, Action<string>? beforeMove)
     {
         var vaultPath = vaultDirectory + "/" + vaultName;
+        beforeMove?.Invoke(vaultPath);
         using (var copy = FileDescriptor.OpenAt(vault, vaultName, LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL | LibC.O_NOFOLLOW, 0, vaultPath))
         {
             FileCopy.CopyAndSync(file, copy, vaultPath);

@@ -96,30 +96,45 @@ internal sealed class RemoveThreatProgram(ThreatRemover remover, ActiveResponseL
             }
 
             // The same response again (a host carrying out, after a crash, a response whose end it had not recorded):
-            // its file was removed by the first run; say so once, as the first run would have, and never twice.
-            if (remover.PreviousRun(target) is { } previous)
+            // its file was removed by the first run (a removal the crash cut short is finished now); its lines are
+            // written once, as the first run would have, and never twice.
+            if (await remover.PreviousRunAsync(target, cancellationToken) is { } previous)
             {
-                if (!await HasLoggedSuccessAsync(target.AlertId!, cancellationToken))
-                {
-                    await LogOutcomeAsync(program, line, target, Previous(previous), cancellationToken);
-                }
-
+                await LogOutcomeAsync(program, line, target, Previous(previous), cancellationToken, alreadyLogged: await LoggedAsync(target.AlertId!, cancellationToken));
                 return 0;
             }
 
             var result = await remover.RemoveAsync(target, Action(parameters), cancellationToken);
+            if (result.IsRemoved)
+            {
+                CrashPoint.Reach(CrashPoint.RemovalRecorded);
+            }
+
             await LogOutcomeAsync(program, line, target, result, cancellationToken);
             return result.IsError ? 1 : 0;
         }
     }
 
-    private async Task LogOutcomeAsync(string program, string line, ThreatTarget target, RemovalResult result, CancellationToken cancellationToken)
+    // The outcome line and, for a quarantine, the record's line, in one write: a crash leaves both or neither. On a
+    // second run, only those the log does not have yet.
+    private async Task LogOutcomeAsync(
+        string program, string line, ThreatTarget target, RemovalResult result, CancellationToken cancellationToken, (bool Outcome, bool Record) alreadyLogged = default)
     {
-        await log.WriteAsync(program, $"{line} {Describe(target.Path, result)}", cancellationToken);
-        if (result is { Outcome: RemovalOutcome.Quarantined, Record: { } record })
+        var entries = new List<(string Argv0, string Message)>();
+        if (!alreadyLogged.Outcome)
+        {
+            entries.Add((program, $"{line} {Describe(target.Path, result)}"));
+        }
+
+        if (result is { Outcome: RemovalOutcome.Quarantined, Record: { } record } && !alreadyLogged.Record)
         {
             // The quarantine record, for the manager's quarantine view and the file's detection chain (rule 200303).
-            await QuarantineAudit.WriteAsync(log, "quarantine", record, $"File quarantined {JsonSerializer.Serialize(target.Path, s_json)}", cancellationToken);
+            entries.Add(QuarantineAudit.Entry("quarantine", record, $"File quarantined {JsonSerializer.Serialize(target.Path, s_json)}"));
+        }
+
+        if (entries.Count > 0)
+        {
+            await log.WriteAsync(entries, cancellationToken);
         }
     }
 
@@ -127,24 +142,25 @@ internal sealed class RemoveThreatProgram(ThreatRemover remover, ActiveResponseL
         ? new RemovalResult(RemovalOutcome.Deleted, $"deleted (record id {record.Id})", record)
         : new RemovalResult(RemovalOutcome.Quarantined, $"quarantined (id {record.Id})", record);
 
-    // Whether the AR log has this alert's success line (the alert id is unique: seconds and the alert's offset).
-    private async Task<bool> HasLoggedSuccessAsync(string alertId, CancellationToken cancellationToken)
+    // Whether the AR log has this alert's success line and its quarantine line (the alert id is unique: seconds and
+    // the alert's offset).
+    private async Task<(bool Outcome, bool Record)> LoggedAsync(string alertId, CancellationToken cancellationToken)
     {
         if (!File.Exists(log.FilePath))
         {
-            return false;
+            return (false, false);
         }
 
         var quoted = JsonSerializer.Serialize(alertId, s_json);
+        var outcome = false;
+        var record = false;
         await foreach (var entry in File.ReadLinesAsync(log.FilePath, cancellationToken))
         {
-            if (entry.Contains(SuccessPhrase, StringComparison.Ordinal) && entry.Contains(quoted, StringComparison.Ordinal))
-            {
-                return true;
-            }
+            outcome |= entry.Contains(SuccessPhrase, StringComparison.Ordinal) && entry.Contains(quoted, StringComparison.Ordinal);
+            record |= QuarantineAudit.IsEntryFor(entry, "quarantine", alertId);
         }
 
-        return false;
+        return (outcome, record);
     }
 
     /// <summary>The check_keys line: the flagged path is the key.</summary>

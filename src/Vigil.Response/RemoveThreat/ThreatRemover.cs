@@ -61,9 +61,74 @@ internal sealed class ThreatRemover
         }
     }
 
-    /// <summary>The record this very response (its alert id and path) already made, when it runs a second time.</summary>
-    public QuarantineRecord? PreviousRun(ThreatTarget target) =>
-        target.AlertId is { Length: > 0 } alertId ? _vault.Store.ForAlert(alertId, target.Path) : null;
+    /// <summary>
+    /// The record this very response (its alert id and path) already made, when it runs a second time; a removal a
+    /// crash cut short (its record still pending) is finished first, or undone when the file is still in place (then
+    /// null: the removal runs as new).
+    /// </summary>
+    public async Task<QuarantineRecord?> PreviousRunAsync(ThreatTarget target, CancellationToken cancellationToken)
+    {
+        if (target.AlertId is not { Length: > 0 } alertId || _vault.Store.ForAlert(alertId, target.Path) is not { } record)
+        {
+            return null;
+        }
+
+        if (record.State != QuarantineState.Pending || CheckPolicy(target) is not null)
+        {
+            return record;
+        }
+
+        QuarantineVault.EnsureDataDirectory(_vault.Options);
+        using var removalLock = await AcquireLockAsync(target.Path, cancellationToken);
+        return removalLock is null ? null : Resume(record);
+    }
+
+    // A pending record: where the crash left the file decides. Still at its path (the same inode): nothing was done,
+    // or a copy into the vault was begun, which goes. Else the delete happened, or the file is in the vault (made
+    // inert again: the crash may have come before its chmod). Neither: nothing to finish; the record goes.
+    private QuarantineRecord? Resume(QuarantineRecord record)
+    {
+        if (LStat(record.OriginalPath) is { } here && here.Dev == record.Device && here.Ino == record.Inode)
+        {
+            if (record.VaultPath.Length > 0 && LStat(record.VaultPath) is not null)
+            {
+                using var vault = NoFollowPath.OpenParent(record.VaultPath);
+                FileDescriptor.Check(ResponseLibC.UnlinkAt(vault.Directory.Fd(), vault.Name, 0), "unlink", record.VaultPath);
+            }
+
+            _vault.Store.Remove(record.Id);
+            return null;
+        }
+
+        if (record.Action == QuarantineAction.Delete)
+        {
+            _vault.Store.SetState(record.Id, QuarantineState.Deleted);
+            return record with { State = QuarantineState.Deleted };
+        }
+
+        if (record.VaultPath.Length > 0 && LStat(record.VaultPath) is { IsRegularFile: true })
+        {
+            FileDescriptor.Check(ResponseLibC.Chmod(record.VaultPath, 0), "chmod", record.VaultPath);
+            _vault.Store.SetState(record.Id, QuarantineState.Quarantined);
+            return record with { State = QuarantineState.Quarantined };
+        }
+
+        _vault.Store.Remove(record.Id);
+        return null;
+    }
+
+    private static Stat? LStat(string path)
+    {
+        try
+        {
+            using var parent = NoFollowPath.OpenParent(path);
+            return FileDescriptor.TryLStatAt(parent.Directory, parent.Name, out _);
+        }
+        catch (NativeIOException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>Null when the path may be acted on; else why not. Checks the text only; the file system comes later.</summary>
     public string? CheckPolicy(ThreatTarget target)
@@ -166,17 +231,31 @@ internal sealed class ThreatRemover
                 return new RemovalResult(RemovalOutcome.Exempt, $"exempt: this file (sha256 {hashes.Sha256}) was restored here from quarantine (see vigil quarantine exemptions)");
             }
 
-            var record = NewRecord(target, stat, hashes, action);
-            if (action == QuarantineAction.Delete)
+            // The record is written, pending, before the file moves, and completed after: a crash in between leaves
+            // a record that the response, run again, finishes or undoes (PreviousRunAsync).
+            var record = NewRecord(target, stat, hashes, action) with { State = QuarantineState.Pending };
+            try
             {
-                QuarantineVault.Unlink(parent, stat);
-                record = _vault.Store.Add(record with { State = QuarantineState.Deleted });
-                return new RemovalResult(RemovalOutcome.Deleted, $"deleted (record id {record.Id})", record);
-            }
+                if (action == QuarantineAction.Delete)
+                {
+                    record = _vault.Store.Add(record);
+                    QuarantineVault.Unlink(parent, stat);
+                    _vault.Store.SetState(record.Id, QuarantineState.Deleted);
+                    record = record with { State = QuarantineState.Deleted };
+                    return new RemovalResult(RemovalOutcome.Deleted, $"deleted (record id {record.Id})", record);
+                }
 
-            var vaultPath = _vault.MoveIn(parent, file, stat);
-            record = _vault.Store.Add(record with { VaultPath = vaultPath, State = QuarantineState.Quarantined });
-            return new RemovalResult(RemovalOutcome.Quarantined, $"quarantined (id {record.Id})", record);
+                var vaultPath = _vault.MoveIn(parent, file, stat, planned => record = _vault.Store.Add(record with { VaultPath = planned }));
+                CrashPoint.Reach(CrashPoint.QuarantineMoved);
+                _vault.Store.SetState(record.Id, QuarantineState.Quarantined);
+                record = record with { VaultPath = vaultPath, State = QuarantineState.Quarantined };
+                return new RemovalResult(RemovalOutcome.Quarantined, $"quarantined (id {record.Id})", record);
+            }
+            catch when (record.Id != 0 && record.State == QuarantineState.Pending)
+            {
+                Resume(record); // the record follows what the failure left: most often the file still in place
+                throw;
+            }
         }
     }
 
