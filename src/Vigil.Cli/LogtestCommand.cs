@@ -81,6 +81,11 @@ internal static class LogtestCommand
                 continue;
             }
 
+            if (analysisEvent.InvalidReason is { } invalid && json)
+            {
+                error.WriteLine($"vigil logtest: line {number}: the event is invalid: {invalid} (a manager or `vigil run` keeps it as a dead letter, rule 200500)");
+            }
+
             if (json)
             {
                 output.WriteLine(result.IsWritten ? result.AlertJson : "null");
@@ -143,6 +148,14 @@ internal static class LogtestCommand
 
         o.WriteLine($"\tlocation: '{e.Location}'{(e.Agent is { } a ? $" (agent {a.Id} {a.Name})" : "")}");
         o.WriteLine();
+        if (e.InvalidReason is { } invalid)
+        {
+            o.WriteLine($"**Phase 2: the event is invalid: {invalid}.");
+            o.WriteLine("\tA manager or `vigil run` keeps it as a dead letter (vigil deadletter list) with an alert of rule 200500.");
+            o.WriteLine();
+            return;
+        }
+
         if (e.Decoder is { } decoder)
         {
             o.WriteLine("**Phase 2: Completed decoding.");

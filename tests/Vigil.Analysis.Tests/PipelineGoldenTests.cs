@@ -35,6 +35,11 @@ public sealed partial class PipelineGoldenTests
             output.Append("=== ").Append(line).Append('\n');
             var decoded = harness.Pipeline.Decode(EventMessage.TryParse(line)!);
             output.Append("decoder: ").Append(decoded.Decoder?.Name ?? "(none)").Append(decoded.IsSuppressed ? " suppressed" : "").Append('\n');
+            if (decoded.InvalidReason is { } invalid)
+            {
+                output.Append("invalid: ").Append(invalid).Append('\n');
+            }
+
             output.Append("log: ").Append(decoded.Log).Append('\n');
             output.Append("full_log: ").Append(decoded.FullLog).Append('\n');
             foreach (var name in Vigil.Analysis.Decoding.EventFields.StaticNames)

@@ -64,6 +64,9 @@ internal sealed class VigilWebServer : IAsyncDisposable
                 {
                     listen.UseHttps(certificate);
                 }
+
+                // After TLS, so that it sees the plain response: Kestrel's own 4xx become problem documents.
+                listen.Use(BadRequestProblems.Middleware);
             }
 
             kestrel.Listen(listenAddress, options.Port, Configure);

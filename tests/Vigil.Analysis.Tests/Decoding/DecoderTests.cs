@@ -150,15 +150,36 @@ public sealed class DecoderTests
         Assert.Equal("3", e.Syscheck.After.Size);
     }
 
+    // Queue 8 is syscheck's alone: a message that is not a FIM message is invalid (a dead letter on a host), never
+    // handed to another decoder as an odd log line.
     [Theory]
-    [InlineData("""8:syscheck:{"type":"event","data":{"path":"/a","type":"added"}} trailing""", "json")]
-    [InlineData("""8:syscheck:{"type":"event","data":{"path":"/a","type":"added"}""", "json")]
-    [InlineData("""8:syscheck:{"type":7,"data":{"path":"/a","type":"added"}}""", "json")]
-    [InlineData("""8:syscheck:{"type":"event","data":{"path":"/a","type":"renamed"}}""", "json")]
-    [InlineData("""8:syscheck:{"type":"event","data":["path"]}""", FimDecoder.Control)]
+    [InlineData("""8:syscheck:{"type":"event","data":{"path":"/a","type":"added"}} trailing""", "invalid: not a FIM message: invalid JSON")]
+    [InlineData("""8:syscheck:{"type":"event","data":{"path":"/a","type":"added"}""", "invalid: not a FIM message: invalid JSON")]
+    [InlineData("""8:syscheck:{"type":7,"data":{"path":"/a","type":"added"}}""", "invalid: not a FIM message: no string \"type\"")]
+    [InlineData("""8:syscheck:{"type":"event","data":{"path":"/a","type":"renamed"}}""", "invalid: not a FIM message: unknown event type \"renamed\"")]
+    [InlineData("""8:syscheck:{"type":"event","data":{"type":"added"}}""", "invalid: not a FIM message: an event without a string data.path")]
+    [InlineData("""8:syscheck:{"type":"event","data":["path"]}""", "invalid: not a FIM message: an event without a \"data\" object")]
+    [InlineData("""8:syscheck:/etc/passwd changed""", "invalid: not a FIM message: not a JSON object")]
+    [InlineData("""8:syscheck:{"type":"scan_end","data":{"timestamp":1}}""", FimDecoder.Control)]
     [InlineData("""8:syscheck:{"type":"event","data":{"path":"/a","type":"added"}}  """, FimDecoder.Added)]
-    public void Fim_MessageShape_DecidesTheDecoder(string line, string decoder) =>
-        Assert.Equal(decoder, Decode(line).Decoder!.Name);
+    public void Fim_MessageShape_DecidesTheDecoder(string line, string expected)
+    {
+        var e = Decode(line);
+        var actual = e.InvalidReason is { } reason ? "invalid: " + reason : e.Decoder!.Name;
+        Assert.StartsWith(expected, actual, StringComparison.Ordinal);
+        Assert.Equal(e.InvalidReason is not null, e.IsSuppressed && e.Decoder is null);
+    }
+
+    [Theory]
+    [InlineData("""1:virustotal:{"virustotal":{"found":1""", "invalid: not a result of integration virustotal: invalid JSON")]
+    [InlineData("""1:[001] (web-01) 10.0.0.5->vigil-intel:not json""", "invalid: not a result of integration vigil-intel: not a JSON object")]
+    [InlineData("""1:virustotal:{"virustotal":{"found":0},"integration":"virustotal"}""", "json")]
+    [InlineData("""1:/var/log/app.json:{"a":1""", "json")] // an odd log line elsewhere is analysed as Wazuh does
+    public void Integration_MessageShape_DecidesTheDecoder(string line, string expected)
+    {
+        var e = Decode(line);
+        Assert.Equal(expected, e.InvalidReason is { } reason ? "invalid: " + reason : e.Decoder!.Name);
+    }
 
     [Fact]
     public void Fim_ValuesOfOtherKinds_PrintAsFieldValuesOrAreLeftOut()

@@ -130,18 +130,28 @@ public sealed class HostileEventsTests : IAsyncLifetime
         var mutator = new EventMutator(Seed);
         using var queue = new DurableEventQueue(_temp.Combine("agent-fuzz-01", "queue.db"));
         var mutated = new List<EventMessage>();
+        var invalid = new Dictionary<ulong, string>(); // the agent's sequence number of each invalid event, and how it was made
+        ulong sequence = 0; // the queue numbers its events from 1
         const int Valid = 150;
         for (var i = 0; i < Valid; i++)
         {
             queue.Enqueue(new EventMessage('8', "syscheck", EventMutator.Fim($"/root/valid-{i}.bin")));
+            sequence++;
             foreach (var (q, location, message) in EventMutator.Samples($"/root/mutated-{i}.bin"))
             {
-                var (text, _) = mutator.Mutate(message);
+                var (text, kind) = mutator.Mutate(message);
                 var bad = new EventMessage(q, location, text);
                 mutated.Add(bad);
                 queue.Enqueue(bad);
+                sequence++;
+                if (IsInvalid(bad))
+                {
+                    invalid[sequence] = kind;
+                }
             }
         }
+
+        Assert.InRange(invalid.Count, 50, mutated.Count - 50); // the seed gives both kinds, plenty of each
 
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         var connection = new AgentConnection(credentials, queue, (_, _) => Task.CompletedTask, new AgentConnectionOptions(), NullLogger.Instance, TimeProvider.System);
@@ -165,11 +175,20 @@ public sealed class HostileEventsTests : IAsyncLifetime
         await stopAfter.CancelAsync();
         await again;
 
-        // The manager goes on, and whatever could not be analysed is a dead letter with its 200500 alert.
+        // The manager goes on; every invalid event, and nothing else, is a dead letter (by its sequence number), each
+        // with its 200500 alert. A valid but odd one that made a stage throw would be a dead letter of another stage.
         Assert.Empty(_manager!.Stages.Unhealthy());
         var letters = _manager.DeadLetters!.List(DeadLetterStore.MaxRecords);
         Assert.Equal(letters.Count, Alerts().Count(a => RuleId(a) == "200500"));
         Assert.All(letters, l => Assert.Equal("fuzz-01", l.AgentName));
+        Assert.All(letters, l => Assert.True(l.Stage == "decoding", $"event {l.Sequence} failed in {l.Stage}: {l.Reason}\n{l.Event}"));
+        var kept = letters.Select(l => l.Sequence).ToHashSet();
+        var missing = invalid.Keys.Where(k => !kept.Contains(k)).ToList();
+        var extra = kept.Where(k => !invalid.ContainsKey(k)).ToList();
+        Assert.True(missing.Count == 0 && extra.Count == 0,
+            $"invalid but no dead letter: {string.Join(", ", missing.Select(k => $"{k} ({invalid[k]}): {mutated[MutatedIndex(k)]}"))}\n"
+            + $"dead letter but valid: {string.Join(", ", extra.Select(k => $"{k}: {letters.First(l => l.Sequence == k).Reason}"))}");
+        Assert.Equal(invalid.Count, letters.Count);
         Assert.DoesNotContain(Alerts(), a => FimPath(a) is { } p && p.StartsWith("/root/valid-", StringComparison.Ordinal) && RuleId(a) != "100201");
     }
 
@@ -189,6 +208,8 @@ public sealed class HostileEventsTests : IAsyncLifetime
 
         var output = new StringWriter();
         var error = new StringWriter();
+        var invalid = lines.Count(l => IsInvalid(EventMessage.TryParse(l)!));
+        Assert.True(invalid > 20, $"{invalid} invalid lines");
         var code = LogtestCommand.Run(json: true, _temp.Combine("home", "config", "ossec.conf"), null, new StringReader(string.Join("\n", lines)), output, error);
         Assert.Equal(0, code);
         var answers = output.ToString().Split('\n')[..^1];
@@ -199,6 +220,7 @@ public sealed class HostileEventsTests : IAsyncLifetime
         }
 
         Assert.DoesNotContain("could not be analysed", error.ToString(), StringComparison.Ordinal);
+        Assert.Equal(invalid, error.ToString().Split('\n').Count(l => l.Contains("the event is invalid", StringComparison.Ordinal)));
 
         // The same lines through the API: never a 500.
         var (config, rules, _) = ConfigLoading.Load(_temp.Combine("home", "config", "ossec.conf"), null, _temp.Combine("home"));
@@ -279,6 +301,92 @@ public sealed class HostileEventsTests : IAsyncLifetime
         }
 
         return true;
+    }
+
+    // The index in the list of mutated events of the event with this sequence number (one valid event, then three mutated).
+    private static int MutatedIndex(ulong sequence) => (int)(sequence - 1) / 4 * 3 + ((int)(sequence - 1) % 4) - 1;
+
+    /// <summary>
+    /// What an invalid event is (docs/text.md), written here apart from the decoders: on queue 8, anything but one JSON
+    /// object with a string "type", and for "type":"event" a "data" object with a string "path" and a "type" of added,
+    /// modified or deleted; from an integration (virustotal, vigil-intel), anything but one JSON object. Text is taken
+    /// first as the pipeline takes it: a lone surrogate is U+FFFD. Anything else (an AR log line, however odd) is valid.
+    /// </summary>
+    private static bool IsInvalid(EventMessage message)
+    {
+        var text = Scrub(message.Message);
+        var location = message.Location; // the agent's own events: no agent part yet
+        if (message.Queue == '8')
+        {
+            if (Parse(text) is not { } root || root.ValueKind != JsonValueKind.Object || Last(root, "type") is not { ValueKind: JsonValueKind.String } type)
+            {
+                return true;
+            }
+
+            if (!type.ValueEquals("event"))
+            {
+                return false;
+            }
+
+            return Last(root, "data") is not { ValueKind: JsonValueKind.Object } data
+                || Last(data, "path") is not { ValueKind: JsonValueKind.String }
+                || Last(data, "type") is not { ValueKind: JsonValueKind.String } eventType
+                || !(eventType.ValueEquals("added") || eventType.ValueEquals("modified") || eventType.ValueEquals("deleted"));
+        }
+
+        if (message.Queue == '1' && location is "virustotal" or "vigil-intel")
+        {
+            var prematch = text.Length > 1 && text[0] == '{' && text.AsSpan(1).TrimStart(' ') is { Length: > 0 } rest && rest[0] == '"';
+            return !prematch || Parse(text) is not { ValueKind: JsonValueKind.Object };
+        }
+
+        return false;
+
+        static JsonElement? Parse(string json)
+        {
+            try
+            {
+                using var document = JsonDocument.Parse(json);
+                return document.RootElement.Clone();
+            }
+            catch (JsonException)
+            {
+                return null;
+            }
+        }
+
+        // A key given twice counts by its last value.
+        static JsonElement? Last(JsonElement element, string name)
+        {
+            JsonElement? last = null;
+            foreach (var property in element.EnumerateObject())
+            {
+                if (property.NameEquals(name))
+                {
+                    last = property.Value;
+                }
+            }
+
+            return last;
+        }
+    }
+
+    private static string Scrub(string text)
+    {
+        var chars = text.ToCharArray();
+        for (var i = 0; i < chars.Length; i++)
+        {
+            if (char.IsHighSurrogate(chars[i]) && i + 1 < chars.Length && char.IsLowSurrogate(chars[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(chars[i]))
+            {
+                chars[i] = '\uFFFD';
+            }
+        }
+
+        return new string(chars);
     }
 
     private static async Task WaitUntilAsync(Func<bool> done, TimeSpan timeout)

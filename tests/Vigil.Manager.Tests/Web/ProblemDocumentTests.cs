@@ -63,6 +63,42 @@ public sealed class ProblemDocumentTests : IAsyncLifetime
         Assert.Contains(expectedInDetail, detail, StringComparison.Ordinal);
     }
 
+    // Kestrel refuses these before any middleware runs; before the fix each was an empty 400 (431) with no body at all.
+    // Sent over a raw socket: HttpClient refuses to send some of them.
+    [Theory]
+    [InlineData("GET /api/alerts/%00 HTTP/1.1\r\nHost: localhost\r\n\r\n", 400)]
+    [InlineData("GET /api/alerts/a%00b?x=1 HTTP/1.1\r\nHost: localhost\r\n\r\n", 400)]
+    [InlineData("GET /api/alerts HTTP/1.1\r\nHost: localhost\r\nBad Header\r\n\r\n", 400)]
+    [InlineData("GET /api/alerts HTTP/1.1\r\n\r\n", 400)]
+    public async Task Get_RequestKestrelRefuses_IsAProblemDocumentWithADetail(string request, int status)
+    {
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(_server!.BaseAddress.Host, _server.BaseAddress.Port);
+        var stream = socket.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
+        using var reader = new StreamReader(stream, System.Text.Encoding.UTF8);
+        var response = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30)); // Connection: close
+
+        var split = response.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        Assert.True(split > 0, response);
+        var head = response[..split];
+        Assert.StartsWith($"HTTP/1.1 {status} ", head, StringComparison.Ordinal);
+        Assert.Contains("Content-Type: application/problem+json", head, StringComparison.Ordinal);
+        var problem = JsonDocument.Parse(response[(split + 4)..]).RootElement;
+        Assert.Equal(status, problem.GetProperty("status").GetInt32());
+        Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("detail").GetString()));
+    }
+
+    [Fact]
+    public async Task Get_PathWithNul_HttpClientGetsAProblemDocument()
+    {
+        using var response = await _client!.GetAsync("/api/alerts/%00");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("%00", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Health_AStageStalled_Is503NamingTheStage()
     {
