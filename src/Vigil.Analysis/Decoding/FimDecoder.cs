@@ -89,14 +89,14 @@ internal sealed class FimDecoder : IDecoder
 
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (reader.ValueTextEquals("type"u8))
+                if (TextEquals(ref reader, "type"u8))
                 {
                     reader.Read();
                     hasType = reader.TokenType == JsonTokenType.String;
-                    isEvent = hasType && reader.ValueTextEquals("event"u8);
+                    isEvent = hasType && TextEquals(ref reader, "event"u8);
                     reader.Skip();
                 }
-                else if (reader.ValueTextEquals("data"u8))
+                else if (TextEquals(ref reader, "data"u8))
                 {
                     reader.Read();
                     data = reader.TokenType == JsonTokenType.StartObject ? FimFields.Read(ref reader) : null;
@@ -186,47 +186,47 @@ internal sealed class FimDecoder : IDecoder
             var data = new FimFields();
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (reader.ValueTextEquals("path"u8))
+                if (TextEquals(ref reader, "path"u8))
                 {
                     data.Path = ReadString(ref reader);
                 }
-                else if (reader.ValueTextEquals("type"u8))
+                else if (TextEquals(ref reader, "type"u8))
                 {
                     data.Type = ReadString(ref reader);
                 }
-                else if (reader.ValueTextEquals("mode"u8))
+                else if (TextEquals(ref reader, "mode"u8))
                 {
                     data.Mode = ReadString(ref reader);
                 }
-                else if (reader.ValueTextEquals("attributes"u8))
+                else if (TextEquals(ref reader, "attributes"u8))
                 {
                     data.Attributes = ReadAttributes(ref reader);
                 }
-                else if (reader.ValueTextEquals("old_attributes"u8))
+                else if (TextEquals(ref reader, "old_attributes"u8))
                 {
                     data.OldAttributes = ReadAttributes(ref reader);
                 }
-                else if (reader.ValueTextEquals("changed_attributes"u8))
+                else if (TextEquals(ref reader, "changed_attributes"u8))
                 {
                     data.ChangedAttributes = ReadStringArray(ref reader);
                 }
-                else if (reader.ValueTextEquals("hard_links"u8))
+                else if (TextEquals(ref reader, "hard_links"u8))
                 {
                     data.HardLinks = ReadStringArray(ref reader);
                 }
-                else if (reader.ValueTextEquals("symbolic_path"u8))
+                else if (TextEquals(ref reader, "symbolic_path"u8))
                 {
                     data.SymbolicPath = ReadString(ref reader);
                 }
-                else if (reader.ValueTextEquals("content_changes"u8))
+                else if (TextEquals(ref reader, "content_changes"u8))
                 {
                     data.ContentChanges = ReadString(ref reader);
                 }
-                else if (reader.ValueTextEquals("tags"u8))
+                else if (TextEquals(ref reader, "tags"u8))
                 {
                     data.Tags = ReadString(ref reader);
                 }
-                else if (reader.ValueTextEquals("audit"u8))
+                else if (TextEquals(ref reader, "audit"u8))
                 {
                     reader.Read();
                     if (reader.TokenType == JsonTokenType.StartObject)
@@ -248,6 +248,20 @@ internal sealed class FimDecoder : IDecoder
             }
 
             return data;
+        }
+    }
+
+    // A name or value holding a lone surrogate escape (docs/text.md: taken as U+FFFD) equals none of the names the
+    // decoder looks for; the reader would throw instead.
+    private static bool TextEquals(ref Utf8JsonReader reader, ReadOnlySpan<byte> text)
+    {
+        try
+        {
+            return reader.ValueTextEquals(text);
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 
@@ -318,51 +332,51 @@ internal sealed class FimDecoder : IDecoder
         long? mtime = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("size"u8))
+            if (TextEquals(ref reader, "size"u8))
             {
                 size = ReadScalar(ref reader);
             }
-            else if (reader.ValueTextEquals("perm"u8))
+            else if (TextEquals(ref reader, "perm"u8))
             {
                 perm = ReadScalar(ref reader);
             }
-            else if (reader.ValueTextEquals("uid"u8))
+            else if (TextEquals(ref reader, "uid"u8))
             {
                 uid = ReadScalar(ref reader);
             }
-            else if (reader.ValueTextEquals("gid"u8))
+            else if (TextEquals(ref reader, "gid"u8))
             {
                 gid = ReadScalar(ref reader);
             }
-            else if (reader.ValueTextEquals("hash_md5"u8))
+            else if (TextEquals(ref reader, "hash_md5"u8))
             {
                 md5 = ReadString(ref reader);
             }
-            else if (reader.ValueTextEquals("hash_sha1"u8))
+            else if (TextEquals(ref reader, "hash_sha1"u8))
             {
                 sha1 = ReadString(ref reader);
             }
-            else if (reader.ValueTextEquals("hash_sha256"u8))
+            else if (TextEquals(ref reader, "hash_sha256"u8))
             {
                 sha256 = ReadString(ref reader);
             }
-            else if (reader.ValueTextEquals("user_name"u8))
+            else if (TextEquals(ref reader, "user_name"u8))
             {
                 userName = ReadString(ref reader);
             }
-            else if (reader.ValueTextEquals("group_name"u8))
+            else if (TextEquals(ref reader, "group_name"u8))
             {
                 groupName = ReadString(ref reader);
             }
-            else if (reader.ValueTextEquals("inode"u8))
+            else if (TextEquals(ref reader, "inode"u8))
             {
                 inode = ReadScalar(ref reader);
             }
-            else if (reader.ValueTextEquals("symlink_path"u8))
+            else if (TextEquals(ref reader, "symlink_path"u8))
             {
                 symlinkPath = ReadString(ref reader);
             }
-            else if (reader.ValueTextEquals("mtime"u8))
+            else if (TextEquals(ref reader, "mtime"u8))
             {
                 reader.Read();
                 mtime = reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value) ? value : null;
