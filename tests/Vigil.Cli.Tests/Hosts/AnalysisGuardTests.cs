@@ -72,6 +72,46 @@ public sealed class AnalysisGuardTests : IDisposable
         Assert.Equal(("ok", 2L, 1L), (stage.Status, stage.Processed, stage.Failed));
     }
 
+    // An invalid event (docs/text.md) is a dead letter of stage "decoding" with its 200500 alert; the stage worked, so
+    // it counts no failure. Before, a queue-8 message that is not a FIM message went to the json decoder, unnoticed.
+    [Theory]
+    [InlineData('8', "syscheck", """{"type":"event","data":{"path":"/root/a""", "not a FIM message: invalid JSON")]
+    [InlineData('8', "syscheck", """{"type":"event","data":{"path":"/root/a","type":"renamed"}}""", "not a FIM message: unknown event type")]
+    [InlineData('1', "virustotal", """{"virustotal":{"found":1},"integration":"virustotal"} trailing""", "not a result of integration virustotal")]
+    public void Process_InvalidEvent_IsADeadLetterOfDecodingWithA200500Alert(char queue, string location, string message, string reason)
+    {
+        var (guard, store, _, stages) = Create(new InvalidOperationException("unused"));
+        var agent = new AgentIdentity("001", "web-01", "10.0.0.5");
+
+        var result = guard.Process(new EventMessage(queue, EventMessage.AgentLocation(agent, location), message), sequence: 9);
+
+        Assert.Equal("200500", JsonDocument.Parse(result.AlertJson!).RootElement.GetProperty("rule").GetProperty("id").GetString());
+        var letter = Assert.Single(store.List(10));
+        Assert.Equal(("decoding", 9UL), (letter.Stage, letter.Sequence));
+        Assert.Contains(reason, letter.Reason, StringComparison.Ordinal);
+        Assert.Equal(0L, Assert.Single(stages.Snapshot()).Failed);
+    }
+
+    // A failure after a commit (a lookup that throws): the dead letter is kept at once and the notice is handed back
+    // for the host's durable queue, not written into a batch that may not come.
+    [Fact]
+    public void Shelve_FailureOutsideABatch_KeepsTheDeadLetterAndReturnsItsNoticeToQueue()
+    {
+        var (guard, store, log, _) = Create(new InvalidOperationException("unused"));
+        var alert = new EventMessage('1', "vigil-intel", """{"rule":{"id":"554"}}""");
+
+        var notice = guard.Shelve("intelligence", alert, 0, new IOException("disk gone"));
+
+        var letter = Assert.Single(store.List(10));
+        Assert.Equal("intelligence", letter.Stage);
+        Assert.Contains(log, l => l.Contains("could not be handled by intelligence", StringComparison.Ordinal));
+        var result = guard.Process(notice);
+        var json = JsonDocument.Parse(result.AlertJson!).RootElement;
+        Assert.Equal("200500", json.GetProperty("rule").GetProperty("id").GetString());
+        Assert.Equal($"{letter.Id}", json.GetProperty("data").GetProperty("vigil").GetProperty("dead_letter").GetProperty("id").GetString());
+        Assert.Equal(1, store.Count()); // the notice itself is no dead letter
+    }
+
     [Fact]
     public void Process_ReplayedEventThatThrows_IsKeptOnce()
     {
