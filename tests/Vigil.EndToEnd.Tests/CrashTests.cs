@@ -91,6 +91,61 @@ public sealed class CrashTests
         Assert.Equal(0, await second.InterruptAsync(TimeSpan.FromSeconds(30)));
     }
 
+    // The same moment on the manager path: the agent runs remove-threat in process and is the one killed inside it.
+    [Fact]
+    public async Task Agent_KilledWithTheFileInTheVaultAndItsRecordPending_RestartGivesOneRemovalAndOneQuarantineAlert()
+    {
+        using var fixture = new TransportFixture();
+        await using var manager = fixture.StartManager();
+        await manager.WaitForOutputAsync("vigil: manager ready", TimeSpan.FromSeconds(60));
+        var home = await fixture.EnrollAsync("web-01");
+        File.Copy(RepositoryPaths.Get("active-response", "bin", "remove-threat"), Path.Combine(home.Home, "active-response", "bin", "remove-threat"), overwrite: true);
+        var path = Path.Combine(home.Watched, "m-inside-removal.txt");
+        await using (var first = TransportFixture.StartAgent(home, new Dictionary<string, string> { ["VIGIL_CRASH_POINT"] = "quarantine-moved" }))
+        {
+            await first.WaitForOutputAsync("vigil: agent ready", TimeSpan.FromSeconds(60));
+            await File.WriteAllBytesAsync(path, Vigil.Core.Eicar.Bytes);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (!first.HasExited && clock.Elapsed < TimeSpan.FromSeconds(90))
+            {
+                await Task.Delay(100);
+            }
+
+            Assert.True(first.HasExited, $"the agent did not reach the crash point:\n{first.Output}\n{manager.Output}");
+        }
+
+        Assert.False(File.Exists(path), "the file was moved before the crash");
+        await using var second = TransportFixture.StartAgent(home);
+        await second.WaitForOutputAsync("vigil: agent ready", TimeSpan.FromSeconds(60));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (!(Count("100092") >= 1 && Count("200303") >= 1) && watch.Elapsed < TimeSpan.FromSeconds(90))
+        {
+            await Task.Delay(200);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(2)); // room for a duplicate to show
+        Assert.True(Count("100092") == 1 && Count("200303") == 1, $"100092 x{Count("100092")}, 200303 x{Count("200303")}\n{second.Output}\n{manager.Output}");
+        Assert.False(File.Exists(path));
+
+        int Count(string rule)
+        {
+            if (!File.Exists(fixture.AlertsJson))
+            {
+                return 0;
+            }
+
+            using var stream = new FileStream(fixture.AlertsJson, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(stream);
+            var count = 0;
+            while (reader.ReadLine() is { } line)
+            {
+                count += line.Contains($"\"id\":\"{rule}\"", StringComparison.Ordinal) ? 1 : 0;
+            }
+
+            return count;
+        }
+    }
+
     // The same drill on the manager path: a real enrolled agent watching the directory, and at each burst either the
     // manager or the agent SIGKILLed (seeded), each restarted.
     [Fact]
