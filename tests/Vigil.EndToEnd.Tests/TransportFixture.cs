@@ -70,11 +70,12 @@ internal sealed class TransportFixture : IDisposable
     ]);
 
     /// <summary>Creates an agent's home (config watching its own directory) and enrolls it; returns its paths.</summary>
-    public async Task<AgentHome> EnrollAsync(string name)
+    /// <remarks><paramref name="syscheck"/> goes into the agent's <c>&lt;syscheck&gt;</c>, <paramref name="global"/> into a <c>&lt;global&gt;</c>.</remarks>
+    public async Task<AgentHome> EnrollAsync(string name, string syscheck = "", string global = "")
     {
         var watched = Path.Combine(AgentsRoot, name);
         Directory.CreateDirectory(watched);
-        var home = WriteHome($"homes/{name}", watched);
+        var home = WriteHome($"homes/{name}", watched, syscheck, global);
         var agent = new AgentHome(name, home, Path.Combine(home, "data"), watched);
         var output = await RunToEndAsync(
             ["enroll", "--manager", $"127.0.0.1:{EnrollmentPort}", "--agent-port", $"{AgentPort}", "--name", name, "--home", agent.Home, "--data-dir", agent.Data],
@@ -130,14 +131,15 @@ internal sealed class TransportFixture : IDisposable
         }
     }
 
-    private string WriteHome(string relative, string? watched)
+    private string WriteHome(string relative, string? watched, string extraSyscheck = "", string global = "")
     {
         var home = _temp.Combine(relative);
         var syscheck = watched is null
             ? "<disabled>yes</disabled>"
-            : $"""<disabled>no</disabled><max_eps>0</max_eps><directories realtime="yes">{watched}</directories>""";
+            : $"""<disabled>no</disabled><max_eps>0</max_eps><directories realtime="yes">{watched}</directories>{extraSyscheck}""";
         _temp.WriteFile($"{relative}/config/ossec.conf", $"""
             <ossec_config>
+              <global>{global}</global>
               <syscheck>
                 {syscheck}
               </syscheck>
