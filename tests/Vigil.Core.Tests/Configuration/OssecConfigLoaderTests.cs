@@ -221,7 +221,7 @@ public sealed class OssecConfigLoaderTests
             </ossec_config>
             <ossec_config>
               <global><white_list>10.0.0.0/8</white_list><min_free_disk>2GB</min_free_disk></global>
-              <syscheck><max_realtime_watches>5000</max_realtime_watches></syscheck>
+              <syscheck><directories>/srv</directories><max_realtime_watches>5000</max_realtime_watches></syscheck>
               <alerts><email_alert_level>10</email_alert_level></alerts>
             </ossec_config>
             """);
