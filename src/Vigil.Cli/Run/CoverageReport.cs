@@ -44,7 +44,7 @@ internal static class CoverageReport
         {
             limits.Add(new LimitStatus(
                 "disk",
-                DiskSpaceMonitor.LowText(disk) + " (rule 200404)",
+                DiskSpaceMonitor.Summary(disk) + " (rule 200404)",
                 $"<global><min_free_disk> in {config.SourcePath}",
                 null));
         }

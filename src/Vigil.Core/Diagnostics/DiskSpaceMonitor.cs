@@ -90,8 +90,11 @@ public sealed class DiskSpaceMonitor(string directory, long minimumFreeBytes, Ti
 
     /// <summary>The alert's text: where, how much is free, the minimum and the setting to change.</summary>
     public static string LowText(DiskSpaceReading reading) =>
-        $"{LowPrefix} for {reading.Directory}: {Size(reading.FreeBytes)} free of {Size(reading.TotalBytes)}, below min_free_disk {Size(reading.MinimumFreeBytes)}; "
-        + "free space there, or change <min_free_disk> in <global>";
+        $"vigil: {Summary(reading)}; free space there, or change <min_free_disk> in <global>";
+
+    /// <summary>What is low, without the prefix and the advice (the dashboard shows the setting beside it).</summary>
+    public static string Summary(DiskSpaceReading reading) =>
+        $"Low disk space for {reading.Directory}: {Size(reading.FreeBytes)} free of {Size(reading.TotalBytes)}, below min_free_disk {Size(reading.MinimumFreeBytes)}";
 
     private static string RecoveredText(DiskSpaceReading reading) =>
         $"{RecoveredPrefix} for {reading.Directory}: {Size(reading.FreeBytes)} free, min_free_disk {Size(reading.MinimumFreeBytes)}";

@@ -80,7 +80,8 @@ internal static class StatusApi
                     continue;
                 }
 
-                limits.Add(new LimitStatus(kind.Key, FullLog(newest) ?? newest.Description, SettingOf(kind.Key), newest.Timestamp));
+                var text = FullLog(newest) ?? newest.Description;
+                limits.Add(new LimitStatus(kind.Key, text.StartsWith("vigil: ", StringComparison.Ordinal) ? text["vigil: ".Length..] : text, SettingOf(kind.Key), newest.Timestamp));
             }
 
             if (limits.Count > 0)

@@ -72,7 +72,7 @@ public sealed class StatusApiTests
         Assert.Equal("alerts", web01.Source);
         Assert.Equal(["disk", "file_limit", "inotify_watches"], web01.Limits.Select(l => l.Kind).Order(StringComparer.Ordinal));
         var disk = web01.Limits.Single(l => l.Kind == "disk");
-        Assert.Equal("vigil: Low disk space for /var/lib/vigil: 1.0 MiB free", disk.Message);
+        Assert.Equal("Low disk space for /var/lib/vigil: 1.0 MiB free", disk.Message);
         Assert.Equal(now.AddHours(-2), disk.Since);
         Assert.Contains("max_user_watches", web01.Limits.Single(l => l.Kind == "inotify_watches").Setting, StringComparison.Ordinal);
     }
