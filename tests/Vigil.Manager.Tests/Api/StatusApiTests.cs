@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
 using Vigil.Manager.Api;
 using Vigil.Manager.Index;
-using Microsoft.Extensions.Time.Testing;
 using Vigil.Tests.Common;
 
 namespace Vigil.Manager.Tests.Api;
