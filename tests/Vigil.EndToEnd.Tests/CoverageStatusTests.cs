@@ -80,9 +80,9 @@ public sealed partial class CoverageStatusTests
     }
 
     [Fact]
-    public async Task Manager_AnAgentsLimits_AreInApiStatusUnderThatAgent()
+    public async Task Manager_AnAgentsLimits_AreInApiStatusUnderThatAgent_AndTheManagersOwnDiskUnder000()
     {
-        using var fixture = new TransportFixture();
+        using var fixture = new TransportFixture(managerGlobal: UnreachableFreeSpace);
         var password = "Admin-" + RandomNumberGenerator.GetHexString(16, lowercase: true);
         await using var manager = fixture.StartManager(new Dictionary<string, string> { ["VIGIL_ADMIN_PASSWORD"] = password });
         await manager.WaitForOutputAsync("vigil: dashboard on", s_flow);
@@ -111,8 +111,11 @@ public sealed partial class CoverageStatusTests
         Assert.Contains(web1.Watched, limits["inotify_watches"].GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Equal(JsonValueKind.String, limits["disk"].GetProperty("since").ValueKind);
 
-        // The agent without limits is not listed.
+        // The agent without limits is not listed; the manager's own data directory is, as 000.
         Assert.Null(Host(status, "002"));
+        Assert.Contains("vigil: WARNING: Low disk space for ", manager.Output, StringComparison.Ordinal);
+        var own = await WaitForStatusAsync(client, manager, hosts => Kinds(Host(hosts, "000")).Contains("disk"));
+        Assert.Contains($"Low disk space for {fixture.ManagerData}", Limits(Host(own, "000"))["disk"].GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
     private static async Task<HttpClient> LoginAsync(Uri address, string password)

@@ -21,7 +21,8 @@ internal sealed class TransportFixture : IDisposable
 
     /// <param name="managerResponses">Extra &lt;command&gt;/&lt;active-response&gt; blocks for the manager's ossec.conf only.</param>
     /// <param name="shippedRules">The manager keeps the guide's rules verbatim (they test /root, not the agents' folder).</param>
-    public TransportFixture(string managerResponses = "", bool shippedRules = false)
+    /// <param name="managerGlobal">Elements for the manager's &lt;global&gt; block (e.g. min_free_disk).</param>
+    public TransportFixture(string managerResponses = "", bool shippedRules = false, string managerGlobal = "")
     {
         _managerResponses = managerResponses;
         AgentsRoot = _temp.Combine("agents");
@@ -29,7 +30,7 @@ internal sealed class TransportFixture : IDisposable
         ManagerHome = _temp.Combine("manager");
         AgentPort = FreePort();
         EnrollmentPort = FreePort();
-        WriteHome("manager", watched: null);
+        WriteHome("manager", watched: null, global: managerGlobal);
         if (shippedRules)
         {
             _temp.WriteFile("manager/config/rules/local_rules.xml", File.ReadAllText(RepositoryPaths.Get("config", "rules", "local_rules.xml")));

@@ -62,7 +62,12 @@ internal static class CoverageReport
 /// </summary>
 internal static class DiskWatch
 {
-    public static (DiskSpaceMonitor Monitor, Task Loop) Start(OssecConfig config, string dataDirectory, IEventSink sink, TextWriter output, TimeProvider time, CancellationToken cancellationToken)
+    public static (DiskSpaceMonitor Monitor, Task Loop) Start(OssecConfig config, string dataDirectory, IEventSink sink, TextWriter output, TimeProvider time, CancellationToken cancellationToken) =>
+        Start(config, dataDirectory, sink.PublishAsync, output, time, cancellationToken);
+
+    /// <summary>As above, handing each message to <paramref name="publish"/> (the manager injects it into its own analysis).</summary>
+    public static (DiskSpaceMonitor Monitor, Task Loop) Start(
+        OssecConfig config, string dataDirectory, Func<EventMessage, CancellationToken, ValueTask> publish, TextWriter output, TimeProvider time, CancellationToken cancellationToken)
     {
         var monitor = new DiskSpaceMonitor(dataDirectory, config.Global.MinFreeDiskBytes, time);
         var loop = config.Global.MinFreeDiskBytes <= 0
@@ -73,7 +78,7 @@ internal static class DiskWatch
                 await output.WriteLineAsync(reading.IsLow
                     ? $"vigil: WARNING: {message.Message["vigil: ".Length..]} ({config.SourcePath}; rule 200404)"
                     : message.Message);
-                await sink.PublishAsync(message, token);
+                await publish(message, token);
             }, cancellationToken), CancellationToken.None);
         return (monitor, loop);
     }
