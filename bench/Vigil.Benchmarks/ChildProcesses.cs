@@ -12,10 +12,14 @@ namespace Vigil.Benchmarks;
 /// </summary>
 internal static class ChildProcesses
 {
-    /// <summary>`./vigil ARGS` with its output redirected; VIGIL_HOME, VIGIL_DATA and DOTNET_gcServer are left to the launcher.</summary>
-    public static ProcessStartInfo Launcher(IEnumerable<string> arguments)
+    /// <summary>
+    /// `./vigil ARGS` with its output redirected; VIGIL_HOME, VIGIL_DATA and DOTNET_gcServer are left to the launcher.
+    /// <paramref name="checkout"/> runs another checkout's launcher (a baseline build), this one's by default.
+    /// </summary>
+    public static ProcessStartInfo Launcher(IEnumerable<string> arguments, string? checkout = null)
     {
-        var info = new ProcessStartInfo(RepositoryPaths.Get("vigil")) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var launcher = checkout is null ? RepositoryPaths.Get("vigil") : Path.Combine(checkout, "vigil");
+        var info = new ProcessStartInfo(launcher) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);
@@ -54,6 +58,13 @@ internal static class ChildProcesses
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>The text after <paramref name="name"/> in <paramref name="args"/>, or null.</summary>
+    public static string? TextOption(string[] args, string name)
+    {
+        var index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
     }
 
     /// <summary>The integer after <paramref name="name"/> in <paramref name="args"/>, or <paramref name="fallback"/>.</summary>

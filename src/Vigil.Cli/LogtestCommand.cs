@@ -23,7 +23,7 @@ internal static class LogtestCommand
     {
         var jsonOption = new Option<bool>("--json") { Description = "Print one line per input: the alert as alerts.json would hold it, or null." };
         var configOption = new Option<string?>("--config") { Description = "The ossec.conf to use (default: config/ossec.conf under the Vigil home)." };
-        var rulesOption = new Option<string[]>("--rules") { Description = "Rule files to load instead of those the configuration names.", AllowMultipleArgumentsPerToken = true };
+        var rulesOption = new Option<string[]>("--rules") { Description = "More rule files to load, after the built-in ruleset and those the configuration names (as wazuh-logtest reads local rules on top of the ruleset).", AllowMultipleArgumentsPerToken = true };
         var command = new Command("logtest", "Test decoders and rules on events read from stdin.") { jsonOption, configOption, rulesOption };
         command.SetAction(parseResult => Run(
             parseResult.GetValue(jsonOption),
@@ -37,7 +37,7 @@ internal static class LogtestCommand
 
     internal static int Run(bool json, string? configPath, string[]? ruleFiles, TextReader input, TextWriter output, TextWriter error)
     {
-        var (config, rules, diagnostics) = ConfigLoading.Load(configPath, ruleFiles);
+        var (config, rules, diagnostics) = ConfigLoading.Load(configPath, ruleFiles, addRules: true);
         ConfigLoading.Print(diagnostics, error);
         if (ConfigLoading.HasErrors(diagnostics))
         {

@@ -59,7 +59,7 @@ internal static class RunCommand
                 token => fronted.StartAsync(
                     host.StartAsync,
                     () => new HostOperations(config, rules, HostOperations.LocalQuarantine(data, allInOnePaths.ActiveResponseLog, time), host.IntelServices, time)
-                    { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters },
+                    { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters, LocalCoverage = host.Coverage },
                     token,
                     host.WaitUntilReadyAsync),
                 fronted,

@@ -74,7 +74,8 @@ public sealed class FimService : IAsyncDisposable
         _writer?.IsFileLimitReached ?? false,
         WatchCount,
         _watcher?.ExhaustedRoots ?? [],
-        _initialScan.Task.IsCompleted);
+        _initialScan.Task.IsCompleted,
+        _scanner?.Current);
 
     private int _entriesAtStart;
 
@@ -103,7 +104,7 @@ public sealed class FimService : IAsyncDisposable
         {
             _watcher = new InotifyWatcher(scope, inspector, _writer, _rescans, m => _notices.Writer.TryWrite(m), _time, RealtimeQueueCapacity)
             {
-                WatchLimit = WatchLimit,
+                WatchLimit = _options.MaxRealtimeWatches > 0 ? Math.Min(WatchLimit, _options.MaxRealtimeWatches) : WatchLimit,
             };
         }
 
@@ -301,4 +302,5 @@ internal sealed record FimStatus(
     bool IsFileLimitReached,
     int Watches,
     IReadOnlyList<string> WatchesExhaustedUnder,
-    bool IsInitialScanDone);
+    bool IsInitialScanDone,
+    ScanProgress? Scan = null);

@@ -75,6 +75,9 @@ internal interface IManagerOperations
     /// <summary>The host's stages and whether each makes progress (/api/health).</summary>
     public IReadOnlyList<Vigil.Core.Diagnostics.StageStatus> Stages() => [];
 
+    /// <summary>What each host covers now: scan progress and limits reached (/api/status, the overview's banner).</summary>
+    public IReadOnlyList<Api.HostCoverage> Coverage() => [];
+
     /// <summary>The newest dead letters first, below <paramref name="beforeId"/> when given.</summary>
     public IReadOnlyList<Vigil.Core.Diagnostics.DeadLetter> DeadLetters(int limit, long? beforeId) => [];
 

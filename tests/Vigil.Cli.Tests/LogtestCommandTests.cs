@@ -210,4 +210,30 @@ public sealed class LogtestCommandTests
         Assert.Equal("Vigil: quarantined file restored: /root/eicar.com (quarantine id 7) to /root/eicar.com", Rule(output[0]).GetProperty("description").GetString());
         Assert.Equal("Vigil: remove-threat had nothing to do for /root/eicar.com", Rule(output[2]).GetProperty("description").GetString());
     }
+
+    [Fact]
+    public void Rules_AddsTheFileToTheShippedRuleset()
+    {
+        using var temp = new TempDirectory();
+
+        // A local rule on top of the shipped 554 (only loads when the shipped ruleset is there too).
+        var rules = temp.WriteFile("local_rules.xml", """
+            <group name="local,">
+              <rule id="100900" level="11">
+                <if_sid>554</if_sid>
+                <field name="file">^/srv/uploads/</field>
+                <description>Upload added: $(file)</description>
+              </rule>
+            </group>
+            """);
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var code = LogtestCommand.Run(json: true, s_config, [rules], new StringReader(FimAdded("/srv/uploads/a.bin") + "\n" + VirusTotalMalicious), output, error);
+        Assert.True(code == 0, error.ToString());
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("100900", Rule(lines[0]).GetProperty("id").GetString());
+
+        // The shipped rules still decide everything else (87105 is the guide's VirusTotal rule in the ruleset).
+        Assert.Equal("87105", Rule(lines[1]).GetProperty("id").GetString());
+    }
 }

@@ -12,7 +12,7 @@ internal sealed class RunFixture : IDisposable
 {
     private readonly TempDirectory _temp = new("vigil-e2e");
 
-    public RunFixture(string? apiKey = null, Uri? virusTotalUrl = null, string? certificatePem = null, string executable = "remove-threat", string syscheck = "")
+    public RunFixture(string? apiKey = null, Uri? virusTotalUrl = null, string? certificatePem = null, string executable = "remove-threat", string syscheck = "", string global = "")
     {
         Home = _temp.Combine("home");
         Watched = _temp.Combine("watched");
@@ -22,6 +22,7 @@ internal sealed class RunFixture : IDisposable
             : $$"""<options>{"base_url": "{{virusTotalUrl}}", "trusted_certificate": "{{certificatePem}}", "requests_per_minute": 600}</options>""";
         _temp.WriteFile("home/config/ossec.conf", $"""
             <ossec_config>
+              <global>{global}</global>
               <syscheck>
                 <disabled>no</disabled>
                 <directories realtime="yes">{Watched}</directories>

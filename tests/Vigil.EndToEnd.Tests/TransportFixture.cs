@@ -21,7 +21,8 @@ internal sealed class TransportFixture : IDisposable
 
     /// <param name="managerResponses">Extra &lt;command&gt;/&lt;active-response&gt; blocks for the manager's ossec.conf only.</param>
     /// <param name="shippedRules">The manager keeps the guide's rules verbatim (they test /root, not the agents' folder).</param>
-    public TransportFixture(string managerResponses = "", bool shippedRules = false)
+    /// <param name="managerGlobal">Elements for the manager's &lt;global&gt; block (e.g. min_free_disk).</param>
+    public TransportFixture(string managerResponses = "", bool shippedRules = false, string managerGlobal = "")
     {
         _managerResponses = managerResponses;
         AgentsRoot = _temp.Combine("agents");
@@ -29,7 +30,7 @@ internal sealed class TransportFixture : IDisposable
         ManagerHome = _temp.Combine("manager");
         AgentPort = FreePort();
         EnrollmentPort = FreePort();
-        WriteHome("manager", watched: null);
+        WriteHome("manager", watched: null, global: managerGlobal);
         if (shippedRules)
         {
             _temp.WriteFile("manager/config/rules/local_rules.xml", File.ReadAllText(RepositoryPaths.Get("config", "rules", "local_rules.xml")));
@@ -70,11 +71,12 @@ internal sealed class TransportFixture : IDisposable
     ]);
 
     /// <summary>Creates an agent's home (config watching its own directory) and enrolls it; returns its paths.</summary>
-    public async Task<AgentHome> EnrollAsync(string name)
+    /// <remarks><paramref name="syscheck"/> goes into the agent's <c>&lt;syscheck&gt;</c>, <paramref name="global"/> into a <c>&lt;global&gt;</c>.</remarks>
+    public async Task<AgentHome> EnrollAsync(string name, string syscheck = "", string global = "")
     {
         var watched = Path.Combine(AgentsRoot, name);
         Directory.CreateDirectory(watched);
-        var home = WriteHome($"homes/{name}", watched);
+        var home = WriteHome($"homes/{name}", watched, syscheck, global);
         var agent = new AgentHome(name, home, Path.Combine(home, "data"), watched);
         var output = await RunToEndAsync(
             ["enroll", "--manager", $"127.0.0.1:{EnrollmentPort}", "--agent-port", $"{AgentPort}", "--name", name, "--home", agent.Home, "--data-dir", agent.Data],
@@ -130,14 +132,15 @@ internal sealed class TransportFixture : IDisposable
         }
     }
 
-    private string WriteHome(string relative, string? watched)
+    private string WriteHome(string relative, string? watched, string extraSyscheck = "", string global = "")
     {
         var home = _temp.Combine(relative);
         var syscheck = watched is null
             ? "<disabled>yes</disabled>"
-            : $"""<disabled>no</disabled><max_eps>0</max_eps><directories realtime="yes">{watched}</directories>""";
+            : $"""<disabled>no</disabled><max_eps>0</max_eps><directories realtime="yes">{watched}</directories>{extraSyscheck}""";
         _temp.WriteFile($"{relative}/config/ossec.conf", $"""
             <ossec_config>
+              <global>{global}</global>
               <syscheck>
                 {syscheck}
               </syscheck>

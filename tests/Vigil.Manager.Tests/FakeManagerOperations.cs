@@ -28,6 +28,11 @@ internal sealed class FakeManagerOperations : IManagerOperations
 
     public IReadOnlyList<Vigil.Core.Diagnostics.StageStatus> Stages() => StageStatuses;
 
+    /// <summary>What /api/status reports of each host's coverage.</summary>
+    public List<Vigil.Manager.Api.HostCoverage> Hosts { get; } = [];
+
+    public IReadOnlyList<Vigil.Manager.Api.HostCoverage> Coverage() => Hosts;
+
     public IReadOnlyList<AgentSummary> ListAgents() => Agents;
 
     public bool RemoveAgent(string agentId)

@@ -148,6 +148,16 @@ internal static class TestAlerts
         return alert.ToJsonString();
     }
 
+    /// <summary>A host notice (queue 1, decoded as ossec) such as 200200, 200201, 200404 or 200405, with its text.</summary>
+    public static string Notice(string id, DateTimeOffset at, int ruleId, string fullLog, JsonObject agent)
+    {
+        var alert = Alert(id, at, Rule(ruleId, 7, $"Vigil notice {ruleId}", "ossec"), agent);
+        alert["full_log"] = fullLog;
+        alert["decoder"] = new JsonObject { ["name"] = "ossec" };
+        alert["location"] = "syscheck";
+        return alert.ToJsonString();
+    }
+
     public static string Pam(string id, DateTimeOffset at)
     {
         var alert = Alert(id, at, Rule(5501, 3, "PAM: Login session opened.", "pam", "syslog", "authentication_success"), Db01);

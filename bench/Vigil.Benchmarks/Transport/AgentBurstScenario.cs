@@ -9,10 +9,21 @@ namespace Vigil.Benchmarks.Transport;
 
 /// <summary>
 /// A real agent under a burst: `./vigil manager` and `./vigil agent` as child processes (enrolled with the password,
-/// mutual TLS), the agent watching a directory in real time with syscheck's throttle off; N files are written into it
-/// as fast as this process can. Measured: the agent's and the manager's peak RSS (sampled every 50 ms), the agent's
-/// cpu, and the time from the first file to the last file's alert in alerts.json (every event through the agent's
-/// durable queue). Baseline in the same run: the two processes' RSS when idle, just before the burst.
+/// mutual TLS), the agent watching a directory in real time with syscheck's throttle off. Two ways of feeding it N new
+/// files, each timed to the last file's alert in the manager's alerts.json (every event through the agent's durable
+/// queue, the transport and the manager's analysis):
+/// <list type="bullet">
+/// <item><c>live</c>: the files are written into the watched directory while the agent runs, as fast as this process
+/// can (the writer's own time is reported: it can be the bottleneck); the rate is files / (first write → last alert).</item>
+/// <item><c>backlog</c>: the agent takes its baseline of the empty directory and stops; the files are written; the
+/// agent starts again and its scan at start reports them all as added. The writer is out of the measure: the rate is
+/// files / (agent start → last alert), which includes the agent's own start, and also files / (first alert → last
+/// alert), the pipeline's steady rate.</item>
+/// </list>
+/// Measured as well: the agent's and the manager's RSS idle and at the peak (sampled every 50 ms) and their cpu.
+/// Baseline in the same run: with <c>--baseline-dir DIR</c> (another checkout, built: `DIR/vigil` runs it) every
+/// round runs the baseline first, then this checkout, <c>--runs</c> rounds (default 2); the medians and the ratio
+/// are printed at the end. Without it, this checkout only.
 /// </summary>
 internal sealed class AgentBurstScenario : IScenario
 {
@@ -20,17 +31,92 @@ internal sealed class AgentBurstScenario : IScenario
 
     public string Name => "agent-burst";
 
-    public string Description => "a real agent's and the manager's memory while the agent's FIM sends a burst of N new files (--files 20000)";
+    public string Description => "a real agent's events/s end to end and memory for a burst of N new files, live and from a backlog (--files 20000 [--runs 2] [--baseline-dir DIR])";
+
+    private sealed record Result(string Build, string Mode, int Files, long Alerts, double WriteSeconds, double TotalSeconds, double SteadySeconds, long AgentPeakKb, double AgentCpu, double ManagerCpu)
+    {
+        public double Rate => Alerts / TotalSeconds;
+
+        public double SteadyRate => SteadySeconds > 0 ? Alerts / SteadySeconds : 0;
+    }
 
     public async Task<int> RunAsync(string[] args)
     {
         var files = Option(args, "--files", 20_000);
+        var runs = Option(args, "--runs", 2);
+        var baseline = TextOption(args, "--baseline-dir") is { } dir ? Path.GetFullPath(dir) : null;
         if (!File.Exists(RepositoryPaths.Get("artifacts", "bin", "Vigil.Cli", "release", "vigil.dll")))
         {
             await Console.Error.WriteLineAsync("agent-burst: build the CLI first: dotnet build src/Vigil.Cli -c Release");
             return 2;
         }
 
+        if (baseline is not null && !File.Exists(Path.Combine(baseline, "artifacts", "bin", "Vigil.Cli", "release", "vigil.dll")))
+        {
+            await Console.Error.WriteLineAsync($"agent-burst: build the baseline first: dotnet build {baseline}/src/Vigil.Cli -c Release");
+            return 2;
+        }
+
+        await Console.Out.WriteLineAsync($"host: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; one agent, {files:N0} new files; {runs} round(s)"
+            + (baseline is null ? "" : $"; baseline {baseline}"));
+        var results = new List<Result>();
+        var ok = true;
+        for (var round = 1; round <= runs; round++)
+        {
+            foreach (var (build, checkout) in baseline is null ? [("head", (string?)null)] : new[] { ("baseline", (string?)baseline), ("head", null) })
+            {
+                foreach (var mode in new[] { "live", "backlog" })
+                {
+                    var result = await RunOnceAsync(build, checkout, mode, files);
+                    if (result is null)
+                    {
+                        ok = false;
+                        continue;
+                    }
+
+                    results.Add(result);
+                    ok &= result.Alerts >= files;
+                    var steady = mode == "backlog"
+                        ? string.Create(CultureInfo.InvariantCulture, $" (from agent start); first → last alert {result.SteadySeconds:F1} s = {result.SteadyRate:N0} events/s")
+                        : " (from the first write)";
+                    await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                        $"round {round} {build,-8} {mode,-7}: {result.Alerts:N0} alerts; written in {result.WriteSeconds:F1} s; {result.TotalSeconds:F1} s to the last alert = {result.Rate:N0} events/s{steady}; agent peak {result.AgentPeakKb / 1024.0:F0} MiB, cpu {result.AgentCpu:F1} s; manager cpu {result.ManagerCpu:F1} s"));
+                }
+            }
+        }
+
+        await Console.Out.WriteLineAsync("medians:");
+        foreach (var group in results.GroupBy(r => (r.Mode, r.Build)))
+        {
+            var extra = group.Key.Mode == "backlog"
+                ? string.Create(CultureInfo.InvariantCulture, $", {Median(group.Select(r => r.SteadyRate)):N0} events/s first → last alert")
+                : string.Create(CultureInfo.InvariantCulture, $", writing {Median(group.Select(r => r.WriteSeconds)):F1} s");
+            await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"  {group.Key.Build,-8} {group.Key.Mode,-7}: {Median(group.Select(r => r.Rate)):N0} events/s end to end{extra}"));
+        }
+
+        if (baseline is not null)
+        {
+            foreach (var mode in new[] { "live", "backlog" })
+            {
+                var head = Median(results.Where(r => r.Mode == mode && r.Build == "head").Select(r => r.Rate));
+                var before = Median(results.Where(r => r.Mode == mode && r.Build == "baseline").Select(r => r.Rate));
+                await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  ratio head/baseline {mode}: {head / Math.Max(before, 1):F2}x"));
+            }
+        }
+
+        return ok ? 0 : 1;
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length == 0 ? 0 : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static async Task<Result?> RunOnceAsync(string build, string? checkout, string mode, int files)
+    {
+        var root = checkout ?? RepositoryPaths.Get();
         using var temp = new TempDirectory("vigil-bench-agent-burst");
         var managerHome = temp.Combine("manager");
         var managerData = Path.Combine(managerHome, "data");
@@ -38,80 +124,100 @@ internal sealed class AgentBurstScenario : IScenario
         var agentData = Path.Combine(agentHome, "data");
         var watched = temp.Combine("watched");
         Directory.CreateDirectory(watched);
-        WriteConfig(temp, "manager", "<disabled>yes</disabled>");
-        WriteConfig(temp, "agent", $"""<disabled>no</disabled><max_eps>0</max_eps><directories realtime="yes">{watched}</directories>""");
-        var localRules = await File.ReadAllTextAsync(RepositoryPaths.Get("config", "rules", "local_rules.xml"));
+        WriteConfig(temp, root, "manager", "<disabled>yes</disabled>");
+        WriteConfig(temp, root, "agent", $"""<disabled>no</disabled><max_eps>0</max_eps><directories realtime="yes">{watched}</directories>""");
+        var localRules = await File.ReadAllTextAsync(Path.Combine(root, "config", "rules", "local_rules.xml"));
         temp.WriteFile("manager/config/rules/local_rules.xml", localRules);
         temp.WriteFile("agent/config/rules/local_rules.xml", localRules);
         var passwordFile = temp.WriteFile("password", Password + "\n");
         var agentPort = FreePort();
         var enrollmentPort = FreePort();
+        string[] agentArguments = ["agent", "--home", agentHome, "--data-dir", agentData];
 
-        await Console.Out.WriteLineAsync($"host: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; one agent, {files:N0} new files written into its watched directory");
-        using var manager = Start(["manager", "--home", managerHome, "--data-dir", managerData, "--port", $"{agentPort}", "--enrollment-port", $"{enrollmentPort}", "--password-file", passwordFile, "--web-port", "0"]);
+        using var manager = Start(checkout, ["manager", "--home", managerHome, "--data-dir", managerData, "--port", $"{agentPort}", "--enrollment-port", $"{enrollmentPort}", "--password-file", passwordFile, "--web-port", "0"]);
         Process? agent = null;
         try
         {
             await WaitForAsync(manager, "vigil: manager ready", TimeSpan.FromSeconds(120));
-            using (var enroll = Start(["enroll", "--manager", $"127.0.0.1:{enrollmentPort}", "--agent-port", $"{agentPort}", "--name", "burst", "--home", agentHome, "--data-dir", agentData],
+            using (var enroll = Start(checkout, ["enroll", "--manager", $"127.0.0.1:{enrollmentPort}", "--agent-port", $"{agentPort}", "--name", "burst", "--home", agentHome, "--data-dir", agentData],
                 new Dictionary<string, string> { ["VIGIL_ENROLL_PASSWORD"] = Password }))
             {
                 await enroll.WaitForExitAsync();
                 if (enroll.ExitCode != 0)
                 {
                     await Console.Error.WriteLineAsync($"agent-burst: enrollment failed:\n{Output(enroll)}");
-                    return 1;
+                    return null;
                 }
             }
 
-            agent = Start(["agent", "--home", agentHome, "--data-dir", agentData]);
+            agent = Start(checkout, agentArguments);
             await WaitForAsync(agent, "vigil: agent ready", TimeSpan.FromSeconds(120));
             await Task.Delay(TimeSpan.FromSeconds(2)); // connected, and settled
             var alertsJson = Path.Combine(managerData, "logs", "alerts", "alerts.json");
-            var idleAgent = RssKb(agent.Id, "VmRSS:");
-            var idleManager = RssKb(manager.Id, "VmRSS:");
-            var before = CountFileAlerts(alertsJson);
-            var agentCpuBefore = CpuSeconds(agent.Id);
+            var content = Encoding.ASCII.GetBytes("a benign file of the burst\n");
+            var counter = new AlertCounter(alertsJson);
+            var before = counter.Count();
             var managerCpuBefore = CpuSeconds(manager.Id);
+            var clock = new Stopwatch();
+            TimeSpan written;
+            double agentCpuBefore;
+            if (mode == "live")
+            {
+                agentCpuBefore = CpuSeconds(agent.Id);
+                clock.Start();
+                await WriteFilesAsync(watched, files, content);
+                written = clock.Elapsed;
+            }
+            else
+            {
+                // The baseline of the empty directory is taken; the files appear while the agent is stopped.
+                agent.Kill(entireProcessTree: true);
+                await agent.WaitForExitAsync();
+                agent.Dispose();
+                var writing = Stopwatch.StartNew();
+                await WriteFilesAsync(watched, files, content);
+                written = writing.Elapsed;
+                clock.Start();
+                agent = Start(checkout, agentArguments);
+                agentCpuBefore = 0;
+            }
 
-            long agentPeak = 0, managerPeak = 0;
+            long agentPeak = 0;
             using var sampling = new CancellationTokenSource();
+            var sampled = agent;
             var sampler = Task.Run(async () =>
             {
                 while (!sampling.IsCancellationRequested)
                 {
-                    agentPeak = Math.Max(agentPeak, RssKb(agent.Id, "VmRSS:"));
-                    managerPeak = Math.Max(managerPeak, RssKb(manager.Id, "VmRSS:"));
+                    agentPeak = Math.Max(agentPeak, RssKb(sampled.Id, "VmRSS:"));
                     await Task.Delay(50, CancellationToken.None);
                 }
             });
 
-            var clock = Stopwatch.StartNew();
-            var content = Encoding.ASCII.GetBytes("a benign file of the burst\n");
-            for (var i = 0; i < files; i++)
-            {
-                await File.WriteAllBytesAsync(Path.Combine(watched, $"f{i:D6}.txt"), content);
-            }
-
-            var written = clock.Elapsed;
+            TimeSpan? first = null;
             long alerts = 0;
-            while ((alerts = CountFileAlerts(alertsJson) - before) < files && clock.Elapsed < TimeSpan.FromMinutes(10) && !agent.HasExited)
+            while (alerts < files && clock.Elapsed < TimeSpan.FromMinutes(10) && !agent.HasExited)
             {
-                await Task.Delay(100);
+                alerts = counter.Count() - before;
+                if (alerts > 0 && first is null)
+                {
+                    first = clock.Elapsed;
+                }
+
+                await Task.Delay(50);
             }
 
-            var seconds = clock.Elapsed.TotalSeconds;
+            var total = clock.Elapsed.TotalSeconds;
             await sampling.CancelAsync();
             await sampler;
             var agentCpu = CpuSeconds(agent.Id) - agentCpuBefore;
             var managerCpu = CpuSeconds(manager.Id) - managerCpuBefore;
-            await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"burst: {files:N0} files written in {written.TotalSeconds:F1} s; {alerts:N0} of their alerts in alerts.json after {seconds:F1} s = {alerts / seconds:N0} events/s end to end"));
-            await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"agent: RSS idle {idleAgent / 1024.0:F0} MiB, peak during the burst {agentPeak / 1024.0:F0} MiB; cpu {agentCpu:F1} s"));
-            await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"manager: RSS idle {idleManager / 1024.0:F0} MiB, peak during the burst {managerPeak / 1024.0:F0} MiB; cpu {managerCpu:F1} s"));
-            return alerts >= files ? 0 : 1;
+            if (alerts < files)
+            {
+                await Console.Error.WriteLineAsync($"agent-burst: {build} {mode}: only {alerts:N0} of {files:N0} alerts. Agent:\n{Output(agent)}");
+            }
+
+            return new Result(build, mode, files, alerts, written.TotalSeconds, total, total - (first?.TotalSeconds ?? total), agentPeak, agentCpu, managerCpu);
         }
         finally
         {
@@ -128,32 +234,52 @@ internal sealed class AgentBurstScenario : IScenario
         }
     }
 
-    // FIM "file added" alerts (rule 554) for the burst's files; the connection notices and the like are not counted.
-    private static long CountFileAlerts(string path)
+    private static async Task WriteFilesAsync(string directory, int files, byte[] content)
     {
-        if (!File.Exists(path))
+        for (var i = 0; i < files; i++)
         {
-            return 0;
+            await File.WriteAllBytesAsync(Path.Combine(directory, $"f{i:D6}.txt"), content);
         }
+    }
 
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        using var reader = new StreamReader(stream);
-        long count = 0;
-        while (reader.ReadLine() is { } line)
+    // FIM "file added" alerts (rule 554) for the burst's files; the connection notices and the like are not counted.
+    // Read on from where the last count ended (whole lines only), so counting does not compete with the pipeline.
+    private sealed class AlertCounter(string path)
+    {
+        private long _offset;
+        private long _count;
+        private string _partial = "";
+
+        public long Count()
         {
-            if (line.Contains("\"id\":\"554\"", StringComparison.Ordinal) && line.Contains("/watched/f", StringComparison.Ordinal))
+            if (!File.Exists(path))
             {
-                count++;
+                return _count;
             }
-        }
 
-        return count;
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            stream.Seek(_offset, SeekOrigin.Begin);
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            var text = _partial + reader.ReadToEnd();
+            _offset = stream.Position;
+            var lines = text.Split('\n');
+            _partial = lines[^1];
+            foreach (var line in lines[..^1])
+            {
+                if (line.Contains("\"id\":\"554\"", StringComparison.Ordinal) && line.Contains("/watched/f", StringComparison.Ordinal))
+                {
+                    _count++;
+                }
+            }
+
+            return _count;
+        }
     }
 
     // Both hosts get the ruleset with the seed's local rules (each checks its whole configuration at start).
-    private static void WriteConfig(TempDirectory temp, string relative, string syscheck)
+    private static void WriteConfig(TempDirectory temp, string checkout, string relative, string syscheck)
     {
-        var ruleset = $"""<ruleset><rule_dir>{RepositoryPaths.Get("ruleset", "rules")}</rule_dir><rule_include>config/rules/local_rules.xml</rule_include></ruleset>""";
+        var ruleset = $"""<ruleset><rule_dir>{Path.Combine(checkout, "ruleset", "rules")}</rule_dir><rule_include>config/rules/local_rules.xml</rule_include></ruleset>""";
         temp.WriteFile($"{relative}/config/ossec.conf", $"""
             <ossec_config>
               <syscheck>{syscheck}</syscheck>
@@ -165,9 +291,9 @@ internal sealed class AgentBurstScenario : IScenario
     private static readonly Dictionary<Process, StringBuilder> s_outputs = [];
 
     // Through the launcher, as users run it.
-    private static Process Start(string[] arguments, Dictionary<string, string>? environment = null)
+    private static Process Start(string? checkout, string[] arguments, Dictionary<string, string>? environment = null)
     {
-        var info = Launcher(arguments);
+        var info = Launcher(arguments, checkout);
         foreach (var (key, value) in environment ?? [])
         {
             info.Environment[key] = value;

@@ -37,6 +37,7 @@ internal sealed class AgentHost(
     private FimService? _fim;
     private Task? _background;
     private Task? _limits;
+    private Task? _diskLoop;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -61,6 +62,7 @@ internal sealed class AgentHost(
             execd.RunTimeoutLoopAsync(_stopping.Token),
             tailer.RunAsync(TimeSpan.FromMilliseconds(100), _stopping.Token));
 
+        (_, _diskLoop) = DiskWatch.Start(config, paths.Data, _queue, output, time, _stopping.Token);
         _fim = new FimService(SyscheckOverrides.WithoutOwnFiles(config.Syscheck, paths.Data, paths.ActiveResponseLog), paths.Fim, _queue, time);
         await _fim.StartAsync(cancellationToken);
         var console = new FimConsole(_fim, config, output, time, FimConsole.IsTerminal);
@@ -115,7 +117,7 @@ internal sealed class AgentHost(
 
         await _responses.WhenAllAsync();
         await _stopping.CancelAsync();
-        await Task.WhenAll(_background ?? Task.CompletedTask, _limits ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
+        await Task.WhenAll(_background ?? Task.CompletedTask, _limits ?? Task.CompletedTask, _diskLoop ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
         _queue?.Dispose();
         _stopping.Dispose();
     }

@@ -141,7 +141,8 @@ internal sealed class ManagerHost(
         Stages.Watch("execd", execdLoop, _stopping.Token);
         Stages.Watch("ar-log-tailer", tailerLoop, _stopping.Token);
         Stages.Watch("response-expiry", expiryLoop, _stopping.Token);
-        _background = Task.WhenAll(pumpLoop, execdLoop, tailerLoop, expiryLoop);
+        var (_, diskLoop) = DiskWatch.Start(config, paths.Data, (message, token) => InjectAsync(message.Message, token), output, time, _stopping.Token);
+        _background = Task.WhenAll(pumpLoop, execdLoop, tailerLoop, expiryLoop, diskLoop);
         _transport = await ManagerTransport.StartAsync(transportOptions, _authority, _registry, this, loggers, time, cancellationToken);
         await output.WriteLineAsync($"vigil: manager on {config.SourcePath} ({rules.Rules.Count} rules)");
         await output.WriteLineAsync($"vigil: agents on {transportOptions.ListenAddress}:{transportOptions.AgentPort} (mutual TLS), enrollment on {transportOptions.ListenAddress}:{transportOptions.EnrollmentPort}");

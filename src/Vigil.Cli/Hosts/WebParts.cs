@@ -10,6 +10,7 @@ using Vigil.Core.Configuration;
 using Vigil.Core.Diagnostics;
 using Vigil.Intel;
 using Vigil.Manager;
+using Vigil.Manager.Api;
 using Vigil.Manager.Index;
 using Vigil.Manager.Web;
 using Vigil.Response.Execd;
@@ -329,6 +330,21 @@ internal sealed class HostOperations(
     public Func<DeadLetterStore?>? DeadLetterStore { get; init; }
 
     IReadOnlyList<StageStatus> IManagerOperations.Stages() => Stages?.Snapshot() ?? [];
+
+    /// <summary>What the host itself covers (its own FIM and disk), when it has any.</summary>
+    public Func<HostCoverage>? LocalCoverage { get; init; }
+
+    /// <summary>The host's own coverage, live; then each agent's limits as its alerts of the last day reported them.</summary>
+    public IReadOnlyList<HostCoverage> Coverage()
+    {
+        List<HostCoverage> hosts = LocalCoverage is null ? [] : [LocalCoverage()];
+        if (index is not null)
+        {
+            hosts.AddRange(StatusApi.FromAlerts(index, time.GetUtcNow(), TimeSpan.FromDays(1), hosts.Select(h => h.AgentId).ToHashSet(StringComparer.Ordinal)));
+        }
+
+        return hosts;
+    }
 
     public IReadOnlyList<DeadLetter> DeadLetters(int limit, long? beforeId) => DeadLetterStore?.Invoke()?.List(limit, beforeId) ?? [];
 

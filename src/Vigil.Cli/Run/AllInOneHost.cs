@@ -124,9 +124,16 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         Stages.Watch("ar-log-tailer", tailerLoop, _stopping.Token);
         _background = Task.WhenAll(execdLoop, tailerLoop);
 
+        (_disk, _diskLoop) = DiskWatch.Start(config, paths.Data, sink, output, time, _stopping.Token);
         _fim = new FimService(SyscheckOverrides.WithoutOwnFiles(config.Syscheck, paths.Data, paths.ActiveResponseLog), paths.Fim, sink, time);
         await _fim.StartAsync(cancellationToken);
     }
+
+    private Vigil.Core.Diagnostics.DiskSpaceMonitor? _disk;
+    private Task? _diskLoop;
+
+    /// <summary>What this host covers now (/api/status): the scan under way, the limits reached.</summary>
+    public Manager.Api.HostCoverage Coverage() => CoverageReport.Live("000", Environment.MachineName, config, _fim?.Status, _disk?.Last);
 
     /// <summary>
     /// Waits for the first scan, showing its progress and the limits it reaches, then prints the banner: what is and
@@ -375,7 +382,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         }
 
         await _stopping.CancelAsync();
-        await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask, _limits ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
+        await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask, _limits ?? Task.CompletedTask, _diskLoop ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
         await _responses.WhenAllAsync();
         foreach (var intel in _intel)
         {

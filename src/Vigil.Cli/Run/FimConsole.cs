@@ -97,7 +97,7 @@ internal sealed class FimConsole(FimService fim, OssecConfig config, TextWriter 
 
         foreach (var root in status.WatchesExhaustedUnder)
         {
-            yield return $"vigil: NOT covered in real time: part of {root} (inotify watches exhausted): only scheduled scans see it; raise fs.inotify.max_user_watches (now {MaxUserWatches()})";
+            yield return $"vigil: NOT covered in real time: part of {root} (inotify watches exhausted): only scheduled scans see it; raise {WatchSetting(config)}";
         }
     }
 
@@ -114,7 +114,7 @@ internal sealed class FimConsole(FimService fim, OssecConfig config, TextWriter 
         foreach (var root in status.WatchesExhaustedUnder.Where(_exhaustedTold.Add))
         {
             lines.Add($"vigil: WARNING: inotify watches exhausted under {root} ({N(status.Watches)} watches): the rest has no realtime monitoring, "
-                + $"only scheduled scans (rule 200200); raise fs.inotify.max_user_watches (now {MaxUserWatches()}: sysctl -w fs.inotify.max_user_watches=N)");
+                + $"only scheduled scans (rule 200200); raise {WatchSetting(config)}");
         }
 
         if (lines.Count == 0)
@@ -149,7 +149,14 @@ internal sealed class FimConsole(FimService fim, OssecConfig config, TextWriter 
         return line;
     }
 
-    private static string MaxUserWatches()
+    /// <summary>What to raise when watches run out: Vigil's own cap when it is set, and the kernel's limit.</summary>
+    internal static string WatchSetting(OssecConfig config) =>
+        (config.Syscheck.MaxRealtimeWatches > 0
+            ? $"<max_realtime_watches> in <syscheck> of {config.SourcePath} (now {N(config.Syscheck.MaxRealtimeWatches)}) or "
+            : "")
+        + $"fs.inotify.max_user_watches (now {MaxUserWatches()}: sysctl -w fs.inotify.max_user_watches=N)";
+
+    internal static string MaxUserWatches()
     {
         try
         {

@@ -6,7 +6,7 @@ namespace Vigil.Core.Configuration;
 internal static class GlobalReader
 {
     private static readonly string[] Implemented =
-        ["jsonout_output", "alerts_log", "logall", "logall_json", "email_notification", "white_list"];
+        ["jsonout_output", "alerts_log", "logall", "logall_json", "email_notification", "white_list", "min_free_disk"];
 
     // Manager options Vigil does not act on (mail, outputs, agent limits): accepted without noise, so a
     // stock manager configuration loads quietly. Anything else is unknown and warned about.
@@ -55,6 +55,9 @@ internal static class GlobalReader
                         whiteList.Add(address);
                     }
 
+                    break;
+                case "min_free_disk":
+                    options = context.DataSize(element, 0) is { } minFree ? options with { MinFreeDiskBytes = minFree } : options;
                     break;
                 case var name when KnownUnused.Contains(name):
                     break;

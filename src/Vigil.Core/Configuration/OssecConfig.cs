@@ -71,6 +71,9 @@ public sealed record GlobalOptions
 
     /// <summary><c>white_list</c> entries: addresses active responses never act on.</summary>
     public IReadOnlyList<string> WhiteList { get; init; } = [];
+
+    /// <summary>Vigil's <c>min_free_disk</c>: below this much free space on the data directory's file system, rule 200404 and a console warning (0: never).</summary>
+    public long MinFreeDiskBytes { get; init; } = 1L << 30;
 }
 
 /// <summary>The <c>&lt;alerts&gt;</c> block.</summary>

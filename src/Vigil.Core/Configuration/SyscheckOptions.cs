@@ -56,6 +56,12 @@ public sealed record SyscheckOptions
     /// <summary><c>max_files_per_second</c> read during scans; 0 = unlimited.</summary>
     public int MaxFilesPerSecond { get; init; }
 
+    /// <summary>
+    /// Vigil's <c>max_realtime_watches</c>: at most this many inotify watches (0: none beyond the kernel's
+    /// fs.inotify.max_user_watches). Reaching it is reported as the kernel's limit is (rule 200200).
+    /// </summary>
+    public int MaxRealtimeWatches { get; init; }
+
     /// <summary><c>process_priority</c>: nice value −20..19.</summary>
     public int ProcessPriority { get; init; } = 10;
 

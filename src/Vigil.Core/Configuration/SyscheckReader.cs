@@ -20,7 +20,7 @@ internal sealed partial class SyscheckReader(ConfigContext context)
     [
         "disabled", "frequency", "scan_time", "scan_day", "scan_on_start", "directories", "ignore", "nodiff",
         "skip_nfs", "skip_dev", "skip_sys", "skip_proc", "file_limit", "database", "max_eps", "max_files_per_second",
-        "process_priority", "synchronization", "diff", "whodata", "prefilter_cmd", "allow_remote_prefilter_cmd",
+        "max_realtime_watches", "process_priority", "synchronization", "diff", "whodata", "prefilter_cmd", "allow_remote_prefilter_cmd",
     ];
 
     private static readonly string[] DirectoryAttributes =
@@ -143,6 +143,9 @@ internal sealed partial class SyscheckReader(ConfigContext context)
                 break;
             case "max_files_per_second":
                 Set(context.Integer(element, 0, int.MaxValue, "files per second"), (o, v) => o with { MaxFilesPerSecond = v });
+                break;
+            case "max_realtime_watches":
+                Set(context.Integer(element, 0, int.MaxValue, "inotify watches"), (o, v) => o with { MaxRealtimeWatches = v });
                 break;
             case "process_priority":
                 Set(context.Integer(element, -20, 19), (o, v) => o with { ProcessPriority = v });

@@ -7,6 +7,9 @@ using Vigil.Fim.Native;
 
 namespace Vigil.Fim.Scanning;
 
+/// <summary>A full scan under way: what it has looked at so far and for how long.</summary>
+internal sealed record ScanProgress(long Files, long Bytes, TimeSpan Elapsed);
+
 /// <summary>One tree (or one directory's direct entries when not recursive) to scan.</summary>
 internal sealed record ScanTarget(string Path, bool Recursive = true);
 
@@ -26,6 +29,21 @@ internal sealed class Scanner(PathScope scope, FileInspector inspector, Baseline
     /// <summary>Bytes of the files looked at since start (for progress).</summary>
     public long BytesScanned => Interlocked.Read(ref _bytes);
 
+    private readonly Lock _current = new();
+    private (long Files, long Bytes, long Started)? _running;
+
+    /// <summary>The full scan under way (files and bytes since it started, how long it has run), or null.</summary>
+    public ScanProgress? Current
+    {
+        get
+        {
+            lock (_current)
+            {
+                return _running is { } r ? new ScanProgress(FilesScanned - r.Files, BytesScanned - r.Bytes, time.GetElapsedTime(r.Started)) : null;
+            }
+        }
+    }
+
     /// <summary>Worker threads per scan; the number of cores by default.</summary>
     public int Workers { get; init; } = Environment.ProcessorCount;
 
@@ -37,9 +55,37 @@ internal sealed class Scanner(PathScope scope, FileInspector inspector, Baseline
     {
         if (fullScan)
         {
+            lock (_current)
+            {
+                _running = (FilesScanned, BytesScanned, time.GetTimestamp());
+            }
+
             await writer.Changes.WriteAsync(new Notice(FimMessages.ScanStart(Now())), cancellationToken);
         }
 
+        try
+        {
+            await ScanTargetsAsync(targets, mode, fullScan, cancellationToken);
+        }
+        finally
+        {
+            if (fullScan)
+            {
+                lock (_current)
+                {
+                    _running = null;
+                }
+            }
+        }
+
+        if (fullScan)
+        {
+            await writer.Changes.WriteAsync(new Notice(FimMessages.ScanEnd(Now())), cancellationToken);
+        }
+    }
+
+    private async Task ScanTargetsAsync(IReadOnlyList<ScanTarget> targets, string mode, bool fullScan, CancellationToken cancellationToken)
+    {
         foreach (var target in Expand(targets))
         {
             if (scope.DirectoryFor(target.Path) is not { } directory)
@@ -60,11 +106,6 @@ internal sealed class Scanner(PathScope scope, FileInspector inspector, Baseline
                 }, done),
                 cancellationToken);
             await done.Task.WaitAsync(cancellationToken);
-        }
-
-        if (fullScan)
-        {
-            await writer.Changes.WriteAsync(new Notice(FimMessages.ScanEnd(Now())), cancellationToken);
         }
     }
 

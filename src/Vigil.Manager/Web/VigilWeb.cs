@@ -103,6 +103,7 @@ internal static class VigilWeb
         endpoints.MapRulesApi();
         endpoints.MapIntelApi();
         endpoints.MapHealthApi();
+        endpoints.MapStatusApi();
         endpoints.MapDeadLetterApi();
         endpoints.MapMetricsApi();
         endpoints.MapOpenApi().RequireAuthorization(Policies.Viewer);

@@ -220,7 +220,8 @@ public sealed class OssecConfigLoaderTests
               </global>
             </ossec_config>
             <ossec_config>
-              <global><white_list>10.0.0.0/8</white_list></global>
+              <global><white_list>10.0.0.0/8</white_list><min_free_disk>2GB</min_free_disk></global>
+              <syscheck><directories>/srv</directories><max_realtime_watches>5000</max_realtime_watches></syscheck>
               <alerts><email_alert_level>10</email_alert_level></alerts>
             </ossec_config>
             """);
@@ -233,7 +234,17 @@ public sealed class OssecConfigLoaderTests
         Assert.True(global.LogAllJson);
         Assert.True(global.EmailNotification);
         Assert.Equal(["127.0.0.1", "10.0.0.0/8"], global.WhiteList);
+        Assert.Equal(2L << 30, global.MinFreeDiskBytes);
+        Assert.Equal(5000, result.Config.Syscheck.MaxRealtimeWatches);
         Assert.Equal(10, result.Config.Alerts.EmailAlertLevel);
+    }
+
+    [Fact]
+    public void LoadFromString_MinFreeDisk_DefaultsTo1GBAndZeroTurnsItOff_NotASizeIsAnError()
+    {
+        Assert.Equal(1L << 30, ConfigTest.LoadBlocks("<global><logall>no</logall></global>").Config.Global.MinFreeDiskBytes);
+        Assert.Equal(0, ConfigTest.LoadBlocks("<global><min_free_disk>0</min_free_disk></global>").Config.Global.MinFreeDiskBytes);
+        Assert.Contains("<min_free_disk> must be a size such as 1GB", ConfigTest.LoadBlocks("<global><min_free_disk>lots</min_free_disk></global>").SingleError(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -42,6 +42,7 @@ public sealed class AuthorizationTests(ManagerApiFixture fixture) : IClassFixtur
         { "POST", "/api/logtest", Policies.Viewer, "/api/logtest", """{"event":"8:syscheck:{}"}""" },
         { "GET", "/api/intel", Policies.Viewer, "/api/intel", null },
         { "GET", "/api/health", Anonymous, "/api/health", null },
+        { "GET", "/api/status", Policies.Viewer, "/api/status", null },
         { "GET", "/api/deadletters", Policies.Viewer, "/api/deadletters", null },
         { "GET", "/api/deadletters/{id}", Policies.Viewer, "/api/deadletters/1", null },
         { "GET", "/metrics", Policies.Viewer, "/metrics", null },

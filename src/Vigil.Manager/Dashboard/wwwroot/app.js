@@ -942,6 +942,72 @@ async function route() {
   }
 }
 
+function formatBytes(bytes) {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+const NUMBER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+function hostLabel(host) {
+  return `Agent ${host.agentId} (${host.agentName})`;
+}
+
+/** One line for a scan under way: files, bytes, rates and (with a previous baseline) what is left. */
+function scanLine(host) {
+  const scan = host.scan;
+  let text = `${hostLabel(host)}: ${scan.first ? 'first scan' : 'scan'} in progress: ${NUMBER.format(scan.files)} files, `
+    + `${formatBytes(scan.bytes)}, ${NUMBER.format(scan.filesPerSecond)} files/s (${formatBytes(Math.round(scan.bytesPerSecond))}/s)`;
+  if (scan.expectedFiles && scan.secondsLeft !== null && scan.secondsLeft !== undefined) {
+    text += `, ${Math.round((100 * scan.files) / scan.expectedFiles)}% of the last baseline, about ${Math.round(scan.secondsLeft)} s left`;
+  } else if (scan.first && !scan.expectedFiles) {
+    text += ', first baseline (no estimate yet)';
+  }
+  return text;
+}
+
+/** The banner above every page: what each host is scanning and every limit it ran into, with the setting to change. */
+function startStatusBanner() {
+  const banner = document.getElementById('status-banner');
+  let timer = null;
+
+  async function poll() {
+    let status;
+    try {
+      status = await api('/api/status');
+    } catch {
+      timer = setTimeout(poll, 10000);
+      return;
+    }
+    const items = [];
+    let scanning = false;
+    for (const host of status.hosts) {
+      if (host.scan) {
+        scanning = true;
+        items.push(h('div', { class: 'scan', 'data-testid': 'scan-progress', 'data-agent': host.agentId }, scanLine(host)));
+      }
+      for (const limit of host.limits) {
+        const since = limit.since ? ` (reported ${formatTime(limit.since)})` : '';
+        items.push(h('div', { class: 'limit', role: 'alert', 'data-testid': `limit-${limit.kind}`, 'data-agent': host.agentId },
+          h('strong', {}, 'Limit reached: '), `${hostLabel(host)}: ${limit.message}${since}. Change: `,
+          h('span', { class: 'setting', 'data-testid': 'limit-setting' }, limit.setting)));
+      }
+    }
+    banner.replaceChildren(...items);
+    banner.hidden = items.length === 0;
+    timer = setTimeout(poll, scanning ? 2000 : 10000);
+  }
+
+  poll();
+  return () => clearTimeout(timer);
+}
+
 async function logout() {
   try {
     await request('/api/logout', { method: 'POST' });
@@ -972,6 +1038,7 @@ async function start() {
   document.getElementById('user-role').textContent = me.role;
   document.body.dataset.role = me.role;
   window.addEventListener('hashchange', route);
+  startStatusBanner();
   if (!location.hash.startsWith('#/')) history.replaceState(null, '', '#/hunting');
   await route();
 }
