@@ -1,12 +1,12 @@
 using Microsoft.Extensions.Logging;
-using Vigil.Cli.Run;
 using Vigil.Core.Configuration;
 using Vigil.Fim;
+using Vigil.Hosting;
 using Vigil.Response.Execd;
 using Vigil.Response.Quarantine;
 using Vigil.Transport.Agent;
 
-namespace Vigil.Cli.Hosts;
+namespace Vigil.Agent;
 
 /// <summary>Where `vigil agent` keeps things under its data directory.</summary>
 internal sealed record AgentPaths(string Home, string Data)
@@ -44,9 +44,9 @@ internal sealed class AgentHost(
         Directory.CreateDirectory(Path.GetDirectoryName(paths.ActiveResponseLog)!);
         var logger = loggers.CreateLogger("Vigil.Agent");
         _queue = new DurableEventQueue(paths.Queue, DurableEventQueue.DefaultCapacity, logger);
-        var execd = HostExecd.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
-        var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, _queue, time) { Position = new Run.QueueTailPosition(_queue, "arlog") };
-        var quarantine = HostOperations.LocalQuarantine(paths.Data, paths.ActiveResponseLog, time);
+        var execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
+        var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, _queue, time) { Position = new QueueTailPosition(_queue, "arlog") };
+        var quarantine = QuarantineOperations.Local(paths.Data, paths.ActiveResponseLog, time);
         var connection = new AgentConnection(
             credentials,
             _queue,

@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Net;
 using Vigil.Cli.Hosts;
-using Vigil.Cli.Run;
+using Vigil.Hosting;
+using Vigil.Manager;
 using Vigil.Transport;
 
 namespace Vigil.Cli;

@@ -1,6 +1,7 @@
 using System.CommandLine;
-using Vigil.Cli.Hosts;
-using Vigil.Cli.Run;
+using Vigil.Hosting;
+using Vigil.Manager;
+using Vigil.Response.RemoveThreat;
 
 namespace Vigil.Cli;
 
@@ -36,7 +37,7 @@ internal static class RunCommand
             }
 
             config = SyscheckOverrides.WithRealtimeDirectories(config, parseResult.GetValue(directories));
-            RemoveThreatCommand.ExportMonitored(config.Syscheck.Directories.Select(d => d.Path));
+            RemoveThreatFactory.ExportMonitored(config.Syscheck.Directories.Select(d => d.Path));
             ConfigLoading.Print([.. ConfigLoading.CheckInstall(config, missingProgramIsError: false).Where(d => !d.Message.StartsWith("<directories>", StringComparison.Ordinal))], Console.Error);
 
             var data = paths.ResolveDataDir(parseResult);

@@ -5,7 +5,7 @@ using Vigil.Analysis;
 using Vigil.Core.Diagnostics;
 using Vigil.Core.Events;
 
-namespace Vigil.Cli.Hosts;
+namespace Vigil.Hosting;
 
 /// <summary>
 /// Per-event failure isolation for an analysis loop: an event that a stage cannot handle — whatever it throws — is

@@ -1,7 +1,7 @@
 using System.Threading.Channels;
 using Vigil.Core.Events;
 
-namespace Vigil.Cli.Run;
+namespace Vigil.Hosting;
 
 /// <summary>The in-process path from producers (FIM, intelligence, the AR log) to analysis: a bounded channel that
 /// makes producers wait when analysis falls behind, so nothing is dropped.</summary>

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Vigil.Cli.Hosts;
+namespace Vigil.Hosting;
 
 /// <summary>
 /// <c>&lt;data&gt;/logs/vigil.log</c>, what <c>ossec.log</c> is to Wazuh's users: every line a long-running command

@@ -2,7 +2,7 @@ using System.Globalization;
 using Vigil.Core.Configuration;
 using Vigil.Fim;
 
-namespace Vigil.Cli.Run;
+namespace Vigil.Hosting;
 
 /// <summary>
 /// What FIM is doing, on the console: the first scan's progress (one updating line on a terminal, a plain line every

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Vigil.Cli.Hosts;
+namespace Vigil.Hosting;
 
 /// <summary>The logs of `vigil manager` and `vigil agent`: one line per entry on the console, or JSON with --log-json.</summary>
 internal static class HostLogging

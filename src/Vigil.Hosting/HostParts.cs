@@ -1,8 +1,7 @@
 using System.Threading.Channels;
 using Vigil.Core.Configuration;
-using Vigil.Response.Execd;
 
-namespace Vigil.Cli.Run;
+namespace Vigil.Hosting;
 
 /// <summary>Active responses running concurrently, tracked so a host can wait for them before it stops.</summary>
 internal sealed class ResponseTasks
@@ -74,7 +73,7 @@ internal static class HostLifetime
     /// (<paramref name="notifier"/>), READY=1 follows the start and STOPPING=1 precedes the disposal.
     /// </summary>
     public static async Task RunUntilStoppedAsync(
-        Func<CancellationToken, Task> start, IAsyncDisposable host, CancellationToken cancellationToken, Hosts.SystemdNotifier? notifier = null, string status = "running")
+        Func<CancellationToken, Task> start, IAsyncDisposable host, CancellationToken cancellationToken, SystemdNotifier? notifier = null, string status = "running")
     {
         try
         {
@@ -110,23 +109,6 @@ internal static class HostLifetime
             await Task.Delay(TimeSpan.FromMilliseconds(20), time);
         }
     }
-}
-
-/// <summary>The execd every host runs: the configuration's commands, Vigil's remove-threat in process when the shipped wrapper is in place.</summary>
-internal static class HostExecd
-{
-    public static ExecDaemon Create(OssecConfig config, string home, string data, string activeResponseLog, TimeProvider time) =>
-        new(
-            new ExecdOptions
-            {
-                Home = home,
-                RunDirectory = data,
-                Commands = config.Commands,
-                ActiveResponses = config.ActiveResponses,
-                InProcess = RemoveThreatCommand.InProcess(home, data, [.. config.Syscheck.Directories.Select(d => d.Path)], activeResponseLog, time, config.Syscheck.FileMaxSizeBytes),
-            },
-            new ActiveResponseLog(activeResponseLog, time),
-            time);
 }
 
 /// <summary>

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Vigil.Cli.Hosts;
+namespace Vigil.Hosting;
 
 /// <summary>
 /// systemd's notify protocol (sd_notify(3)) for <c>Type=notify</c> units: one datagram per state change to the unix

@@ -1,17 +1,17 @@
 using Vigil.Analysis;
 using Vigil.Analysis.Alerts;
 using Vigil.Analysis.Rules;
-using Vigil.Cli.Hosts;
 using Vigil.Core.Configuration;
 using Vigil.Core.Diagnostics;
 using Vigil.Core.Events;
 using Vigil.Fim;
+using Vigil.Hosting;
 using Vigil.Intel;
-using Vigil.Manager.Index;
 using Vigil.Response.Execd;
 using Vigil.Transport.Agent;
+using Vigil.Web.Index;
 
-namespace Vigil.Cli.Run;
+namespace Vigil.Manager;
 
 /// <summary>Where `vigil run` keeps things.</summary>
 internal sealed record AllInOnePaths(string Home, string Data)
@@ -111,7 +111,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
             _intel.Add(service);
         }
 
-        _execd = HostExecd.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
+        _execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
 
         // The AR log goes back into the pipeline as logcollector sends it to Wazuh (so 657/100092/100093 fire),
         // whichever program wrote the line: Vigil's remove-threat or the seed's remove-threat.sh.
@@ -385,18 +385,5 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         _queue?.Dispose();
         DeadLetters?.Dispose();
         _stopping.Dispose();
-    }
-}
-
-/// <summary>A tailed file's position kept in the durable queue's state, beside the events it produced.</summary>
-internal sealed class QueueTailPosition(DurableEventQueue queue, string name) : ITailPosition
-{
-    public (ulong Inode, long Offset)? Load() =>
-        queue.GetState(name + ".inode") is { } inode && queue.GetState(name + ".offset") is { } offset ? (unchecked((ulong)inode), offset) : null;
-
-    public void Save(ulong inode, long offset)
-    {
-        queue.SetState(name + ".inode", unchecked((long)inode));
-        queue.SetState(name + ".offset", offset);
     }
 }

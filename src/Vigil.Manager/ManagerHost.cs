@@ -5,20 +5,20 @@ using Microsoft.Extensions.Logging;
 using Vigil.Analysis;
 using Vigil.Analysis.Alerts;
 using Vigil.Analysis.Rules;
-using Vigil.Cli.Run;
 using Vigil.Core.Configuration;
 using Vigil.Core.Diagnostics;
 using Vigil.Core.Events;
+using Vigil.Hosting;
 using Vigil.Intel;
-using Vigil.Manager.Index;
 using Vigil.Response.Execd;
 using Vigil.Transport;
 using Vigil.Transport.Agent;
 using Vigil.Transport.Channel;
 using Vigil.Transport.Registry;
 using Vigil.Transport.Security;
+using Vigil.Web.Index;
 
-namespace Vigil.Cli.Hosts;
+namespace Vigil.Manager;
 
 /// <summary>One event on its way to analysis: from an agent (with its stream and sequence) or from the manager itself.</summary>
 internal sealed record ManagerEvent(EventMessage Message, AgentSession? Session = null, ulong Sequence = 0)
@@ -129,7 +129,7 @@ internal sealed class ManagerHost(
         }
 
         // The manager is agent 000: `server` responses, and `local` ones for its own alerts, run here.
-        _execd = HostExecd.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
+        _execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
         var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time) { Position = new QueueTailPosition(_local, "arlog") };
         _analysis = Task.Run(() => AnalyseAsync(guard, writer, _stopping.Token), CancellationToken.None);
         var pumpLoop = PumpLocalAsync(_stopping.Token);

@@ -1,7 +1,7 @@
 using System.Threading.Channels;
-using Vigil.Manager.Index;
+using Vigil.Web.Index;
 
-namespace Vigil.Manager;
+namespace Vigil.Web;
 
 /// <summary>
 /// New alerts, as they are indexed, for live views (the dashboard's server-sent events). Each subscriber has its own

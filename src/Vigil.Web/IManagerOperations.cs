@@ -1,4 +1,4 @@
-namespace Vigil.Manager;
+namespace Vigil.Web;
 
 /// <summary>An agent as the API lists it. The manager itself is agent "000".</summary>
 internal sealed record AgentSummary(string Id, string Name, string? Address, string? Version, string Status, DateTimeOffset? LastKeepAlive);

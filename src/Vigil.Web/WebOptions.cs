@@ -1,4 +1,4 @@
-namespace Vigil.Manager;
+namespace Vigil.Web;
 
 /// <summary>Where and how the manager serves its API and dashboard.</summary>
 internal sealed record WebOptions

@@ -1,13 +1,12 @@
 using Vigil.Analysis;
 using Vigil.Analysis.Alerts;
-using Vigil.Cli.Hosts;
 using Vigil.Core.Configuration;
 using Vigil.Core.Diagnostics;
 using Vigil.Core.Events;
-using Vigil.Manager.Index;
 using Vigil.Tests.Common;
+using Vigil.Web.Index;
 
-namespace Vigil.Cli.Tests;
+namespace Vigil.Manager.Tests;
 
 /// <summary>
 /// The fields a host hands the index with a FIM alert (taken from the alert, not read back from its document) must be

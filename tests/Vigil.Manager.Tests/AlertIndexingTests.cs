@@ -1,9 +1,8 @@
 using System.Text;
-using Vigil.Cli.Hosts;
-using Vigil.Manager.Index;
 using Vigil.Tests.Common;
+using Vigil.Web.Index;
 
-namespace Vigil.Cli.Tests;
+namespace Vigil.Manager.Tests;
 
 /// <summary>
 /// The alert index against alerts.json, the record: alerts a kill left in the index's backlog are indexed at the next

@@ -3,12 +3,13 @@ using Microsoft.Extensions.Time.Testing;
 using Vigil.Analysis;
 using Vigil.Analysis.Alerts;
 using Vigil.Analysis.Decoding;
-using Vigil.Cli.Hosts;
+using Vigil.Cli;
 using Vigil.Core.Diagnostics;
 using Vigil.Core.Events;
+using Vigil.Hosting;
 using Vigil.Tests.Common;
 
-namespace Vigil.Cli.Tests.Hosts;
+namespace Vigil.Manager.Tests;
 
 /// <summary>Per-event isolation: whatever one event makes a stage throw, it is a dead letter and a 200500 alert, and the next event is analysed.</summary>
 public sealed class AnalysisGuardTests : IDisposable

@@ -8,19 +8,17 @@ using System.Text.Json;
 using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Logging.Abstractions;
-using Vigil.Cli.Hosts;
-using Vigil.Cli.Run;
+using Vigil.Cli;
 using Vigil.Core.Diagnostics;
 using Vigil.Core.Events;
-using Vigil.Manager;
-using Vigil.Manager.Index;
-using Vigil.Manager.Web;
 using Vigil.Tests.Common;
 using Vigil.Transport;
 using Vigil.Transport.Agent;
 using Vigil.Transport.Protocol;
+using Vigil.Web;
+using Vigil.Web.Index;
 
-namespace Vigil.Cli.Tests.Hosts;
+namespace Vigil.Manager.Tests;
 
 /// <summary>
 /// Hostile events through a real manager (gRPC over mutual TLS on free loopback ports) from a real enrolled agent

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Vigil.Manager.Tests;
+namespace Vigil.Web.Tests;
 
 /// <summary>The host's side of the API, recording what was asked of it.</summary>
 internal sealed class FakeManagerOperations : IManagerOperations

@@ -6,16 +6,15 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
-using Vigil.Manager.Index;
-using Vigil.Manager.Security;
-using Vigil.Manager.Web;
 using Vigil.Tests.Common;
+using Vigil.Web.Index;
+using Vigil.Web.Security;
 
-namespace Vigil.Manager.Tests;
+namespace Vigil.Web.Tests;
 
 /// <summary>
 /// The web side on a test server, over a real alert index (in a temp directory) filled with <see cref="TestAlerts"/>,
-/// a real user store, virtual time and <see cref="FakeManagerOperations"/>. Vigil.Manager is a library, so the host
+/// a real user store, virtual time and <see cref="FakeManagerOperations"/>. Vigil.Web is a library, so the host
 /// is built here (<see cref="CreateHostBuilder"/>); the factory's type argument only has to come from an assembly with
 /// an entry point and a deps file, which the test assembly has and the library has not.
 /// </summary>

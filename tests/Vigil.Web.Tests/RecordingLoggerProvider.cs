@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace Vigil.Manager.Tests;
+namespace Vigil.Web.Tests;
 
 /// <summary>Keeps every log line (id, level, message) for assertions.</summary>
 internal sealed class RecordingLoggerProvider : ILoggerProvider

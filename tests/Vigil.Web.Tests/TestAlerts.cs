@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 
-namespace Vigil.Manager.Tests;
+namespace Vigil.Web.Tests;
 
 /// <summary>
 /// Alert documents as alerts.json holds them: FIM (554, 553, 100201), a VirusTotal verdict (87105), active responses

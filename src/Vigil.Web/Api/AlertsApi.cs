@@ -7,10 +7,10 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using Vigil.Manager.Index;
-using Vigil.Manager.Security;
+using Vigil.Web.Index;
+using Vigil.Web.Security;
 
-namespace Vigil.Manager.Api;
+namespace Vigil.Web.Api;
 
 /// <summary>Alert search, one alert, the histogram, top-N aggregations and the live stream.</summary>
 internal static class AlertsApi

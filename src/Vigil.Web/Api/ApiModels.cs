@@ -1,7 +1,7 @@
 using System.Text.Json;
-using Vigil.Manager.Index;
+using Vigil.Web.Index;
 
-namespace Vigil.Manager.Api;
+namespace Vigil.Web.Api;
 
 /// <summary>An alert as the API lists it: the columns the alert table shows and the whole alert document.</summary>
 internal sealed record AlertItem(long Seq, string Id, DateTimeOffset Timestamp, AgentRef Agent, RuleRef Rule, string? File, JsonElement Alert)

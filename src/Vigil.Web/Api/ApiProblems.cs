@@ -2,9 +2,9 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Vigil.Manager.Index;
+using Vigil.Web.Index;
 
-namespace Vigil.Manager.Api;
+namespace Vigil.Web.Api;
 
 /// <summary>The problem details the API answers with, so every area words them the same way.</summary>
 internal static class ApiProblems

@@ -2,10 +2,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
-using Vigil.Manager.Index;
-using Vigil.Manager.Security;
+using Vigil.Web.Index;
+using Vigil.Web.Security;
 
-namespace Vigil.Manager.Api;
+namespace Vigil.Web.Api;
 
 /// <summary>The detection chain of one file on one agent: FIM, verdict, response, quarantine.</summary>
 internal static class ChainApi

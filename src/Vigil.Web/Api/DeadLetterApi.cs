@@ -3,9 +3,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Vigil.Core.Diagnostics;
-using Vigil.Manager.Security;
+using Vigil.Web.Security;
 
-namespace Vigil.Manager.Api;
+namespace Vigil.Web.Api;
 
 /// <summary>Events a stage could not handle (rule 200500): the newest first, and one with its event and error.</summary>
 internal static class DeadLetterApi

@@ -2,9 +2,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
-using Vigil.Manager.Index;
+using Vigil.Web.Index;
 
-namespace Vigil.Manager.Api;
+namespace Vigil.Web.Api;
 
 /// <summary>
 /// Liveness for load balancers and scripts: anonymous; "ok" with how many alerts the index holds, or 503 "degraded"

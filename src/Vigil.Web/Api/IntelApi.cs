@@ -2,9 +2,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
-using Vigil.Manager.Security;
+using Vigil.Web.Security;
 
-namespace Vigil.Manager.Api;
+namespace Vigil.Web.Api;
 
 /// <summary>The intelligence integrations: quota used and left, queue, cache.</summary>
 internal static class IntelApi

@@ -4,11 +4,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
-using Vigil.Manager.Index;
-using Vigil.Manager.Security;
-using Vigil.Manager.Web;
+using Vigil.Web.Index;
+using Vigil.Web.Security;
 
-namespace Vigil.Manager.Api;
+namespace Vigil.Web.Api;
 
 /// <summary>Prometheus metrics in the text exposition format (0.0.4), written by hand: a few families, no library needed.</summary>
 internal static class MetricsApi

@@ -1,4 +1,4 @@
-namespace Vigil.Manager.Index;
+namespace Vigil.Web.Index;
 
 /// <summary>
 /// Alerts on their way to the index, one batch at a time. Each document's UTF-8 is copied into chunks the batch keeps

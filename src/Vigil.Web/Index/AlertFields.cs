@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
-namespace Vigil.Manager.Index;
+namespace Vigil.Web.Index;
 
 /// <summary>A change to a quarantine record that an alert reports.</summary>
 internal sealed record QuarantineChange(long QuarantineId, string State, string Path, string? Sha256, string? AlertId, string? RuleId, string? RestoredTo);

@@ -4,7 +4,7 @@ using System.Text;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
-namespace Vigil.Manager.Index;
+namespace Vigil.Web.Index;
 
 /// <summary>How long the index keeps alerts, and how big it may grow. alerts.json is the record; the index is a view.</summary>
 internal sealed record AlertIndexOptions

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Vigil.Manager.Index;
+namespace Vigil.Web.Index;
 
 /// <summary>
 /// The alert search language, close to the dashboards Wazuh users know (DQL plus the filter pills' wording):

@@ -1,4 +1,4 @@
-namespace Vigil.Manager.Index;
+namespace Vigil.Web.Index;
 
 /// <summary>
 /// One alert as the index keeps it: the columns searches and the alert table use, and the alert itself. <c>Seq</c> is

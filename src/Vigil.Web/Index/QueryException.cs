@@ -1,4 +1,4 @@
-namespace Vigil.Manager.Index;
+namespace Vigil.Web.Index;
 
 /// <summary>A query that does not parse or cannot apply: the message says what and where (a 400, never a 500).</summary>
 internal sealed class QueryException(string message, int position) : Exception(message)

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Vigil.Manager.Index;
+namespace Vigil.Web.Index;
 
 /// <summary>
 /// Turns an <see cref="AlertQuery"/> into a SQL condition over the alerts table. Fields with a column of their own

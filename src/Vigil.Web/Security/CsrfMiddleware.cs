@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 
-namespace Vigil.Manager.Security;
+namespace Vigil.Web.Security;
 
 /// <summary>
 /// Double-submit CSRF check bound to the session: a state-changing request (POST, PUT, PATCH, DELETE) that

@@ -1,6 +1,6 @@
 using System.Threading.RateLimiting;
 
-namespace Vigil.Manager.Security;
+namespace Vigil.Web.Security;
 
 /// <summary>How many login attempts a client address and a user name get per window.</summary>
 internal sealed record LoginLimits

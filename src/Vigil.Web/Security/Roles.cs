@@ -1,4 +1,4 @@
-namespace Vigil.Manager.Security;
+namespace Vigil.Web.Security;
 
 /// <summary>The two roles: a viewer reads everything, an admin also acts (quarantine, agents, users, tokens).</summary>
 internal static class Roles

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Vigil.Manager.Security;
+namespace Vigil.Web.Security;
 
 /// <summary>A browser session: who, with which role, its CSRF token, and when it ends.</summary>
 internal sealed record WebSession(string Id, string Username, string Role, string CsrfToken, DateTimeOffset ExpiresAt);

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Vigil.Manager.Security;
+namespace Vigil.Web.Security;
 
 /// <summary>
 /// The web side's audit trail: who signed in or failed to, who was throttled, and who changed users, tokens, agents

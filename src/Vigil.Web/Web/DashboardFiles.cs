@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.StaticFiles;
 
-namespace Vigil.Manager.Web;
+namespace Vigil.Web;
 
 /// <summary>One dashboard file: its bytes, content type and ETag.</summary>
 internal sealed record DashboardFile(string Path, byte[] Content, string ContentType, string ETag);

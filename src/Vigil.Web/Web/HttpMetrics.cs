@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Http;
 
-namespace Vigil.Manager.Web;
+namespace Vigil.Web;
 
 /// <summary>HTTP requests answered, by status code, for <c>/metrics</c>.</summary>
 internal sealed class HttpMetrics

@@ -9,11 +9,11 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Vigil.Manager.Api;
-using Vigil.Manager.Index;
-using Vigil.Manager.Security;
+using Vigil.Web.Api;
+using Vigil.Web.Index;
+using Vigil.Web.Security;
 
-namespace Vigil.Manager.Web;
+namespace Vigil.Web;
 
 /// <summary>What the web side learned at start: the admin password it generated, to print once.</summary>
 internal sealed class WebBootstrap

@@ -9,9 +9,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Vigil.Core;
-using Vigil.Manager.Index;
+using Vigil.Web.Index;
 
-namespace Vigil.Manager.Web;
+namespace Vigil.Web;
 
 /// <summary>
 /// The API and dashboard on Kestrel, inside a host that owns the process (<c>vigil run</c>, <c>vigil manager</c>):

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json;
 
-namespace Vigil.Manager.Tests.Api;
+namespace Vigil.Web.Tests.Api;
 
 public sealed class AlertStreamTests
 {

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 
-namespace Vigil.Manager.Tests.Api;
+namespace Vigil.Web.Tests.Api;
 
 public sealed class AlertsApiTests(ManagerApiFixture fixture) : IClassFixture<ManagerApiFixture>
 {

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 
-namespace Vigil.Manager.Tests.Api;
+namespace Vigil.Web.Tests.Api;
 
 /// <summary>Quarantine, agents, rules, logtest, intelligence, health and metrics over the fake host operations.</summary>
 public sealed class OperationsApiTests(ManagerApiFixture fixture) : IClassFixture<ManagerApiFixture>
@@ -268,6 +268,6 @@ public sealed class OperationsApiTests(ManagerApiFixture fixture) : IClassFixtur
         Assert.Equal("viewer", body.GetProperty("role").GetString());
         Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, users.StatusCode);
-        Assert.Contains(Vigil.Manager.Security.UserStore.TokenHash(token), _factory.Users.TokenHashes());
+        Assert.Contains(Vigil.Web.Security.UserStore.TokenHash(token), _factory.Users.TokenHashes());
     }
 }

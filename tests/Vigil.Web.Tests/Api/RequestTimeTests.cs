@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
-using Vigil.Manager.Api;
+using Vigil.Web.Api;
 
-namespace Vigil.Manager.Tests.Api;
+namespace Vigil.Web.Tests.Api;
 
 public sealed class RequestTimeTests
 {

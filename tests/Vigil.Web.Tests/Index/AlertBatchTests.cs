@@ -1,9 +1,9 @@
 using System.Text;
 using Microsoft.Extensions.Time.Testing;
-using Vigil.Manager.Index;
 using Vigil.Tests.Common;
+using Vigil.Web.Index;
 
-namespace Vigil.Manager.Tests.Index;
+namespace Vigil.Web.Tests.Index;
 
 /// <summary>
 /// Alerts on their way to the index share large chunks: every document must come back exactly as given, whether it

@@ -1,7 +1,7 @@
-using Vigil.Manager.Index;
 using Vigil.Tests.Common;
+using Vigil.Web.Index;
 
-namespace Vigil.Manager.Tests.Index;
+namespace Vigil.Web.Tests.Index;
 
 public sealed class AlertFieldsTests
 {

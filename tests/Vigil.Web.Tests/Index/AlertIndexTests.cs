@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Time.Testing;
-using Vigil.Manager.Index;
 using Vigil.Tests.Common;
+using Vigil.Web.Index;
 
-namespace Vigil.Manager.Tests.Index;
+namespace Vigil.Web.Tests.Index;
 
 public sealed class AlertIndexTests : IDisposable
 {

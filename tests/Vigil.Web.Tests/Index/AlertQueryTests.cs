@@ -1,6 +1,6 @@
-using Vigil.Manager.Index;
+using Vigil.Web.Index;
 
-namespace Vigil.Manager.Tests.Index;
+namespace Vigil.Web.Tests.Index;
 
 public sealed class AlertQueryTests
 {

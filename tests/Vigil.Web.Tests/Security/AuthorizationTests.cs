@@ -4,9 +4,9 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Vigil.Manager.Security;
+using Vigil.Web.Security;
 
-namespace Vigil.Manager.Tests.Security;
+namespace Vigil.Web.Tests.Security;
 
 /// <summary>
 /// Every endpoint is in <see cref="Endpoints"/> with the policy it must have; a new endpoint that is not in the table,

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 
-namespace Vigil.Manager.Tests.Security;
+namespace Vigil.Web.Tests.Security;
 
 public sealed class CsrfTests(ManagerApiFixture fixture) : IClassFixture<ManagerApiFixture>
 {

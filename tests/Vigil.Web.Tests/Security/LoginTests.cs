@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Vigil.Manager.Security;
+using Vigil.Web.Security;
 
-namespace Vigil.Manager.Tests.Security;
+namespace Vigil.Web.Tests.Security;
 
 public sealed class LoginTests
 {

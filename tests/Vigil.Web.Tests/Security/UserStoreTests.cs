@@ -1,7 +1,7 @@
-using Vigil.Manager.Security;
 using Vigil.Tests.Common;
+using Vigil.Web.Security;
 
-namespace Vigil.Manager.Tests.Security;
+namespace Vigil.Web.Tests.Security;
 
 public sealed class UserStoreTests : IDisposable
 {

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 
-namespace Vigil.Manager.Tests.Web;
+namespace Vigil.Web.Tests.Web;
 
 public sealed class DashboardAndHeadersTests(ManagerApiFixture fixture) : IClassFixture<ManagerApiFixture>
 {
@@ -74,7 +74,7 @@ public sealed class DashboardAndHeadersTests(ManagerApiFixture fixture) : IClass
     [Fact]
     public void DashboardFiles_ServeEmbeddedFilesWithTheirContentType()
     {
-        var files = new Vigil.Manager.Web.DashboardFiles(typeof(DashboardAndHeadersTests).Assembly, "Vigil.Manager.Tests.Web.");
+        var files = new Vigil.Web.DashboardFiles(typeof(DashboardAndHeadersTests).Assembly, "Vigil.Manager.Tests.Web.");
 
         var script = files.Find("sample.js");
 

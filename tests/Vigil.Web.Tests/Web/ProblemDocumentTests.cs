@@ -4,11 +4,10 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Vigil.Core.Diagnostics;
-using Vigil.Manager.Index;
-using Vigil.Manager.Web;
 using Vigil.Tests.Common;
+using Vigil.Web.Index;
 
-namespace Vigil.Manager.Tests.Web;
+namespace Vigil.Web.Tests.Web;
 
 /// <summary>Every 4xx of the API is a problem document with a detail, whichever layer refused the request (binding, routing, an endpoint).</summary>
 public sealed class ProblemDocumentTests : IAsyncLifetime

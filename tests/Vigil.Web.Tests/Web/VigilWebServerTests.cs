@@ -5,11 +5,10 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using Vigil.Manager.Index;
-using Vigil.Manager.Web;
 using Vigil.Tests.Common;
+using Vigil.Web.Index;
 
-namespace Vigil.Manager.Tests.Web;
+namespace Vigil.Web.Tests.Web;
 
 /// <summary>The server as the hosts start it: Kestrel on a free loopback port, HTTP or HTTPS.</summary>
 public sealed partial class VigilWebServerTests : IDisposable
