@@ -58,7 +58,7 @@ internal static class AgentCommand
             var options = new AgentConnectionOptions { KeepAliveInterval = TimeSpan.FromSeconds(Math.Max(1, parseResult.GetValue(keepAlive))) };
             var host = new AgentHost(config, credentials, new AgentPaths(home, data), options, loggers, Console.Out, TimeProvider.System);
             await using var systemd = SystemdNotifier.FromEnvironment(TimeProvider.System);
-            await HostLifetime.RunUntilStoppedAsync(host.StartAsync, host, cancellationToken, systemd, $"agent {credentials.Id} for manager {credentials.Manager}");
+            await VigilHost.RunAsync([VigilHost.Stage(host.StartAsync, host)], cancellationToken, systemd, $"agent {credentials.Id} for manager {credentials.Manager}");
 
             await Console.Out.WriteLineAsync("vigil: agent stopped");
             return ExitCodes.Success;

@@ -56,14 +56,13 @@ internal static class RunCommand
             var host = new AllInOneHost(config, rules, allInOnePaths, Console.Out, time) { Indexing = indexing, IsTerminal = FimConsole.IsTerminal };
             using var loggers = HostLogging.Create(json: false);
             var fronted = new WebFrontedHost(host, indexing, webOptions, Console.Out, loggers);
-            await HostLifetime.RunUntilStoppedAsync(
-                token => fronted.StartAsync(
+            await VigilHost.RunAsync(
+                [VigilHost.Stage(token => fronted.StartAsync(
                     host.StartAsync,
-                    () => new HostOperations(config, rules, HostOperations.LocalQuarantine(data, allInOnePaths.ActiveResponseLog, time), host.IntelServices, time)
+                    () => new HostOperations(config, rules, HostOperations.LocalQuarantine(data, allInOnePaths.ActiveResponseLog, time), host.Intel, time)
                     { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters },
                     token,
-                    host.WaitUntilReadyAsync),
-                fronted,
+                    host.WaitUntilReadyAsync), fronted)],
                 cancellationToken);
 
             await Console.Out.WriteLineAsync($"vigil: stopped ({host.AlertCount} alerts written)");

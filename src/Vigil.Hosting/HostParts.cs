@@ -68,38 +68,6 @@ internal static class SyscheckOverrides
 /// <summary>What every host does to start and to stop.</summary>
 internal static class HostLifetime
 {
-    /// <summary>
-    /// Starts the host, runs until cancelled (Ctrl-C, SIGTERM), then disposes it whatever happened. Under systemd
-    /// (<paramref name="notifier"/>), READY=1 follows the start and STOPPING=1 precedes the disposal.
-    /// </summary>
-    public static async Task RunUntilStoppedAsync(
-        Func<CancellationToken, Task> start, IAsyncDisposable host, CancellationToken cancellationToken, SystemdNotifier? notifier = null, string status = "running")
-    {
-        try
-        {
-            await start(cancellationToken);
-            if (notifier is not null)
-            {
-                await notifier.ReadyAsync(status, cancellationToken);
-            }
-
-            await Task.Delay(Timeout.Infinite, cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            await Console.Out.WriteLineAsync("vigil: stopping");
-        }
-        finally
-        {
-            if (notifier is not null)
-            {
-                await notifier.StoppingAsync();
-            }
-
-            await host.DisposeAsync();
-        }
-    }
-
     /// <summary>Gives analysis up to five seconds to take what the producers left in its channel.</summary>
     public static async Task DrainAsync<T>(ChannelReader<T> reader, TimeProvider time)
     {

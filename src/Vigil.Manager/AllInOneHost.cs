@@ -6,10 +6,8 @@ using Vigil.Core.Diagnostics;
 using Vigil.Core.Events;
 using Vigil.Fim;
 using Vigil.Hosting;
-using Vigil.Intel;
 using Vigil.Response.Execd;
 using Vigil.Transport.Agent;
-using Vigil.Web.Index;
 
 namespace Vigil.Manager;
 
@@ -47,7 +45,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
 
     private DurableEventQueue? _queue;
 
-    private readonly List<IntelService> _intel = [];
+    private IntelFanOut _intel = IntelFanOut.None;
     private readonly ResponseTasks _responses = new();
     private readonly CancellationTokenSource _stopping = new();
     private FimService? _fim;
@@ -57,12 +55,15 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
     private Task? _background;
 
     /// <summary>Alerts written so far (for tests and the summary line at exit).</summary>
-    public long AlertCount => Interlocked.Read(ref _alertCount);
+    public long AlertCount => _loop?.AlertCount ?? 0;
 
-    private long _alertCount;
-    private AlertBatch? _written;
+    private AnalysisLoop? _loop;
 
-    internal IReadOnlyList<IntelService> IntelServices => _intel;
+    private TimeProvider Time => time;
+
+    private TextWriter Output => output;
+
+    internal IntelFanOut Intel => _intel;
 
     /// <summary>The stages /api/health reports on.</summary>
     public StageMonitor Stages { get; } = new(time);
@@ -102,21 +103,14 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         DeadLetters = new DeadLetterStore(DeadLetterStore.PathUnder(paths.Data), time);
         var guard = new AnalysisGuard(pipeline, DeadLetters, Stages.Register("analysis"), m => output.WriteLine(m));
 
-        var index = 0;
-        foreach (var integration in config.Integrations.Where(i => i.Name is "virustotal" or "custom-vigil-lists"))
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(paths.IntelDatabase(index))!);
-            var service = new IntelService(WatchedBinding.Bind(integration, rules), sink, paths.IntelDatabase(index++), time);
-            service.Start();
-            _intel.Add(service);
-        }
-
+        _intel = IntelFanOut.Start(config, rules, sink, paths.IntelDatabase, time);
         _execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
 
         // The AR log goes back into the pipeline as logcollector sends it to Wazuh (so 657/100092/100093 fire),
         // whichever program wrote the line: Vigil's remove-threat or the seed's remove-threat.sh.
         _tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time) { Position = new QueueTailPosition(_queue, "arlog") };
-        _analysis = Task.Run(() => AnalyseAsync(guard, writer, _stopping.Token), CancellationToken.None);
+        _loop = new AnalysisLoop(guard, writer, _intel, _execd, _responses, Indexing, Stages.Register("index"), new QueueCommit(this, _queue), _stopping.Token);
+        _analysis = Task.Run(() => _loop.RunAsync(_stopping.Token), CancellationToken.None);
         var execdLoop = _execd.RunTimeoutLoopAsync(_stopping.Token);
         var tailerLoop = _tailer.RunAsync(TimeSpan.FromMilliseconds(100), _stopping.Token);
         Stages.Watch("analysis-loop", _analysis, _stopping.Token);
@@ -146,174 +140,70 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
 
     private Task? _limits;
 
-    private async Task AnalyseAsync(AnalysisGuard guard, AlertFileWriter writer, CancellationToken cancellationToken)
+    // `vigil run`'s side of the analysis loop: its one durable queue is the source, and a batch's commit deletes the
+    // batch's events, records where the alert files end and queues its side effects, in one transaction.
+    private sealed class QueueCommit(AllInOneHost host, DurableEventQueue queue) : IAnalysisCommitHook
     {
-        using var _ = writer;
-        var queue = _queue!;
-        var indexStage = Stages.Register("index");
-        try
+        private ulong _last;
+
+        public IReadOnlyList<AnalysisEffect> Pending() => [.. queue.PendingEffects().Select(ToEffect)];
+
+        public async ValueTask<IReadOnlyList<AnalysisItem>?> ReadAsync(CancellationToken cancellationToken)
         {
-            // What a crash left committed but not carried out.
-            await CarryOutAsync(queue.PendingEffects(), guard, cancellationToken);
-            ulong last = 0;
             while (!cancellationToken.IsCancellationRequested)
             {
                 var changed = queue.Changed;
-                var batch = queue.ReadAfter(last, 4096);
-                if (batch.Count == 0)
+                var batch = queue.ReadAfter(_last, AnalysisLoop.MaxBatch);
+                if (batch.Count > 0)
                 {
-                    guard.Stage.Idle();
-                    await changed.WaitAsync(TimeSpan.FromSeconds(1), time, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
-                    continue;
+                    return [.. batch.Select(e => new AnalysisItem(e.Message, e.Sequence))];
                 }
 
-                guard.Stage.Busy();
-                var effects = new List<(string Kind, string Payload)>();
-                foreach (var item in batch)
-                {
-                    // Whatever one event does, it is a dead letter and an alert; the loop goes on.
-                    var result = guard.Process(item.Message, item.Sequence);
-                    try
-                    {
-                        Decide(guard, result, effects);
-                    }
-                    catch (Exception ex)
-                    {
-                        Decide(guard, guard.Failed("routing", item.Message, item.Sequence, ex), effects: null);
-                    }
-                }
-
-                // Alerts first, durably; then, in one transaction, the events go, the alert files' ends and the
-                // side effects are recorded; only then are the side effects carried out.
-                writer.Flush(durable: true);
-                last = batch[^1].Sequence;
-                var committed = queue.Commit(last, writer.Ends, effects);
-                await IndexAsync(writer, indexStage, cancellationToken);
-                await CarryOutAsync(committed, guard, cancellationToken);
+                await changed.WaitAsync(TimeSpan.FromSeconds(1), host.Time, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
             }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-    }
 
-    // An alert's side effects, decided in the batch and committed with it. A notice of a failure (effects null) is
-    // written and indexed but decides nothing more, so it cannot fail again.
-    private void Decide(AnalysisGuard guard, AnalysisResult result, List<(string Kind, string Payload)>? effects)
-    {
-        if (result.IsWritten)
+            return null;
+        }
+
+        public bool Admit(AnalysisItem item) => true;
+
+        // In one process this host is agent 000 and every agent: each response runs here, concurrently.
+        public void Route(ActiveResponseCommand command, List<AnalysisEffect> effects)
         {
-            Interlocked.Increment(ref _alertCount);
-            if (Indexing is not null)
+            if (command.Location == ActiveResponseLocations.DefinedAgent && command.TargetAgentId is not ("000" or "001"))
             {
-                _written ??= Indexing.NewBatch();
-                _written.Add(result.AlertUtf8!, AlertIndexing.FieldsOf(result, guard.Pipeline.Context));
+                host.Output.WriteLine($"vigil: active response {command.Name} is for agent {command.TargetAgentId}, which does not exist in `vigil run`; skipped");
+                return;
             }
 
-            for (var i = 0; effects is not null && i < _intel.Count; i++)
-            {
-                if (_intel[i].Selects(result.AlertJson!))
-                {
-                    effects.Add((IntelEffect + i.ToString(System.Globalization.CultureInfo.InvariantCulture), result.AlertJson!));
-                }
-            }
+            effects.Add(new AnalysisEffect(AnalysisEffectKind.LocalResponse, "", "", command.Json, DateTimeOffset.MaxValue));
         }
 
-        if (effects is not null)
+        public IReadOnlyList<AnalysisEffect> Commit(IReadOnlyList<AnalysisItem> batch, (long Json, long Log) alertEnds, IReadOnlyList<AnalysisEffect> effects)
         {
-            foreach (var command in result.ActiveResponses)
-            {
-                if (IsDispatchable(command))
-                {
-                    effects.Add((ResponseEffect, command.Json));
-                }
-            }
+            _last = batch[^1].Sequence;
+            var rows = effects.Select(e => e.Kind == AnalysisEffectKind.Lookup ? (IntelEffect + e.Target, e.Json) : (ResponseEffect, e.Json)).ToList();
+            return [.. queue.Commit(_last, alertEnds, rows).Select(ToEffect)];
         }
-    }
 
-    // alerts.json holds the alerts whatever happens here: an index that fails takes them from there at the next start.
-    private async Task IndexAsync(AlertFileWriter writer, StageMonitor.Stage indexStage, CancellationToken cancellationToken)
-    {
-        if (Indexing is null || _written is null)
+        public void Acknowledge()
         {
-            return;
         }
 
-        try
+        public void Deliver(AnalysisEffect effect)
         {
-            indexStage.Busy();
-            _written = await Indexing.AddAsync(_written, writer.JsonEnd, cancellationToken);
-            indexStage.Done();
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            indexStage.Done(failed: true);
-            await output.WriteLineAsync($"vigil: alerts could not be indexed (the index takes them from alerts.json at the next start): {DeadLetterStore.ReasonOf(ex)}");
-            _written = Indexing.NewBatch();
-        }
-        finally
-        {
-            indexStage.Idle();
-        }
-    }
-
-    // Lookups in order, here (a list or cache answer goes into the queue, keyed by the effect); responses concurrently.
-    // Each is deleted once done: a crash before that does it again at start (a lookup is then not queued twice, an
-    // answer is taken once by its key; a response runs again and finds its file already handled).
-    // A lookup that throws is a dead letter and a notice (committed with the next batch), and is done.
-    private async Task CarryOutAsync(IReadOnlyList<PendingEffect> effects, AnalysisGuard guard, CancellationToken cancellationToken)
-    {
-        foreach (var effect in effects)
-        {
-            if (effect.Kind == ResponseEffect)
-            {
-                _ = _responses.Start(async () =>
-                {
-                    try
-                    {
-                        await _execd!.ExecuteAsync(effect.Payload, _stopping.Token);
-                    }
-                    catch (Exception ex) when (ex is not OperationCanceledException)
-                    {
-                        await output.WriteLineAsync($"vigil: an active response could not be run: {DeadLetterStore.ReasonOf(ex)}");
-                    }
-
-                    _queue!.CompleteEffect(effect.Id);
-                });
-            }
-            else if (effect.Kind.StartsWith(IntelEffect, StringComparison.Ordinal)
-                && int.TryParse(effect.Kind.AsSpan(IntelEffect.Length), System.Globalization.CultureInfo.InvariantCulture, out var index)
-                && index < _intel.Count)
-            {
-                try
-                {
-                    await _intel[index].OnAlertAsync(effect.Payload, $"effect:{effect.Id}", cancellationToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    var alert = new EventMessage(EventMessage.LocalFileQueue, "vigil-intel", effect.Payload);
-                    Decide(guard, guard.Failed("intelligence", alert, 0, ex), effects: null);
-                }
-
-                _queue!.CompleteEffect(effect.Id);
-            }
-            else
-            {
-                _queue!.CompleteEffect(effect.Id); // an integration removed from the configuration since
-            }
-        }
-    }
-
-    // In one process this host is agent 000 and every agent: each response runs here, concurrently.
-    private bool IsDispatchable(ActiveResponseCommand command)
-    {
-        if (command.Location == ActiveResponseLocations.DefinedAgent && command.TargetAgentId is not ("000" or "001"))
-        {
-            output.WriteLine($"vigil: active response {command.Name} is for agent {command.TargetAgentId}, which does not exist in `vigil run`; skipped");
-            return false;
         }
 
-        return true;
+        public void Complete(AnalysisEffect effect) => queue.CompleteEffect(effect.Id);
+
+        public void Report(string message) => host.Output.WriteLine(message);
+
+        private static AnalysisEffect ToEffect(PendingEffect effect) =>
+            effect.Kind == ResponseEffect
+                ? new AnalysisEffect(AnalysisEffectKind.LocalResponse, "", "", effect.Payload, DateTimeOffset.MaxValue) { Id = effect.Id }
+                : effect.Kind.StartsWith(IntelEffect, StringComparison.Ordinal)
+                    ? new AnalysisEffect(AnalysisEffectKind.Lookup, effect.Kind[IntelEffect.Length..], "", effect.Payload, DateTimeOffset.MaxValue) { Id = effect.Id }
+                    : new AnalysisEffect(AnalysisEffectKind.Lookup, "", effect.Kind, effect.Payload, DateTimeOffset.MaxValue) { Id = effect.Id };
     }
 
     private string Banner(FimConsole console)
@@ -331,7 +221,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
             text.WriteLine(WatchedDirectories.Describe(directory));
         }
 
-        foreach (var integration in config.Integrations.Where(i => i.Name is "virustotal" or "custom-vigil-lists"))
+        foreach (var integration in IntelFanOut.Integrations(config))
         {
             text.WriteLine(WatchedBinding.Describe(integration, rules));
         }
@@ -377,10 +267,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         await _stopping.CancelAsync();
         await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask, _limits ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
         await _responses.WhenAllAsync();
-        foreach (var intel in _intel)
-        {
-            await intel.DisposeAsync();
-        }
+        await _intel.DisposeAsync();
 
         _queue?.Dispose();
         DeadLetters?.Dispose();

@@ -1,7 +1,6 @@
 using Vigil.Analysis.Rules;
 using Vigil.Core.Configuration;
 using Vigil.Core.Diagnostics;
-using Vigil.Intel;
 using Vigil.Response.Quarantine;
 using Vigil.Transport;
 using Vigil.Transport.Registry;
@@ -18,7 +17,7 @@ internal sealed class HostOperations(
     OssecConfig config,
     RuleSet rules,
     QuarantineOperations localQuarantine,
-    IReadOnlyList<IntelService> intel,
+    IntelFanOut intel,
     TimeProvider time,
     AgentRegistry? registry = null,
     Func<ManagerTransport?>? transport = null,
@@ -110,12 +109,11 @@ internal sealed class HostOperations(
     public IReadOnlyList<IntelStatus> Intel()
     {
         var statuses = new List<IntelStatus>();
-        var integrations = config.Integrations.Where(i => i.Name is "virustotal" or "custom-vigil-lists").ToList();
-        for (var i = 0; i < intel.Count; i++)
+        foreach (var (name, service) in intel.Named)
         {
-            var status = intel[i].Status();
+            var status = service.Status();
             statuses.Add(new IntelStatus(
-                i < integrations.Count ? integrations[i].Name : "intel",
+                name,
                 status.Enabled,
                 status.MinuteQuota,
                 status.MinuteUsed,

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Vigil.Analysis;
@@ -9,14 +8,12 @@ using Vigil.Core.Configuration;
 using Vigil.Core.Diagnostics;
 using Vigil.Core.Events;
 using Vigil.Hosting;
-using Vigil.Intel;
 using Vigil.Response.Execd;
 using Vigil.Transport;
 using Vigil.Transport.Agent;
 using Vigil.Transport.Channel;
 using Vigil.Transport.Registry;
 using Vigil.Transport.Security;
-using Vigil.Web.Index;
 
 namespace Vigil.Manager;
 
@@ -52,7 +49,7 @@ internal sealed class ManagerHost(
     });
 
     private readonly ConcurrentDictionary<string, ulong> _committed = new(StringComparer.Ordinal);
-    private readonly List<IntelService> _intel = [];
+    private IntelFanOut _intel = IntelFanOut.None;
     private readonly ResponseTasks _responses = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger = loggers.CreateLogger("Vigil.Manager");
@@ -68,10 +65,12 @@ internal sealed class ManagerHost(
     private ExecDaemon? _execd;
     private Task? _analysis;
     private Task? _background;
-    private long _alertCount;
+    private AnalysisLoop? _loop;
     private DeadLetterStore? _deadLetters;
 
-    public long AlertCount => Interlocked.Read(ref _alertCount);
+    public long AlertCount => _loop?.AlertCount ?? 0;
+
+    private TimeProvider Time => time;
 
     /// <summary>How long an active response waits in an agent's outbox for the agent to carry it out before an alert (200403) says it was not delivered.</summary>
     public TimeSpan ResponseDeadline { get; init; } = TimeSpan.FromMinutes(10);
@@ -83,7 +82,7 @@ internal sealed class ManagerHost(
 
     internal ManagerTransport? Transport => _transport;
 
-    internal IReadOnlyList<IntelService> IntelServices => _intel;
+    internal IntelFanOut Intel => _intel;
 
     /// <summary>The stages /api/health and the systemd watchdog report on.</summary>
     public StageMonitor Stages { get; } = new(time);
@@ -119,19 +118,13 @@ internal sealed class ManagerHost(
         var pipeline = AnalysisFactory.Create(config, rules, writer, time);
         _deadLetters = new DeadLetterStore(DeadLetterStore.PathUnder(paths.Data), time);
         var guard = new AnalysisGuard(pipeline, _deadLetters, Stages.Register("analysis"), m => ManagerLog.EventFailed(_logger, m));
-        var index = 0;
-        foreach (var integration in config.Integrations.Where(i => i.Name is "virustotal" or "custom-vigil-lists"))
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(paths.IntelDatabase(index))!);
-            var service = new IntelService(WatchedBinding.Bind(integration, rules), sink, paths.IntelDatabase(index++), time);
-            service.Start();
-            _intel.Add(service);
-        }
+        _intel = IntelFanOut.Start(config, rules, sink, paths.IntelDatabase, time);
 
         // The manager is agent 000: `server` responses, and `local` ones for its own alerts, run here.
         _execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
         var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time) { Position = new QueueTailPosition(_local, "arlog") };
-        _analysis = Task.Run(() => AnalyseAsync(guard, writer, _stopping.Token), CancellationToken.None);
+        _loop = new AnalysisLoop(guard, writer, _intel, _execd, _responses, Indexing, Stages.Register("index"), new RegistryCommit(this, writer.Ends), _stopping.Token);
+        _analysis = Task.Run(() => _loop.RunAsync(_stopping.Token), CancellationToken.None);
         var pumpLoop = PumpLocalAsync(_stopping.Token);
         var execdLoop = _execd.RunTimeoutLoopAsync(_stopping.Token);
         var tailerLoop = tailer.RunAsync(TimeSpan.FromMilliseconds(100), _stopping.Token);
@@ -146,7 +139,7 @@ internal sealed class ManagerHost(
         await output.WriteLineAsync($"vigil: manager on {config.SourcePath} ({rules.Rules.Count} rules)");
         await output.WriteLineAsync($"vigil: agents on {transportOptions.ListenAddress}:{transportOptions.AgentPort} (mutual TLS), enrollment on {transportOptions.ListenAddress}:{transportOptions.EnrollmentPort}");
         await output.WriteLineAsync($"vigil: CA {Path.Combine(paths.Data, "ca", "ca.crt")} (sha256 {Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(_authority.Certificate.RawData))})");
-        foreach (var integration in config.Integrations.Where(i => i.Name is "virustotal" or "custom-vigil-lists"))
+        foreach (var integration in IntelFanOut.Integrations(config))
         {
             await output.WriteLineAsync(WatchedBinding.Describe(integration, rules));
         }
@@ -209,192 +202,151 @@ internal sealed class ManagerHost(
         }
     }
 
-    private async Task AnalyseAsync(AnalysisGuard guard, AlertFileWriter writer, CancellationToken cancellationToken)
+    // The manager's side of the analysis loop: agents' events (and its own queue's) from the channel; a replay of an
+    // event at or below its agent's watermark is acknowledged again but not analysed twice; a batch's commit saves the
+    // watermarks, where the alert files end and the outbox rows (lookups and responses) in one registry transaction.
+    private sealed class RegistryCommit(ManagerHost host, (long Json, long Log) committedEnds) : IAnalysisCommitHook
     {
-        var indexStage = Stages.Register("index");
-        using var _ = writer;
-        var reader = _events.Reader;
-        var processed = new Dictionary<string, ulong>(_committed, StringComparer.Ordinal);
-        var written = Indexing?.NewBatch();
-        var committedEnds = writer.Ends;
-        try
+        private readonly Dictionary<string, ulong> _processed = new(host._committed, StringComparer.Ordinal);
+        private readonly Dictionary<AgentSession, ulong> _acknowledgements = [];
+        private readonly Dictionary<string, ulong> _watermarks = new(StringComparer.Ordinal);
+        private (long Json, long Log) _committedEnds = committedEnds;
+
+        private AgentRegistry Registry => host._registry!;
+
+        public IReadOnlyList<AnalysisEffect> Pending() =>
+            [.. host._intel.Keys.SelectMany(k => Registry.PendingResponses(IntelEffects + k)).Concat(Registry.PendingResponses(LocalAgent)).Select(ToEffect)];
+
+        public async ValueTask<IReadOnlyList<AnalysisItem>?> ReadAsync(CancellationToken cancellationToken)
         {
-            // What a crash left committed but not carried out.
-            await CarryOutAsync(
-                [.. Enumerable.Range(0, _intel.Count).SelectMany(i => _registry!.PendingResponses(IntelEffects + i.ToString(CultureInfo.InvariantCulture))),
-                 .. _registry!.PendingResponses(LocalAgent)],
-                guard, written, cancellationToken);
-            while (true)
+            var reader = host._events.Reader;
+            if (!await reader.WaitToReadAsync(cancellationToken))
             {
-                guard.Stage.Idle();
-                if (!await reader.WaitToReadAsync(cancellationToken))
-                {
-                    break;
-                }
-
-                guard.Stage.Busy();
-                var acknowledgements = new Dictionary<AgentSession, ulong>();
-                var watermarks = new Dictionary<string, ulong>(StringComparer.Ordinal);
-                var outbox = new List<OutboxResponse>();
-                var count = 0;
-                while (count++ < 4096 && reader.TryRead(out var item))
-                {
-                    if (item.IsLocal)
-                    {
-                        if (item.Sequence <= processed.GetValueOrDefault(LocalAgent))
-                        {
-                            continue;
-                        }
-
-                        processed[LocalAgent] = item.Sequence;
-                        watermarks[LocalAgent] = item.Sequence;
-                    }
-                    else if (item.Session is { } session)
-                    {
-                        acknowledgements[session] = Math.Max(acknowledgements.GetValueOrDefault(session), item.Sequence);
-                        if (item.Sequence <= processed.GetValueOrDefault(session.Id))
-                        {
-                            continue; // A replay of an event whose alert is already written.
-                        }
-
-                        processed[session.Id] = item.Sequence;
-                        watermarks[session.Id] = item.Sequence;
-                    }
-
-                    // Whatever one event does (a decoder or rule that throws, an integration or a route that fails), it
-                    // is a dead letter and an alert, and is acknowledged like any other: the agent's queue moves on.
-                    var result = guard.Process(item.Message, item.Sequence);
-                    try
-                    {
-                        Decide(guard, result, written, outbox);
-                    }
-                    catch (Exception ex)
-                    {
-                        Decide(guard, guard.Failed("routing", item.Message, item.Sequence, ex), written, outbox: null);
-                    }
-                }
-
-                // Alerts first, durably; then the watermarks with where the alert files end; only then may agents
-                // forget the events. A crash before the commit leaves alerts past the committed ends: the next start
-                // cuts them and the agents replay their events, so each still gives exactly one alert.
-                writer.Flush(durable: true);
-                var ends = writer.Ends;
-                IReadOnlyList<OutboxResponse> queued = [];
-                if (watermarks.Count > 0 || ends != committedEnds || outbox.Count > 0)
-                {
-                    queued = _registry!.SaveBatch(watermarks, ends, outbox);
-                    committedEnds = ends;
-                    foreach (var (agent, sequence) in watermarks)
-                    {
-                        _committed[agent] = sequence;
-                    }
-                }
-
-                // Indexed only once committed: alerts a restart would cut (and the agents replay) never reach the index.
-                if (Indexing is not null && written is not null)
-                {
-                    try
-                    {
-                        indexStage.Busy();
-                        written = await Indexing.AddAsync(written, writer.JsonEnd, cancellationToken);
-                        indexStage.Done();
-                    }
-                    catch (Exception ex) when (ex is not OperationCanceledException)
-                    {
-                        // alerts.json holds them: the index takes them from there at the next start.
-                        indexStage.Done(failed: true);
-                        ManagerLog.EventFailed(_logger, $"vigil: alerts could not be indexed (the index takes them from alerts.json at the next start): {DeadLetterStore.ReasonOf(ex)}");
-                        written = Indexing.NewBatch();
-                    }
-                    finally
-                    {
-                        indexStage.Idle();
-                    }
-                }
-
-                foreach (var (session, sequence) in acknowledgements)
-                {
-                    session.TryAcknowledge(sequence);
-                }
-
-                if (watermarks.TryGetValue(LocalAgent, out var local))
-                {
-                    _local!.Acknowledge(local);
-                }
-
-                await CarryOutAsync([.. queued.Where(r => r.AgentId == LocalAgent || r.AgentId.StartsWith(IntelEffects, StringComparison.Ordinal))], guard, written, cancellationToken);
-                queued = [.. queued.Where(r => r.AgentId != LocalAgent && !r.AgentId.StartsWith(IntelEffects, StringComparison.Ordinal))];
-
-                // Committed to the outboxes: down to the agents connected now; the others get theirs when they connect.
-                foreach (var response in queued)
-                {
-                    if (_transport!.Sessions.Find(response.AgentId) is { } session)
-                    {
-                        Send(session, response);
-                    }
-                    else
-                    {
-                        ManagerLog.ResponseQueued(_logger, response.Name, response.AgentId, response.Deadline);
-                    }
-                }
+                return null;
             }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-    }
 
-    // An alert's side effects, decided in the batch: its lookups and its responses go to the outbox committed with it.
-    // A notice of a failure (outbox null) is written and indexed but decides nothing more, so it cannot fail again.
-    private void Decide(AnalysisGuard guard, AnalysisResult result, AlertBatch? written, List<OutboxResponse>? outbox)
-    {
-        if (result.IsWritten)
-        {
-            Interlocked.Increment(ref _alertCount);
-            written?.Add(result.AlertUtf8!, AlertIndexing.FieldsOf(result, guard.Pipeline.Context));
-            if (outbox is null)
+            _acknowledgements.Clear();
+            _watermarks.Clear();
+            var batch = new List<AnalysisItem>();
+            while (batch.Count < AnalysisLoop.MaxBatch && reader.TryRead(out var item))
             {
+                batch.Add(new AnalysisItem(item.Message, item.Sequence, item));
+            }
+
+            return batch;
+        }
+
+        public bool Admit(AnalysisItem item)
+        {
+            var managerEvent = (ManagerEvent)item.Origin!;
+            if (managerEvent.IsLocal)
+            {
+                if (item.Sequence <= _processed.GetValueOrDefault(LocalAgent))
+                {
+                    return false;
+                }
+
+                _processed[LocalAgent] = item.Sequence;
+                _watermarks[LocalAgent] = item.Sequence;
+            }
+            else if (managerEvent.Session is { } session)
+            {
+                _acknowledgements[session] = Math.Max(_acknowledgements.GetValueOrDefault(session), item.Sequence);
+                if (item.Sequence <= _processed.GetValueOrDefault(session.Id))
+                {
+                    return false; // A replay of an event whose alert is already written.
+                }
+
+                _processed[session.Id] = item.Sequence;
+                _watermarks[session.Id] = item.Sequence;
+            }
+
+            return true;
+        }
+
+        // Wazuh's routing (spec §5.3): server → the manager; local → the agent the alert came from (the manager for its
+        // own alerts); defined-agent → the configured agent; all → every connected agent. A response for an agent goes
+        // to its durable outbox (committed with the batch) and waits there until the agent confirms it or its deadline.
+        public void Route(ActiveResponseCommand command, List<AnalysisEffect> effects)
+        {
+            var target = command.Location == ActiveResponseLocations.Server ? LocalAgent : command.TargetAgentId;
+            if (target is LocalAgent or "")
+            {
+                effects.Add(new AnalysisEffect(AnalysisEffectKind.LocalResponse, LocalAgent, command.Name, command.Json, DateTimeOffset.MaxValue));
                 return;
             }
 
-            for (var i = 0; i < _intel.Count; i++)
+            var deadline = host.Time.GetUtcNow() + host.ResponseDeadline;
+            var agents = target == ActiveResponseCommand.AllAgents
+                ? [.. host._transport!.Sessions.All.Select(s => s.Id)]
+                : new[] { target };
+            foreach (var agent in agents)
             {
-                if (_intel[i].Selects(result.AlertJson!))
-                {
-                    outbox.Add(new OutboxResponse(IntelEffects + i.ToString(CultureInfo.InvariantCulture), "", result.AlertJson!, DateTimeOffset.MaxValue));
-                }
+                effects.Add(new AnalysisEffect(AnalysisEffectKind.AgentResponse, agent, command.Name, command.Json, deadline));
             }
         }
 
-        if (outbox is not null)
+        public IReadOnlyList<AnalysisEffect> Commit(IReadOnlyList<AnalysisItem> batch, (long Json, long Log) alertEnds, IReadOnlyList<AnalysisEffect> effects)
         {
-            foreach (var command in result.ActiveResponses)
+            if (_watermarks.Count == 0 && alertEnds == _committedEnds && effects.Count == 0)
             {
-                Route(command, outbox);
+                return [];
+            }
+
+            var queued = Registry.SaveBatch(_watermarks, alertEnds, [.. effects.Select(ToOutbox)]);
+            _committedEnds = alertEnds;
+            foreach (var (agent, sequence) in _watermarks)
+            {
+                host._committed[agent] = sequence;
+            }
+
+            return [.. queued.Select(ToEffect)];
+        }
+
+        public void Acknowledge()
+        {
+            foreach (var (session, sequence) in _acknowledgements)
+            {
+                session.TryAcknowledge(sequence);
+            }
+
+            if (_watermarks.TryGetValue(LocalAgent, out var local))
+            {
+                host._local!.Acknowledge(local);
             }
         }
-    }
 
-    // Wazuh's routing (spec §5.3): server → the manager; local → the agent the alert came from (the manager for its
-    // own alerts); defined-agent → the configured agent; all → every connected agent. A response for an agent goes to
-    // its durable outbox (committed with the batch) and waits there until the agent confirms it or its deadline passes.
-    private void Route(ActiveResponseCommand command, List<OutboxResponse> outbox)
-    {
-        var target = command.Location == ActiveResponseLocations.Server ? LocalAgent : command.TargetAgentId;
-        if (target is LocalAgent or "")
+        // Committed to the outboxes: down to the agents connected now; the others get theirs when they connect.
+        public void Deliver(AnalysisEffect effect)
         {
-            outbox.Add(new OutboxResponse(LocalAgent, command.Name, command.Json, DateTimeOffset.MaxValue));
-            return;
+            var response = ToOutbox(effect);
+            if (host._transport!.Sessions.Find(response.AgentId) is { } session)
+            {
+                host.Send(session, response);
+            }
+            else
+            {
+                ManagerLog.ResponseQueued(host._logger, response.Name, response.AgentId, response.Deadline);
+            }
         }
 
-        var deadline = time.GetUtcNow() + ResponseDeadline;
-        var agents = target == ActiveResponseCommand.AllAgents
-            ? [.. _transport!.Sessions.All.Select(s => s.Id)]
-            : new[] { target };
-        foreach (var agent in agents)
+        public void Complete(AnalysisEffect effect) => Registry.CompleteResponse(ToOutbox(effect).AgentId, (ulong)effect.Id);
+
+        public void Report(string message) => ManagerLog.EventFailed(host._logger, message);
+
+        private static OutboxResponse ToOutbox(AnalysisEffect effect) => effect.Kind switch
         {
-            outbox.Add(new OutboxResponse(agent, command.Name, command.Json, deadline));
-        }
+            AnalysisEffectKind.Lookup => new OutboxResponse(IntelEffects + effect.Target, "", effect.Json, DateTimeOffset.MaxValue) { Id = (ulong)effect.Id },
+            AnalysisEffectKind.LocalResponse => new OutboxResponse(LocalAgent, effect.Name, effect.Json, DateTimeOffset.MaxValue) { Id = (ulong)effect.Id },
+            _ => new OutboxResponse(effect.Target, effect.Name, effect.Json, effect.Deadline) { Id = (ulong)effect.Id },
+        };
+
+        private static AnalysisEffect ToEffect(OutboxResponse response) =>
+            response.AgentId == LocalAgent
+                ? new AnalysisEffect(AnalysisEffectKind.LocalResponse, LocalAgent, response.Name, response.Json, response.Deadline) { Id = (long)response.Id }
+                : response.AgentId.StartsWith(IntelEffects, StringComparison.Ordinal)
+                    ? new AnalysisEffect(AnalysisEffectKind.Lookup, response.AgentId[IntelEffects.Length..], response.Name, response.Json, response.Deadline) { Id = (long)response.Id }
+                    : new AnalysisEffect(AnalysisEffectKind.AgentResponse, response.AgentId, response.Name, response.Json, response.Deadline) { Id = (long)response.Id };
     }
 
     // An agent that does not confirm responses (an older version) has it once it is on the stream.
@@ -432,50 +384,6 @@ internal sealed class ManagerHost(
         }
         catch (OperationCanceledException)
         {
-        }
-    }
-
-    // The manager's own side effects, once committed: lookups in order here (an answer goes into the local queue keyed
-    // by the effect, a lookup is not queued twice), its own responses concurrently; each deleted once done.
-    // A lookup that throws is a dead letter and a notice (written here, committed with the next batch), and is done.
-    private async Task CarryOutAsync(IReadOnlyList<OutboxResponse> effects, AnalysisGuard guard, AlertBatch? written, CancellationToken cancellationToken)
-    {
-        foreach (var effect in effects)
-        {
-            if (effect.AgentId == LocalAgent)
-            {
-                _ = _responses.Start(async () =>
-                {
-                    try
-                    {
-                        await _execd!.ExecuteAsync(effect.Json, _stopping.Token);
-                    }
-                    catch (Exception ex) when (ex is not OperationCanceledException)
-                    {
-                        ManagerLog.EventFailed(_logger, $"vigil: active response {effect.Name} could not be run here: {DeadLetterStore.ReasonOf(ex)}");
-                    }
-
-                    _registry!.CompleteResponse(LocalAgent, effect.Id);
-                });
-            }
-            else if (int.TryParse(effect.AgentId.AsSpan(IntelEffects.Length), CultureInfo.InvariantCulture, out var index) && index < _intel.Count)
-            {
-                try
-                {
-                    await _intel[index].OnAlertAsync(effect.Json, $"effect:{effect.Id}", cancellationToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    var alert = new EventMessage(EventMessage.LocalFileQueue, "vigil-intel", effect.Json);
-                    Decide(guard, guard.Failed("intelligence", alert, 0, ex), written, outbox: null);
-                }
-
-                _registry!.CompleteResponse(effect.AgentId, effect.Id);
-            }
-            else
-            {
-                _registry!.CompleteResponse(effect.AgentId, effect.Id); // an integration removed from the configuration since
-            }
         }
     }
 
@@ -527,10 +435,7 @@ internal sealed class ManagerHost(
         await _stopping.CancelAsync();
         await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
         await _responses.WhenAllAsync();
-        foreach (var intel in _intel)
-        {
-            await intel.DisposeAsync();
-        }
+        await _intel.DisposeAsync();
 
         _local?.Dispose();
         _registry?.Dispose();

@@ -201,7 +201,7 @@ public sealed class HostileEventsTests : IAsyncLifetime
         // The same lines through the API: never a 500.
         var (config, rules, _) = ConfigLoading.Load(_temp.Combine("home", "config", "ossec.conf"), null, _temp.Combine("home"));
         using var index = new AlertIndex(AlertIndex.PathUnder(_temp.Combine("web")), new AlertIndexOptions(), TimeProvider.System);
-        var operations = new HostOperations(config, rules, HostOperations.LocalQuarantine(_temp.Combine("web"), _paths!.ActiveResponseLog, TimeProvider.System), [], TimeProvider.System);
+        var operations = new HostOperations(config, rules, HostOperations.LocalQuarantine(_temp.Combine("web"), _paths!.ActiveResponseLog, TimeProvider.System), IntelFanOut.None, TimeProvider.System);
         await using var server = await VigilWebServer.StartAsync(
             new WebOptions { DataDirectory = _temp.Combine("web"), Port = 0, InitialAdminPassword = "admin password for the test" },
             index, new AlertFeed(), operations, NullLoggerFactory.Instance, TimeProvider.System, TextWriter.Null, CancellationToken.None);
