@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Vigil.Core.Events;
 
 namespace Vigil.Web.Index;
 
@@ -30,9 +31,9 @@ internal sealed record AlertFields(
     QuarantineChange? Quarantine)
 {
     /// <summary>Vigil's quarantine rules: the file went into quarantine, was restored, was deleted for good.</summary>
-    public const int QuarantinedRule = 200303;
-    public const int RestoredRule = 200300;
-    public const int DeletedRule = 200301;
+    public const int QuarantinedRule = VigilRules.Quarantined;
+    public const int RestoredRule = VigilRules.QuarantineRestored;
+    public const int DeletedRule = VigilRules.QuarantineDeleted;
 
     // The dotted paths the index reads, each with its slot. The file an alert is about, and the alert that caused it,
     // are the first of several paths present (FIM, VirusTotal, local lists, an active response's alert, a quarantine line).
@@ -75,21 +76,21 @@ internal sealed record AlertFields(
         ["rule.groups"] = Slot.Groups,
         ["agent.id"] = Slot.AgentId,
         ["agent.name"] = Slot.AgentName,
-        ["syscheck.path"] = Slot.File0,
-        ["data.virustotal.source.file"] = Slot.File1,
-        ["data.vigil.source.file"] = Slot.File2,
-        ["data.parameters.alert.data.virustotal.source.file"] = Slot.File3,
-        ["data.parameters.alert.data.vigil.source.file"] = Slot.File4,
-        ["data.parameters.alert.syscheck.path"] = Slot.File5,
-        ["data.parameters.path"] = Slot.File6,
-        ["data.virustotal.source.alert_id"] = Slot.Cause0,
-        ["data.vigil.source.alert_id"] = Slot.Cause1,
-        ["data.parameters.alert.id"] = Slot.Cause2,
-        ["data.parameters.alert_id"] = Slot.Cause3,
-        ["data.parameters.id"] = Slot.QuarantineId,
-        ["data.parameters.sha256"] = Slot.QuarantineSha256,
-        ["data.parameters.rule_id"] = Slot.QuarantineRuleId,
-        ["data.parameters.restored_to"] = Slot.QuarantineRestoredTo,
+        [AlertPaths.SyscheckPath] = Slot.File0,
+        [AlertPaths.VirusTotalSourceFile] = Slot.File1,
+        [AlertPaths.VigilSourceFile] = Slot.File2,
+        [AlertPaths.ParametersAlert + "." + AlertPaths.VirusTotalSourceFile] = Slot.File3,
+        [AlertPaths.ParametersAlert + "." + AlertPaths.VigilSourceFile] = Slot.File4,
+        [AlertPaths.ParametersAlert + "." + AlertPaths.SyscheckPath] = Slot.File5,
+        [AlertPaths.Parameters + ".path"] = Slot.File6,
+        [AlertPaths.VirusTotalSourceAlertId] = Slot.Cause0,
+        [AlertPaths.VigilSourceAlertId] = Slot.Cause1,
+        [AlertPaths.ParametersAlert + ".id"] = Slot.Cause2,
+        [AlertPaths.Parameters + ".alert_id"] = Slot.Cause3,
+        [AlertPaths.Parameters + ".id"] = Slot.QuarantineId,
+        [AlertPaths.Parameters + ".sha256"] = Slot.QuarantineSha256,
+        [AlertPaths.Parameters + ".rule_id"] = Slot.QuarantineRuleId,
+        [AlertPaths.RestoredTo] = Slot.QuarantineRestoredTo,
     };
 
     private static readonly Dictionary<string, Slot>.AlternateLookup<ReadOnlySpan<char>> s_lookup = s_paths.GetAlternateLookup<ReadOnlySpan<char>>();

@@ -624,7 +624,7 @@ internal sealed class AlertIndex : IDisposable
         {
         }
 
-        if ((alert.Groups.Contains("vigil_quarantine") || program?.EndsWith("vigil-quarantine", StringComparison.Ordinal) == true) && alert.RuleId != 200302)
+        if ((alert.Groups.Contains("vigil_quarantine") || program?.EndsWith("vigil-quarantine", StringComparison.Ordinal) == true) && alert.RuleId != Core.Events.VigilRules.RemoveThreatNothingToDo)
         {
             return ChainStage.Quarantine;
         }
