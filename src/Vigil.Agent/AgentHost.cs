@@ -120,12 +120,3 @@ internal sealed class AgentHost(
         _stopping.Dispose();
     }
 }
-
-internal static partial class AgentLog
-{
-    [LoggerMessage(6200, LogLevel.Information, "Quarantine command from the manager {Outcome}: {Message}")]
-    public static partial void QuarantineCommand(ILogger logger, string outcome, string message);
-
-    [LoggerMessage(6110, LogLevel.Warning, "Active response from the manager not run ({Outcome}): {Reason}")]
-    public static partial void ResponseRefused(ILogger logger, string outcome, string reason);
-}

@@ -445,21 +445,3 @@ internal sealed class ManagerHost(
     }
 
 }
-
-internal static partial class ManagerLog
-{
-    [LoggerMessage(6100, LogLevel.Information, "Active response {Command} sent to agent {AgentId} ({AgentName})")]
-    public static partial void ResponseSent(ILogger logger, string command, string agentId, string agentName);
-
-    [LoggerMessage(6101, LogLevel.Warning, "Active response {Command} for agent {AgentId} not delivered within {Deadline}: {Reason}")]
-    public static partial void ResponseNotDelivered(ILogger logger, string command, string agentId, TimeSpan deadline, string reason);
-
-    [LoggerMessage(6102, LogLevel.Information, "Active response {Command} for agent {AgentId} queued in its outbox until it connects (deadline {Deadline})")]
-    public static partial void ResponseQueued(ILogger logger, string command, string agentId, DateTimeOffset deadline);
-
-    [LoggerMessage(6103, LogLevel.Information, "Agent {AgentId} carried out active response {ResponseId}")]
-    public static partial void ResponseDone(ILogger logger, ulong responseId, string agentId);
-
-    [LoggerMessage(6104, LogLevel.Error, "{Message}")]
-    public static partial void EventFailed(ILogger logger, string message);
-}
