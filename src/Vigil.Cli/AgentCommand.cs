@@ -1,6 +1,7 @@
 using System.CommandLine;
-using Vigil.Cli.Hosts;
-using Vigil.Cli.Run;
+using Vigil.Agent;
+using Vigil.Hosting;
+using Vigil.Response.RemoveThreat;
 using Vigil.Transport.Agent;
 
 namespace Vigil.Cli;
@@ -48,7 +49,7 @@ internal static class AgentCommand
             }
 
             config = SyscheckOverrides.WithRealtimeDirectories(config, parseResult.GetValue(directories));
-            RemoveThreatCommand.ExportMonitored(config.Syscheck.Directories.Select(d => d.Path));
+            RemoveThreatFactory.ExportMonitored(config.Syscheck.Directories.Select(d => d.Path));
             ConfigLoading.Print([.. ConfigLoading.CheckInstall(config, missingProgramIsError: false).Where(d => !d.Message.StartsWith("<directories>", StringComparison.Ordinal))], Console.Error);
 
             Environment.SetEnvironmentVariable("VIGIL_HOME", home);
@@ -57,7 +58,7 @@ internal static class AgentCommand
             var options = new AgentConnectionOptions { KeepAliveInterval = TimeSpan.FromSeconds(Math.Max(1, parseResult.GetValue(keepAlive))) };
             var host = new AgentHost(config, credentials, new AgentPaths(home, data), options, loggers, Console.Out, TimeProvider.System);
             await using var systemd = SystemdNotifier.FromEnvironment(TimeProvider.System);
-            await HostLifetime.RunUntilStoppedAsync(host.StartAsync, host, cancellationToken, systemd, $"agent {credentials.Id} for manager {credentials.Manager}");
+            await VigilHost.RunAsync([VigilHost.Stage(host.StartAsync, host)], cancellationToken, systemd, $"agent {credentials.Id} for manager {credentials.Manager}");
 
             await Console.Out.WriteLineAsync("vigil: agent stopped");
             return ExitCodes.Success;

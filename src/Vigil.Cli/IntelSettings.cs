@@ -56,7 +56,7 @@ internal sealed class IntelSettings
                 return null;
             }
 
-            integrations = [.. result.Config.Integrations.Where(i => i.Name is "virustotal" or "custom-vigil-lists")];
+            integrations = [.. Manager.IntelFanOut.Integrations(result.Config)];
         }
 
         try

@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Net;
 using Vigil.Cli.Hosts;
-using Vigil.Cli.Run;
+using Vigil.Hosting;
+using Vigil.Manager;
 using Vigil.Transport;
 
 namespace Vigil.Cli;
@@ -86,21 +87,20 @@ internal static class ManagerCommand
             await Console.Out.WriteLineAsync($"vigil: enrollment password from {source}");
             await using var systemd = SystemdNotifier.FromEnvironment(TimeProvider.System);
             systemd?.WatchStages(host.Stages);
-            await HostLifetime.RunUntilStoppedAsync(
-                token => fronted.StartAsync(
+            await VigilHost.RunAsync(
+                [VigilHost.Stage(token => fronted.StartAsync(
                     host.StartAsync,
                     () => new HostOperations(
                         config,
                         rules,
                         HostOperations.LocalQuarantine(data, managerPaths.ActiveResponseLog, time),
-                        host.IntelServices,
+                        host.Intel,
                         time,
                         host.Registry,
                         () => host.Transport,
                         indexing.Index)
                     { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters },
-                    token),
-                fronted,
+                    token), fronted)],
                 cancellationToken,
                 systemd,
                 $"agents on port {options.AgentPort}");

@@ -1,6 +1,7 @@
 using System.CommandLine;
-using Vigil.Cli.Hosts;
-using Vigil.Cli.Run;
+using Vigil.Hosting;
+using Vigil.Manager;
+using Vigil.Response.RemoveThreat;
 
 namespace Vigil.Cli;
 
@@ -36,7 +37,7 @@ internal static class RunCommand
             }
 
             config = SyscheckOverrides.WithRealtimeDirectories(config, parseResult.GetValue(directories));
-            RemoveThreatCommand.ExportMonitored(config.Syscheck.Directories.Select(d => d.Path));
+            RemoveThreatFactory.ExportMonitored(config.Syscheck.Directories.Select(d => d.Path));
             ConfigLoading.Print([.. ConfigLoading.CheckInstall(config, missingProgramIsError: false).Where(d => !d.Message.StartsWith("<directories>", StringComparison.Ordinal))], Console.Error);
 
             var data = paths.ResolveDataDir(parseResult);
@@ -55,14 +56,13 @@ internal static class RunCommand
             var host = new AllInOneHost(config, rules, allInOnePaths, Console.Out, time) { Indexing = indexing, IsTerminal = FimConsole.IsTerminal };
             using var loggers = HostLogging.Create(json: false);
             var fronted = new WebFrontedHost(host, indexing, webOptions, Console.Out, loggers);
-            await HostLifetime.RunUntilStoppedAsync(
-                token => fronted.StartAsync(
+            await VigilHost.RunAsync(
+                [VigilHost.Stage(token => fronted.StartAsync(
                     host.StartAsync,
-                    () => new HostOperations(config, rules, HostOperations.LocalQuarantine(data, allInOnePaths.ActiveResponseLog, time), host.IntelServices, time)
+                    () => new HostOperations(config, rules, HostOperations.LocalQuarantine(data, allInOnePaths.ActiveResponseLog, time), host.Intel, time)
                     { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters, LocalCoverage = host.Coverage },
                     token,
-                    host.WaitUntilReadyAsync),
-                fronted,
+                    host.WaitUntilReadyAsync), fronted)],
                 cancellationToken);
 
             await Console.Out.WriteLineAsync($"vigil: stopped ({host.AlertCount} alerts written)");

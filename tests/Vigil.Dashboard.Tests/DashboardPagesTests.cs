@@ -2,8 +2,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
-using Vigil.Manager.Index;
 using Vigil.Tests.Common;
+using Vigil.Web.Index;
 using static Microsoft.Playwright.Assertions;
 
 namespace Vigil.Dashboard.Tests;

@@ -3,10 +3,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
-using Vigil.Manager;
-using Vigil.Manager.Index;
-using Vigil.Manager.Web;
 using Vigil.Tests.Common;
+using Vigil.Web;
+using Vigil.Web.Index;
 
 namespace Vigil.Dashboard.Tests;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
-using Vigil.Manager.Index;
 using Vigil.Tests.Common;
+using Vigil.Web.Index;
 
 namespace Vigil.Benchmarks.Manager;
 

@@ -19,6 +19,10 @@ internal sealed record QuarantineOperationResult(bool Succeeded, string Message,
 /// </summary>
 internal sealed class QuarantineOperations(QuarantineOptions options, ActiveResponseLog log, TimeProvider time)
 {
+    /// <summary>The quarantine of the host this process runs on.</summary>
+    public static QuarantineOperations Local(string dataDirectory, string activeResponseLog, TimeProvider time) =>
+        new(new QuarantineOptions { DataDirectory = dataDirectory }, new ActiveResponseLog(activeResponseLog, time), time);
+
     /// <summary>The active-response name the manager sends quarantine commands under; agents run it in process.</summary>
     public const string CommandName = "vigil-quarantine";
 

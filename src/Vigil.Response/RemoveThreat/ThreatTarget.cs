@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Vigil.Core.Events;
 
 namespace Vigil.Response.RemoveThreat;
 
@@ -11,6 +12,9 @@ namespace Vigil.Response.RemoveThreat;
 /// </summary>
 internal sealed record ThreatTarget(string Path, string? Md5, string? Sha1, string? Sha256)
 {
+    private static readonly string[] s_virusTotalSource = AlertPaths.Segments(AlertPaths.VirusTotalSource);
+    private static readonly string[] s_vigilSource = AlertPaths.Segments(AlertPaths.VigilSource);
+
     public string? AlertId { get; init; }
 
     public string? RuleId { get; init; }
@@ -37,24 +41,24 @@ internal sealed record ThreatTarget(string Path, string? Md5, string? Sha1, stri
         }
 
         ThreatTarget? target = null;
-        if (Walk(alert, "data", "virustotal", "source") is { } vt && vt.TryGetProperty("file", out var vtFile))
+        if (Walk(alert, s_virusTotalSource) is { } vt && vt.TryGetProperty("file", out var vtFile))
         {
-            target = FromSource(vtFile, vt, "md5", "sha1", "sha256", "data.virustotal.source.file", out error);
+            target = FromSource(vtFile, vt, "md5", "sha1", "sha256", AlertPaths.VirusTotalSourceFile, out error);
             target = target is null ? null : target with { Size = Number(vt, "size") };
         }
-        else if (Walk(alert, "data", "vigil", "source") is { } local && local.TryGetProperty("file", out var localFile))
+        else if (Walk(alert, s_vigilSource) is { } local && local.TryGetProperty("file", out var localFile))
         {
-            target = FromSource(localFile, local, "md5", "sha1", "sha256", "data.vigil.source.file", out error);
+            target = FromSource(localFile, local, "md5", "sha1", "sha256", AlertPaths.VigilSourceFile, out error);
             target = target is null ? null : target with { Size = Number(local, "size") };
         }
         else if (Walk(alert, "syscheck") is { } fim && fim.TryGetProperty("path", out var fimPath))
         {
-            target = FromSource(fimPath, fim, "md5_after", "sha1_after", "sha256_after", "syscheck.path", out error);
+            target = FromSource(fimPath, fim, "md5_after", "sha1_after", "sha256_after", AlertPaths.SyscheckPath, out error);
             target = target is null ? null : target with { Size = Number(fim, "size_after") };
         }
         else
         {
-            error = "the alert names no file (data.virustotal.source.file, data.vigil.source.file or syscheck.path)";
+            error = $"the alert names no file ({AlertPaths.VirusTotalSourceFile}, {AlertPaths.VigilSourceFile} or {AlertPaths.SyscheckPath})";
         }
 
         if (target is null)

@@ -1,0 +1,12 @@
+using Microsoft.Extensions.Logging;
+
+namespace Vigil.Agent;
+
+internal static partial class AgentLog
+{
+    [LoggerMessage(EventIds.QuarantineCommand, LogLevel.Information, "Quarantine command from the manager {Outcome}: {Message}")]
+    public static partial void QuarantineCommand(ILogger logger, string outcome, string message);
+
+    [LoggerMessage(EventIds.ResponseRefused, LogLevel.Warning, "Active response from the manager not run ({Outcome}): {Reason}")]
+    public static partial void ResponseRefused(ILogger logger, string outcome, string reason);
+}

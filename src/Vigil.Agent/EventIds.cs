@@ -1,0 +1,8 @@
+namespace Vigil.Agent;
+
+/// <summary>Stable log event ids of `vigil agent` (6110–6119 for responses, 6200–6209 for quarantine commands).</summary>
+internal static class EventIds
+{
+    public const int ResponseRefused = 6110;
+    public const int QuarantineCommand = 6200;
+}

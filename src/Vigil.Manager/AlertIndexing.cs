@@ -1,0 +1,295 @@
+using System.Buffers;
+using Microsoft.Data.Sqlite;
+using Vigil.Analysis;
+using Vigil.Analysis.Alerts;
+using Vigil.Web;
+using Vigil.Web.Index;
+
+namespace Vigil.Manager;
+
+/// <summary>
+/// Puts each batch of durably written alerts into the alert index and onto the live feed, on a writer task of its own,
+/// so indexing never slows analysis or acknowledgements down unless the index falls a million alerts behind (then
+/// analysis waits for it: nothing is dropped). alerts.json is the record: an index failure (disk full, a damaged file)
+/// is reported once and the alerts stay in alerts.json.
+/// </summary>
+internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter output) : IAsyncDisposable
+{
+    private const long MaxBacklog = 1_000_000;
+    private static readonly TimeSpan RetentionPeriod = TimeSpan.FromHours(1);
+
+    // Unbounded as a channel, bounded by the alerts it holds: a burst of small batches must not make analysis wait
+    // while the index is far from a million alerts behind.
+    private readonly System.Threading.Channels.Channel<(AlertBatch Alerts, long? End)> _batches = System.Threading.Channels.Channel.CreateUnbounded<(AlertBatch, long?)>(
+        new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true });
+
+    // Emptied batches, kept (with their chunks) for the next ones; a burst's extra batches are left to the collector.
+    private readonly System.Collections.Concurrent.ConcurrentQueue<AlertBatch> _spare = new();
+    private const int MaxSpareBatches = 4;
+
+    private readonly SemaphoreSlim _room = new(0);
+    private readonly CancellationTokenSource _stopping = new();
+    private long _backlog;
+    private int _waiting;
+    private Task? _writer;
+    private Task? _retention;
+    private bool _failing;
+
+    public AlertIndex Index => index;
+
+    public AlertFeed Feed => feed;
+
+    /// <summary>Alerts handed over and not yet indexed.</summary>
+    public long Backlog => Interlocked.Read(ref _backlog);
+
+    public static AlertIndexing Open(string dataDirectory, TextWriter output, TimeProvider time)
+    {
+        var indexing = new AlertIndexing(new AlertIndex(AlertIndex.PathUnder(dataDirectory), new AlertIndexOptions(), time), new AlertFeed(), output);
+        indexing._writer = Task.Run(indexing.WriteAsync);
+        indexing._retention = Task.Run(() => indexing.RunRetentionAsync(time, indexing._stopping.Token));
+        return indexing;
+    }
+
+    /// <summary>
+    /// The fields the index takes from the written alert of <paramref name="result"/>, when they are known without
+    /// reading its document back; null otherwise (the index reads them from the document). A FIM alert has no
+    /// <c>data</c> object, so none of the paths the index reads under it: its fields are the alert's own.
+    /// </summary>
+    public static AlertFields? FieldsOf(AnalysisResult result, AlertContext context)
+    {
+        if (result.Alert is not { Event.Syscheck: { } fim } alert)
+        {
+            return null;
+        }
+
+        return new AlertFields(
+            alert.Id,
+            AlertJson.TimestampAsWritten(alert.Timestamp),
+            alert.Rule.Id,
+            alert.Rule.Level,
+            alert.Event.AgentId,
+            alert.Event.Agent?.Name ?? context.ManagerName,
+            alert.Description,
+            fim.Path,
+            CausedBy: null,
+            alert.Rule.Output!.Groups,
+            Quarantine: null);
+    }
+
+    /// <summary>An empty batch to collect written alerts in (hand it over with <see cref="AddAsync"/>).</summary>
+    public AlertBatch NewBatch() => _spare.TryDequeue(out var batch) ? batch : new AlertBatch();
+
+    /// <summary>
+    /// Hands over a batch of alerts already fsynced to alerts.json, and returns an empty batch to collect the next ones
+    /// in (the same one when there was nothing to hand over). <paramref name="alertsJsonEnd"/> is where alerts.json ends
+    /// after them (null when there is no alerts.json).
+    /// </summary>
+    public async ValueTask<AlertBatch> AddAsync(AlertBatch alerts, long? alertsJsonEnd, CancellationToken cancellationToken)
+    {
+        if (alerts.Count == 0)
+        {
+            return alerts;
+        }
+
+        while (Interlocked.Read(ref _backlog) >= MaxBacklog)
+        {
+            Interlocked.Increment(ref _waiting);
+            try
+            {
+                await _room.WaitAsync(TimeSpan.FromMilliseconds(100), cancellationToken);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _waiting);
+            }
+        }
+
+        Interlocked.Add(ref _backlog, alerts.Count);
+        _batches.Writer.TryWrite((alerts, alertsJsonEnd));
+        return NewBatch();
+    }
+
+    private async Task WriteAsync()
+    {
+        var pending = new List<AlertDocument>();
+        var taken = new List<AlertBatch>();
+        while (await _batches.Reader.WaitToReadAsync())
+        {
+            long? end = null;
+            while (pending.Count < 8192 && _batches.Reader.TryRead(out var batch))
+            {
+                pending.AddRange(batch.Alerts.Documents);
+                taken.Add(batch.Alerts);
+                end = batch.End ?? end;
+            }
+
+            Write(pending, end);
+            Interlocked.Add(ref _backlog, -pending.Count);
+            pending.Clear();
+            foreach (var batch in taken)
+            {
+                batch.Clear();
+                if (_spare.Count < MaxSpareBatches)
+                {
+                    _spare.Enqueue(batch);
+                }
+            }
+
+            taken.Clear();
+            if (Volatile.Read(ref _waiting) > 0)
+            {
+                _room.Release();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Indexes what alerts.json holds past the point the index last recorded, up to <paramref name="committedEnd"/>: the
+    /// alerts a crash or kill left in the backlog, or all of them for a new (or deleted) index. Run before analysis
+    /// starts. An index from before the point was recorded starts recording from here.
+    /// </summary>
+    public long CatchUp(string alertsJson, long committedEnd)
+    {
+        long indexed = 0;
+        try
+        {
+            var from = index.SourceEnd;
+            if (from is null && index.After(0, 1).Count > 0)
+            {
+                index.SetSourceEnd(committedEnd);
+                return 0;
+            }
+
+            if (from > committedEnd)
+            {
+                output.WriteLine($"vigil: {alertsJson} ends at byte {committedEnd:N0}, before the {from:N0} the alert index had taken (the file was replaced?): indexing from its end on");
+                index.SetSourceEnd(committedEnd);
+                return 0;
+            }
+
+            var start = from ?? 0; // a new index: all of alerts.json
+            if (start == committedEnd || !File.Exists(alertsJson))
+            {
+                index.SetSourceEnd(committedEnd);
+                return 0;
+            }
+
+            if (committedEnd - start > 16 << 20)
+            {
+                output.WriteLine($"vigil: indexing {(committedEnd - start) >> 20:N0} MiB of {alertsJson} that the alert index does not have yet (before analysis starts)");
+            }
+
+            using var stream = new FileStream(alertsJson, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
+            stream.Position = start;
+            var batch = new AlertBatch();
+            var line = new ArrayBufferWriter<byte>();
+            var chunk = new byte[1 << 16];
+            var position = start;
+            while (position < committedEnd)
+            {
+                var read = stream.Read(chunk, 0, (int)Math.Min(chunk.Length, committedEnd - position));
+                if (read == 0)
+                {
+                    break;
+                }
+
+                var span = chunk.AsSpan(0, read);
+                while (span.Length > 0)
+                {
+                    var newline = span.IndexOf((byte)'\n');
+                    if (newline < 0)
+                    {
+                        line.Write(span);
+                        position += span.Length;
+                        break;
+                    }
+
+                    line.Write(span[..newline]);
+                    position += newline + 1;
+                    span = span[(newline + 1)..];
+                    batch.Add(line.WrittenSpan);
+                    line.ResetWrittenCount();
+                    if (batch.Count == 4096)
+                    {
+                        indexed += AddToIndex(batch.Documents, position);
+                        batch.Clear();
+                    }
+                }
+            }
+
+            indexed += AddToIndex(batch.Documents, position);
+            if (indexed > 0)
+            {
+                output.WriteLine($"vigil: indexed {indexed:N0} alerts from {alertsJson} that the alert index did not have yet");
+            }
+        }
+        catch (Exception ex) when (ex is SqliteException or IOException)
+        {
+            output.WriteLine($"vigil: the alert index could not catch up with {alertsJson} ({ex.Message}); alerts.json has the alerts; the dashboard misses them");
+        }
+
+        return indexed;
+    }
+
+    // Live views get the alerts as indexed; their text is decoded only when someone is watching.
+    private int AddToIndex(IReadOnlyList<AlertDocument> alerts, long? alertsJsonEnd) =>
+        index.Add(alerts, alertsJsonEnd, feed.SubscriberCount > 0 ? feed.Publish : null);
+
+    private void Write(List<AlertDocument> alerts, long? alertsJsonEnd)
+    {
+        try
+        {
+            AddToIndex(alerts, alertsJsonEnd);
+
+            if (_failing)
+            {
+                _failing = false;
+                output.WriteLine("vigil: the alert index works again (alerts.json holds the alerts it missed)");
+            }
+        }
+        catch (SqliteException ex) when (!_failing)
+        {
+            _failing = true;
+            output.WriteLine($"vigil: the alert index could not take {alerts.Count} alerts ({ex.Message}); alerts.json has them; the dashboard misses them");
+        }
+        catch (SqliteException)
+        {
+        }
+    }
+
+    /// <summary>Applies the index's retention now and every hour until stopped.</summary>
+    public async Task RunRetentionAsync(TimeProvider time, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                try
+                {
+                    index.ApplyRetention();
+                }
+                catch (SqliteException ex)
+                {
+                    await output.WriteLineAsync($"vigil: alert index retention failed: {ex.Message}");
+                }
+
+                await Task.Delay(RetentionPeriod, time, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Indexes what is queued, then closes the index.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _batches.Writer.TryComplete();
+        await (_writer ?? Task.CompletedTask);
+        await _stopping.CancelAsync();
+        await (_retention ?? Task.CompletedTask);
+        _stopping.Dispose();
+        _room.Dispose();
+        index.Dispose();
+    }
+}

@@ -1,0 +1,87 @@
+using System.Globalization;
+using Vigil.Analysis.Rules;
+using Vigil.Core.Configuration;
+using Vigil.Core.Events;
+using Vigil.Hosting;
+using Vigil.Intel;
+
+namespace Vigil.Manager;
+
+/// <summary>
+/// The intelligence services of a host, one per integration block it runs, keyed by the integration's name (the
+/// n-th block of the same name is <c>name#n</c>): which of them an alert goes to, and the service a committed lookup
+/// names. A key that is a number is a position, as an earlier version recorded lookups.
+/// </summary>
+internal sealed class IntelFanOut : IAsyncDisposable
+{
+    private readonly List<(string Key, IntegrationOptions Integration, IntelService Service)> _services = [];
+
+    /// <summary>The integration blocks Vigil's intelligence runs (the others are Wazuh's own integrations).</summary>
+    public static IReadOnlyList<IntegrationOptions> Integrations(OssecConfig config) =>
+        [.. config.Integrations.Where(i => i.Name is "virustotal" or "custom-vigil-lists")];
+
+    /// <summary>No intelligence (before a host starts).</summary>
+    public static IntelFanOut None { get; } = new();
+
+    /// <summary>Starts a service per integration; <paramref name="databasePath"/> gives the n-th one's store.</summary>
+    public static IntelFanOut Start(OssecConfig config, RuleSet rules, IEventSink sink, Func<int, string> databasePath, TimeProvider time)
+    {
+        var fanOut = new IntelFanOut();
+        var index = 0;
+        foreach (var integration in Integrations(config))
+        {
+            var path = databasePath(index++);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var service = new IntelService(WatchedBinding.Bind(integration, rules), sink, path, time);
+            service.Start();
+            var count = fanOut._services.Count(s => s.Integration.Name == integration.Name);
+            var key = count == 0 ? integration.Name : string.Create(CultureInfo.InvariantCulture, $"{integration.Name}#{count + 1}");
+            fanOut._services.Add((key, integration, service));
+        }
+
+        return fanOut;
+    }
+
+    /// <summary>Each service with its integration's name, in configuration order.</summary>
+    public IReadOnlyList<(string Name, IntelService Service)> Named => [.. _services.Select(s => (s.Integration.Name, s.Service))];
+
+    public IReadOnlyList<IntelService> Services => [.. _services.Select(s => s.Service)];
+
+    /// <summary>The keys lookups are committed under (with, for what an earlier version committed, the positions).</summary>
+    public IEnumerable<string> Keys =>
+        _services.Select(s => s.Key).Concat(Enumerable.Range(0, _services.Count).Select(i => i.ToString(CultureInfo.InvariantCulture)));
+
+    /// <summary>The keys of the services that look this alert up.</summary>
+    public IEnumerable<string> Selecting(string alertJson)
+    {
+        foreach (var (key, _, service) in _services)
+        {
+            if (service.Selects(alertJson))
+            {
+                yield return key;
+            }
+        }
+    }
+
+    /// <summary>The service a committed lookup names; null for an integration removed from the configuration since.</summary>
+    public IntelService? Find(string key)
+    {
+        foreach (var (name, _, service) in _services)
+        {
+            if (name == key)
+            {
+                return service;
+            }
+        }
+
+        return int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out var index) && index < _services.Count ? _services[index].Service : null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var (_, _, service) in _services)
+        {
+            await service.DisposeAsync();
+        }
+    }
+}

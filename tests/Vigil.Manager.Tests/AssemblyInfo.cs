@@ -1,0 +1,2 @@
+// Vigil runs on Linux only.
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
