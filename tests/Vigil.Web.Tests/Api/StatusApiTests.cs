@@ -2,9 +2,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Time.Testing;
+using Vigil.Tests.Common;
 using Vigil.Web.Api;
 using Vigil.Web.Index;
-using Vigil.Tests.Common;
 
 namespace Vigil.Web.Tests.Api;
 
