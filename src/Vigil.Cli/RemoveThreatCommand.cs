@@ -7,13 +7,25 @@ namespace Vigil.Cli;
 
 /// <summary>
 /// `vigil remove-threat`: an active-response program speaking Wazuh's stdin protocol (usable by Vigil's execd and
-/// by a real Wazuh execd through a one-line wrapper in active-response/bin). The directories it may act in come
-/// from <c>--allow</c> and from the <c>monitoredDirectories</c> delegate (syscheck's directories, given the home).
+/// by a real Wazuh execd). The directories it may act in come from <c>--allow</c> and from the
+/// <c>monitoredDirectories</c> delegate (syscheck's directories, given the home). The same source is compiled into
+/// the native program <c>vigil-remove-threat</c> (src/Vigil.RemoveThreat), whose root command is this one.
 /// </summary>
 internal static class RemoveThreatCommand
 {
+    public const string Description = "Active-response program: quarantine the file an alert flags (reads Wazuh's AR JSON on stdin).";
+
     public static void AddTo(RootCommand root, Func<string, IReadOnlyList<string>>? monitoredDirectories = null)
     {
+        var command = new Command("remove-threat", Description);
+        Configure(command, monitoredDirectories);
+        root.Subcommands.Add(command);
+    }
+
+    /// <summary>Adds remove-threat's options and action to <paramref name="command"/> (a subcommand of `vigil`, or the native program's root).</summary>
+    public static void Configure(Command command, Func<string, IReadOnlyList<string>>? monitoredDirectories = null)
+    {
+        monitoredDirectories ??= Core.Configuration.OssecConfigLoader.MonitoredDirectories;
         var paths = new HomeOptions();
         var allow = new Option<string[]>("--allow") { Description = "A directory files may be removed from (repeatable); syscheck's monitored directories are added.", AllowMultipleArgumentsPerToken = false };
         var allowHardLinks = new Option<bool>("--allow-hard-links") { Description = "Remove files that have more than one hard link (off: their other names may lie outside the monitored directories)." };
@@ -27,17 +39,17 @@ internal static class RemoveThreatCommand
                 r.AddError("--max-size must be a positive number of bytes");
             }
         });
-        var command = new Command("remove-threat", "Active-response program: quarantine the file an alert flags (reads Wazuh's AR JSON on stdin).")
-        {
-            allow, allowHardLinks, action, maxSize,
-        };
+        command.Options.Add(allow);
+        command.Options.Add(allowHardLinks);
+        command.Options.Add(action);
+        command.Options.Add(maxSize);
         paths.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var home = paths.ResolveHome(parseResult);
             var dataDir = paths.ResolveDataDir(parseResult);
             var allowed = (parseResult.GetValue(allow) ?? [])
-                .Concat(monitoredDirectories?.Invoke(home) ?? [])
+                .Concat(monitoredDirectories(home))
                 .Concat(MonitoredFromHost())
                 .ToArray();
             var program = CreateProgram(
@@ -51,7 +63,6 @@ internal static class RemoveThreatCommand
                 paths.ActiveResponseLog(parseResult));
             return await program.RunAsync(Console.In, Console.Out, cancellationToken) == 0 ? ExitCodes.Success : ExitCodes.Findings;
         });
-        root.Subcommands.Add(command);
     }
 
     /// <summary>The environment variable through which `vigil run` and `vigil agent` tell the programs their execd
@@ -96,22 +107,14 @@ internal static class RemoveThreatCommand
 
     /// <summary>
     /// What execd may run in process: Vigil's remove-threat, when <c>active-response/bin/remove-threat</c> is still the
-    /// shipped wrapper (a script put there by the operator runs as a child process, as always). Same options as the
+    /// shipped wrapper or the package's native build of this command (a program put there by the operator runs as a
+    /// child process, as always). Same options as the
     /// wrapper gives: the monitored directories, quarantine, no hard links.
     /// </summary>
     internal static IReadOnlyDictionary<string, InProcessProgram> InProcess(
         string home, string dataDir, IReadOnlyList<string> monitored, string activeResponseLog, TimeProvider time, long? maxFileSizeBytes = null)
     {
-        var wrapper = Path.Combine(home, "active-response", "bin", "remove-threat");
-        try
-        {
-            var info = new FileInfo(wrapper);
-            if (info.LinkTarget is not null || !info.Exists || info.Length > 4096 || !File.ReadAllText(wrapper).Contains(WrapperMarker, StringComparison.Ordinal))
-            {
-                return new Dictionary<string, InProcessProgram>();
-            }
-        }
-        catch (IOException)
+        if (!ShippedRemoveThreat.IsShipped(Path.Combine(home, "active-response", "bin", "remove-threat"), WrapperMarker))
         {
             return new Dictionary<string, InProcessProgram>();
         }

@@ -1,4 +1,3 @@
-using System.Text.Encodings.Web;
 using System.Text.Json.Nodes;
 using Vigil.Response.Execd;
 
@@ -13,7 +12,7 @@ internal static class QuarantineAudit
 {
     public const string ProgramName = "active-response/bin/vigil-quarantine";
 
-    private static readonly System.Text.Json.JsonSerializerOptions s_json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly System.Text.Json.JsonSerializerOptions s_json = ResponseJson.Options;
 
     public static ValueTask<string> WriteAsync(ActiveResponseLog log, string command, QuarantineRecord record, string text, CancellationToken cancellationToken)
     {
