@@ -2,7 +2,7 @@ using System.CommandLine;
 using Vigil.Cli;
 
 // `vigil-remove-threat [OPTIONS]` is `vigil remove-threat [OPTIONS]`: the same command, options and exit codes.
-var root = new RootCommand(RemoveThreatCommand.Description + " " + Vigil.Response.RemoveThreat.ShippedRemoveThreat.NativeMarker);
+var root = new RootCommand(RemoveThreatCommand.Description + " " + Vigil.Response.RemoveThreat.ShippedRemoveThreat.NativeMarker + ", the same options and exit codes.");
 RemoveThreatCommand.Configure(root);
 var parseResult = root.Parse(args);
 if (parseResult.Errors.Count == 0)

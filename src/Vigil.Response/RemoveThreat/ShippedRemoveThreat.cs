@@ -9,8 +9,12 @@ namespace Vigil.Response.RemoveThreat;
 /// </summary>
 internal static class ShippedRemoveThreat
 {
-    /// <summary>Text the native build carries (its help names it), by which it is recognised.</summary>
-    public const string NativeMarker = "Native build of `vigil remove-threat`.";
+    /// <summary>
+    /// Text the native build carries (its help says it), by which it is recognised. It is searched for as UTF-16, the
+    /// form of a string literal in a NativeAOT image; it sits inside the help text, not at its end, where the image's
+    /// text was found not to end as plain UTF-16.
+    /// </summary>
+    public const string NativeMarker = "Native build of `vigil remove-threat`";
 
     private const long MaxNativeSize = 64L << 20;
 
