@@ -78,5 +78,5 @@ sed "s/@VERSION@/$version/; s/@SIZE@/$size/" deploy/debian/control > "$root/DEBI
 
 deb="$out/vigil_${version}_amd64.deb"
 rm -f "$out"/vigil_*_amd64.deb
-dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
+dpkg-deb --root-owner-group -Zgzip --build "$root" "$deb" >/dev/null
 echo "package.sh: $deb"

@@ -75,8 +75,8 @@ public sealed class PackageTests : IDisposable
     {
         var deb = await PackageBuild.DebAsync();
         Assert.False(File.Exists("/usr/bin/vigil"), "a vigil is installed on this host; the test would not show what the package does");
+        Assert.False(Directory.Exists("/.vigil-quarantine"));
         Directory.CreateDirectory(_temp.Combine("upper"));
-        Directory.CreateDirectory(_temp.Combine("watched"));
         var eicar = _temp.Combine("eicar.com");
         File.WriteAllBytes(eicar, Eicar.Bytes);
         var script = Path.Combine(AppContext.BaseDirectory, "Package", "package-install.sh");
@@ -97,11 +97,11 @@ public sealed class PackageTests : IDisposable
         Assert.Contains($"version={VigilVersion.Current}", install);
         Assert.Contains("config-check=0", install);
         Assert.Contains("scan=1", install); // exit 1: malware found
-        Assert.Contains(_temp.Combine("watched", "scan-me.com"), install);
+        Assert.Contains("/var/tmp/vigil-package-test/scan-me.com", install);
         Assert.Contains("wazuh-remove-threat=0", install);
         Assert.Contains("wazuh-file=gone", install);
         Assert.Contains("wazuh-log-success=1", install);
-        Assert.Contains("wazuh-vault-files=1", install);
+        Assert.Contains("wazuh-quarantined=1", install);
 
         // Remove: the program, units, command and Wazuh drop-in go; configuration, state and logs stay.
         var removed = sections["remove"];
@@ -120,6 +120,8 @@ public sealed class PackageTests : IDisposable
         Assert.False(File.Exists("/usr/bin/vigil"));
         Assert.False(Directory.Exists("/etc/vigil"));
         Assert.False(Directory.Exists("/var/lib/vigil"));
+        Assert.False(Directory.Exists("/var/tmp/vigil-package-test"));
+        Assert.False(Directory.Exists("/.vigil-quarantine"));
         Assert.Contains("no packages found matching vigil", RunWithExit("dpkg-query", "-W", "vigil").Output);
     }
 

@@ -9,7 +9,9 @@ for d in etc opt usr var; do
   mkdir -p "$scratch/upper/$d/u" "$scratch/upper/$d/w"
   mount -t overlay overlay -o "lowerdir=/$d,upperdir=$scratch/upper/$d/u,workdir=$scratch/upper/$d/w" "/$d" || exit 91
 done
-watched="$scratch/watched"
+# Inside the overlay, on the same filesystem as the data directories: a removal renames into their vaults.
+watched=/var/tmp/vigil-package-test
+mkdir -p "$watched"
 
 # A Wazuh agent on this host: its active-response directory and a configuration watching $watched.
 mkdir -p /var/ossec/active-response/bin /var/ossec/etc /var/ossec/logs
@@ -33,7 +35,7 @@ cp "$eicar" "$watched/wazuh.com"
 message "$watched/wazuh.com" "$(md5sum "$eicar" | cut -d' ' -f1)" | (cd /var/ossec && env -i PATH=/usr/bin:/bin /var/ossec/active-response/bin/vigil-remove-threat) >/dev/null; echo "wazuh-remove-threat=$?"
 [ -e "$watched/wazuh.com" ] && echo "wazuh-file=still-there" || echo "wazuh-file=gone"
 grep -c 'Successfully removed threat' /var/ossec/logs/active-responses.log | sed 's/^/wazuh-log-success=/'
-ls /var/ossec/.vigil/vault | wc -l | sed 's/^/wazuh-vault-files=/'
+vigil quarantine list --data-dir /var/ossec/.vigil 2>&1 | grep -c 'wazuh.com' | sed 's/^/wazuh-quarantined=/'
 
 list() { find /opt/vigil /usr/bin/vigil /lib/systemd/system/vigil-agent.service /lib/systemd/system/vigil-manager.service /etc/vigil /var/lib/vigil /var/log/vigil /var/ossec/active-response/bin/vigil-remove-threat /usr/share/doc/vigil -maxdepth 0 2>/dev/null | sort; }
 echo "== remove"
