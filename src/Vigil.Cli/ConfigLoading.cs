@@ -35,17 +35,7 @@ internal static class ConfigLoading
     /// The directories syscheck monitors, from the ossec.conf under a home (Vigil's config/ or Wazuh's etc/); empty when
     /// there is none or it does not load, so a removal outside an explicit allow-list is refused.
     /// </summary>
-    public static IReadOnlyList<string> MonitoredDirectories(string home)
-    {
-        var path = new[] { Path.Combine(home, "config", "ossec.conf"), Path.Combine(home, "etc", "ossec.conf") }.FirstOrDefault(File.Exists);
-        if (path is null)
-        {
-            return [];
-        }
-
-        var result = OssecConfigLoader.Load(path, new ConfigLoadOptions { Home = home });
-        return result.HasErrors ? [] : [.. result.Config.Syscheck.Directories.Select(d => d.Path)];
-    }
+    public static IReadOnlyList<string> MonitoredDirectories(string home) => OssecConfigLoader.MonitoredDirectories(home);
 
     /// <summary>
     /// What the configuration names on this host that is not there: an active-response <c>&lt;executable&gt;</c>

@@ -22,7 +22,22 @@ internal static class VigilCommandLine
         IntegrationCommand.AddTo(root);
         ScanCommand.AddTo(root);
         VtCommand.AddTo(root);
+        foreach (var option in root.Options.OfType<VersionOption>())
+        {
+            option.Action = new PrintVersion();
+        }
+
         return root;
+    }
+
+    /// <summary><c>vigil --version</c>: the build's one version (<see cref="Core.VigilVersion"/>), whatever assembly hosts the command line.</summary>
+    private sealed class PrintVersion : System.CommandLine.Invocation.SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            parseResult.InvocationConfiguration.Output.WriteLine(Core.VigilVersion.Current);
+            return ExitCodes.Success;
+        }
     }
 
     /// <summary>

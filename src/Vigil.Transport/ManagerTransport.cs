@@ -24,6 +24,9 @@ internal sealed record ManagerTransportOptions
     public required string DataDirectory { get; init; }
 
     public required string Password { get; init; }
+
+    /// <summary>The manager's version in the handshake: it serves agents of this version or older.</summary>
+    public string Version { get; init; } = Core.VigilVersion.Current;
 }
 
 /// <summary>What the gRPC services share.</summary>
@@ -37,6 +40,9 @@ internal sealed record ManagerTransportContext(
 {
     /// <summary>Cancelled when the manager stops: agent streams end at once instead of holding the shutdown.</summary>
     public CancellationTokenSource Stopping { get; } = new();
+
+    /// <summary>The manager's version (<see cref="ManagerTransportOptions.Version"/>).</summary>
+    public string Version { get; init; } = Core.VigilVersion.Current;
 }
 
 /// <summary>The manager's listeners: Kestrel over HTTP/2 with the CA-issued server certificate.</summary>
@@ -53,7 +59,7 @@ internal sealed class ManagerTransport(WebApplication app, ManagerTransportConte
         TimeProvider time,
         CancellationToken cancellationToken)
     {
-        var context = new ManagerTransportContext(authority, registry, new SessionTable(), handler, options.Password, time);
+        var context = new ManagerTransportContext(authority, registry, new SessionTable(), handler, options.Password, time) { Version = options.Version };
         var hosts = new List<string> { "localhost", "127.0.0.1", "::1", Dns.GetHostName() };
         if (!options.ListenAddress.Equals(IPAddress.Any) && !options.ListenAddress.Equals(IPAddress.IPv6Any))
         {

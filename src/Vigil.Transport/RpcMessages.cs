@@ -20,6 +20,11 @@ internal static class RpcMessages
             return $"manager {manager} did not answer in time";
         }
 
+        if (exception.StatusCode == StatusCode.FailedPrecondition)
+        {
+            return $"refused by manager {manager}: {exception.Status.Detail}";
+        }
+
         return $"{exception.StatusCode}: {exception.Status.Detail}";
     }
 

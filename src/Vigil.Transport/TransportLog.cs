@@ -48,5 +48,8 @@ internal static partial class TransportLog
     [LoggerMessage(6014, LogLevel.Error, "Refused the manager at {Manager}: its certificate {Subject} is not issued by the pinned manager CA (sha256 {CaFingerprint}); nothing is sent to it and no command is taken from it")]
     public static partial void ManagerCertificateRefused(ILogger logger, string manager, string subject, string caFingerprint);
 
+    [LoggerMessage(6015, LogLevel.Error, "Refused agent {AgentId} ({AgentName}): {Reason}")]
+    public static partial void AgentVersionRefused(ILogger logger, string agentId, string agentName, string reason);
+
     public static string Describe(IPAddress? address) => address?.ToString() ?? "unknown";
 }

@@ -11,16 +11,17 @@ namespace Vigil.Benchmarks.Response;
 
 /// <summary>
 /// Time from an AR command handed to execd until the flagged file is out of place (in quarantine for Vigil's
-/// remove-threat, deleted for the seed's script), p50/p99 over N runs each: Vigil's program as a child process
-/// (what execd runs), the seed's remove-threat.sh (the Wazuh baseline), and Vigil's remover in process (the cost
-/// of the safety checks and the quarantine alone, without process start).
+/// remove-threat, deleted for the seed's script), p50/p99 over N runs each, in one run: the native remove-threat
+/// (NativeAOT, eng/package.sh) as a child process, `vigil remove-threat` through dotnet as a child process, the seed's
+/// remove-threat.sh (the Wazuh baseline), and Vigil's remover in process (the cost of the safety checks and the
+/// quarantine alone, without process start).
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 internal sealed class ArLatencyScenario : IScenario
 {
     public string Name => "ar-latency";
 
-    public string Description => "AR command → file quarantined: vigil remove-threat vs the seed's remove-threat.sh (--runs N)";
+    public string Description => "AR command → file quarantined: native remove-threat vs vigil remove-threat (dotnet) vs the seed's remove-threat.sh (--runs N)";
 
     public async Task<int> RunAsync(string[] args)
     {
@@ -33,6 +34,13 @@ internal sealed class ArLatencyScenario : IScenario
             return 2;
         }
 
+        var native = Path.Combine(repo, "artifacts", "package", "native", "vigil-remove-threat");
+        if (!File.Exists(native))
+        {
+            await Console.Error.WriteLineAsync($"ar-latency: build the native remove-threat first: eng/package.sh --native-only ({native} is missing)");
+            return 2;
+        }
+
         var root = Path.Combine(Path.GetTempPath(), "vigil-ar-latency-" + Guid.NewGuid().ToString("N")[..8]);
         var home = Path.Combine(root, "home");
         var monitored = Path.Combine(root, "mon");
@@ -41,6 +49,15 @@ internal sealed class ArLatencyScenario : IScenario
         Directory.CreateDirectory(monitored);
         Install(Path.Combine(bin, "remove-threat.sh"), await File.ReadAllTextAsync(Path.Combine(repo, "tests", "Vigil.Response.Tests", "Fixtures", "remove-threat.sh")));
         Install(Path.Combine(bin, "remove-threat"), $"#!/bin/sh\nexec dotnet '{vigil}' remove-threat --home '{home}' --allow '{monitored}'\n");
+
+        // The native program is started by execd itself, no script in between, as a Wazuh execd or the package's
+        // home starts it: the home and the monitored directory come from the environment a host gives its programs.
+        File.Copy(native, Path.Combine(bin, "vigil-remove-threat"));
+        File.Copy(Path.Combine(Path.GetDirectoryName(native)!, "libe_sqlite3.so"), Path.Combine(bin, "libe_sqlite3.so"));
+        File.SetUnixFileMode(Path.Combine(bin, "vigil-remove-threat"), (UnixFileMode)0x1E8); // 0750
+        Environment.SetEnvironmentVariable("VIGIL_HOME", home);
+        Environment.SetEnvironmentVariable("VIGIL_DATA", null);
+        Environment.SetEnvironmentVariable("VIGIL_MONITORED", monitored);
         try
         {
             var options = new ExecdOptions
@@ -50,18 +67,21 @@ internal sealed class ArLatencyScenario : IScenario
                 [
                     new CommandOptions { Name = "seed", Executable = "remove-threat.sh" },
                     new CommandOptions { Name = "vigil", Executable = "remove-threat" },
+                    new CommandOptions { Name = "native", Executable = "vigil-remove-threat" },
                 ],
                 ActiveResponses =
                 [
                     new ActiveResponseOptions { Command = "seed", Location = ActiveResponseLocations.Local },
                     new ActiveResponseOptions { Command = "vigil", Location = ActiveResponseLocations.Local },
+                    new ActiveResponseOptions { Command = "native", Location = ActiveResponseLocations.Local },
                 ],
             };
             var execd = new ExecDaemon(options, new ActiveResponseLog(ActiveResponseLog.PathUnder(home), TimeProvider.System), TimeProvider.System);
 
             await Console.Out.WriteLineAsync($"runs per row: {runs}; host: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}");
             await Console.Out.WriteLineAsync($"{"program",-44} {"p50 ms",8} {"p99 ms",8} {"max ms",8}");
-            await ReportAsync("vigil remove-threat (child process of execd)", await MeasureAsync(runs, monitored, path => execd.ExecuteAsync(Message("vigil0", path), CancellationToken.None)));
+            await ReportAsync("native remove-threat (child process of execd)", await MeasureAsync(runs, monitored, path => execd.ExecuteAsync(Message("native0", path), CancellationToken.None)));
+            await ReportAsync("vigil remove-threat (dotnet, child of execd)", await MeasureAsync(runs, monitored, path => execd.ExecuteAsync(Message("vigil0", path), CancellationToken.None)));
             await ReportAsync("seed remove-threat.sh (child process, rm -f)", await MeasureAsync(runs, monitored, path => execd.ExecuteAsync(Message("seed0", path), CancellationToken.None)));
 
             var quarantine = new QuarantineOptions { DataDirectory = Path.Combine(home, ".vigil") };

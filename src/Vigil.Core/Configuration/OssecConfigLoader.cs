@@ -42,6 +42,22 @@ public static partial class OssecConfigLoader
         return LoadFromString(xml, path, options);
     }
 
+    /// <summary>
+    /// The directories syscheck monitors, from the ossec.conf under a home (Vigil's config/ or Wazuh's etc/); empty when
+    /// there is none or it does not load, so a removal outside an explicit allow-list is refused.
+    /// </summary>
+    public static IReadOnlyList<string> MonitoredDirectories(string home)
+    {
+        var path = new[] { Path.Combine(home, "config", "ossec.conf"), Path.Combine(home, "etc", "ossec.conf") }.FirstOrDefault(File.Exists);
+        if (path is null)
+        {
+            return [];
+        }
+
+        var result = Load(path, new ConfigLoadOptions { Home = home });
+        return result.HasErrors ? [] : [.. result.Config.Syscheck.Directories.Select(d => d.Path)];
+    }
+
     /// <summary>Reads configuration text as if it were the file <paramref name="fileName"/>, which names it in diagnostics.</summary>
     public static ConfigLoadResult LoadFromString(string xml, string fileName, ConfigLoadOptions? options = null)
     {

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -18,7 +17,7 @@ internal sealed class ExecDaemon(ExecdOptions options, ActiveResponseLog log, Ti
     /// <summary>argv0 of execd's own lines in <c>active-responses.log</c>.</summary>
     public const string LogName = "vigil-execd";
 
-    private static readonly JsonSerializerOptions s_json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonSerializerOptions s_json = ResponseJson.Options;
 
     private readonly ActiveResponseCatalog _catalog = new(options);
     private readonly Lock _gate = new();

@@ -1,4 +1,3 @@
-using System.Text.Encodings.Web;
 using System.Text.Json.Nodes;
 using Vigil.Response.Execd;
 
@@ -13,7 +12,7 @@ internal static class QuarantineAudit
 {
     public const string ProgramName = "active-response/bin/vigil-quarantine";
 
-    private static readonly System.Text.Json.JsonSerializerOptions s_json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly System.Text.Json.JsonSerializerOptions s_json = ResponseJson.Options;
 
     public static async ValueTask<string> WriteAsync(ActiveResponseLog log, string command, QuarantineRecord record, string text, CancellationToken cancellationToken) =>
         (await log.WriteAsync([Entry(command, record, text)], cancellationToken))[0];
@@ -43,6 +42,6 @@ internal static class QuarantineAudit
     /// <summary>Whether a line of the log is this command's entry for the alert <paramref name="alertId"/>.</summary>
     public static bool IsEntryFor(string logLine, string command, string alertId) =>
         logLine.Contains(ProgramName + ": {", StringComparison.Ordinal)
-        && logLine.Contains("\"command\":" + System.Text.Json.JsonSerializer.Serialize(command, s_json), StringComparison.Ordinal)
-        && logLine.Contains("\"alert_id\":" + System.Text.Json.JsonSerializer.Serialize(alertId, s_json), StringComparison.Ordinal);
+        && logLine.Contains("\"command\":" + ResponseJson.Quote(command), StringComparison.Ordinal)
+        && logLine.Contains("\"alert_id\":" + ResponseJson.Quote(alertId), StringComparison.Ordinal);
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Vigil.Core;
@@ -26,7 +25,7 @@ internal sealed class QuarantineOperations(QuarantineOptions options, ActiveResp
     /// <summary>The active-response name the manager sends quarantine commands under; agents run it in process.</summary>
     public const string CommandName = "vigil-quarantine";
 
-    private static readonly JsonSerializerOptions s_json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonSerializerOptions s_json = ResponseJson.Options;
 
     /// <summary>The command's JSON as the manager sends it.</summary>
     /// <summary>
@@ -81,7 +80,7 @@ internal sealed class QuarantineOperations(QuarantineOptions options, ActiveResp
         {
             "restore" => RestoreAsync(id, cancellationToken),
             "delete" => DeleteAsync(id, cancellationToken),
-            _ => Task.FromResult(new QuarantineOperationResult(false, $"quarantine command refused: unknown command {JsonSerializer.Serialize(verb, s_json)}")),
+            _ => Task.FromResult(new QuarantineOperationResult(false, $"quarantine command refused: unknown command {ResponseJson.Quote(verb)}")),
         };
     }
 
@@ -101,7 +100,7 @@ internal sealed class QuarantineOperations(QuarantineOptions options, ActiveResp
 
         if (record.OriginalPath != path || (sha256 is not null && !string.Equals(record.Sha256, sha256, StringComparison.OrdinalIgnoreCase)))
         {
-            return $"quarantine record {id.ToString(CultureInfo.InvariantCulture)} here is {JsonSerializer.Serialize(record.OriginalPath, s_json)} (sha256 {record.Sha256}), not the file the command names";
+            return $"quarantine record {id.ToString(CultureInfo.InvariantCulture)} here is {ResponseJson.Quote(record.OriginalPath)} (sha256 {record.Sha256}), not the file the command names";
         }
 
         return null;

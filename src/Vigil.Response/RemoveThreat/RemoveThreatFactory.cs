@@ -51,22 +51,14 @@ internal static class RemoveThreatFactory
 
     /// <summary>
     /// What execd may run in process: Vigil's remove-threat, when <c>active-response/bin/remove-threat</c> is still the
-    /// shipped wrapper (a script put there by the operator runs as a child process, as always). Same options as the
+    /// shipped wrapper or the package's native build of this command (a program put there by the operator runs as a
+    /// child process, as always). Same options as the
     /// wrapper gives: the monitored directories, quarantine, no hard links.
     /// </summary>
     public static IReadOnlyDictionary<string, InProcessProgram> InProcess(
         string home, string dataDir, IReadOnlyList<string> monitored, string activeResponseLog, TimeProvider time, long? maxFileSizeBytes = null)
     {
-        var wrapper = Path.Combine(home, "active-response", "bin", "remove-threat");
-        try
-        {
-            var info = new FileInfo(wrapper);
-            if (info.LinkTarget is not null || !info.Exists || info.Length > 4096 || !File.ReadAllText(wrapper).Contains(WrapperMarker, StringComparison.Ordinal))
-            {
-                return new Dictionary<string, InProcessProgram>();
-            }
-        }
-        catch (IOException)
+        if (!ShippedRemoveThreat.IsShipped(Path.Combine(home, "active-response", "bin", "remove-threat"), WrapperMarker))
         {
             return new Dictionary<string, InProcessProgram>();
         }

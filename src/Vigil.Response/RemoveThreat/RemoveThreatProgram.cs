@@ -1,4 +1,3 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Vigil.Response.Execd;
@@ -21,7 +20,7 @@ internal sealed class RemoveThreatProgram(ThreatRemover remover, ActiveResponseL
     public const string ErrorPhrase = "Error removing threat";
     public const string AbortedPhrase = "Remove threat active response aborted";
 
-    private static readonly JsonSerializerOptions s_json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonSerializerOptions s_json = ResponseJson.Options;
 
     /// <summary>Runs the exchange over <paramref name="input"/>/<paramref name="output"/>; returns 0 unless the removal failed.</summary>
     public async Task<int> RunAsync(TextReader input, TextWriter output, CancellationToken cancellationToken)
@@ -73,7 +72,7 @@ internal sealed class RemoveThreatProgram(ThreatRemover remover, ActiveResponseL
 
             if (command != "add")
             {
-                await log.WriteAsync(program, $"{line} {ErrorPhrase}: unknown command {JsonSerializer.Serialize(command, s_json)}", cancellationToken);
+                await log.WriteAsync(program, $"{line} {ErrorPhrase}: unknown command {ResponseJson.Quote(command)}", cancellationToken);
                 return 1;
             }
 
@@ -129,7 +128,7 @@ internal sealed class RemoveThreatProgram(ThreatRemover remover, ActiveResponseL
         if (result is { Outcome: RemovalOutcome.Quarantined, Record: { } record } && !alreadyLogged.Record)
         {
             // The quarantine record, for the manager's quarantine view and the file's detection chain (rule 200303).
-            entries.Add(QuarantineAudit.Entry("quarantine", record, $"File quarantined {JsonSerializer.Serialize(target.Path, s_json)}"));
+            entries.Add(QuarantineAudit.Entry("quarantine", record, $"File quarantined {ResponseJson.Quote(target.Path)}"));
         }
 
         if (entries.Count > 0)
@@ -151,7 +150,7 @@ internal sealed class RemoveThreatProgram(ThreatRemover remover, ActiveResponseL
             return (false, false);
         }
 
-        var quoted = JsonSerializer.Serialize(alertId, s_json);
+        var quoted = ResponseJson.Quote(alertId);
         var outcome = false;
         var record = false;
         await foreach (var entry in File.ReadLinesAsync(log.FilePath, cancellationToken))
@@ -176,7 +175,7 @@ internal sealed class RemoveThreatProgram(ThreatRemover remover, ActiveResponseL
     /// <summary>The text after the input JSON in the log line. Paths are JSON-quoted so a newline in a name cannot break the line.</summary>
     public static string Describe(string path, RemovalResult result)
     {
-        var quoted = JsonSerializer.Serialize(path, s_json);
+        var quoted = ResponseJson.Quote(path);
         return result.Outcome switch
         {
             RemovalOutcome.Quarantined or RemovalOutcome.Deleted => $"{SuccessPhrase} {quoted}: {result.Message}",

@@ -38,7 +38,7 @@ internal sealed class AgentConnection(
     // so with many agents sending at once, smaller messages keep fewer parsed events waiting in its memory.
     internal const int MaxBatchEvents = 64;
 
-    public string Version { get; init; } = typeof(AgentConnection).Assembly.GetName().Version?.ToString() ?? "";
+    public string Version { get; init; } = Core.VigilVersion.Current;
 
     public async Task RunAsync(CancellationToken stoppingToken)
     {

@@ -66,7 +66,7 @@ internal sealed record AgentCredentials(string Id, string Name, string Manager, 
         using var channel = GrpcChannel.ForAddress($"https://{enrollmentEndpoint}", new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = false });
         var client = new Protocol.Enrollment.EnrollmentClient(channel);
         var reply = await client.EnrollAsync(
-            new EnrollRequest { Name = name, Password = password, CsrPem = csr, Version = typeof(AgentCredentials).Assembly.GetName().Version?.ToString() ?? "" },
+            new EnrollRequest { Name = name, Password = password, CsrPem = csr, Version = Core.VigilVersion.Current },
             cancellationToken: cancellationToken);
 
         using var authority = X509Certificate2.CreateFromPem(reply.CaCertificatePem);

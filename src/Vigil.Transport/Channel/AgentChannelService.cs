@@ -36,6 +36,13 @@ internal sealed class AgentChannelService(
                 if (first.BodyCase == AgentMessage.BodyOneofCase.Hello)
                 {
                     session.AcknowledgesResponses = first.Hello.AcknowledgesResponses;
+                    if (Core.VigilVersion.CannotServe(context.Version, first.Hello.Version) is { } mismatch)
+                    {
+                        // Said once on each side: the manager's log names the agent, the agent's names the manager.
+                        TransportLog.AgentVersionRefused(logger, agent.Id, agent.Name, mismatch);
+                        context.Registry.Touch(agent.Id, AgentStatus.Disconnected, address?.ToString(), first.Hello.Version, context.Time.GetUtcNow());
+                        throw new RpcException(new Status(StatusCode.FailedPrecondition, mismatch));
+                    }
                 }
             }
         }

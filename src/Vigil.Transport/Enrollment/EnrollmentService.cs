@@ -27,6 +27,11 @@ internal sealed class EnrollmentService(ManagerTransportContext context, ILogger
             throw Refuse(address, StatusCode.InvalidArgument, $"invalid agent name '{request.Name}'");
         }
 
+        if (Core.VigilVersion.CannotServe(context.Version, request.Version) is { } mismatch)
+        {
+            throw Refuse(address, StatusCode.FailedPrecondition, mismatch);
+        }
+
         X509Certificate2? issued = null;
         string? id;
         try

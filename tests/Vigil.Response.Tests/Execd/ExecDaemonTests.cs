@@ -6,6 +6,7 @@ using Vigil.Core.Events;
 using Vigil.Response.Execd;
 using Vigil.Response.RemoveThreat;
 using Vigil.Response.Tests.RemoveThreat;
+using Vigil.Tests.Common;
 
 namespace Vigil.Response.Tests.Execd;
 
@@ -88,12 +89,25 @@ public sealed partial class ExecDaemonTests : IDisposable
         Assert.Equal(new EventMessage('1', _sandbox.LogPath, line), published);
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task Execute_VigilRemoveThreatThroughExecd_QuarantinesAndLogsSuccess()
+    [Theory(Timeout = 600_000)]
+    [InlineData(RemoveThreatBuild.InProcess)]
+    [InlineData(RemoveThreatBuild.Native)]
+    public async Task Execute_VigilRemoveThreatThroughExecd_QuarantinesAndLogsSuccess(RemoveThreatBuild build)
     {
-        var vigil = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "Vigil.Cli", "release", "vigil.dll"));
-        Assert.True(File.Exists(vigil), vigil);
-        InstallScript("remove-threat", $"#!/bin/sh\nexec dotnet '{vigil}' remove-threat --home '{_sandbox.Home}' --allow '{_sandbox.Monitored}'\n");
+        // Both programs as a child of execd: `vigil remove-threat` through dotnet, and the native build.
+        string program;
+        if (build == RemoveThreatBuild.Native)
+        {
+            program = $"'{await PackageBuild.NativeRemoveThreatAsync()}'";
+        }
+        else
+        {
+            var vigil = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "Vigil.Cli", "release", "vigil.dll"));
+            Assert.True(File.Exists(vigil), vigil);
+            program = $"dotnet '{vigil}' remove-threat";
+        }
+
+        InstallScript("remove-threat", $"#!/bin/sh\nexec {program} --home '{_sandbox.Home}' --allow '{_sandbox.Monitored}'\n");
         var options = Options() with
         {
             Commands = [new CommandOptions { Name = "vigil-remove-threat", Executable = "remove-threat" }],

@@ -8,13 +8,15 @@ namespace Vigil.Response.Tests.RemoveThreat;
 
 /// <summary>
 /// The adversarial cases of issue 5: in each, only the flagged file may change (snapshots of the whole tree
-/// before and after), and the log line says what happened.
+/// before and after), and the log line says what happened. Run against both builds of remove-threat: the managed
+/// program in process and the native program as a child process.
 /// </summary>
-public sealed partial class ThreatRemoverTests : IDisposable
+public abstract partial class ThreatRemoverTests : IDisposable
 {
     private readonly Sandbox _sandbox = new();
 
-    public void Dispose() => _sandbox.Dispose();
+    protected abstract RemoveThreatBuild Build { get; }
+
 
     [GeneratedRegex(@"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d active-response/bin/remove-threat: \{.*\} (.*)$")]
     private static partial Regex LogLine();
@@ -49,7 +51,7 @@ public sealed partial class ThreatRemoverTests : IDisposable
     private async Task AssertQuarantinedAsync(string path)
     {
         var before = Snapshot();
-        var run = await RemoveThreatHarness.RunAsync(_sandbox, RemoveThreatHarness.Message(path));
+        var run = await RemoveThreatHarness.RunAsync(_sandbox, RemoveThreatHarness.Message(path), build: Build);
         Assert.StartsWith("Successfully removed threat ", Outcome(run));
         Assert.False(File.Exists(path));
         Sandbox.AssertUnchangedExcept(before, Snapshot(), path);
@@ -64,7 +66,7 @@ public sealed partial class ThreatRemoverTests : IDisposable
     private async Task<string> AssertRefusedAsync(string path, string? message = null, RemoveThreatOptions? options = null, string phrase = "Error removing threat ")
     {
         var before = Snapshot();
-        var run = await RemoveThreatHarness.RunAsync(_sandbox, message ?? RemoveThreatHarness.Message(path), options);
+        var run = await RemoveThreatHarness.RunAsync(_sandbox, message ?? RemoveThreatHarness.Message(path), options, build: Build);
         var outcome = Outcome(run);
         Assert.StartsWith(phrase, outcome);
         Assert.DoesNotContain("Successfully", outcome);
@@ -157,7 +159,7 @@ public sealed partial class ThreatRemoverTests : IDisposable
         var other = Path.Combine(_sandbox.Outside, "other");
         Assert.Equal(0, Sandbox.Run("ln", flagged, other));
         var options = _sandbox.DefaultRemoveOptions() with { AllowHardLinks = true };
-        var run = await RemoveThreatHarness.RunAsync(_sandbox, RemoveThreatHarness.Message(flagged), options);
+        var run = await RemoveThreatHarness.RunAsync(_sandbox, RemoveThreatHarness.Message(flagged), options, build: Build);
         Assert.StartsWith("Successfully removed threat", Outcome(run));
         Assert.False(File.Exists(flagged));
         Assert.True(File.Exists(other)); // the other name stays; the shared inode is now mode 000
@@ -229,32 +231,6 @@ public sealed partial class ThreatRemoverTests : IDisposable
     }
 
     [Fact]
-    public async Task Remove_FileOnTmpfsWithoutPerFilesystemVault_CopiesIntoMainVaultAndUnlinks()
-    {
-        var shm = Path.Combine("/dev/shm", "vigil-test-" + Guid.NewGuid().ToString("N")[..8]);
-        try
-        {
-            var flagged = _sandbox.WriteEicar(Path.Combine(shm, "mal"));
-            var keep = _sandbox.WriteEicar(Path.Combine(shm, "keep"));
-            var before = Sandbox.Snapshot(shm, _sandbox.Monitored);
-            var options = _sandbox.DefaultRemoveOptions() with { AllowedDirectories = [shm] };
-            var quarantine = _sandbox.QuarantineOptions with { UsePerFilesystemVaults = false };
-            var run = await RemoveThreatHarness.RunAsync(_sandbox, RemoveThreatHarness.Message(flagged), options, quarantine);
-            Assert.StartsWith("Successfully removed threat", Outcome(run));
-            Sandbox.AssertUnchangedExcept(before, Sandbox.Snapshot(shm, _sandbox.Monitored), flagged);
-            var record = Assert.Single(run.Records);
-            Assert.StartsWith(_sandbox.QuarantineOptions.MainVaultDirectory + "/", record.VaultPath);
-            Assert.Equal(Eicar.Bytes, File.ReadAllBytes(record.VaultPath));
-            Assert.Equal(UnixFileMode.None, File.GetUnixFileMode(record.VaultPath));
-            Assert.True(File.Exists(keep));
-        }
-        finally
-        {
-            Directory.Delete(shm, recursive: true);
-        }
-    }
-
-    [Fact]
     public async Task Remove_FileOnOtherFilesystem_RenamesIntoThatFilesystemsVault()
     {
         var mount = Path.Combine(_sandbox.Root, "tmpfs");
@@ -262,7 +238,7 @@ public sealed partial class ThreatRemoverTests : IDisposable
         var flagged = _sandbox.WriteEicar(Path.Combine(mount, "sub", "mal"));
         var before = Sandbox.Snapshot(mount);
         var options = _sandbox.DefaultRemoveOptions() with { AllowedDirectories = [mount] };
-        var run = await RemoveThreatHarness.RunAsync(_sandbox, RemoveThreatHarness.Message(flagged), options);
+        var run = await RemoveThreatHarness.RunAsync(_sandbox, RemoveThreatHarness.Message(flagged), options, build: Build);
         Assert.StartsWith("Successfully removed threat", Outcome(run));
         var record = Assert.Single(run.Records);
         var vault = Path.Combine(mount, QuarantineOptions.PerFilesystemVaultName);
@@ -273,26 +249,10 @@ public sealed partial class ThreatRemoverTests : IDisposable
     }
 
     [Fact]
-    public async Task Remove_TwoConcurrentResponsesForOneFile_OneActsOtherReportsHandled()
-    {
-        var flagged = _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "mal"));
-        var before = Snapshot();
-        var vault = _sandbox.CreateVault();
-        var results = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
-            _sandbox.CreateRemover(vault: vault).RemoveAsync(Sandbox.EicarTarget(flagged), QuarantineAction.Quarantine, CancellationToken.None))));
-        Assert.Single(results, r => r.Outcome == RemovalOutcome.Quarantined);
-        var other = Assert.Single(results, r => r.Outcome != RemovalOutcome.Quarantined);
-        Assert.Equal(RemovalOutcome.AlreadyHandled, other.Outcome);
-        Assert.Equal("Threat already handled \"" + flagged + "\": " + other.Message, RemoveThreatProgram.Describe(flagged, other));
-        Assert.Single(vault.Store.List());
-        Sandbox.AssertUnchangedExcept(before, Snapshot(), flagged);
-    }
-
-    [Fact]
     public async Task Remove_DeleteInExtraArgs_DeletesAndRecords()
     {
         var flagged = _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "mal"));
-        var run = await RemoveThreatHarness.RunAsync(_sandbox, RemoveThreatHarness.Message(flagged, extraArgs: ["delete"]));
+        var run = await RemoveThreatHarness.RunAsync(_sandbox, RemoveThreatHarness.Message(flagged, extraArgs: ["delete"]), build: Build);
         Assert.StartsWith("Successfully removed threat", Outcome(run));
         Assert.False(File.Exists(flagged));
         var record = Assert.Single(run.Records);
@@ -320,13 +280,88 @@ public sealed partial class ThreatRemoverTests : IDisposable
 
         var started = TimeProvider.System.GetTimestamp();
         var message = RemoveThreatHarness.Message(big, size: 10L << 30);
-        var run = await RemoveThreatHarness.RunAsync(_sandbox, message, _sandbox.DefaultRemoveOptions() with { MaxFileSizeBytes = 1L << 30 });
+        var run = await RemoveThreatHarness.RunAsync(_sandbox, message, _sandbox.DefaultRemoveOptions() with { MaxFileSizeBytes = 1L << 30 }, build: Build);
         var outcome = Outcome(run);
         Assert.StartsWith("Error removing threat ", outcome);
         Assert.Empty(run.Records);
         Assert.Contains($"the file is {10L << 30} bytes, over the removal limit of {1L << 30} bytes", outcome);
         Assert.True(TimeProvider.System.GetElapsedTime(started) < TimeSpan.FromSeconds(10), "the file was read");
         Assert.True(File.Exists(big));
+    }
+
+    public void Dispose()
+    {
+        _sandbox.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>The suite against the managed remove-threat, in process.</summary>
+public sealed class InProcessThreatRemoverTests : ThreatRemoverTests
+{
+    protected override RemoveThreatBuild Build => RemoveThreatBuild.InProcess;
+}
+
+/// <summary>The suite against the native remove-threat (NativeAOT), as a child process.</summary>
+public sealed class NativeThreatRemoverTests : ThreatRemoverTests
+{
+    protected override RemoveThreatBuild Build => RemoveThreatBuild.Native;
+}
+
+/// <summary>The remover's own cases, below the stdin protocol (one build: the library both programs run).</summary>
+public sealed partial class ThreatRemoverDirectTests : IDisposable
+{
+    private readonly Sandbox _sandbox = new();
+
+    public void Dispose() => _sandbox.Dispose();
+
+    [GeneratedRegex(@"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d active-response/bin/remove-threat: \{.*\} (.*)$")]
+    private static partial Regex LogLine();
+
+    private static string Outcome(RemoveThreatHarness.Run run) => LogLine().Match(run.LogLines[0]).Groups[1].Value;
+
+    private Dictionary<string, string> Snapshot() => Sandbox.Snapshot(_sandbox.Monitored, _sandbox.Outside);
+
+    [Fact]
+    public async Task Remove_FileOnTmpfsWithoutPerFilesystemVault_CopiesIntoMainVaultAndUnlinks()
+    {
+        var shm = Path.Combine("/dev/shm", "vigil-test-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var flagged = _sandbox.WriteEicar(Path.Combine(shm, "mal"));
+            var keep = _sandbox.WriteEicar(Path.Combine(shm, "keep"));
+            var before = Sandbox.Snapshot(shm, _sandbox.Monitored);
+            var options = _sandbox.DefaultRemoveOptions() with { AllowedDirectories = [shm] };
+            var quarantine = _sandbox.QuarantineOptions with { UsePerFilesystemVaults = false };
+            var run = await RemoveThreatHarness.RunAsync(_sandbox, RemoveThreatHarness.Message(flagged), options, quarantine);
+            Assert.StartsWith("Successfully removed threat", Outcome(run));
+            Sandbox.AssertUnchangedExcept(before, Sandbox.Snapshot(shm, _sandbox.Monitored), flagged);
+            var record = Assert.Single(run.Records);
+            Assert.StartsWith(_sandbox.QuarantineOptions.MainVaultDirectory + "/", record.VaultPath);
+            Assert.Equal(Eicar.Bytes, File.ReadAllBytes(record.VaultPath));
+            Assert.Equal(UnixFileMode.None, File.GetUnixFileMode(record.VaultPath));
+            Assert.True(File.Exists(keep));
+        }
+        finally
+        {
+            Directory.Delete(shm, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Remove_TwoConcurrentResponsesForOneFile_OneActsOtherReportsHandled()
+    {
+        var flagged = _sandbox.WriteEicar(Path.Combine(_sandbox.Monitored, "mal"));
+        var before = Snapshot();
+        var vault = _sandbox.CreateVault();
+        var results = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+            _sandbox.CreateRemover(vault: vault).RemoveAsync(Sandbox.EicarTarget(flagged), QuarantineAction.Quarantine, CancellationToken.None))));
+        Assert.Single(results, r => r.Outcome == RemovalOutcome.Quarantined);
+        var other = Assert.Single(results, r => r.Outcome != RemovalOutcome.Quarantined);
+        Assert.Equal(RemovalOutcome.AlreadyHandled, other.Outcome);
+        Assert.Equal("Threat already handled \"" + flagged + "\": " + other.Message, RemoveThreatProgram.Describe(flagged, other));
+        Assert.Single(vault.Store.List());
+        Sandbox.AssertUnchangedExcept(before, Snapshot(), flagged);
     }
 
     [Fact]

@@ -258,6 +258,65 @@ public sealed class ManagerTransportTests : IAsyncLifetime
         await _log.AssertLoggedAsync("Refused enrollment from 127.0.0.1");
     }
 
+    [Fact]
+    public async Task Connect_SameVersion_RegistryRecordsTheAgentsVersion()
+    {
+        var credentials = await EnrollAsync("web-01");
+        Assert.Equal(Core.VigilVersion.Current, _registry!.Find(credentials.Id)!.Version);
+        using var queue = new DurableEventQueue(_temp.Combine("agent", "queue.db"));
+        queue.Enqueue(new EventMessage(EventMessage.SyscheckQueue, "syscheck", "{}"));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var connection = new AgentConnection(credentials, queue, (_, _) => Task.CompletedTask, new AgentConnectionOptions(), NullLogger.Instance, TimeProvider.System) { Version = "0.0.9" };
+        var running = connection.RunAsync(stop.Token);
+        await _handler.Events.Reader.ReadAsync(stop.Token);
+        Assert.Equal("0.0.9", _registry.Find(credentials.Id)!.Version);
+        await stop.CancelAsync();
+        await running;
+    }
+
+    [Fact]
+    public async Task Enroll_AgentNewerThanTheManager_IsRefusedSayingWhy()
+    {
+        await RestartManagerAsync("0.0.1");
+        var refused = await Assert.ThrowsAsync<RpcException>(() => EnrollAsync("web-01"));
+        Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
+        Assert.Equal($"agent version {Core.VigilVersion.Current} is newer than the manager's 0.0.1: upgrade the manager first (a manager serves agents of its version or older)", refused.Status.Detail);
+        Assert.Empty(_registry!.List());
+    }
+
+    [Fact]
+    public async Task Connect_AgentNewerThanTheManager_BothSidesLogWhyAndNothingIsServed()
+    {
+        var credentials = await EnrollAsync("web-01");
+        await RestartManagerAsync("0.0.1");
+        var agentLog = new RecordingLoggerFactory();
+        using var queue = new DurableEventQueue(_temp.Combine("agent", "queue.db"));
+        queue.Enqueue(new EventMessage(EventMessage.SyscheckQueue, "syscheck", "{}"));
+        using var stop = new CancellationTokenSource();
+        var connection = new AgentConnection(credentials, queue, (_, _) => Task.CompletedTask, new AgentConnectionOptions(), agentLog.CreateLogger("Vigil.Agent"), TimeProvider.System) { Version = "0.2.0" };
+        var running = connection.RunAsync(stop.Token);
+
+        const string Why = "agent version 0.2.0 is newer than the manager's 0.0.1: upgrade the manager first";
+        await agentLog.AssertLoggedAsync($"refused by manager 127.0.0.1:{_agentPort}: {Why}");
+        await _log.AssertLoggedAsync($"Refused agent {credentials.Id} (web-01): {Why}");
+        await stop.CancelAsync();
+        await running;
+        Assert.Equal(0, _handler.Connections);
+        Assert.Equal(1, queue.Count);
+        var record = _registry!.Find(credentials.Id)!;
+        Assert.Equal("0.2.0", record.Version);
+        Assert.NotEqual(AgentStatus.Active, record.Status);
+    }
+
+    // The same CA and registry behind a manager of another version.
+    private async Task RestartManagerAsync(string version)
+    {
+        await _transport!.DisposeAsync();
+        _transport = await ManagerTransport.StartAsync(
+            new ManagerTransportOptions { AgentPort = _agentPort, EnrollmentPort = _enrollmentPort, DataDirectory = _temp.Combine("manager"), Password = Password, Version = version },
+            _authority!, _registry!, _handler, _log, TimeProvider.System, CancellationToken.None);
+    }
+
     private async Task<AgentCredentials> EnrollAsync(string name)
     {
         var data = _temp.Combine("agent-" + name);
