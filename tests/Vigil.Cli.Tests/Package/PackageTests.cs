@@ -57,7 +57,7 @@ public sealed class PackageTests : IDisposable
         Assert.Equal(File.ReadAllText(RepositoryPaths.Get("config", "ossec.conf")), File.ReadAllText(Path.Combine(tree, "etc", "vigil", "ossec.conf")));
         Assert.Equal(File.ReadAllText(RepositoryPaths.Get("deploy", "systemd", "vigil-agent.service")), File.ReadAllText(Path.Combine(tree, "lib", "systemd", "system", "vigil-agent.service")));
         Assert.Contains("ExecStart=/opt/vigil/bin/vigil agent", File.ReadAllText(Path.Combine(tree, "lib", "systemd", "system", "vigil-agent.service")));
-        Assert.True(ShippedRemoveThreat.IsShipped(Path.Combine(tree, "opt", "vigil", "active-response", "bin", "remove-threat"), RemoveThreatCommand.WrapperMarker));
+        Assert.True(ShippedRemoveThreat.IsShipped(Path.Combine(tree, "opt", "vigil", "active-response", "bin", "remove-threat"), RemoveThreatFactory.WrapperMarker));
     }
 
     [Fact(Timeout = 1_800_000)]
