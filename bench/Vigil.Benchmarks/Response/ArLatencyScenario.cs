@@ -130,6 +130,8 @@ internal sealed class ArLatencyScenario : IScenario
         return Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{name,-44} {At(sorted, 0.50),8:0.0} {At(sorted, 0.99),8:0.0} {sorted[^1],8:0.0}"));
     }
 
+    private static long s_alertId;
+
     private static string Message(string wireName, string path) => new JsonObject
     {
         ["version"] = 1,
@@ -141,7 +143,7 @@ internal sealed class ArLatencyScenario : IScenario
             ["alert"] = new JsonObject
             {
                 ["rule"] = new JsonObject { ["level"] = 12, ["id"] = "87105", ["description"] = "VirusTotal: Alert" },
-                ["id"] = "1700000000.1",
+                ["id"] = $"1700000000.{Interlocked.Increment(ref s_alertId)}", // unique: the same alert and path is one response
                 ["data"] = new JsonObject { ["virustotal"] = new JsonObject { ["source"] = new JsonObject { ["file"] = path, ["md5"] = Eicar.Md5, ["sha1"] = Eicar.Sha1 } } },
             },
         },
