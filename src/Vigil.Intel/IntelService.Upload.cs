@@ -150,10 +150,13 @@ internal sealed partial class IntelService
             return;
         }
 
+        // The timer first, then the moment it fires is published: a clock moved to that moment then fires it (published
+        // before, a clock moved in between would set the timer that much later, past the moment shown).
+        var timer = Task.Delay(delay, _time, cancellationToken);
         WaitingUntil = until;
         try
         {
-            await Task.Delay(delay, _time, cancellationToken);
+            await timer;
         }
         finally
         {

@@ -270,12 +270,15 @@ internal sealed partial class IntelService : IAlertSink, IAsyncDisposable
         var wake = _wake.Reader.WaitToReadAsync(cancellationToken).AsTask();
         if (result.Kind == StepKind.Waiting)
         {
-            WaitingUntil = result.Until;
             var delay = result.Until - _time.GetUtcNow();
             if (delay > TimeSpan.Zero)
             {
                 using var cancelDelay = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 var timer = Task.Delay(delay, _time, cancelDelay.Token);
+
+                // Published once the timer is set: a clock moved to this moment then fires it (published before, a
+                // clock moved in between would set the timer that much later, past the moment shown).
+                WaitingUntil = result.Until;
                 await Task.WhenAny(timer, wake);
                 await cancelDelay.CancelAsync();
             }
