@@ -11,7 +11,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 scenario="${1:?usage: bench/first-run.sh ready|scan [FILES]}"
 files="${2:-}"
 work="$(mktemp -d /tmp/vigil-first-run.XXXXXX)"
-trap 'kill "${vigil_pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'if [ -n "${vigil_pid:-}" ]; then kill "$vigil_pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
 "$here/vigil" --help >/dev/null # builds once
 
 make_tree() { # FILES -> $work/tree, 500 files a directory
