@@ -151,17 +151,25 @@ public sealed class FimServiceTests
         await using var fim = await FimHarness.StartAsync();
         var path = Path.Combine(fim.Root, "download.iso");
         var all = new List<byte>();
-        await using (var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1, FileOptions.None))
-        {
-            for (var i = 0; i < 8; i++)
+        // The writer runs on a thread of its own, pausing 250 ms between chunks (a quarter of the FIM's quiet period):
+        // on the thread pool, a loaded test run could stretch a pause past the quiet period and so see a real pause.
+        await Task.Factory.StartNew(
+            () =>
             {
-                var chunk = Encoding.UTF8.GetBytes(new string((char)('a' + i), 4096));
-                await stream.WriteAsync(chunk);
-                await stream.FlushAsync();
-                all.AddRange(chunk);
-                await Task.Delay(250);
-            }
-        }
+                using var pause = new ManualResetEventSlim();
+                using var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1, FileOptions.None);
+                for (var i = 0; i < 8; i++)
+                {
+                    var chunk = Encoding.UTF8.GetBytes(new string((char)('a' + i), 4096));
+                    stream.Write(chunk);
+                    stream.Flush();
+                    all.AddRange(chunk);
+                    pause.Wait(250);
+                }
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
 
         await fim.Sink.WaitForAsync(path, "added");
         await fim.IdleAsync();
