@@ -47,6 +47,7 @@ internal sealed class AgentHost(
         _queue = new DurableEventQueue(paths.Queue, DurableEventQueue.DefaultCapacity, logger);
         var execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
         var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, _queue, time) { Position = new QueueTailPosition(_queue, "arlog") };
+        tailer.Anchor(); // before any response runs
         var quarantine = QuarantineOperations.Local(paths.Data, paths.ActiveResponseLog, time);
         var connection = new AgentConnection(
             credentials,

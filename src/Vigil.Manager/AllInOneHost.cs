@@ -109,6 +109,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         // The AR log goes back into the pipeline as logcollector sends it to Wazuh (so 657/100092/100093 fire),
         // whichever program wrote the line: Vigil's remove-threat or the seed's remove-threat.sh.
         _tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time) { Position = new QueueTailPosition(_queue, "arlog") };
+        _tailer.Anchor(); // before the loop carries out responses queued before a crash
         _loop = new AnalysisLoop(guard, writer, _intel, _execd, _responses, Indexing, Stages.Register("index"), new QueueCommit(this, _queue), _stopping.Token);
         _analysis = Task.Run(() => _loop.RunAsync(_stopping.Token), CancellationToken.None);
         var execdLoop = _execd.RunTimeoutLoopAsync(_stopping.Token);

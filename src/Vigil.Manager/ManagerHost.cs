@@ -123,6 +123,7 @@ internal sealed class ManagerHost(
         // The manager is agent 000: `server` responses, and `local` ones for its own alerts, run here.
         _execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
         var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time) { Position = new QueueTailPosition(_local, "arlog") };
+        tailer.Anchor(); // before the loop carries out responses queued before a crash
         _loop = new AnalysisLoop(guard, writer, _intel, _execd, _responses, Indexing, Stages.Register("index"), new RegistryCommit(this, writer.Ends), _stopping.Token);
         _analysis = Task.Run(() => _loop.RunAsync(_stopping.Token), CancellationToken.None);
         var pumpLoop = PumpLocalAsync(_stopping.Token);

@@ -18,15 +18,18 @@ public sealed class CrashTests
         // Vigil's shipped wrapper: remove-threat runs in process, as in a real install.
         File.Copy(RepositoryPaths.Get("active-response", "bin", "remove-threat"), Path.Combine(fixture.Home, "active-response", "bin", "remove-threat"), overwrite: true);
         VigilProcess? vigil = null;
+        var earlier = new System.Text.StringBuilder();
         try
         {
             var drill = new CrashDrill(fixture.Watched, fixture.AlertsJson, seed: 13)
             {
+                ActiveResponseLog = Path.Combine(fixture.Data, "logs", "active-responses.log"),
                 StartAsync = async () =>
                 {
                     if (vigil is not null)
                     {
                         await vigil.DisposeAsync();
+                        earlier.AppendLine("--- an earlier run:").AppendLine(vigil.Output);
                     }
 
                     vigil = fixture.Start();
@@ -37,7 +40,7 @@ public sealed class CrashTests
             };
 
             var result = await drill.RunAsync(kills: 3, filesPerBurst: 60);
-            Assert.True(result.Lost == 0 && result.Duplicated == 0, $"{result}\n{vigil!.Output}");
+            Assert.True(result.Lost == 0 && result.Duplicated == 0, $"{result}\n{result.Losses}{earlier}--- the last run:\n{vigil!.Output}");
             Assert.Equal(240, result.Files);
             Assert.Equal(0, await vigil!.InterruptAsync(TimeSpan.FromSeconds(30)));
         }
@@ -161,6 +164,7 @@ public sealed class CrashTests
             File.Copy(RepositoryPaths.Get("active-response", "bin", "remove-threat"), Path.Combine(home.Home, "active-response", "bin", "remove-threat"), overwrite: true);
             var drill = new CrashDrill(home.Watched, fixture.AlertsJson, seed: 14)
             {
+                ActiveResponseLog = home.ActiveResponseLog,
                 StartAsync = async () =>
                 {
                     if (manager is null || manager.HasExited)
@@ -190,7 +194,7 @@ public sealed class CrashTests
             };
 
             var result = await drill.RunAsync(kills: 4, filesPerBurst: 50);
-            Assert.True(result.Lost == 0 && result.Duplicated == 0, $"{result}\n{manager!.Output}\n{agent?.Output}");
+            Assert.True(result.Lost == 0 && result.Duplicated == 0, $"{result}\n{result.Losses}{manager!.Output}\n{agent?.Output}");
         }
         finally
         {

@@ -13,6 +13,9 @@ public sealed record CrashDrillResult(
     int LostQuarantines, int DuplicatedQuarantines,
     int MaliciousLeft)
 {
+    /// <summary>For a failure message: each file with a stage missing, and what the AR log says of it.</summary>
+    public string Losses { get; init; } = "";
+
     public int Lost => LostFim + LostVerdicts + LostRemovals + LostQuarantines + MaliciousLeft;
 
     public int Duplicated => DuplicatedFim + DuplicatedVerdicts + DuplicatedRemovals + DuplicatedQuarantines;
@@ -71,6 +74,9 @@ public sealed class CrashDrill(string watched, string alertsJson, int seed)
         await Task.Delay(TimeSpan.FromSeconds(2)); // room for a duplicate to show
         return Count(kills);
     }
+
+    /// <summary>The active-response log, read when the drill counts (its lines about a lost file go in the result).</summary>
+    public string? ActiveResponseLog { get; init; }
 
     private async Task BurstAsync(int count, int killAt, Func<Task>? kill)
     {
@@ -139,13 +145,44 @@ public sealed class CrashDrill(string watched, string alertsJson, int seed)
             }
         }
 
+        var losses = new System.Text.StringBuilder();
+        var arLines = ActiveResponseLog is not null && File.Exists(ActiveResponseLog) ? File.ReadAllLines(ActiveResponseLog) : [];
+        foreach (var file in _files)
+        {
+            var missing = new List<string>();
+            if (!fim.ContainsKey(file))
+            {
+                missing.Add("FIM");
+            }
+
+            if (_malicious.Contains(file))
+            {
+                missing.AddRange(new[] { ("verdict", verdicts), ("100092", removals), ("200303", quarantines) }.Where(s => !s.Item2.ContainsKey(file)).Select(s => s.Item1));
+                if (File.Exists(file))
+                {
+                    missing.Add("removal (still on disk)");
+                }
+            }
+
+            if (missing.Count > 0)
+            {
+                losses.AppendLine($"{file}: no {string.Join(", ", missing)}");
+                var name = Path.GetFileName(file);
+                foreach (var arLine in arLines.Where(l => l.Contains(name, StringComparison.Ordinal)))
+                {
+                    losses.AppendLine($"  ar: {(arLine.Length > 400 ? arLine[..200] + " … " + arLine[^200..] : arLine)}");
+                }
+            }
+        }
+
         return new CrashDrillResult(
             kills, _files.Count, _malicious.Count,
             _files.Count(f => !fim.ContainsKey(f)), fim.Values.Sum(v => v - 1),
             _malicious.Count(f => !verdicts.ContainsKey(f)), verdicts.Values.Sum(v => v - 1),
             _malicious.Count(f => !removals.ContainsKey(f)), removals.Values.Sum(v => v - 1),
             _malicious.Count(f => !quarantines.ContainsKey(f)), quarantines.Values.Sum(v => v - 1),
-            _malicious.Count(File.Exists));
+            _malicious.Count(File.Exists))
+        { Losses = losses.ToString() };
 
         static string? Source(JsonElement data)
         {

@@ -25,6 +25,31 @@ internal sealed class ActiveResponseLogTailer(string path, IEventSink sink, Time
 
     public string FilePath => path;
 
+    /// <summary>
+    /// Fixes where reading starts, durably, when no position was kept yet: the log's end now (its start once it
+    /// appears, when it does not exist). A host calls this before anything of its own can write the log (responses
+    /// still queued from before a crash run first thing at start): a line they write before the first poll is then
+    /// read, not skipped by a start at the end.
+    /// </summary>
+    public void Anchor()
+    {
+        if (Position is null || Position.Load() is not null)
+        {
+            return;
+        }
+
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
+            var stat = FileDescriptor.FStat(stream.SafeFileHandle, path);
+            Position.Save(stat.Ino, startAtEnd ? stat.Size : 0);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            Position.Save(0, 0); // no inode is 0: the file, once created, is read from its start
+        }
+    }
+
     /// <summary>Polls until cancelled, every <paramref name="interval"/>; a last poll runs on the way out is not attempted.</summary>
     public async Task RunAsync(TimeSpan interval, CancellationToken cancellationToken)
     {

@@ -60,6 +60,45 @@ public sealed class ActiveResponseLogTests : IDisposable
         Assert.Equal("first ever", Assert.Single(sink.Messages).Message);
     }
 
+    // A host restarted after a crash runs the responses it still had queued before its tailer first polls; with no
+    // position kept yet (the crash came before the first line was read), a start at the end skipped their lines:
+    // files quarantined with no 100092 and no 200303. Anchored at start, the tailer reads them.
+    [Fact]
+    public async Task Tailer_AnchoredBeforeLinesAreWritten_ReadsLinesWrittenBeforeItsFirstPoll()
+    {
+        File.WriteAllText(_sandbox.LogPath, "from before the host\n");
+        var position = new Position();
+        new ActiveResponseLogTailer(_sandbox.LogPath, new Sink(), TimeProvider.System) { Position = position }.Anchor();
+        File.AppendAllText(_sandbox.LogPath, "written at start\n");
+
+        var sink = new Sink();
+        var tailer = new ActiveResponseLogTailer(_sandbox.LogPath, sink, TimeProvider.System) { Position = position };
+        tailer.Anchor(); // a position is kept: it stays
+        Assert.Equal(1, await tailer.PollOnceAsync(CancellationToken.None));
+        Assert.Equal("written at start", Assert.Single(sink.Messages).Message);
+    }
+
+    [Fact]
+    public async Task Tailer_AnchoredWithNoFile_ReadsTheFileFromItsStartOnceItAppears()
+    {
+        var position = new Position();
+        var sink = new Sink();
+        var tailer = new ActiveResponseLogTailer(_sandbox.LogPath, sink, TimeProvider.System) { Position = position };
+        tailer.Anchor();
+        File.WriteAllText(_sandbox.LogPath, "first\nsecond\n");
+        var restarted = new ActiveResponseLogTailer(_sandbox.LogPath, sink, TimeProvider.System) { Position = position };
+        Assert.Equal(2, await restarted.PollOnceAsync(CancellationToken.None));
+    }
+
+    private sealed class Position : ITailPosition
+    {
+        private (ulong, long)? _saved;
+
+        public (ulong Inode, long Offset)? Load() => _saved;
+
+        public void Save(ulong inode, long offset) => _saved = (inode, offset);
+    }
+
     private sealed class Sink : IEventSink
     {
         public List<EventMessage> Messages { get; } = [];
