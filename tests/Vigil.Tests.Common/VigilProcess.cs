@@ -77,6 +77,8 @@ public sealed class VigilProcess : IAsyncDisposable
         info.Environment.Remove("VIGIL_HOME");
         info.Environment.Remove("VIGIL_DATA");
         info.Environment.Remove("VIGIL_VT_API_KEY");
+        // Tests SIGKILL these processes: with diagnostics on, each would leave its debugger FIFOs in /tmp.
+        info.Environment["DOTNET_EnableDiagnostics"] = "0";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[key] = value;
