@@ -103,10 +103,10 @@ public sealed class PackageTests : IDisposable
         Assert.Contains("wazuh-log-success=1", install);
         Assert.Contains("wazuh-quarantined=1", install);
 
-        // Remove: the program, units, command, Wazuh drop-in, state and logs go; the conffiles stay.
+        // Remove: the program, units, command and Wazuh drop-in go; configuration, state and logs stay.
         var removed = sections["remove"];
         Assert.Contains("dpkg-r=0", removed);
-        Assert.Equal(["left /etc/vigil"], Lines(removed, "left "));
+        Assert.Equal(["left /etc/vigil", "left /var/lib/vigil", "left /var/log/vigil"], Lines(removed, "left "));
         Assert.Equal(["left-file /etc/vigil/decoders/local_decoder.xml", "left-file /etc/vigil/ossec.conf", "left-file /etc/vigil/rules/local_rules.xml"], Lines(removed, "left-file "));
         Assert.Contains("status=deinstall ok config-files", removed);
 
@@ -115,20 +115,6 @@ public sealed class PackageTests : IDisposable
         Assert.Contains("dpkg-p=0", purged);
         Assert.Empty(Lines(purged, "left "));
         Assert.Contains("status=not-installed", purged);
-
-        // A file in quarantine survives a removal (with its records, said), and goes with a purge.
-        Assert.Contains("dpkg-i=0", sections["reinstall"]);
-        var kept = sections["remove-with-quarantine"];
-        Assert.Contains("dpkg-r=0", kept);
-        Assert.Contains("quarantined files kept in /var/lib/vigil/quarantine", kept);
-        Assert.Equal(["left /etc/vigil", "left /var/lib/vigil"], Lines(kept, "left "));
-        Assert.Equal(
-            ["left-file /etc/vigil/decoders/local_decoder.xml", "left-file /etc/vigil/ossec.conf", "left-file /etc/vigil/rules/local_rules.xml",
-             "left-file /var/lib/vigil/quarantine/quarantine.db", "left-file /var/lib/vigil/quarantine/vault/1"],
-            Lines(kept, "left-file "));
-        var purgedKept = sections["purge-with-quarantine"];
-        Assert.Contains("dpkg-p=0", purgedKept);
-        Assert.Empty(Lines(purgedKept, "left "));
 
         // And nothing on the real host.
         Assert.False(File.Exists("/usr/bin/vigil"));
