@@ -18,6 +18,7 @@ internal sealed class IntelStore : IDisposable
 {
     private readonly SqliteConnection _connection;
     private readonly Lock _lock = new();
+    private SqliteCommand? _verdictQuery;
 
     private IntelStore(SqliteConnection connection) => _connection = connection;
 
@@ -221,15 +222,23 @@ internal sealed class IntelStore : IDisposable
     {
         lock (_lock)
         {
-            using var command = _connection.CreateCommand();
-            command.CommandText = """
-                SELECT body, expires_ms FROM verdicts
-                WHERE (lookup_hash = $h OR sha256 = $h OR md5 = $h) AND expires_ms > $now
-                ORDER BY expires_ms DESC LIMIT 1
-                """;
-            command.Parameters.AddWithValue("$h", hash);
-            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-            using var reader = command.ExecuteReader();
+            // Asked once per scanned file: the statement is prepared once and kept.
+            if (_verdictQuery is null)
+            {
+                _verdictQuery = _connection.CreateCommand();
+                _verdictQuery.CommandText = """
+                    SELECT body, expires_ms FROM verdicts
+                    WHERE (lookup_hash = $h OR sha256 = $h OR md5 = $h) AND expires_ms > $now
+                    ORDER BY expires_ms DESC LIMIT 1
+                    """;
+                _verdictQuery.Parameters.Add("$h", SqliteType.Text);
+                _verdictQuery.Parameters.Add("$now", SqliteType.Integer);
+                _verdictQuery.Prepare();
+            }
+
+            _verdictQuery.Parameters[0].Value = hash;
+            _verdictQuery.Parameters[1].Value = now.ToUnixTimeMilliseconds();
+            using var reader = _verdictQuery.ExecuteReader();
             if (!reader.Read())
             {
                 return null;
@@ -301,7 +310,11 @@ internal sealed class IntelStore : IDisposable
         }
     }
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose()
+    {
+        _verdictQuery?.Dispose();
+        _connection.Dispose();
+    }
 
     private void Execute(string sql)
     {

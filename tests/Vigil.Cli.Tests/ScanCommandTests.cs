@@ -228,4 +228,39 @@ public sealed class ScanCommandTests
         Assert.Equal(0, code);
         Assert.Equal(expected, Lines(output).Select(l => l.Split("  ")[1]));
     }
+
+    [Theory]
+    [InlineData("md5")]
+    [InlineData("sha1")]
+    [InlineData("sha256")]
+    public async Task Scan_ListWrittenInOneDigest_FindsTheFileByThatDigest(string kind)
+    {
+        // A scan computes MD5 and SHA-1 only where a list is written in them: each kind alone must still find its file.
+        var content = "not EICAR, but listed by " + kind;
+        var bytes = Encoding.UTF8.GetBytes(content);
+        var digest = kind switch
+        {
+            "md5" => Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(bytes)),
+            "sha1" => Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(bytes)),
+            _ => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)),
+        };
+        var listDir = Directory.CreateTempSubdirectory("vigil-cli-list-").FullName;
+        try
+        {
+            var list = Path.Combine(listDir, $"{kind}.txt");
+            File.WriteAllText(list, digest + "\n");
+            await using var h = await IntelCommandHarness.StartAsync($$""", "hash_lists": ["{{list}}"]""");
+            var listed = h.CreateFile("tree/listed.bin", content);
+            h.CreateFile("tree/other.bin", "something else");
+
+            var (code, output, _) = await h.RunAsync("scan", "-i", "--no-summary", Path.Combine(h.Directory, "tree"));
+
+            Assert.Equal(1, code);
+            Assert.Equal($"malicious  {listed}  list {kind}.txt", Lines(output).Single());
+        }
+        finally
+        {
+            Directory.Delete(listDir, recursive: true);
+        }
+    }
 }

@@ -16,6 +16,9 @@ internal static class RegularFile
 
     private const int BufferSize = 128 * 1024;
 
+    [ThreadStatic]
+    private static ContentHasher? t_hasher;
+
     /// <summary>A read-only stream on <paramref name="path"/>, or null and the reason.</summary>
     public static FileStream? TryOpen(string path, out string? error)
     {
@@ -42,6 +45,28 @@ internal static class RegularFile
 
         error = null;
         return new FileStream(handle, FileAccess.Read, bufferSize: 0);
+    }
+
+    /// <summary>
+    /// The requested digests of the file in one pass of pread on this thread (a scan hashes on several threads at
+    /// once; a digest context and a buffer are kept per thread), or null and the reason.
+    /// </summary>
+    public static (ContentHashes? Digest, string? Error) TryHash(string path, HashKinds kinds)
+    {
+        using var stream = TryOpen(path, out var error);
+        if (stream is null)
+        {
+            return (null, error);
+        }
+
+        try
+        {
+            return ((t_hasher ??= new ContentHasher(BufferSize)).Hash(stream.SafeFileHandle, kinds), null);
+        }
+        catch (IOException ex)
+        {
+            return (null, ex.Message);
+        }
     }
 
     /// <summary>MD5, SHA-1 and SHA-256 of the file in one pass, or null and the reason.</summary>

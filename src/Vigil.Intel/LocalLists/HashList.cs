@@ -1,5 +1,6 @@
 using System.Text;
 using Vigil.Core;
+using Vigil.Core.Hashing;
 
 namespace Vigil.Intel.LocalLists;
 
@@ -13,26 +14,44 @@ internal sealed class HashList
 {
     private readonly Dictionary<string, string?> _entries;
 
-    public HashList(string name, IEnumerable<KeyValuePair<string, string?>> entries)
+    public HashList(string name, IEnumerable<KeyValuePair<string, string?>> entries, HashKinds? kinds = null)
     {
         Name = name;
         _entries = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        var present = HashKinds.None;
         foreach (var (hash, threat) in entries)
         {
             _entries.TryAdd(hash.ToLowerInvariant(), threat);
+            present |= KindOf(hash);
         }
+
+        Kinds = kinds ?? present;
     }
 
     public string Name { get; }
 
     public int Count => _entries.Count;
 
+    /// <summary>
+    /// The digests a file must be hashed with for this list to find it: those its entries are written in. A
+    /// SHA-256-only list spares every scanned file its MD5 and SHA-1.
+    /// </summary>
+    public HashKinds Kinds { get; }
+
     /// <summary>The built-in list: the EICAR test file's three hashes.</summary>
     public static HashList Builtin { get; } = new("builtin", [
         new(Eicar.Md5, "EICAR-Test-File"),
         new(Eicar.Sha1, "EICAR-Test-File"),
         new(Eicar.Sha256, "EICAR-Test-File"),
-    ]);
+    ], kinds: HashKinds.Sha256); // Three digests of one content: its SHA-256 alone finds it.
+
+    private static HashKinds KindOf(string hash) => hash.Length switch
+    {
+        32 => HashKinds.Md5,
+        40 => HashKinds.Sha1,
+        64 => HashKinds.Sha256,
+        _ => HashKinds.None,
+    };
 
     public bool TryMatch(string? hash, out string? threat)
     {

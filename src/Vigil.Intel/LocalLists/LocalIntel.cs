@@ -1,4 +1,5 @@
 using Vigil.Core.Events;
+using Vigil.Core.Hashing;
 using Vigil.Intel.Selection;
 
 namespace Vigil.Intel.LocalLists;
@@ -12,6 +13,9 @@ internal sealed class LocalIntel(IReadOnlyList<HashList> lists)
     public const string Integration = "vigil-intel";
 
     public IReadOnlyList<HashList> Lists => lists;
+
+    /// <summary>The digests a scan computes: SHA-256 always (the verdict cache and VirusTotal key on it), MD5 and SHA-1 only where a list is written in them.</summary>
+    public HashKinds Kinds { get; } = lists.Aggregate(HashKinds.Sha256, (kinds, list) => kinds | list.Kinds);
 
     public static LocalIntel FromOptions(IntelOptions options)
     {

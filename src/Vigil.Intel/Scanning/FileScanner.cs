@@ -62,7 +62,7 @@ internal sealed class FileScanner
             {
                 // Named on the command line: a link is followed to its target; the result keeps the name given.
                 var target = FileStatus.TryGet(path, followLinks: false)?.IsSymlink == true ? LinkTarget(path) : path;
-                var hashed = await RegularFile.TryHashAsync(target, cancellationToken);
+                var hashed = await Task.Run(() => RegularFile.TryHash(target, _local.Kinds), cancellationToken);
                 yield return await ClassifyAsync(path, hashed, isWalked: false, cancellationToken) ?? Error(path, "not a regular file");
             }
             else
@@ -98,6 +98,52 @@ internal sealed class FileScanner
 
     private async IAsyncEnumerable<ScanResult> WalkAsync(string root, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        // The walk runs ahead of the verdicts by a window of files being read and hashed on several threads at
+        // once (reading and hashing are the cost); the verdicts come one at a time, in the walk's order.
+        var window = new Queue<(string Path, Task<(ContentHashes? Digest, string? Error)>? Hashing, ScanResult? Result)>();
+        var limit = Math.Max(1, HashingParallelism) * 16;
+        using var gate = new SemaphoreSlim(HashingParallelism);
+        var kinds = _local.Kinds;
+        foreach (var (path, result) in Walk(root, cancellationToken))
+        {
+            window.Enqueue(result is null ? (path, HashAsync(path, kinds, gate, cancellationToken), null) : (path, null, result));
+            while (window.Count >= limit)
+            {
+                if (await NextAsync(window.Dequeue(), cancellationToken) is { } next)
+                {
+                    yield return next;
+                }
+            }
+        }
+
+        while (window.Count > 0)
+        {
+            if (await NextAsync(window.Dequeue(), cancellationToken) is { } next)
+            {
+                yield return next;
+            }
+        }
+    }
+
+    private async Task<ScanResult?> NextAsync((string Path, Task<(ContentHashes? Digest, string? Error)>? Hashing, ScanResult? Result) item, CancellationToken cancellationToken) =>
+        item.Hashing is null ? item.Result : await ClassifyAsync(item.Path, await item.Hashing, isWalked: true, cancellationToken);
+
+    private static async Task<(ContentHashes? Digest, string? Error)> HashAsync(string path, HashKinds kinds, SemaphoreSlim gate, CancellationToken cancellationToken)
+    {
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            return await Task.Run(() => RegularFile.TryHash(path, kinds), cancellationToken);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Depth first, names in byte order: each file to hash (no result yet), or a result to give as it is.</summary>
+    private IEnumerable<(string Path, ScanResult? Result)> Walk(string root, CancellationToken cancellationToken)
+    {
         var pending = new Stack<string>();
         pending.Push(root);
         while (pending.Count > 0)
@@ -107,22 +153,21 @@ internal sealed class FileScanner
             // readdir, not .NET's enumeration, which turns a name that is not valid UTF-8 into one that does not exist.
             if (DirectoryEntries.TryRead(directory) is not { } listed)
             {
-                yield return Error(directory, LibC.Describe(Marshal.GetLastPInvokeError()));
+                yield return (directory, Error(directory, LibC.Describe(Marshal.GetLastPInvokeError())));
                 continue;
             }
 
-            var entries = listed.OrderBy(e => e.Name, StringComparer.Ordinal);
             DirectoriesScanned++;
             var subdirectories = new List<string>();
             var files = new List<string>();
-            foreach (var entry in entries)
+            foreach (var entry in listed.OrderBy(e => e.Name, StringComparer.Ordinal))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var path = Path.Combine(directory, entry.Name);
                 if (entry.IsSymlink)
                 {
                     // A symbolic link: never followed, so a walk cannot leave the tree it was given; said, not hidden.
-                    yield return new ScanResult(path, ScanVerdict.Skipped, $"symbolic link to {LinkText(path)}, not followed");
+                    yield return (path, new ScanResult(path, ScanVerdict.Skipped, $"symbolic link to {LinkText(path)}, not followed"));
                 }
                 else if (entry.IsDirectory)
                 {
@@ -134,26 +179,10 @@ internal sealed class FileScanner
                 }
             }
 
-            // The files of a directory are read and hashed several at a time; their verdicts come in order.
-            using var gate = new SemaphoreSlim(HashingParallelism);
-            var hashing = files.Select(async file =>
+            // A directory's links are said first, then its files.
+            foreach (var file in files)
             {
-                await gate.WaitAsync(cancellationToken);
-                try
-                {
-                    return await Task.Run(() => RegularFile.TryHashAsync(file, cancellationToken), cancellationToken);
-                }
-                finally
-                {
-                    gate.Release();
-                }
-            }).ToList();
-            for (var i = 0; i < files.Count; i++)
-            {
-                if (await ClassifyAsync(files[i], await hashing[i], isWalked: true, cancellationToken) is { } result)
-                {
-                    yield return result;
-                }
+                yield return (file, null);
             }
 
             for (var i = subdirectories.Count - 1; i >= 0; i--)
@@ -164,7 +193,7 @@ internal sealed class FileScanner
     }
 
     /// <summary>The result for one file; null for a FIFO, socket or device met in a walk (nothing to scan).</summary>
-    private async Task<ScanResult?> ClassifyAsync(string shownPath, (FileHashes? Digest, string? Error) hashed, bool isWalked, CancellationToken cancellationToken)
+    private async Task<ScanResult?> ClassifyAsync(string shownPath, (ContentHashes? Digest, string? Error) hashed, bool isWalked, CancellationToken cancellationToken)
     {
         var (digest, error) = hashed;
         if (digest is null)
@@ -172,10 +201,10 @@ internal sealed class FileScanner
             return isWalked && error == RegularFile.NotRegularFile ? null : Error(shownPath, error ?? "unreadable");
         }
 
-        return await VerdictAsync(shownPath, digest, cancellationToken) with { Size = digest.Length };
+        return await VerdictAsync(shownPath, digest.Value, cancellationToken) with { Size = digest.Value.Length };
     }
 
-    private async Task<ScanResult> VerdictAsync(string shownPath, FileHashes digest, CancellationToken cancellationToken)
+    private async Task<ScanResult> VerdictAsync(string shownPath, ContentHashes digest, CancellationToken cancellationToken)
     {
         if (digest.Length == 0)
         {
@@ -194,7 +223,7 @@ internal sealed class FileScanner
             }
         }
 
-        if (_cache.TryGet(digest.Sha256) is { } cached)
+        if (_cache.TryGet(digest.Sha256!) is { } cached)
         {
             return FromVerdict(shownPath, digest, cached, isCached: true);
         }
@@ -207,7 +236,7 @@ internal sealed class FileScanner
         return await LookUpAsync(shownPath, digest, _client, cancellationToken);
     }
 
-    private async Task<ScanResult> LookUpAsync(string path, FileHashes digest, VirusTotalClient client, CancellationToken cancellationToken)
+    private async Task<ScanResult> LookUpAsync(string path, ContentHashes digest, VirusTotalClient client, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -235,7 +264,7 @@ internal sealed class FileScanner
             }
 
             _quota.Record();
-            var outcome = await client.GetFileReportAsync(digest.Sha256, cancellationToken);
+            var outcome = await client.GetFileReportAsync(digest.Sha256!, cancellationToken);
             switch (outcome)
             {
                 case LookupOutcome.Verdict verdict:
@@ -263,7 +292,7 @@ internal sealed class FileScanner
         }
     }
 
-    private ScanResult FromVerdict(string path, FileHashes digest, FileVerdict verdict, bool isCached)
+    private ScanResult FromVerdict(string path, ContentHashes digest, FileVerdict verdict, bool isCached)
     {
         var suffix = isCached ? " (cached)" : "";
         if (!verdict.IsFound)
@@ -283,7 +312,7 @@ internal sealed class FileScanner
         };
     }
 
-    private static ScanResult NotLookedUp(string path, FileHashes digest, string detail) =>
+    private static ScanResult NotLookedUp(string path, ContentHashes digest, string detail) =>
         new(path, ScanVerdict.Unknown, detail) { Sha256 = digest.Sha256, IsNotLookedUp = true };
 
     private static ScanResult Error(string path, string detail) => new(path, ScanVerdict.Error, detail);

@@ -1,4 +1,5 @@
 using Vigil.Core;
+using Vigil.Core.Hashing;
 using Vigil.Intel.LocalLists;
 
 namespace Vigil.Intel.Tests.LocalLists;
@@ -44,6 +45,19 @@ public sealed class HashListTests
         var list = HashList.Parse("x.txt", ["# my list", "", Md5A, $"{Sha256A}  /tmp/evil.bin", "not-a-hash"]);
 
         Assert.Equal(2, list.Count);
+    }
+
+    [Fact]
+    public void Kinds_AreTheDigestsTheEntriesAreWrittenIn()
+    {
+        Assert.Equal(HashKinds.Md5 | HashKinds.Sha256, HashList.Parse("x.txt", [Md5A, Sha256A]).Kinds);
+        Assert.Equal(HashKinds.Md5, HashList.Parse("x.txt", [Md5A]).Kinds);
+        Assert.Equal(HashKinds.None, HashList.Parse("x.txt", ["# nothing"]).Kinds);
+
+        // The built-in list's three digests are of one content: SHA-256 alone finds it.
+        Assert.Equal(HashKinds.Sha256, HashList.Builtin.Kinds);
+        Assert.Equal(HashKinds.Sha256, new LocalIntel([HashList.Builtin]).Kinds);
+        Assert.Equal(HashKinds.Sha256 | HashKinds.Md5, new LocalIntel([HashList.Builtin, HashList.Parse("x.txt", [Md5A])]).Kinds);
     }
 
     [Fact]
