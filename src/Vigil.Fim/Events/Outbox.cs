@@ -12,7 +12,7 @@ namespace Vigil.Fim.Events;
 /// </summary>
 internal sealed class Outbox(string connectionString, IEventSink sink, int maxEps, TimeProvider time)
 {
-    private const int BatchSize = 256;
+    private const int BatchSize = 1024;
 
     private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
     private long _windowStart;

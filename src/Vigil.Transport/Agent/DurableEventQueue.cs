@@ -15,7 +15,7 @@ internal sealed record PendingEffect(long Id, string Kind, string Payload);
 /// <summary>
 /// The agent's durable queue: each event is committed to SQLite (synchronous=FULL) before it is sent and deleted
 /// only when the manager acknowledges it, so nothing is lost across a manager or agent crash. A batch from one
-/// producer (<see cref="PublishBatchAsync"/>: FIM's outbox hands over up to 256 events at once) is one transaction,
+/// producer (<see cref="PublishBatchAsync"/>: FIM's outbox hands over up to 1,024 events at once) is one transaction,
 /// one fsync; its producer is answered only after that commit. A keyed event whose key was already taken (the
 /// producer re-sent a row after a crash, before it could delete it) is skipped: the last 65,536 keys are kept.
 /// `vigil run` uses the same queue in front of its own analysis, and <see cref="Commit"/> to forget analysed events
@@ -35,6 +35,8 @@ internal sealed class DurableEventQueue : IEventSink, IDisposable
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _count;
     private long _dropped;
+    private SqliteCommand? _insert;
+    private SqliteCommand? _takeKey;
 
     public DurableEventQueue(string path, int capacity = DefaultCapacity, ILogger? logger = null)
     {
@@ -286,26 +288,46 @@ internal sealed class DurableEventQueue : IEventSink, IDisposable
         }
     }
 
-    /// <summary>The manager has durably handled every event up to <paramref name="sequence"/>: forget them.</summary>
+    /// <summary>
+    /// The manager has durably handled every event up to <paramref name="sequence"/>: forget them. Without an fsync
+    /// of its own unless it also queues a drop notice: an acknowledgement lost to a power cut only sends those events
+    /// again, which the manager's replay watermark drops, and the next enqueue's fsync makes it durable anyway.
+    /// </summary>
     public void Acknowledge(ulong sequence)
     {
         lock (_gate)
         {
-            using var transaction = _connection.BeginTransaction();
-            using (var command = _connection.CreateCommand())
+            var isLight = _dropped == 0;
+            if (isLight)
             {
-                command.Transaction = transaction;
-                command.CommandText = "DELETE FROM events WHERE seq <= $seq";
-                command.Parameters.AddWithValue("$seq", (long)sequence);
-                _count -= command.ExecuteNonQuery();
+                Execute("PRAGMA synchronous=NORMAL");
             }
 
-            if (_count < Capacity)
+            try
             {
-                FlushDropNotice(transaction);
-            }
+                using var transaction = _connection.BeginTransaction();
+                using (var command = _connection.CreateCommand())
+                {
+                    command.Transaction = transaction;
+                    command.CommandText = "DELETE FROM events WHERE seq <= $seq";
+                    command.Parameters.AddWithValue("$seq", (long)sequence);
+                    _count -= command.ExecuteNonQuery();
+                }
 
-            transaction.Commit();
+                if (_count < Capacity)
+                {
+                    FlushDropNotice(transaction);
+                }
+
+                transaction.Commit();
+            }
+            finally
+            {
+                if (isLight)
+                {
+                    Execute("PRAGMA synchronous=FULL");
+                }
+            }
         }
 
         Signal();
@@ -329,14 +351,26 @@ internal sealed class DurableEventQueue : IEventSink, IDisposable
 
     private void Insert(EventMessage message, SqliteTransaction transaction)
     {
-        using var command = _connection.CreateCommand();
+        // One statement per event of a batch: prepared once, kept for the connection's life (under the gate).
+        var command = _insert ??= Prepared("INSERT INTO events(queue, location, message) VALUES ($queue, $location, $message)", "$queue", "$location", "$message");
         command.Transaction = transaction;
-        command.CommandText = "INSERT INTO events(queue, location, message) VALUES ($queue, $location, $message)";
-        command.Parameters.AddWithValue("$queue", message.Queue.ToString());
-        command.Parameters.AddWithValue("$location", message.Location);
-        command.Parameters.AddWithValue("$message", message.Message);
+        command.Parameters[0].Value = message.Queue.ToString();
+        command.Parameters[1].Value = message.Location;
+        command.Parameters[2].Value = message.Message;
         command.ExecuteNonQuery();
         _count++;
+    }
+
+    private SqliteCommand Prepared(string sql, params string[] parameters)
+    {
+        var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(new SqliteParameter(parameter, null));
+        }
+
+        return command;
     }
 
     private void SetDropped(long dropped, SqliteTransaction? transaction) => SetState("dropped", dropped, transaction);
@@ -354,10 +388,9 @@ internal sealed class DurableEventQueue : IEventSink, IDisposable
     // True when the key is new (and now taken); every 1,024 keys the oldest beyond 65,536 are forgotten.
     private bool TakeKey(string key, SqliteTransaction transaction)
     {
-        using var command = _connection.CreateCommand();
+        var command = _takeKey ??= Prepared("INSERT OR IGNORE INTO keys(key) VALUES ($key) RETURNING rowid", "$key");
         command.Transaction = transaction;
-        command.CommandText = "INSERT OR IGNORE INTO keys(key) VALUES ($key) RETURNING rowid";
-        command.Parameters.AddWithValue("$key", key);
+        command.Parameters[0].Value = key;
         if (command.ExecuteScalar() is not long rowid)
         {
             return false;
@@ -400,6 +433,8 @@ internal sealed class DurableEventQueue : IEventSink, IDisposable
     {
         lock (_gate)
         {
+            _insert?.Dispose();
+            _takeKey?.Dispose();
             _connection.Dispose();
         }
     }
