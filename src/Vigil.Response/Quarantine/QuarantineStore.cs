@@ -301,11 +301,19 @@ internal sealed class QuarantineStore
 
     private static string ToText(QuarantineState state) => state.ToString().ToLower(CultureInfo.InvariantCulture);
 
+    // sqlite3.h: SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE.
+    private const int NoCheckpointOnClose = 1006;
+
     private SqliteConnection Open()
     {
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
         Execute(connection, "PRAGMA busy_timeout=30000;");
+
+        // The last connection to close would checkpoint the WAL into the database and delete it: two more fsyncs
+        // and an unlink in every remove-threat process, after its commits are already durable in the WAL. The WAL
+        // stays instead; SQLite checkpoints it as it grows (every 1,000 pages) and the next opener reads it.
+        _ = SQLitePCL.raw.sqlite3_db_config(connection.Handle, NoCheckpointOnClose, 1, out _);
         return connection;
     }
 
