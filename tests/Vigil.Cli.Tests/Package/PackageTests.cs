@@ -103,11 +103,18 @@ public sealed class PackageTests : IDisposable
         Assert.Contains("wazuh-log-success=1", install);
         Assert.Contains("wazuh-quarantined=1", install);
 
-        // Remove: the program, units, command and Wazuh drop-in go; configuration, state and logs stay.
+        Assert.Contains("state-remove-threat=0", install);
+        Assert.Contains("state-quarantined=1", install);
+
+        // Remove: the program, units, command, Wazuh drop-in, state and logs go; the conffiles stay, and the
+        // quarantine (vault and records) because it holds a file, said on stderr.
         var removed = sections["remove"];
         Assert.Contains("dpkg-r=0", removed);
-        Assert.Equal(["left /etc/vigil", "left /var/lib/vigil", "left /var/log/vigil"], Lines(removed, "left "));
+        Assert.Equal(["left /etc/vigil", "left /var/lib/vigil"], Lines(removed, "left "));
         Assert.Equal(["left-file /etc/vigil/decoders/local_decoder.xml", "left-file /etc/vigil/ossec.conf", "left-file /etc/vigil/rules/local_rules.xml"], Lines(removed, "left-file "));
+        Assert.Equal(["/var/lib/vigil/quarantine.db", "/var/lib/vigil/vault"], Lines(removed, "left-state ").Select(l => l["left-state ".Length..]).Where(p => !p.StartsWith("/var/lib/vigil/quarantine.db-", StringComparison.Ordinal)));
+        Assert.Contains("left-vault-files=1", removed);
+        Assert.Contains("said: vigil: the quarantine is kept: 1 file(s) in /var/lib/vigil/vault", removed);
         Assert.Contains("status=deinstall ok config-files", removed);
 
         // Purge: nothing.
@@ -115,6 +122,13 @@ public sealed class PackageTests : IDisposable
         Assert.Contains("dpkg-p=0", purged);
         Assert.Empty(Lines(purged, "left "));
         Assert.Contains("status=not-installed", purged);
+
+        // Remove with an empty quarantine: nothing but the conffiles.
+        Assert.Contains("dpkg-i=0", sections["reinstall"]);
+        var removedEmpty = sections["remove-empty"];
+        Assert.Contains("dpkg-r=0", removedEmpty);
+        Assert.Equal(["left /etc/vigil"], Lines(removedEmpty, "left "));
+        Assert.Contains("dpkg-p=0", removedEmpty);
 
         // And nothing on the real host.
         Assert.False(File.Exists("/usr/bin/vigil"));

@@ -38,13 +38,28 @@ grep -c 'Successfully removed threat' /var/ossec/logs/active-responses.log | sed
 vigil quarantine list --data-dir /var/ossec/.vigil 2>&1 | grep -c 'wazuh.com' | sed 's/^/wazuh-quarantined=/'
 
 list() { find /opt/vigil /usr/bin/vigil /lib/systemd/system/vigil-agent.service /lib/systemd/system/vigil-manager.service /etc/vigil /var/lib/vigil /var/log/vigil /var/ossec/active-response/bin/vigil-remove-threat /usr/share/doc/vigil -maxdepth 0 2>/dev/null | sort; }
+# A response through the installed program into the package's own state, as the agent's execd runs it.
+cp "$eicar" "$watched/agent.com"
+message "$watched/agent.com" "$(md5sum "$eicar" | cut -d' ' -f1)" | vigil remove-threat --allow "$watched" --data-dir /var/lib/vigil >/dev/null; echo "state-remove-threat=$?"
+vigil quarantine list --data-dir /var/lib/vigil 2>&1 | grep -c 'agent.com' | sed 's/^/state-quarantined=/'
+
 echo "== remove"
 dpkg -r vigil >"$scratch/dpkg-r.log" 2>&1; echo "dpkg-r=$?"
 list | sed 's/^/left /'
 find /etc/vigil -type f | sort | sed 's/^/left-file /'
+find /var/lib/vigil -mindepth 1 -maxdepth 1 2>/dev/null | sort | sed 's/^/left-state /'
+find /var/lib/vigil/vault -type f 2>/dev/null | wc -l | sed 's/^/left-vault-files=/'
+grep -h 'quarantine is kept' "$scratch/dpkg-r.log" | sed 's/^/said: /'
 echo "status=$(dpkg-query -W -f='${Status}' vigil 2>&1)"
 echo "== purge"
 dpkg -P vigil >"$scratch/dpkg-p.log" 2>&1; echo "dpkg-p=$?"
 list | sed 's/^/left /'
 echo "status=$(dpkg-query -W -f='${Status}' vigil 2>/dev/null || echo not-installed)"
+echo "== reinstall"
+dpkg -i "$deb" >"$scratch/dpkg-i2.log" 2>&1; echo "dpkg-i=$?"
+vigil scan "$watched" >/dev/null 2>&1; echo "scan=$?"
+echo "== remove-empty"
+dpkg -r vigil >"$scratch/dpkg-r2.log" 2>&1; echo "dpkg-r=$?"
+list | sed 's/^/left /'
+dpkg -P vigil >"$scratch/dpkg-p2.log" 2>&1; echo "dpkg-p=$?"
 echo "== end"
