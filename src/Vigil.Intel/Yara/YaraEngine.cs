@@ -23,7 +23,7 @@ internal sealed record YaraReload(bool IsChanged, IReadOnlyList<YaraDiagnostic> 
 /// file:line and the rules in force stay), shared by every scan; each scan reads the file through the descriptor the
 /// caller opened without following symlinks (<c>yr_rules_scan_fd</c>), never by path, bounded in size and time.
 /// </summary>
-internal sealed class YaraEngine : IDisposable
+internal sealed class YaraEngine : Engines.IFileEngine, IDisposable
 {
     private readonly YaraOptions _options;
     private readonly SemaphoreSlim _slots;
@@ -39,6 +39,24 @@ internal sealed class YaraEngine : IDisposable
     }
 
     public YaraOptions Options => _options;
+
+    public string Name => "yara";
+
+    /// <summary>As an engine: the first matching rule names the detection; every match is in the tags' company.</summary>
+    public async Task<Engines.EngineResult> ScanAsync(FileStream file, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        var version = Version;
+        var result = await ScanAsync(file.SafeFileHandle, cancellationToken);
+        return result switch
+        {
+            { Skipped: { } skipped } => new(Name, version, Engines.EngineOutcome.Skipped, Detail: skipped),
+            { Error: { } error } => new(Name, version, Engines.EngineOutcome.Failed, Detail: error),
+            { IsMatch: true } => new(Name, version, Engines.EngineOutcome.Detected, result.Matches[0].Rule, result.Matches[0].Tags,
+                Detail: result.Matches.Count > 1 ? $"also matched: {string.Join(", ", result.Matches.Skip(1).Select(m => m.Rule))}" : null),
+            _ => new(Name, version, Engines.EngineOutcome.Clean),
+        };
+    }
 
     /// <summary>The SHA-256 of the rules in force (null before rules first compiled).</summary>
     public string? Version { get; private set; }
