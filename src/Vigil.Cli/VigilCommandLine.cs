@@ -22,6 +22,7 @@ internal static class VigilCommandLine
         IntegrationCommand.AddTo(root);
         ScanCommand.AddTo(root);
         VtCommand.AddTo(root);
+        YaraCommand.AddTo(root);
         foreach (var option in root.Options.OfType<VersionOption>())
         {
             option.Action = new PrintVersion();

@@ -13,4 +13,12 @@ internal static class EventIds
     public const int Uploaded = 4030;
     public const int UploadSkipped = 4031;
     public const int UploadFailed = 4032;
+    public const int EngineAlertNotJson = 4101;
+    public const int EngineNotScanned = 4102;
+    public const int EngineResult = 4103;
+    public const int EngineReloadFailed = 4110;
+    public const int EngineReloaded = 4111;
+    public const int EngineState = 4120;
+    public const int EngineBack = 4121;
+    public const int EngineStepFailed = 4130;
 }

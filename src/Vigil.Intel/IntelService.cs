@@ -18,7 +18,7 @@ namespace Vigil.Intel;
 /// request per hash, backing off on 429 and on outages. Every result goes to the event sink as the message
 /// Wazuh's script would send (queue 1, location <c>[id] (name) ip-&gt;virustotal</c>).
 /// </summary>
-internal sealed partial class IntelService : IAlertSink, IAsyncDisposable
+internal sealed partial class IntelService : IAlertSink, IFileIntelligence
 {
     private const string EpisodeKey = "quota.episode";
     private const string RefusalsKey = "quota.refusals";

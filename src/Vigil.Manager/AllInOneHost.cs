@@ -24,6 +24,9 @@ internal sealed record AllInOnePaths(string Home, string Data)
 
     public string Quarantine => Path.Combine(Data, "quarantine");
 
+    /// <summary>A detection engine's store (its waiting files and verdict cache), by the engine block's key.</summary>
+    public string EngineDatabase(string key) => Path.Combine(Data, "intel", $"{key.Replace('#', '-')}.db");
+
     /// <summary>`vigil run`'s durable queue in front of analysis (FIM, intelligence and the AR log publish into it).</summary>
     public string Queue => Path.Combine(Data, "queue", "events.db");
 }
@@ -104,6 +107,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         var guard = new AnalysisGuard(pipeline, DeadLetters, Stages.Register("analysis"), m => output.WriteLine(m));
 
         _intel = IntelFanOut.Start(config, rules, sink, paths.IntelDatabase, time);
+        _intel.StartEngines(config, rules, sink, paths.EngineDatabase, time);
         _execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
 
         // The AR log goes back into the pipeline as logcollector sends it to Wazuh (so 657/100092/100093 fire),
@@ -234,6 +238,12 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         foreach (var integration in IntelFanOut.Integrations(config))
         {
             text.WriteLine(WatchedBinding.Describe(integration, rules));
+        }
+
+        foreach (var (key, engine) in _intel.Engines)
+        {
+            var status = engine.Status();
+            text.WriteLine($"vigil: engine {key}: {status.Name} {(status.Version is { } v ? $"version {v}" : "(not ready)")}{(status.Problem is { } p ? $"; {p}" : "")}");
         }
 
         foreach (var ar in config.ActiveResponses)

@@ -4,6 +4,8 @@ using Vigil.Core.Configuration;
 using Vigil.Core.Events;
 using Vigil.Hosting;
 using Vigil.Intel;
+using Vigil.Intel.Engines;
+using Vigil.Intel.Selection;
 
 namespace Vigil.Manager;
 
@@ -15,10 +17,35 @@ namespace Vigil.Manager;
 internal sealed class IntelFanOut : IAsyncDisposable
 {
     private readonly List<(string Key, IntegrationOptions Integration, IntelService Service)> _services = [];
+    private readonly List<(string Key, EngineService Engine)> _engines = [];
 
     /// <summary>The integration blocks Vigil's intelligence runs (the others are Wazuh's own integrations).</summary>
     public static IReadOnlyList<IntegrationOptions> Integrations(OssecConfig config) =>
         [.. config.Integrations.Where(i => i.Name is "virustotal" or "custom-vigil-lists")];
+
+    /// <summary>The detection engines' blocks (custom-vigil-yara, custom-vigil-clamav); they run where the files are.</summary>
+    public static IReadOnlyList<IntegrationOptions> EngineIntegrations(OssecConfig config) =>
+        [.. config.Integrations.Where(EngineSettings.IsEngine)];
+
+    /// <summary>The detection engines started by <see cref="StartEngines"/>, with their keys.</summary>
+    public IReadOnlyList<(string Key, EngineService Engine)> Engines => _engines;
+
+    /// <summary>
+    /// Starts an engine per engine block (`vigil run`: the files are here); <paramref name="databasePath"/> gives the
+    /// store of the engine of that key. Bad options throw VigilException naming the block.
+    /// </summary>
+    public void StartEngines(OssecConfig config, RuleSet rules, IEventSink sink, Func<string, string> databasePath, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        foreach (var integration in EngineIntegrations(config))
+        {
+            var count = _engines.Count(e => e.Key == integration.Name || e.Key.StartsWith(integration.Name + "#", StringComparison.Ordinal));
+            var key = count == 0 ? integration.Name : string.Create(CultureInfo.InvariantCulture, $"{integration.Name}#{count + 1}");
+            var engine = EngineService.Create(integration, new AlertSelector(WatchedBinding.Bind(integration, rules)), sink, databasePath(key), config.Home, time);
+            engine.Start();
+            _engines.Add((key, engine));
+        }
+    }
 
     /// <summary>No intelligence (before a host starts).</summary>
     public static IntelFanOut None { get; } = new();
@@ -49,7 +76,7 @@ internal sealed class IntelFanOut : IAsyncDisposable
 
     /// <summary>The keys lookups are committed under (with, for what an earlier version committed, the positions).</summary>
     public IEnumerable<string> Keys =>
-        _services.Select(s => s.Key).Concat(Enumerable.Range(0, _services.Count).Select(i => i.ToString(CultureInfo.InvariantCulture)));
+        _services.Select(s => s.Key).Concat(_engines.Select(e => e.Key)).Concat(Enumerable.Range(0, _services.Count).Select(i => i.ToString(CultureInfo.InvariantCulture)));
 
     /// <summary>The keys of the services that look this alert up.</summary>
     public IEnumerable<string> Selecting(string alertJson)
@@ -61,16 +88,32 @@ internal sealed class IntelFanOut : IAsyncDisposable
                 yield return key;
             }
         }
+
+        foreach (var (key, engine) in _engines)
+        {
+            if (engine.Selects(alertJson))
+            {
+                yield return key;
+            }
+        }
     }
 
     /// <summary>The service a committed lookup names; null for an integration removed from the configuration since.</summary>
-    public IntelService? Find(string key)
+    public IFileIntelligence? Find(string key)
     {
         foreach (var (name, _, service) in _services)
         {
             if (name == key)
             {
                 return service;
+            }
+        }
+
+        foreach (var (name, engine) in _engines)
+        {
+            if (name == key)
+            {
+                return engine;
             }
         }
 
@@ -82,6 +125,11 @@ internal sealed class IntelFanOut : IAsyncDisposable
         foreach (var (_, _, service) in _services)
         {
             await service.DisposeAsync();
+        }
+
+        foreach (var (_, engine) in _engines)
+        {
+            await engine.DisposeAsync();
         }
     }
 }

@@ -1,0 +1,93 @@
+using System.Globalization;
+using Vigil.Core;
+
+namespace Vigil.Intel.ClamAv;
+
+/// <summary>What Vigil takes from a clamd.conf: where clamd listens, its stream limit and its database directory.</summary>
+internal sealed record ClamdConf(string Path, string? LocalSocket, string? TcpAddress, int? TcpPort, long StreamMaxLength, string? DatabaseDirectory)
+{
+    /// <summary>clamd's own default StreamMaxLength (25 MiB).</summary>
+    public const long DefaultStreamMaxLength = 25L * 1024 * 1024;
+
+    /// <summary>Reads a clamd.conf; throws <see cref="VigilException"/> naming file:line for a bad value.</summary>
+    public static ClamdConf Load(string path)
+    {
+        string[] lines;
+        try
+        {
+            lines = File.ReadAllLines(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new VigilException($"{path}: cannot read clamd's configuration: {ex.Message}");
+        }
+
+        return Parse(path, lines);
+    }
+
+    public static ClamdConf Parse(string path, IReadOnlyList<string> lines)
+    {
+        ArgumentNullException.ThrowIfNull(lines);
+        var conf = new ClamdConf(path, null, null, null, DefaultStreamMaxLength, "/var/lib/clamav");
+        for (var i = 0; i < lines.Count; i++)
+        {
+            var line = lines[i].Trim();
+            if (line.Length == 0 || line[0] == '#')
+            {
+                continue;
+            }
+
+            var space = line.IndexOfAny([' ', '\t']);
+            var key = space < 0 ? line : line[..space];
+            var value = space < 0 ? "" : line[(space + 1)..].Trim();
+            var where = $"{path}:{i + 1}";
+            switch (key.ToUpperInvariant())
+            {
+                case "LOCALSOCKET":
+                    conf = conf with { LocalSocket = value };
+                    break;
+                case "TCPSOCKET":
+                    if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+                    {
+                        throw new VigilException($"{where}: TCPSocket must be a port number, got '{value}'");
+                    }
+
+                    conf = conf with { TcpPort = port };
+                    break;
+                case "TCPADDR":
+                    conf = conf with { TcpAddress = conf.TcpAddress ?? value }; // clamd may listen on several; the first will do
+                    break;
+                case "STREAMMAXLENGTH":
+                    conf = conf with { StreamMaxLength = ParseSize(value) ?? throw new VigilException($"{where}: StreamMaxLength must be a size such as 25M, got '{value}'") };
+                    break;
+                case "DATABASEDIRECTORY":
+                    conf = conf with { DatabaseDirectory = value };
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        return conf;
+    }
+
+    /// <summary>clamd's sizes: a number with an optional K or M suffix (and G, which clamd's parser also takes).</summary>
+    public static long? ParseSize(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        if (value.Length == 0)
+        {
+            return null;
+        }
+
+        var multiplier = char.ToUpperInvariant(value[^1]) switch
+        {
+            'K' => 1024L,
+            'M' => 1024L * 1024,
+            'G' => 1024L * 1024 * 1024,
+            _ => 1L,
+        };
+        var digits = multiplier == 1 ? value : value[..^1];
+        return long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n <= long.MaxValue / multiplier ? n * multiplier : null;
+    }
+}

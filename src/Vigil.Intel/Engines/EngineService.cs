@@ -1,0 +1,344 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Vigil.Core.Configuration;
+using Vigil.Core.Events;
+using Vigil.Core.Hashing;
+using Vigil.Intel.ClamAv;
+using Vigil.Intel.Files;
+using Vigil.Intel.Selection;
+using Vigil.Intel.Yara;
+
+namespace Vigil.Intel.Engines;
+
+/// <summary>One engine's state for status pages.</summary>
+internal sealed record EngineStatus(string Name, string? Version, string State, string? Problem, int Pending, long CacheHits, long Scans);
+
+/// <summary>
+/// A detection engine where the files are (`vigil run`): takes the FIM alerts its integration block selects, queues
+/// each durably, and a worker scans them through a descriptor opened without following symlinks, the verdict cached
+/// by SHA-256 and engine version. Each answer is one message (a detection, a file not scanned and why, an error); a
+/// file waits while the engine cannot answer (clamd down, no YARA rules in force), and the engine's state is an
+/// alert once per episode (down, rules that do not compile, no database). The YARA rules are reloaded on change.
+/// </summary>
+internal sealed partial class EngineService : IFileIntelligence
+{
+    private const int BatchSize = 16;
+    private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan HealthInterval = TimeSpan.FromSeconds(2);
+
+    private readonly IFileEngine _engine;
+    private readonly YaraEngine? _yara;
+    private readonly ClamAvEngine? _clamAv;
+    private readonly AlertSelector _selector;
+    private readonly IEventSink _sink;
+    private readonly EngineStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _worker;
+    private DateTimeOffset _nextReload;
+    private DateTimeOffset _nextHealth;
+    private string? _reportedState;
+    private long _cacheHits;
+    private long _scans;
+
+    internal EngineService(IFileEngine engine, AlertSelector selector, IEventSink sink, EngineStore store, TimeProvider time, ILogger? logger = null)
+    {
+        _engine = engine;
+        _yara = engine as YaraEngine;
+        _clamAv = engine as ClamAvEngine;
+        _selector = selector;
+        _sink = sink;
+        _store = store;
+        _time = time;
+        _logger = logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>The engine of a custom-vigil-yara or custom-vigil-clamav block; throws VigilException for bad options.</summary>
+    public static EngineService Create(IntegrationOptions integration, AlertSelector selector, IEventSink sink, string databasePath, string home, TimeProvider time, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(integration);
+        IFileEngine engine = integration.Name == EngineSettings.Yara
+            ? new YaraEngine(EngineSettings.YaraFrom(integration, home))
+            : new ClamAvEngine(EngineSettings.ClamAvFrom(integration, home));
+        return new EngineService(engine, selector, sink, EngineStore.Open(databasePath), time, logger);
+    }
+
+    public IFileEngine Engine => _engine;
+
+    /// <summary>Whether the worker found nothing to do at its last look (tests wait for it).</summary>
+    internal bool IsIdle { get; private set; }
+
+    public EngineStatus Status() => new(
+        _engine.Name, _engine.Version, _reportedState ?? "up", _yara?.LastErrors.FirstOrDefault()?.ToString() ?? _clamAv?.Problem,
+        _store.PendingCount(), Interlocked.Read(ref _cacheHits), Interlocked.Read(ref _scans));
+
+    public void Start() => _worker ??= Task.Run(() => RunAsync(_stopping.Token));
+
+    public bool Selects(string alertJson)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(alertJson);
+            return _selector.IsMatch(document.RootElement);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    public ValueTask OnAlertAsync(string alertJson, string? key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(alertJson);
+            if (!_selector.IsMatch(document.RootElement) || FileAlert.TryParse(document.RootElement) is not { IsEmptyFile: false })
+            {
+                return ValueTask.CompletedTask;
+            }
+        }
+        catch (JsonException ex)
+        {
+            Log.AlertNotJson(_logger, ex.Message);
+            return ValueTask.CompletedTask;
+        }
+
+        _store.Enqueue(alertJson, key);
+        _wake.Writer.TryWrite(true);
+        IsIdle = false;
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>One pass of the worker: reload, health, then the waiting files; false when it should wait.</summary>
+    internal async Task<bool> StepAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        if (_yara is not null && now >= _nextReload)
+        {
+            _nextReload = now + _yara.Options.ReloadInterval;
+            await ReloadAsync();
+        }
+
+        if (_clamAv is not null && _clamAv.Health != ClamAvHealth.Up && now >= _nextHealth)
+        {
+            _nextHealth = now + HealthInterval;
+            await CheckHealthAsync(cancellationToken);
+        }
+
+        if (_yara is { Version: null } || _clamAv is { Health: ClamAvHealth.Down })
+        {
+            return false; // files wait until the engine can answer
+        }
+
+        var rows = _store.Pending(BatchSize);
+        foreach (var (id, alert) in rows)
+        {
+            if (!await ProcessAsync(id, alert, cancellationToken))
+            {
+                return false;
+            }
+        }
+
+        return rows.Count == BatchSize;
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var isBusy = false;
+            try
+            {
+                isBusy = await StepAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                Log.StepFailed(_logger, _engine.Name, ex); // one bad step must not end the worker
+            }
+
+            if (isBusy)
+            {
+                continue;
+            }
+
+            IsIdle = _store.PendingCount() == 0;
+            try
+            {
+                using var delay = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                await Task.WhenAny(Task.Delay(IdlePoll, _time, delay.Token), _wake.Reader.WaitToReadAsync(delay.Token).AsTask());
+                await delay.CancelAsync();
+                _wake.Reader.TryRead(out _);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+        }
+    }
+
+    // false: the engine cannot answer now; the file stays queued.
+    private async Task<bool> ProcessAsync(long id, string alertJson, CancellationToken cancellationToken)
+    {
+        FileAlert? file;
+        using (var document = JsonDocument.Parse(alertJson))
+        {
+            file = FileAlert.TryParse(document.RootElement);
+        }
+
+        if (file is null)
+        {
+            _store.Complete(id);
+            return true;
+        }
+
+        // Never by path: the descriptor, opened without following a symlink, is what every engine reads.
+        await using var stream = RegularFile.TryOpen(file.Path, out var error);
+        if (stream is null)
+        {
+            Log.NotScanned(_logger, file.Path, _engine.Name, error ?? "cannot be opened");
+            _store.Complete(id);
+            return true;
+        }
+
+        var hashes = FileHashes.Compute(stream.SafeFileHandle, 128 * 1024);
+        if (hashes.Length == 0)
+        {
+            _store.Complete(id);
+            return true;
+        }
+
+        EngineResult result;
+        if (_engine.Version is { } version && _store.TryGetVerdict(hashes.Sha256, _engine.Name, version) is { } cached)
+        {
+            Interlocked.Increment(ref _cacheHits);
+            result = cached;
+        }
+        else
+        {
+            Interlocked.Increment(ref _scans);
+            result = await _engine.ScanAsync(stream, cancellationToken);
+            if (result.IsCacheable)
+            {
+                _store.PutVerdict(hashes.Sha256, result);
+            }
+        }
+
+        if (result.Outcome == EngineOutcome.Unavailable)
+        {
+            await ReportStateAsync(EngineMessages.Down, result.Detail ?? "the engine cannot be reached");
+            return false;
+        }
+
+        if (result.Outcome != EngineOutcome.Clean)
+        {
+            Log.Result(_logger, file.Path, _engine.Name, result.Outcome.ToString(), result.Name ?? result.Detail ?? "");
+            await _sink.PublishBatchAsync([EngineMessages.Result(file, hashes, result)], [$"engine:{_engine.Name}:{id}"], CancellationToken.None);
+        }
+
+        _store.Complete(id);
+        return true;
+    }
+
+    private async Task ReloadAsync()
+    {
+        var reload = _yara!.Reload();
+        if (!reload.IsChanged)
+        {
+            return;
+        }
+
+        if (reload.Errors.Count > 0)
+        {
+            var detail = string.Join("; ", reload.Errors.Select(e => e.ToString()))
+                + (_yara.Version is null ? "; no YARA rules are in force, files wait" : "; the previous rules stay in force");
+            Log.ReloadFailed(_logger, detail);
+            await _sink.PublishAsync(EngineMessages.State(_yara.Name, _yara.Version, EngineMessages.ReloadError, detail), CancellationToken.None);
+            return;
+        }
+
+        Log.Reloaded(_logger, _yara.Files.Count, reload.Version ?? "");
+    }
+
+    private async Task CheckHealthAsync(CancellationToken cancellationToken)
+    {
+        var health = await _clamAv!.CheckAsync(cancellationToken);
+        switch (health)
+        {
+            case ClamAvHealth.Up:
+                if (_reportedState is not null)
+                {
+                    Log.EngineBack(_logger, _clamAv.Name, _clamAv.Endpoint.ToString());
+                }
+
+                _reportedState = null;
+                break;
+            case ClamAvHealth.NoDatabase:
+                await ReportStateAsync(EngineMessages.NoDatabase, _clamAv.Problem ?? "no database");
+                break;
+            default:
+                await ReportStateAsync(EngineMessages.Down, _clamAv.Problem ?? "down");
+                break;
+        }
+    }
+
+    // Once per episode: a clamd that stays down is one alert, not one per file or per check.
+    private async Task ReportStateAsync(string state, string detail)
+    {
+        if (_reportedState == state)
+        {
+            return;
+        }
+
+        _reportedState = state;
+        Log.EngineState(_logger, _engine.Name, state, detail);
+        await _sink.PublishAsync(EngineMessages.State(_engine.Name, _engine.Version, state, detail), CancellationToken.None);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        if (_worker is not null)
+        {
+            await _worker.ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
+        _stopping.Dispose();
+        _yara?.Dispose();
+        _store.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventIds.EngineAlertNotJson, LogLevel.Warning, "An alert is not JSON and was skipped: {Reason}")]
+        public static partial void AlertNotJson(ILogger logger, string reason);
+
+        [LoggerMessage(EventIds.EngineNotScanned, LogLevel.Debug, "{FilePath} not scanned by {Engine}: {Reason}")]
+        public static partial void NotScanned(ILogger logger, string filePath, string engine, string reason);
+
+        [LoggerMessage(EventIds.EngineResult, LogLevel.Information, "{FilePath}: {Engine} {Outcome} {Detail}")]
+        public static partial void Result(ILogger logger, string filePath, string engine, string outcome, string detail);
+
+        [LoggerMessage(EventIds.EngineReloadFailed, LogLevel.Error, "YARA rules do not compile: {Detail}")]
+        public static partial void ReloadFailed(ILogger logger, string detail);
+
+        [LoggerMessage(EventIds.EngineReloaded, LogLevel.Information, "YARA rules compiled from {Count} file(s), version {Version}")]
+        public static partial void Reloaded(ILogger logger, int count, string version);
+
+        [LoggerMessage(EventIds.EngineState, LogLevel.Warning, "{Engine} is {State}: {Detail}")]
+        public static partial void EngineState(ILogger logger, string engine, string state, string detail);
+
+        [LoggerMessage(EventIds.EngineBack, LogLevel.Information, "{Engine} answers again at {Peer}")]
+        public static partial void EngineBack(ILogger logger, string engine, string peer);
+
+        [LoggerMessage(EventIds.EngineStepFailed, LogLevel.Error, "The {Engine} worker failed a step; retrying")]
+        public static partial void StepFailed(ILogger logger, string engine, Exception exception);
+    }
+}

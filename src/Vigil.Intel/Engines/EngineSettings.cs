@@ -1,0 +1,171 @@
+using System.Text.Json;
+using Vigil.Core;
+using Vigil.Core.Configuration;
+using Vigil.Intel.ClamAv;
+using Vigil.Intel.Yara;
+
+namespace Vigil.Intel.Engines;
+
+/// <summary>
+/// The detection engines' blocks in ossec.conf, in the style of Vigil's other intelligence (custom-vigil-lists): an
+/// <c>&lt;integration&gt;</c> named <c>custom-vigil-yara</c> or <c>custom-vigil-clamav</c>, whose rule_id, group and
+/// level choose the FIM alerts scanned, and whose <c>&lt;options&gt;</c> JSON object holds the engine's settings
+/// (docs/engines.md). A Wazuh manager given the same file finds no script of that name and leaves the block alone.
+/// </summary>
+internal static class EngineSettings
+{
+    public const string Yara = "custom-vigil-yara";
+    public const string ClamAv = "custom-vigil-clamav";
+
+    public static bool IsEngine(IntegrationOptions integration) => integration?.Name is Yara or ClamAv;
+
+    /// <summary>The YARA settings of a custom-vigil-yara block; relative paths resolve against <paramref name="home"/>.</summary>
+    public static YaraOptions YaraFrom(IntegrationOptions integration, string home)
+    {
+        ArgumentNullException.ThrowIfNull(integration);
+        var options = new YaraOptions();
+        var errors = new List<string>();
+        foreach (var (name, value) in Properties(integration))
+        {
+            switch (name)
+            {
+                case "rules":
+                    if (Paths(value) is { Count: > 0 } rules)
+                    {
+                        options = options with { Rules = [.. rules.Select(r => Resolve(r, home))] };
+                    }
+                    else
+                    {
+                        errors.Add("rules must be a path or an array of paths (rule files or directories)");
+                    }
+
+                    break;
+                case "max_file_size":
+                    options = options with { MaxFileSize = Bytes(name, value, errors) ?? options.MaxFileSize };
+                    break;
+                case "timeout_seconds":
+                    options = options with { Timeout = TimeSpan.FromSeconds(Positive(name, value, errors) ?? options.Timeout.TotalSeconds) };
+                    break;
+                case "max_concurrent_scans":
+                    options = options with { MaxConcurrentScans = (int)Math.Min(YaraNative.MaxThreads, Positive(name, value, errors) ?? options.MaxConcurrentScans) };
+                    break;
+                case "reload_seconds":
+                    options = options with { ReloadInterval = TimeSpan.FromSeconds(Positive(name, value, errors) ?? options.ReloadInterval.TotalSeconds) };
+                    break;
+                default:
+                    break; // shared options objects stay usable, as for the other integrations
+            }
+        }
+
+        if (options.Rules.Count == 0 && !errors.Any(e => e.StartsWith("rules", StringComparison.Ordinal)))
+        {
+            errors.Add("rules is required: the rule files or directories to compile");
+        }
+
+        Throw(integration, errors);
+        return options;
+    }
+
+    /// <summary>The ClamAV settings of a custom-vigil-clamav block.</summary>
+    public static ClamAvOptions ClamAvFrom(IntegrationOptions integration, string home)
+    {
+        ArgumentNullException.ThrowIfNull(integration);
+        var options = new ClamAvOptions();
+        var errors = new List<string>();
+        foreach (var (name, value) in Properties(integration))
+        {
+            switch (name)
+            {
+                case "clamd_conf" or "socket" or "tcp":
+                    if (value.ValueKind != JsonValueKind.String || value.GetString() is not { Length: > 0 } text)
+                    {
+                        errors.Add($"{name} must be a non-empty string");
+                        break;
+                    }
+
+                    options = name switch
+                    {
+                        "clamd_conf" => options with { ClamdConf = Resolve(text, home) },
+                        "socket" => options with { Socket = Resolve(text, home) },
+                        _ => options with { Tcp = text },
+                    };
+                    break;
+                case "stream_max_length":
+                    options = options with { StreamMaxLength = Bytes(name, value, errors) };
+                    break;
+                case "max_file_size":
+                    options = options with { MaxFileSize = Bytes(name, value, errors) ?? options.MaxFileSize };
+                    break;
+                case "timeout_seconds":
+                    options = options with { Timeout = TimeSpan.FromSeconds(Positive(name, value, errors) ?? options.Timeout.TotalSeconds) };
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        Throw(integration, errors);
+        return options;
+    }
+
+    private static IEnumerable<(string Name, JsonElement Value)> Properties(IntegrationOptions integration)
+    {
+        if (string.IsNullOrWhiteSpace(integration.Options))
+        {
+            yield break;
+        }
+
+        using var document = JsonDocument.Parse(integration.Options); // the reader checked it is a JSON object
+        foreach (var property in document.RootElement.EnumerateObject())
+        {
+            yield return (property.Name, property.Value.Clone());
+        }
+    }
+
+    private static List<string>? Paths(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String when value.GetString() is { Length: > 0 } one => [one],
+        JsonValueKind.Array when value.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String && e.GetString()!.Length > 0) =>
+            [.. value.EnumerateArray().Select(e => e.GetString()!)],
+        _ => null,
+    };
+
+    private static long? Bytes(string name, JsonElement value, List<string> errors)
+    {
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) && n > 0)
+        {
+            return n;
+        }
+
+        if (value.ValueKind == JsonValueKind.String && ClamdConf.ParseSize(value.GetString()!) is { } size and > 0)
+        {
+            return size;
+        }
+
+        errors.Add($"{name} must be a size in bytes, or a string such as \"100M\"");
+        return null;
+    }
+
+    private static double? Positive(string name, JsonElement value, List<string> errors)
+    {
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var n) && n > 0)
+        {
+            return n;
+        }
+
+        errors.Add($"{name} must be a positive integer");
+        return null;
+    }
+
+    private static string Resolve(string path, string home) =>
+        Path.IsPathRooted(path) || home.Length == 0 ? Path.GetFullPath(path) : Path.GetFullPath(Path.Combine(home, path));
+
+    private static void Throw(IntegrationOptions integration, List<string> errors)
+    {
+        if (errors.Count > 0)
+        {
+            var where = integration.Source.File.Length > 0 ? $"{integration.Source}: " : "";
+            throw new VigilException($"{where}<integration> {integration.Name} <options>: {string.Join("; ", errors)}");
+        }
+    }
+}

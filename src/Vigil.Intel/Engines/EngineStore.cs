@@ -1,0 +1,141 @@
+using Microsoft.Data.Sqlite;
+using Vigil.Core;
+
+namespace Vigil.Intel.Engines;
+
+/// <summary>
+/// An engine's SQLite store: the files waiting for it (kept until it answered, so a clamd that is down loses
+/// nothing, across restarts too), and its verdicts by SHA-256 and engine version (a rules or database change makes
+/// every earlier verdict a miss). One connection, serialised by a lock.
+/// </summary>
+internal sealed class EngineStore : IDisposable
+{
+    private readonly SqliteConnection _connection;
+    private readonly Lock _lock = new();
+
+    private EngineStore(SqliteConnection connection) => _connection = connection;
+
+    public static EngineStore Open(string path)
+    {
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+            connection.Open();
+            var store = new EngineStore(connection);
+            store.Execute("""
+                PRAGMA journal_mode=WAL;
+                PRAGMA synchronous=NORMAL;
+                PRAGMA busy_timeout=5000;
+                CREATE TABLE IF NOT EXISTS pending(id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT UNIQUE, alert TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS verdicts(
+                    sha256 TEXT NOT NULL, engine TEXT NOT NULL, version TEXT NOT NULL,
+                    outcome INTEGER NOT NULL, name TEXT, tags TEXT, PRIMARY KEY(sha256, engine, version));
+                """);
+            return store;
+        }
+        catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
+        {
+            throw new VigilException($"engine store {path}: {ex.Message}", isFatal: true, ex);
+        }
+    }
+
+    /// <summary>Queues a file's alert; a key already queued (an alert handed again after a crash) is not queued twice.</summary>
+    public void Enqueue(string alertJson, string? key)
+    {
+        lock (_lock)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "INSERT OR IGNORE INTO pending(key, alert) VALUES ($key, $alert)";
+            command.Parameters.AddWithValue("$key", (object?)key ?? DBNull.Value);
+            command.Parameters.AddWithValue("$alert", alertJson);
+            command.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>The oldest waiting files, up to <paramref name="limit"/>.</summary>
+    public IReadOnlyList<(long Id, string Alert)> Pending(int limit)
+    {
+        lock (_lock)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT id, alert FROM pending ORDER BY id LIMIT $limit";
+            command.Parameters.AddWithValue("$limit", limit);
+            using var reader = command.ExecuteReader();
+            var rows = new List<(long, string)>();
+            while (reader.Read())
+            {
+                rows.Add((reader.GetInt64(0), reader.GetString(1)));
+            }
+
+            return rows;
+        }
+    }
+
+    public int PendingCount()
+    {
+        lock (_lock)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM pending";
+            return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+
+    public void Complete(long id)
+    {
+        lock (_lock)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "DELETE FROM pending WHERE id = $id";
+            command.Parameters.AddWithValue("$id", id);
+            command.ExecuteNonQuery();
+        }
+    }
+
+    public EngineResult? TryGetVerdict(string sha256, string engine, string version)
+    {
+        lock (_lock)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT outcome, name, tags FROM verdicts WHERE sha256 = $sha256 AND engine = $engine AND version = $version";
+            command.Parameters.AddWithValue("$sha256", sha256);
+            command.Parameters.AddWithValue("$engine", engine);
+            command.Parameters.AddWithValue("$version", version);
+            using var reader = command.ExecuteReader();
+            if (!reader.Read())
+            {
+                return null;
+            }
+
+            var tags = reader.IsDBNull(2) ? null : reader.GetString(2).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            return new EngineResult(engine, version, (EngineOutcome)reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetString(1), tags);
+        }
+    }
+
+    public void PutVerdict(string sha256, EngineResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        lock (_lock)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "INSERT OR REPLACE INTO verdicts(sha256, engine, version, outcome, name, tags) VALUES ($sha256, $engine, $version, $outcome, $name, $tags)";
+            command.Parameters.AddWithValue("$sha256", sha256);
+            command.Parameters.AddWithValue("$engine", result.Engine);
+            command.Parameters.AddWithValue("$version", result.Version);
+            command.Parameters.AddWithValue("$outcome", (int)result.Outcome);
+            command.Parameters.AddWithValue("$name", (object?)result.Name ?? DBNull.Value);
+            command.Parameters.AddWithValue("$tags", result.Tags is { Count: > 0 } tags ? string.Join('\n', tags) : DBNull.Value);
+            command.ExecuteNonQuery();
+        }
+    }
+
+    private void Execute(string sql)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    public void Dispose() => _connection.Dispose();
+}
