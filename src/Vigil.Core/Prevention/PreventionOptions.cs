@@ -54,6 +54,9 @@ public sealed record PreventionOptions
     /// <summary><c>workers</c>: threads that hash and decide.</summary>
     public int Workers { get; init; } = 2;
 
+    /// <summary><c>hash_list</c>: list files (as the integrations' <c>hash_lists</c>) prevention consults besides the built-in list and the intelligence configured here.</summary>
+    public IReadOnlyList<string> HashLists { get; init; } = [];
+
     /// <summary>Process ids never checked besides Vigil's own (e.g. a scanner daemon Vigil talks to).</summary>
     public IReadOnlyList<int> ExcludedPids { get; init; } = [];
 }

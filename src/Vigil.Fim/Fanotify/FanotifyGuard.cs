@@ -496,6 +496,14 @@ internal sealed class FanotifyGuard : IDisposable
             }
         }
 
+        if (verdict.IsMalicious && IsOwnDescendant(pending.Event.Pid))
+        {
+            // Vigil's own children (remove-threat, the seed's remove-threat.sh and what it runs) must reach the file
+            // to quarantine it. Checked only for a malicious verdict, so clean opens pay nothing for it.
+            Interlocked.Increment(ref _excludedCount);
+            return;
+        }
+
         var deny = verdict.IsMalicious && pending.Mode == PreventionMode.Block;
         ProcessIdentity? process = verdict.IsMalicious ? ProcessIdentity.Read(pending.Event.Pid) : null;
         if (!TryAnswer(pending, allow: !deny))
@@ -521,6 +529,39 @@ internal sealed class FanotifyGuard : IDisposable
             Interlocked.Increment(ref _wouldDeny);
             Raise(Alert(PreventionAlertKind.WouldDeny, "allow", pending, sha256, verdict, process));
         }
+    }
+
+    private static bool IsOwnDescendant(int pid)
+    {
+        var self = Environment.ProcessId;
+        for (var depth = 0; depth < 8 && pid > 1; depth++)
+        {
+            string stat;
+            try
+            {
+                stat = File.ReadAllText($"/proc/{pid}/stat");
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return false;
+            }
+
+            // pid (comm) state ppid ...: comm may hold spaces and parentheses, so parse after the last ')'.
+            var fields = stat[(stat.LastIndexOf(')') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length < 2 || !int.TryParse(fields[1], System.Globalization.CultureInfo.InvariantCulture, out var parent))
+            {
+                return false;
+            }
+
+            if (parent == self)
+            {
+                return true;
+            }
+
+            pid = parent;
+        }
+
+        return false;
     }
 
     private static PreventionAlert Alert(PreventionAlertKind kind, string decision, Pending pending, string sha256, PreventionVerdict verdict, ProcessIdentity? process) =>

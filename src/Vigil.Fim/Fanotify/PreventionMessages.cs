@@ -22,8 +22,8 @@ internal static class PreventionMessages
         _ => "unavailable",
     };
 
-    public static EventMessage Message(PreventionAlert alert, AgentIdentity agent) =>
-        new(EventMessage.LocalFileQueue, EventMessage.AgentLocation(agent, Location), Json(alert));
+    /// <summary>The message with the bare location, as FIM's own (an agent's transport adds the agent part).</summary>
+    public static EventMessage Message(PreventionAlert alert) => new(EventMessage.LocalFileQueue, Location, Json(alert));
 
     public static string Json(PreventionAlert alert)
     {
