@@ -35,6 +35,7 @@ internal sealed class AgentHost(
     private readonly ResponseTasks _responses = new();
     private DurableEventQueue? _queue;
     private FimService? _fim;
+    private PreventionStage? _prevention;
     private Task? _background;
     private Task? _limits;
     private Task? _diskLoop;
@@ -66,6 +67,9 @@ internal sealed class AgentHost(
         (_, _diskLoop) = DiskWatch.Start(config, paths.Data, _queue, output, time, _stopping.Token);
         _fim = new FimService(SyscheckOverrides.WithoutOwnFiles(config.Syscheck, paths.Data, paths.ActiveResponseLog), paths.Fim, _queue, time);
         await _fim.StartAsync(cancellationToken);
+        // On-access prevention (docs/prevention.md): the agent has no verdict cache, only the hash lists.
+        _prevention = await PreventionStage.StartAsync(
+            config, () => Vigil.Intel.Prevention.PreventionVerdicts.Create(config.Prevention, [], config.ResolvePath, time), _queue, output, time, cancellationToken);
         var console = new FimConsole(_fim, config, output, time, FimConsole.IsTerminal);
         await console.ShowFirstScanAsync(cancellationToken);
         foreach (var directory in config.Syscheck.Directories)
@@ -109,6 +113,11 @@ internal sealed class AgentHost(
         if (_stopping.IsCancellationRequested)
         {
             return;
+        }
+
+        if (_prevention is not null)
+        {
+            await _prevention.DisposeAsync();
         }
 
         if (_fim is not null)

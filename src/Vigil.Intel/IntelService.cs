@@ -106,6 +106,11 @@ internal sealed partial class IntelService : IAlertSink, IFileIntelligence
 
     internal IntelStore Store => _store;
 
+    /// <summary>The hash lists and the verdict cache, which on-access prevention consults too.</summary>
+    internal LocalIntel Local => _local;
+
+    internal VerdictCache Cache => _cache;
+
     /// <summary>Starts the lookup worker; lookups persisted by an earlier run are picked up.</summary>
     public void Start() => _worker ??= Task.Run(() => RunAsync(_stopping.Token));
 

@@ -126,7 +126,15 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         (_disk, _diskLoop) = DiskWatch.Start(config, paths.Data, sink, output, time, _stopping.Token);
         _fim = new FimService(SyscheckOverrides.WithoutOwnFiles(config.Syscheck, paths.Data, paths.ActiveResponseLog), paths.Fim, sink, time);
         await _fim.StartAsync(cancellationToken);
+
+        // On-access prevention (docs/prevention.md): the hash lists and the verdict caches of the intelligence above.
+        var intel = _intel;
+        Prevention = await PreventionStage.StartAsync(
+            config, () => Vigil.Intel.Prevention.PreventionVerdicts.Create(config.Prevention, intel.Services, config.ResolvePath, time), sink, output, time, cancellationToken);
     }
+
+    /// <summary>The fanotify guard, or null when no directory asks for prevention or it cannot run.</summary>
+    internal PreventionStage? Prevention { get; private set; }
 
     private Vigil.Core.Diagnostics.DiskSpaceMonitor? _disk;
     private Task? _diskLoop;
@@ -267,6 +275,11 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         if (_stopping.IsCancellationRequested)
         {
             return;
+        }
+
+        if (Prevention is not null)
+        {
+            await Prevention.DisposeAsync();
         }
 
         if (_fim is not null)

@@ -33,6 +33,9 @@ public sealed record OssecConfig
     /// <summary>The <c>&lt;cluster&gt;</c> block; its node name is the AR message's <c>origin.name</c>.</summary>
     public ClusterOptions Cluster { get; init; } = new();
 
+    /// <summary>Vigil's <c>&lt;prevention&gt;</c> block: deadlines and policy of on-access prevention (docs/prevention.md).</summary>
+    public Prevention.PreventionOptions Prevention { get; init; } = new();
+
     /// <summary>Resolves a path from the configuration: absolute paths stay, relative ones resolve against <see cref="Home"/>.</summary>
     public string ResolvePath(string path) =>
         System.IO.Path.IsPathRooted(path) ? path : System.IO.Path.GetFullPath(System.IO.Path.Combine(Home, path));

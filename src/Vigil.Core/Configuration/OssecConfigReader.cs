@@ -92,6 +92,9 @@ internal sealed class OssecConfigReader(ConfigContext context)
                 case "cluster":
                     config = config with { Cluster = ClusterReader.Read(context, block, config.Cluster) };
                     break;
+                case "prevention":
+                    config = config with { Prevention = PreventionReader.Read(context, block, config.Prevention) };
+                    break;
                 default:
                     var name = block.Name.LocalName;
                     _unimplemented[name] = _unimplemented.TryGetValue(name, out var seen) ? (seen.First, seen.Count + 1) : (block, 1);

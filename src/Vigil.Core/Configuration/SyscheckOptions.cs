@@ -188,6 +188,9 @@ public sealed record DirectoryOptions
     /// <summary><c>diff_size_limit</c> in bytes; null when unset.</summary>
     public long? DiffSizeLimitBytes { get; init; }
 
+    /// <summary>Vigil's <c>prevention</c>: on-access checks of opens and executions (off by default; docs/prevention.md).</summary>
+    public Prevention.PreventionMode Prevention { get; init; }
+
     /// <summary>Where the element is, for messages.</summary>
     public SourceLocation Source { get; init; } = SourceLocation.None;
 

@@ -28,6 +28,7 @@ internal sealed partial class SyscheckReader(ConfigContext context)
         "check_all", "check_sum", "check_md5sum", "check_sha1sum", "check_sha256sum", "check_size", "check_owner",
         "check_group", "check_perm", "check_mtime", "check_inode", "check_attrs", "realtime", "whodata",
         "report_changes", "restrict", "recursion_level", "tags", "follow_symbolic_link", "diff_size_limit",
+        "prevention",
     ];
 
     private static readonly HashSet<string> Deprecated = new(StringComparer.Ordinal)
@@ -240,6 +241,7 @@ internal sealed partial class SyscheckReader(ConfigContext context)
         var recursionLevel = 256;
         IReadOnlyList<string> tags = [];
         long? diffSizeLimit = null;
+        var prevention = Prevention.PreventionMode.Off;
         var valid = true;
 
         foreach (var attribute in element.Attributes())
@@ -316,6 +318,26 @@ internal sealed partial class SyscheckReader(ConfigContext context)
                     valid &= limit is not null;
                     diffSizeLimit = limit ?? diffSizeLimit;
                     break;
+                case "prevention":
+                    // Vigil's on-access prevention (docs/prevention.md): off, audit or block.
+                    switch (attribute.Value.Trim())
+                    {
+                        case "off":
+                            prevention = Prevention.PreventionMode.Off;
+                            break;
+                        case "audit":
+                            prevention = Prevention.PreventionMode.Audit;
+                            break;
+                        case "block":
+                            prevention = Prevention.PreventionMode.Block;
+                            break;
+                        default:
+                            context.Error(attribute, $"prevention must be off, audit or block, got {ConfigContext.Shown(attribute.Value)}");
+                            valid = false;
+                            break;
+                    }
+
+                    break;
                 default:
                     context.Error(attribute, $"{attribute.Name.LocalName} is not a valid attribute of <directories>; allowed: "
                         + string.Join(", ", DirectoryAttributes));
@@ -355,6 +377,7 @@ internal sealed partial class SyscheckReader(ConfigContext context)
             Tags = tags,
             FollowSymbolicLink = followSymbolicLink,
             DiffSizeLimitBytes = diffSizeLimit,
+            Prevention = prevention,
             Source = context.Locate(element),
         };
 

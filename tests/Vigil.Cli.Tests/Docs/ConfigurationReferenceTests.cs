@@ -31,6 +31,7 @@ public sealed partial class ConfigurationReferenceTests
         { "active-response", "<active-response><command>probe</command><location>local</location>{0}</active-response>" },
         { "ruleset", "<ruleset>{0}</ruleset>" },
         { "cluster", "<cluster>{0}</cluster>" },
+        { "prevention", "<prevention>{0}</prevention>" },
     };
 
     [Theory]

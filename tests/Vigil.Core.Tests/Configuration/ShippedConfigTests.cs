@@ -80,7 +80,7 @@ public sealed class ShippedConfigTests
         var response = Assert.Single(config.ActiveResponses);
         Assert.Equal("remove-threat", response.Command);
         Assert.Equal(ActiveResponseLocations.Local, response.Location);
-        Assert.Equal(["87105", "200100", "200601", "200701"], response.RulesId);
+        Assert.Equal(["87105", "200100", "200601", "200701", "200800", "200801"], response.RulesId);
         Assert.Equal("remove-threat0", response.WireName);
     }
 

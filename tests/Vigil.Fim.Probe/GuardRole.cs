@@ -1,0 +1,150 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Win32.SafeHandles;
+using Vigil.Core.Prevention;
+using Vigil.Fim.Fanotify;
+
+namespace Vigil.Fim.Probe;
+
+/// <summary>`guard DIR [options]`: runs <see cref="FanotifyGuard"/> on DIR until stdin closes; one JSON object a line on stdout.</summary>
+internal static class GuardRole
+{
+    private static readonly Lock s_output = new();
+
+    public static int Run(string directory, string[] arguments)
+    {
+        if (Safety.Check(directory) is { } refusal)
+        {
+            Write(new { problem = refusal });
+            return 3;
+        }
+
+        var mode = PreventionMode.Block;
+        string? listPath = null;
+        var options = new PreventionOptions();
+        var slowLookup = 0;
+        var slowScan = 0;
+        string? readMarked = null;
+        for (var i = 0; i < arguments.Length; i++)
+        {
+            var value = i + 1 < arguments.Length ? arguments[i + 1] : "";
+            switch (arguments[i])
+            {
+                case "--mode":
+                    mode = Enum.Parse<PreventionMode>(value, ignoreCase: true);
+                    i++;
+                    break;
+                case "--list":
+                    listPath = value;
+                    i++;
+                    break;
+                case "--deadline":
+                    options = options with { Deadline = TimeSpan.FromMilliseconds(int.Parse(value, CultureInfo.InvariantCulture)) };
+                    i++;
+                    break;
+                case "--on-timeout":
+                    options = options with { OnTimeout = Enum.Parse<PreventionTimeoutPolicy>(value, ignoreCase: true) };
+                    i++;
+                    break;
+                case "--workers":
+                    options = options with { Workers = int.Parse(value, CultureInfo.InvariantCulture) };
+                    i++;
+                    break;
+                case "--queue":
+                    options = options with { QueueSize = int.Parse(value, CultureInfo.InvariantCulture) };
+                    i++;
+                    break;
+                case "--hold-unknown-exec":
+                    options = options with { HoldUnknownExec = true };
+                    break;
+                case "--slow-lookup":
+                    slowLookup = int.Parse(value, CultureInfo.InvariantCulture);
+                    i++;
+                    break;
+                case "--slow-scan":
+                    slowScan = int.Parse(value, CultureInfo.InvariantCulture);
+                    i++;
+                    break;
+                case "--read-marked":
+                    readMarked = value;
+                    i++;
+                    break;
+                default:
+                    Write(new { problem = $"unknown option {arguments[i]}" });
+                    return 2;
+            }
+        }
+
+        var listed = listPath is null
+            ? new Dictionary<string, string?>()
+            : File.ReadAllLines(listPath).Where(l => l.Length > 0).ToDictionary(l => l.Trim(), _ => (string?)"Vigil-Probe-Listed");
+        var verdicts = new ProbeVerdicts(new StaticPreventionVerdicts(listed, Path.GetFileName(listPath ?? "none")), slowLookup, slowScan, readMarked);
+        using var guard = new FanotifyGuard(
+            options, [new PreventionDirectory(directory, mode)], verdicts,
+            alert => WriteRaw("{\"alert\":" + PreventionMessages.Json(alert) + "}"),
+            message => Write(new { log = message }));
+        var problems = guard.Start();
+        Write(new { ready = guard.IsRunning, marked = guard.Marked, problems, pid = Environment.ProcessId });
+        if (!guard.IsRunning)
+        {
+            return 1;
+        }
+
+        Console.In.ReadToEnd();
+        var statistics = guard.Statistics;
+        guard.Dispose();
+        Write(new { stats = statistics });
+        return 0;
+    }
+
+    public static void Write(object value) => WriteRaw(JsonSerializer.Serialize(value));
+
+    private static void WriteRaw(string line)
+    {
+        lock (s_output)
+        {
+            Console.Out.WriteLine(line);
+            Console.Out.Flush();
+        }
+    }
+
+    /// <summary>The listed hashes, made slow or made to read a marked file by path on demand.</summary>
+    private sealed class ProbeVerdicts(IPreventionVerdicts inner, int slowLookupMilliseconds, int slowScanMilliseconds, string? readMarked) : IPreventionVerdicts
+    {
+        private int _holding;
+
+        public PreventionVerdict Lookup(string sha256)
+        {
+            if (slowLookupMilliseconds > 0)
+            {
+                if (Interlocked.Exchange(ref _holding, 1) == 0)
+                {
+                    Write(new { holding = true });
+                }
+
+                // A verdict source that hangs: only the deadline (or the guard's death) releases the opener.
+                Task.Delay(slowLookupMilliseconds).Wait();
+            }
+
+            if (readMarked is not null)
+            {
+                // Vigil itself opening a file on the marked filesystem by path, while an event is being decided.
+                Write(new { self_read = File.ReadAllBytes(readMarked).Length });
+            }
+
+            return inner.Lookup(sha256);
+        }
+
+        public ValueTask<PreventionVerdict> ScanAsync(SafeFileHandle file, string sha256, CancellationToken cancellationToken)
+        {
+            if (slowScanMilliseconds > 0)
+            {
+                // An engine that ignores the deadline: the guard's watcher must answer anyway.
+                Task.Delay(slowScanMilliseconds, CancellationToken.None).Wait(CancellationToken.None);
+            }
+
+            var verdict = inner.Lookup(sha256);
+            return ValueTask.FromResult(verdict.IsMalicious ? verdict : new PreventionVerdict(PreventionVerdictKind.Clean, "probe-engine", null));
+        }
+    }
+}

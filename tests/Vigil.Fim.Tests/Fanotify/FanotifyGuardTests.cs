@@ -1,0 +1,128 @@
+namespace Vigil.Fim.Tests.Fanotify;
+
+/// <summary>
+/// The guard on a real kernel with real processes, each scenario in a private mount namespace on its own tmpfs
+/// (tests/Vigil.Fim.Probe): nothing outside that tmpfs is marked.
+/// </summary>
+public sealed class FanotifyGuardTests
+{
+    private const int EPERM = 1;
+
+    [Fact(Timeout = 120_000)]
+    public async Task Block_ListedContent_OpenAndExecFailWithEpermWhileCleanWork()
+    {
+        var probe = await PreventionProbe.RunAsync("block");
+
+        Assert.Equal(0, probe.Check("open-clean").GetProperty("exit").GetInt32());
+        Assert.Equal("a clean file\n", probe.Check("open-clean").GetProperty("stdout").GetString());
+        var openListed = probe.Check("open-listed");
+        Assert.NotEqual(0, openListed.GetProperty("exit").GetInt32());
+        Assert.Contains("Operation not permitted", openListed.GetProperty("stderr").GetString());
+        Assert.Equal(EPERM, probe.Check("open-listed-direct").GetProperty("errno").GetInt32());
+        Assert.Equal(0, probe.Check("exec-clean").GetProperty("exit").GetInt32());
+        Assert.Equal(EPERM, probe.Check("exec-listed").GetProperty("errno").GetInt32());
+        Assert.Contains("Operation not permitted", probe.Check("exec-listed-sh").GetProperty("stderr").GetString());
+
+        // The denied open names cat, its pid, command line and uid, the hash and the list.
+        var catPid = openListed.GetProperty("pid").GetInt32();
+        var openAlert = Assert.Single(probe.Alerts, a => a.GetProperty("process").GetProperty("pid").GetInt32() == catPid);
+        Assert.Equal("denied", openAlert.GetProperty("event").GetString());
+        Assert.Equal("open", openAlert.GetProperty("access").GetString());
+        Assert.Equal("deny", openAlert.GetProperty("decision").GetString());
+        Assert.EndsWith("/listed.txt", openAlert.GetProperty("file").GetString());
+        Assert.Equal(64, openAlert.GetProperty("sha256").GetString()!.Length);
+        Assert.Equal("list.sha256", openAlert.GetProperty("source").GetString());
+        Assert.Equal("/usr/bin/cat", openAlert.GetProperty("process").GetProperty("exe").GetString());
+        Assert.Contains("listed.txt", openAlert.GetProperty("process").GetProperty("cmdline").GetString());
+        Assert.Equal(0, openAlert.GetProperty("process").GetProperty("uid").GetInt32());
+
+        // The copy of /bin/true is refused at exec, and the alert names the shell that tried to run it.
+        var shPid = probe.Check("exec-listed-sh").GetProperty("pid").GetInt32();
+        var execAlert = Assert.Single(probe.Alerts, a => a.GetProperty("process").GetProperty("pid").GetInt32() == shPid);
+        Assert.Equal("exec", execAlert.GetProperty("access").GetString());
+        Assert.EndsWith("/bin/true-listed", execAlert.GetProperty("file").GetString());
+        Assert.Equal("/usr/bin/dash", execAlert.GetProperty("process").GetProperty("exe").GetString());
+        Assert.Contains("true-listed", execAlert.GetProperty("process").GetProperty("cmdline").GetString());
+        Assert.All(probe.Alerts, a => Assert.Equal("denied", a.GetProperty("event").GetString()));
+        Assert.Equal(0, probe.Statistics.GetProperty("DeadlineHits").GetInt64());
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Audit_ListedContent_AllowedAndReported()
+    {
+        var probe = await PreventionProbe.RunAsync("audit");
+
+        Assert.Equal(0, probe.Check("open-listed").GetProperty("exit").GetInt32());
+        Assert.Equal(0, probe.Check("open-listed-direct").GetProperty("errno").GetInt32());
+        Assert.Equal(0, probe.Check("exec-listed").GetProperty("exit").GetInt32());
+        Assert.Equal(0, probe.Check("exec-listed-sh").GetProperty("exit").GetInt32());
+        var alerts = probe.Alerts.ToList();
+        Assert.NotEmpty(alerts);
+        Assert.All(alerts, a =>
+        {
+            Assert.Equal("would_deny", a.GetProperty("event").GetString());
+            Assert.Equal("allow", a.GetProperty("decision").GetString());
+            Assert.Equal("audit", a.GetProperty("mode").GetString());
+        });
+        var catPid = probe.Check("open-listed").GetProperty("pid").GetInt32();
+        Assert.Contains(alerts, a => a.GetProperty("process").GetProperty("pid").GetInt32() == catPid && a.GetProperty("access").GetString() == "open");
+        Assert.Contains(alerts, a => a.GetProperty("access").GetString() == "exec" && a.GetProperty("file").GetString()!.EndsWith("/bin/true-listed", StringComparison.Ordinal));
+        Assert.Equal(0, probe.Statistics.GetProperty("Denied").GetInt64());
+    }
+
+    [Theory(Timeout = 120_000)]
+    [InlineData("deny")]
+    [InlineData("allow")]
+    public async Task HoldUnknownExec_SlowEngine_DeadlineAppliesThePolicy(string policy)
+    {
+        var probe = await PreventionProbe.RunAsync("deadline-" + policy);
+
+        // The engine takes 3 s; the deadline is 150 ms and answers with the policy.
+        var exec = probe.Check("exec-unknown");
+        var milliseconds = exec.GetProperty("ms").GetDouble();
+        Assert.InRange(milliseconds, 140, 2_500);
+        if (policy == "deny")
+        {
+            Assert.Equal(EPERM, exec.GetProperty("errno").GetInt32());
+        }
+        else
+        {
+            Assert.Equal(0, exec.GetProperty("exit").GetInt32());
+        }
+
+        var alert = Assert.Single(probe.Alerts, a => a.GetProperty("event").GetString() == "deadline" && a.TryGetProperty("file", out _));
+        Assert.Equal(policy, alert.GetProperty("decision").GetString());
+        Assert.Equal("exec", alert.GetProperty("access").GetString());
+        Assert.True(probe.Statistics.GetProperty("DeadlineHits").GetInt64() >= 1);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task GuardKilled_DuringAFloodOfHeldOpens_ReleasesEveryOpener()
+    {
+        var probe = await PreventionProbe.RunAsync("flood-kill");
+
+        var flood = probe.Check("flood-kill");
+        Assert.True(flood.GetProperty("holding").GetBoolean(), probe.Output);
+        // 16 cats were held (a verdict takes 60 s, the deadline is 120 s) when the guard got SIGKILL ...
+        Assert.Equal(16, flood.GetProperty("held").GetInt32());
+        // ... and every one finished, its open allowed, within the bound.
+        Assert.Equal(16, flood.GetProperty("exited").GetInt32());
+        Assert.Equal(0, flood.GetProperty("failed").GetInt32());
+        Assert.True(flood.GetProperty("released_ms").GetDouble() < 10_000);
+        Assert.Equal(32, flood.GetProperty("after_ok").GetInt32());
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task GuardReadsAMarkedFileByPath_WhileDeciding_DoesNotDeadlock()
+    {
+        var probe = await PreventionProbe.RunAsync("self-read");
+
+        // One worker and a 10 s deadline: had its own open waited on itself, cat would take 10 s.
+        var open = probe.Check("open-while-self-read");
+        Assert.Equal(0, open.GetProperty("exit").GetInt32());
+        Assert.True(open.GetProperty("ms").GetDouble() < 5_000, probe.Output);
+        Assert.Contains(probe.Lines, l => l.TryGetProperty("self_read", out var bytes) && bytes.GetInt32() > 0);
+        Assert.Equal(0, probe.Statistics.GetProperty("DeadlineHits").GetInt64());
+        Assert.True(probe.Statistics.GetProperty("Excluded").GetInt64() >= 1);
+    }
+}
