@@ -31,9 +31,17 @@ internal static class ManagerCommand
                 r.AddError("--response-deadline must be a positive number of seconds");
             }
         });
+        var database = new Option<string?>("--database")
+        {
+            Description = "Share the agent registry, CA, watermarks, VirusTotal quota and verdict cache with other managers in PostgreSQL: postgres://user@host:port/database (default: SQLite under the data directory, this manager alone).",
+        };
+        var databasePasswordFile = new Option<FileInfo?>("--database-password-file")
+        {
+            Description = $"File holding the database password (default: ${Vigil.Storage.Postgres.PostgresDatabase.PasswordVariable}); never put it in the URL.",
+        };
         var command = new Command("manager", "Run the manager: agents connect to it over mutual TLS; it analyses, alerts and responds.")
         {
-            configOption, listen, port, enrollmentPort, passwordFile, logJson, responseDeadline,
+            configOption, listen, port, enrollmentPort, passwordFile, logJson, responseDeadline, database, databasePasswordFile,
         };
         paths.AddTo(command);
         var web = new WebCommandOptions();
@@ -73,6 +81,13 @@ internal static class ManagerCommand
             if (!web.TryResolve(parseResult, data, "vigil manager", out var webOptions))
             {
                 return ExitCodes.Usage;
+            }
+
+            await using var shared = await SharedDatabase.OpenAsync(parseResult.GetValue(database), parseResult.GetValue(databasePasswordFile), cancellationToken);
+            if (shared.Error is { } databaseError)
+            {
+                await Console.Error.WriteLineAsync($"vigil manager: {databaseError}");
+                return ExitCodes.ConfigError;
             }
 
             var time = TimeProvider.System;
