@@ -39,9 +39,13 @@ internal static class ManagerCommand
         {
             Description = $"File holding the database password (default: ${Vigil.Storage.Postgres.PostgresDatabase.PasswordVariable}); never put it in the URL.",
         };
+        var caPasswordFile = new Option<FileInfo?>("--ca-password-file")
+        {
+            Description = $"With --database: file holding the password that encrypts the shared CA key in the database (default: ${Vigil.Storage.Postgres.SharedCertificateAuthority.PasswordVariable}); the same on every manager.",
+        };
         var command = new Command("manager", "Run the manager: agents connect to it over mutual TLS; it analyses, alerts and responds.")
         {
-            configOption, listen, port, enrollmentPort, passwordFile, logJson, responseDeadline, database, databasePasswordFile,
+            configOption, listen, port, enrollmentPort, passwordFile, logJson, responseDeadline, database, databasePasswordFile, caPasswordFile,
         };
         paths.AddTo(command);
         var web = new WebCommandOptions();
@@ -83,6 +87,13 @@ internal static class ManagerCommand
                 return ExitCodes.Usage;
             }
 
+            var caPassword = SharedDatabase.ReadCaPassword(parseResult.GetValue(caPasswordFile));
+            if (parseResult.GetValue(database) is not null && caPassword is null)
+            {
+                await Console.Error.WriteLineAsync($"vigil manager: --database needs the CA password: --ca-password-file or ${Vigil.Storage.Postgres.SharedCertificateAuthority.PasswordVariable}");
+                return ExitCodes.Usage;
+            }
+
             await using var shared = await SharedDatabase.OpenAsync(parseResult.GetValue(database), parseResult.GetValue(databasePasswordFile), cancellationToken);
             if (shared.Error is { } databaseError)
             {
@@ -97,6 +108,9 @@ internal static class ManagerCommand
             {
                 Indexing = indexing,
                 ResponseDeadline = TimeSpan.FromSeconds(parseResult.GetValue(responseDeadline)),
+                Shared = shared.Database is { } sharedDatabase
+                    ? new SharedStores(sharedDatabase, caPassword!, $"{Dns.GetHostName()}:{options.AgentPort}")
+                    : null,
             };
             var fronted = new WebFrontedHost(host, indexing, webOptions, Console.Out, loggers);
             await Console.Out.WriteLineAsync($"vigil: enrollment password from {source}");

@@ -11,7 +11,18 @@ internal sealed class SharedDatabase : IAsyncDisposable
     /// <summary>Why the database cannot be used (already said in words for the user), or null.</summary>
     public string? Error { get; private init; }
 
-    public static async Task<SharedDatabase> OpenAsync(string? url, FileInfo? passwordFile, CancellationToken cancellationToken)
+    /// <summary>The CA password: the file's first line, else $VIGIL_CA_PASSWORD, else none.</summary>
+    public static string? ReadCaPassword(FileInfo? file)
+    {
+        if (file is not null)
+        {
+            return File.ReadAllText(file.FullName).TrimEnd('\r', '\n') is { Length: > 0 } password ? password : null;
+        }
+
+        return Environment.GetEnvironmentVariable(SharedCertificateAuthority.PasswordVariable) is { Length: > 0 } value ? value : null;
+    }
+
+    public static async Task<SharedDatabase> OpenAsync(string? url, FileInfo? passwordFile, CancellationToken cancellationToken, bool quiet = false)
     {
         if (url is null)
         {
@@ -26,7 +37,11 @@ internal sealed class SharedDatabase : IAsyncDisposable
             var schema = found == PostgresSchema.LatestVersion
                 ? $"schema version {found}"
                 : found == 0 ? $"schema version {PostgresSchema.LatestVersion} created" : $"schema migrated from version {found} to {PostgresSchema.LatestVersion}";
-            await Console.Out.WriteLineAsync($"vigil: shared database {database.Display} ({schema})");
+            if (!quiet)
+            {
+                await Console.Out.WriteLineAsync($"vigil: shared database {database.Display} ({schema})");
+            }
+
             return new SharedDatabase { Database = database };
         }
         catch (VigilException ex)
