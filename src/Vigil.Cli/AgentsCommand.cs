@@ -15,41 +15,85 @@ internal static class AgentsCommand
         var list = new Command("list", "List enrolled agents.") { json };
         var id = new Argument<string>("ID") { Description = "The agent id (e.g. 002)." };
         var remove = new Command("remove", "Remove an agent: its certificate is refused from now on (its id is not reused).") { id };
-        var command = new Command("agents", "The manager's agent registry.") { list, remove };
+        var database = new Option<string?>("--database") { Description = "The managers' shared PostgreSQL (postgres://user@host:port/database), as given to `vigil manager`.", Recursive = true };
+        var databasePasswordFile = new Option<FileInfo?>("--database-password-file") { Description = $"File holding the database password (default: ${Vigil.Storage.Postgres.PostgresDatabase.PasswordVariable}).", Recursive = true };
+        var command = new Command("agents", "The manager's agent registry.") { list, remove, database, databasePasswordFile };
         paths.AddTo(command);
-        list.SetAction(parseResult =>
+        list.SetAction(async (parseResult, cancellationToken) =>
         {
-            using var registry = new AgentRegistry(AgentRegistry.PathUnder(paths.ResolveDataDir(parseResult)));
-            var agents = registry.List();
+            await using var registry = await OpenAsync(parseResult, paths, database, databasePasswordFile, cancellationToken);
+            if (registry.Error is { } error)
+            {
+                await Console.Error.WriteLineAsync($"vigil agents: {error}");
+                return ExitCodes.ConfigError;
+            }
+
+            var agents = registry.Directory!.List();
             if (parseResult.GetValue(json))
             {
-                Console.Out.WriteLine(JsonSerializer.Serialize(agents, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+                await Console.Out.WriteLineAsync(JsonSerializer.Serialize(agents, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
                 return ExitCodes.Success;
             }
 
-            Console.Out.WriteLine($"{"ID",-5} {"NAME",-24} {"ADDRESS",-16} {"STATUS",-16} {"LAST KEEP-ALIVE",-26} VERSION");
+            await Console.Out.WriteLineAsync($"{"ID",-5} {"NAME",-24} {"ADDRESS",-16} {"STATUS",-16} {"LAST KEEP-ALIVE",-26} VERSION");
             foreach (var agent in agents)
             {
-                Console.Out.WriteLine($"{agent.Id,-5} {agent.Name,-24} {agent.Address ?? "-",-16} {agent.Status,-16} {agent.LastKeepAlive?.ToString("u", CultureInfo.InvariantCulture) ?? "-",-26} {agent.Version ?? "-"}");
+                await Console.Out.WriteLineAsync($"{agent.Id,-5} {agent.Name,-24} {agent.Address ?? "-",-16} {agent.Status,-16} {agent.LastKeepAlive?.ToString("u", CultureInfo.InvariantCulture) ?? "-",-26} {agent.Version ?? "-"}");
             }
 
             return ExitCodes.Success;
         });
-        remove.SetAction(parseResult =>
+        remove.SetAction(async (parseResult, cancellationToken) =>
         {
-            using var registry = new AgentRegistry(AgentRegistry.PathUnder(paths.ResolveDataDir(parseResult)));
+            await using var registry = await OpenAsync(parseResult, paths, database, databasePasswordFile, cancellationToken);
+            if (registry.Error is { } error)
+            {
+                await Console.Error.WriteLineAsync($"vigil agents: {error}");
+                return ExitCodes.ConfigError;
+            }
+
             // The list shows ids as 002; "2" means the same agent.
             var given = parseResult.GetValue(id)!;
             var agentId = given.Length is > 0 and < 3 && given.All(char.IsAsciiDigit) ? given.PadLeft(3, '0') : given;
-            if (!registry.Remove(agentId))
+            if (!registry.Directory!.Remove(agentId))
             {
-                Console.Error.WriteLine($"vigil agents remove: no agent {agentId} (or already removed)");
+                await Console.Error.WriteLineAsync($"vigil agents remove: no agent {agentId} (or already removed)");
                 return ExitCodes.Findings;
             }
 
-            Console.Out.WriteLine($"vigil: agent {agentId} removed; it is refused from now on");
+            await Console.Out.WriteLineAsync($"vigil: agent {agentId} removed; it is refused from now on");
             return ExitCodes.Success;
         });
         root.Subcommands.Add(command);
+    }
+
+    private static async Task<Registry> OpenAsync(ParseResult parseResult, HomeOptions paths, Option<string?> database, Option<FileInfo?> passwordFile, CancellationToken cancellationToken)
+    {
+        if (parseResult.GetValue(database) is null)
+        {
+            var local = new AgentRegistry(AgentRegistry.PathUnder(paths.ResolveDataDir(parseResult)));
+            return new Registry(local, null, local, null);
+        }
+
+        var shared = await SharedDatabase.OpenAsync(parseResult.GetValue(database), parseResult.GetValue(passwordFile), cancellationToken, quiet: true);
+        if (shared.Database is not { } opened)
+        {
+            await shared.DisposeAsync();
+            return new Registry(null, shared.Error, null, null);
+        }
+
+        return new Registry(new Vigil.Storage.Postgres.PostgresAgentDirectory(opened, $"vigil agents@{System.Net.Dns.GetHostName()}", Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance), null, null, shared);
+    }
+
+    private sealed record Registry(IAgentDirectory? Directory, string? Error, AgentRegistry? Local, SharedDatabase? Shared) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            Local?.Dispose();
+            if (Shared is not null)
+            {
+                await Shared.DisposeAsync();
+            }
+        }
     }
 }

@@ -31,9 +31,21 @@ internal static class ManagerCommand
                 r.AddError("--response-deadline must be a positive number of seconds");
             }
         });
+        var database = new Option<string?>("--database")
+        {
+            Description = "Share the agent registry, CA, watermarks, VirusTotal quota and verdict cache with other managers in PostgreSQL: postgres://user@host:port/database (default: SQLite under the data directory, this manager alone).",
+        };
+        var databasePasswordFile = new Option<FileInfo?>("--database-password-file")
+        {
+            Description = $"File holding the database password (default: ${Vigil.Storage.Postgres.PostgresDatabase.PasswordVariable}); never put it in the URL.",
+        };
+        var caPasswordFile = new Option<FileInfo?>("--ca-password-file")
+        {
+            Description = $"With --database: file holding the password that encrypts the shared CA key in the database (default: ${Vigil.Storage.Postgres.SharedCertificateAuthority.PasswordVariable}); the same on every manager.",
+        };
         var command = new Command("manager", "Run the manager: agents connect to it over mutual TLS; it analyses, alerts and responds.")
         {
-            configOption, listen, port, enrollmentPort, passwordFile, logJson, responseDeadline,
+            configOption, listen, port, enrollmentPort, passwordFile, logJson, responseDeadline, database, databasePasswordFile, caPasswordFile,
         };
         paths.AddTo(command);
         var web = new WebCommandOptions();
@@ -75,6 +87,20 @@ internal static class ManagerCommand
                 return ExitCodes.Usage;
             }
 
+            var caPassword = SharedDatabase.ReadCaPassword(parseResult.GetValue(caPasswordFile));
+            if (parseResult.GetValue(database) is not null && caPassword is null)
+            {
+                await Console.Error.WriteLineAsync($"vigil manager: --database needs the CA password: --ca-password-file or ${Vigil.Storage.Postgres.SharedCertificateAuthority.PasswordVariable}");
+                return ExitCodes.Usage;
+            }
+
+            await using var shared = await SharedDatabase.OpenAsync(parseResult.GetValue(database), parseResult.GetValue(databasePasswordFile), cancellationToken);
+            if (shared.Error is { } databaseError)
+            {
+                await Console.Error.WriteLineAsync($"vigil manager: {databaseError}");
+                return ExitCodes.ConfigError;
+            }
+
             var time = TimeProvider.System;
             var managerPaths = new AllInOnePaths(home, data);
             var indexing = AlertIndexing.Open(data, Console.Out, time);
@@ -82,6 +108,9 @@ internal static class ManagerCommand
             {
                 Indexing = indexing,
                 ResponseDeadline = TimeSpan.FromSeconds(parseResult.GetValue(responseDeadline)),
+                Shared = shared.Database is { } sharedDatabase
+                    ? new SharedStores(sharedDatabase, caPassword!, $"{Dns.GetHostName()}:{options.AgentPort}")
+                    : null,
             };
             var fronted = new WebFrontedHost(host, indexing, webOptions, Console.Out, loggers);
             await Console.Out.WriteLineAsync($"vigil: enrollment password from {source}");

@@ -20,7 +20,7 @@ internal sealed class HostOperations(
     QuarantineOperations localQuarantine,
     IntelFanOut intel,
     TimeProvider time,
-    AgentRegistry? registry = null,
+    IAgentDirectory? registry = null,
     Func<ManagerTransport?>? transport = null,
     AlertIndex? index = null) : IManagerOperations
 {

@@ -9,6 +9,7 @@ using Vigil.Core.Diagnostics;
 using Vigil.Core.Events;
 using Vigil.Hosting;
 using Vigil.Response.Execd;
+using Vigil.Storage.Postgres;
 using Vigil.Transport;
 using Vigil.Transport.Agent;
 using Vigil.Transport.Channel;
@@ -60,6 +61,8 @@ internal sealed class ManagerHost(
     private const string IntelEffects = "intel:";
     private DurableEventQueue? _local;
     private AgentRegistry? _registry;
+    private IAgentDirectory? _directory;
+    private PostgresAgentDirectory? _sharedAgents;
     private CertificateAuthority? _authority;
     private ManagerTransport? _transport;
     private ExecDaemon? _execd;
@@ -78,7 +81,10 @@ internal sealed class ManagerHost(
     /// <summary>The alert index and live feed the dashboard reads; set before <see cref="StartAsync"/>, null for none.</summary>
     public AlertIndexing? Indexing { get; init; }
 
-    internal AgentRegistry? Registry => _registry;
+    internal IAgentDirectory? Registry => _directory;
+
+    /// <summary>The PostgreSQL this manager shares with others (registry, CA, watermarks); null for this manager alone.</summary>
+    public SharedStores? Shared { get; init; }
 
     internal ManagerTransport? Transport => _transport;
 
@@ -100,7 +106,23 @@ internal sealed class ManagerHost(
             _committed[agent] = sequence;
         }
 
-        _authority = CertificateAuthority.LoadOrCreate(Path.Combine(paths.Data, "ca"), time);
+        _directory = _registry;
+        var caOrigin = "";
+        if (Shared is { } shared)
+        {
+            _sharedAgents = new PostgresAgentDirectory(shared.Database, shared.ManagerName, loggers.CreateLogger("Vigil.Storage.Postgres"));
+            _directory = _sharedAgents;
+
+            // What this manager committed before a crash, in case it did not reach the database then.
+            _sharedAgents.SaveWatermarks(_committed.Where(w => w.Key != LocalAgent));
+            (_authority, caOrigin) = await SharedCertificateAuthority.LoadOrCreateAsync(shared.Database, shared.CaPassword, Path.Combine(paths.Data, "ca"), shared.ManagerName, time, cancellationToken);
+            caOrigin = $", {caOrigin}";
+        }
+        else
+        {
+            _authority = CertificateAuthority.LoadOrCreate(Path.Combine(paths.Data, "ca"), time);
+        }
+
         _local = new DurableEventQueue(Path.Combine(paths.Data, "queue", "local.db"), capacity: 10 * DurableEventQueue.DefaultCapacity);
         var sink = _local;
         var committedEnds = _registry.CommittedAlertEnds();
@@ -137,10 +159,10 @@ internal sealed class ManagerHost(
         Stages.Watch("response-expiry", expiryLoop, _stopping.Token);
         var (_, diskLoop) = DiskWatch.Start(config, paths.Data, (message, token) => InjectAsync(message.Message, token), output, time, _stopping.Token);
         _background = Task.WhenAll(pumpLoop, execdLoop, tailerLoop, expiryLoop, diskLoop);
-        _transport = await ManagerTransport.StartAsync(transportOptions, _authority, _registry, this, loggers, time, cancellationToken);
+        _transport = await ManagerTransport.StartAsync(transportOptions, _authority, _directory, this, loggers, time, cancellationToken);
         await output.WriteLineAsync($"vigil: manager on {config.SourcePath} ({rules.Rules.Count} rules)");
         await output.WriteLineAsync($"vigil: agents on {transportOptions.ListenAddress}:{transportOptions.AgentPort} (mutual TLS), enrollment on {transportOptions.ListenAddress}:{transportOptions.EnrollmentPort}");
-        await output.WriteLineAsync($"vigil: CA {Path.Combine(paths.Data, "ca", "ca.crt")} (sha256 {Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(_authority.Certificate.RawData))})");
+        await output.WriteLineAsync($"vigil: CA {Path.Combine(paths.Data, "ca", "ca.crt")} (sha256 {Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(_authority.Certificate.RawData))}{caOrigin})");
         foreach (var integration in IntelFanOut.Integrations(config))
         {
             await output.WriteLineAsync(WatchedBinding.Describe(integration, rules));
@@ -158,6 +180,13 @@ internal sealed class ManagerHost(
         foreach (var response in _registry!.PendingResponses(session.Id))
         {
             Send(session, response);
+        }
+
+        if (_sharedAgents is not null)
+        {
+            // The agent may come from another manager: what that one acknowledged is done here too.
+            var shared = _sharedAgents.Watermark(session.Id);
+            return _committed.AddOrUpdate(session.Id, shared, (_, local) => Math.Max(local, shared));
         }
 
         return _committed.GetValueOrDefault(session.Id);
@@ -254,7 +283,9 @@ internal sealed class ManagerHost(
             else if (managerEvent.Session is { } session)
             {
                 _acknowledgements[session] = Math.Max(_acknowledgements.GetValueOrDefault(session), item.Sequence);
-                if (item.Sequence <= _processed.GetValueOrDefault(session.Id))
+
+                // host._committed also holds what another manager acknowledged before the agent came here.
+                if (item.Sequence <= Math.Max(_processed.GetValueOrDefault(session.Id), host._committed.GetValueOrDefault(session.Id)))
                 {
                     return false; // A replay of an event whose alert is already written.
                 }
@@ -297,6 +328,7 @@ internal sealed class ManagerHost(
 
             var queued = Registry.SaveBatch(_watermarks, alertEnds, [.. effects.Select(ToOutbox)]);
             _committedEnds = alertEnds;
+            host.SaveSharedWatermarks(_watermarks);
             foreach (var (agent, sequence) in _watermarks)
             {
                 host._committed[agent] = sequence;
@@ -351,6 +383,55 @@ internal sealed class ManagerHost(
                 : response.AgentId.StartsWith(IntelEffects, StringComparison.Ordinal)
                     ? new AnalysisEffect(AnalysisEffectKind.Lookup, response.AgentId[IntelEffects.Length..], response.Name, response.Json, response.Deadline) { Id = (long)response.Id }
                     : new AnalysisEffect(AnalysisEffectKind.AgentResponse, response.AgentId, response.Name, response.Json, response.Deadline) { Id = (long)response.Id };
+    }
+
+    // After the local commit and before the acknowledgement: another manager the agent moves to must know what this
+    // one wrote alerts for. While the database is down, analysis waits here (retrying each second), so nothing is
+    // acknowledged that the others could not know about: agents keep their events in their durable queues.
+    private void SaveSharedWatermarks(IReadOnlyDictionary<string, ulong> watermarks)
+    {
+        if (_sharedAgents is null || Shared is null)
+        {
+            return;
+        }
+
+        var agents = watermarks.Where(w => w.Key != LocalAgent).ToList();
+        if (agents.Count == 0)
+        {
+            return;
+        }
+
+        long? downSince = null;
+        while (true)
+        {
+            try
+            {
+                _sharedAgents.SaveWatermarks(agents);
+                if (downSince is { } since)
+                {
+                    PostgresLog.Back(_logger, Shared.Database.Display, time.GetElapsedTime(since).TotalSeconds);
+                }
+
+                return;
+            }
+            catch (Core.VigilException ex) when (!ex.IsFatal && !_stopping.IsCancellationRequested)
+            {
+                if (downSince is null)
+                {
+                    downSince = time.GetTimestamp();
+                    PostgresLog.Unavailable(_logger, Shared.Database.Display, ex.InnerException?.Message ?? ex.Message, "analysis waits and agents keep their events until it is back");
+                }
+
+                try
+                {
+                    Task.Delay(TimeSpan.FromSeconds(1), time, _stopping.Token).GetAwaiter().GetResult();
+                }
+                catch (OperationCanceledException)
+                {
+                    throw new OperationCanceledException("the manager stopped while the shared database was down", ex, _stopping.Token);
+                }
+            }
+        }
     }
 
     // An agent that does not confirm responses (an older version) has it once it is on the stream.

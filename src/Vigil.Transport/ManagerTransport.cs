@@ -32,7 +32,7 @@ internal sealed record ManagerTransportOptions
 /// <summary>What the gRPC services share.</summary>
 internal sealed record ManagerTransportContext(
     CertificateAuthority Authority,
-    AgentRegistry Registry,
+    IAgentDirectory Registry,
     SessionTable Sessions,
     IAgentEventHandler Handler,
     string Password,
@@ -53,7 +53,7 @@ internal sealed class ManagerTransport(WebApplication app, ManagerTransportConte
     public static async Task<ManagerTransport> StartAsync(
         ManagerTransportOptions options,
         CertificateAuthority authority,
-        AgentRegistry registry,
+        IAgentDirectory registry,
         IAgentEventHandler handler,
         ILoggerFactory loggerFactory,
         TimeProvider time,

@@ -72,14 +72,14 @@ internal sealed class TransportFixture : IDisposable
 
     /// <summary>Creates an agent's home (config watching its own directory) and enrolls it; returns its paths.</summary>
     /// <remarks><paramref name="syscheck"/> goes into the agent's <c>&lt;syscheck&gt;</c>, <paramref name="global"/> into a <c>&lt;global&gt;</c>.</remarks>
-    public async Task<AgentHome> EnrollAsync(string name, string syscheck = "", string global = "")
+    public async Task<AgentHome> EnrollAsync(string name, string syscheck = "", string global = "", ManagerNode? at = null)
     {
         var watched = Path.Combine(AgentsRoot, name);
         Directory.CreateDirectory(watched);
         var home = WriteHome($"homes/{name}", watched, syscheck, global);
         var agent = new AgentHome(name, home, Path.Combine(home, "data"), watched);
         var output = await RunToEndAsync(
-            ["enroll", "--manager", $"127.0.0.1:{EnrollmentPort}", "--agent-port", $"{AgentPort}", "--name", name, "--home", agent.Home, "--data-dir", agent.Data],
+            ["enroll", "--manager", $"127.0.0.1:{at?.EnrollmentPort ?? EnrollmentPort}", "--agent-port", $"{at?.AgentPort ?? AgentPort}", "--name", name, "--home", agent.Home, "--data-dir", agent.Data],
             new Dictionary<string, string> { ["VIGIL_ENROLL_PASSWORD"] = Password });
         Assert.Contains("vigil: enrolled as agent", output, StringComparison.Ordinal);
         return agent;
@@ -130,6 +130,31 @@ internal sealed class TransportFixture : IDisposable
 
             await Task.Delay(100);
         }
+    }
+
+    /// <summary>
+    /// Another manager for this fixture's agents (its own home, data directory and ports; the same rules, password
+    /// and <paramref name="extra"/> arguments each time it starts, e.g. a shared database).
+    /// </summary>
+    public ManagerNode AddManager(string name, params string[] extra)
+    {
+        var home = WriteHome(name, watched: null);
+        TestInstall.WriteSeedRules(_temp, name, AgentsRoot);
+        return new ManagerNode(name, home, Path.Combine(home, "data"), FreePort(), FreePort(), PasswordFile, extra);
+    }
+
+    /// <summary>The whole lines of an alerts.json (the last, partial one is not an alert yet).</summary>
+    public static List<JsonElement> ReadAlerts(string alertsJson)
+    {
+        if (!File.Exists(alertsJson))
+        {
+            return [];
+        }
+
+        using var stream = new FileStream(alertsJson, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        var lines = reader.ReadToEnd().Split('\n');
+        return [.. lines[..^1].Select(line => JsonDocument.Parse(line).RootElement.Clone())];
     }
 
     private string WriteHome(string relative, string? watched, string extraSyscheck = "", string global = "")
@@ -185,6 +210,22 @@ internal sealed class TransportFixture : IDisposable
     }
 
     public void Dispose() => _temp.Dispose();
+}
+
+/// <summary>One of several managers of a <see cref="TransportFixture"/>.</summary>
+internal sealed record ManagerNode(string Name, string Home, string Data, int AgentPort, int EnrollmentPort, string PasswordFile, IReadOnlyList<string> Extra)
+{
+    public string AlertsJson => Path.Combine(Data, "logs", "alerts", "alerts.json");
+
+    public string AgentEndpoint => $"127.0.0.1:{AgentPort}";
+
+    public List<JsonElement> Alerts() => TransportFixture.ReadAlerts(AlertsJson);
+
+    public VigilProcess Start(IReadOnlyDictionary<string, string>? environment = null) => VigilProcess.Start(
+    [
+        "manager", "--home", Home, "--data-dir", Data, "--port", $"{AgentPort}", "--enrollment-port", $"{EnrollmentPort}",
+        "--password-file", PasswordFile, "--web-port", "0", .. Extra,
+    ], environment);
 }
 
 internal sealed record AgentHome(string Name, string Home, string Data, string Watched)

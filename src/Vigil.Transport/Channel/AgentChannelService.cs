@@ -20,7 +20,7 @@ internal sealed class AgentChannelService(
     {
         var http = call.GetHttpContext();
         var address = http.Connection.RemoteIpAddress;
-        var agent = Authenticate(http.Connection.ClientCertificate, TransportLog.Describe(address));
+        var agent = Available(() => Authenticate(http.Connection.ClientCertificate, TransportLog.Describe(address)));
         var session = new AgentSession(new AgentIdentity(agent.Id, agent.Name, address?.ToString()));
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(call.CancellationToken, context.Stopping.Token, session.Replaced);
         var token = linked.Token;
@@ -62,7 +62,16 @@ internal sealed class AgentChannelService(
         var pump = Task.CompletedTask;
         try
         {
-            var done = await context.Handler.OnConnectedAsync(session, token);
+            ulong done;
+            try
+            {
+                done = await context.Handler.OnConnectedAsync(session, token);
+            }
+            catch (Core.VigilException ex) when (!ex.IsFatal)
+            {
+                throw Unavailable(ex);
+            }
+
             await responseStream.WriteAsync(new ManagerMessage { Acknowledged = done }, token);
             pump = Task.Run(() => PumpAsync(session, responseStream, token), CancellationToken.None);
             if (first is not null)
@@ -106,7 +115,7 @@ internal sealed class AgentChannelService(
                 context.Registry.Touch(agent.Id, AgentStatus.Active, null, message.Hello.Version, context.Time.GetUtcNow());
                 break;
             case AgentMessage.BodyOneofCase.KeepAlive:
-                if (context.Registry.Find(agent.Id) is not { IsRemoved: false })
+                if (TryFind(agent.Id) is { IsRemoved: true } or null)
                 {
                     TransportLog.AgentRemovedWhileConnected(logger, agent.Id);
                     throw new RpcException(new Status(StatusCode.PermissionDenied, "agent removed"));
@@ -139,6 +148,35 @@ internal sealed class AgentChannelService(
         }
 
         return context.Handler.OnEventAsync(session, e.Sequence, new EventMessage(e.Queue[0], session.LocationOf(e.Location), e.Message), cancellationToken);
+    }
+
+    // A shared registry that cannot be reached now: the agent is turned away as "unavailable" and retries (its
+    // events wait in its durable queue), rather than refused as if it were not enrolled.
+    private static T Available<T>(Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (Core.VigilException ex) when (!ex.IsFatal)
+        {
+            throw Unavailable(ex);
+        }
+    }
+
+    private static RpcException Unavailable(Core.VigilException ex) => new(new Status(StatusCode.Unavailable, ex.Message));
+
+    // At a keep-alive: a registry that cannot be reached keeps the session (it was admitted); a removed agent ends it.
+    private AgentRecord? TryFind(string id)
+    {
+        try
+        {
+            return context.Registry.Find(id);
+        }
+        catch (Core.VigilException ex) when (!ex.IsFatal)
+        {
+            return new AgentRecord(id, "", null, null, AgentStatus.Active, null, "");
+        }
     }
 
     private static async Task PumpAsync(AgentSession session, IServerStreamWriter<ManagerMessage> responseStream, CancellationToken cancellationToken)

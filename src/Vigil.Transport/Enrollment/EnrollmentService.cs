@@ -46,6 +46,10 @@ internal sealed class EnrollmentService(ManagerTransportContext context, ILogger
         {
             throw Refuse(address, StatusCode.InvalidArgument, "invalid certificate signing request");
         }
+        catch (Core.VigilException ex) when (!ex.IsFatal)
+        {
+            throw Refuse(address, StatusCode.Unavailable, ex.Message);
+        }
 
         using var _ = issued;
         if (id is null || issued is null)

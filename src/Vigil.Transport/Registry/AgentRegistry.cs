@@ -29,7 +29,7 @@ internal static class AgentStatus
 /// stays as a row with status "removed" so its certificate is refused forever. Also keeps, per agent, the last event
 /// sequence whose alert is durably written (the replay watermark).
 /// </summary>
-internal sealed class AgentRegistry : IDisposable
+internal sealed class AgentRegistry : IAgentDirectory, IDisposable
 {
     private readonly SqliteConnection _connection;
     private readonly Lock _gate = new();

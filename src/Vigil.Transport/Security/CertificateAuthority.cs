@@ -27,6 +27,15 @@ internal sealed class CertificateAuthority(X509Certificate2 certificate, TimePro
         }
 
         Directory.CreateDirectory(directory);
+        var (certificatePem, keyPem) = CreatePem(time);
+        PemFiles.WritePrivate(keyPath, keyPem);
+        PemFiles.WritePublic(certificatePath, certificatePem);
+        return new CertificateAuthority(X509Certificate2.CreateFromPemFile(certificatePath, keyPath), time);
+    }
+
+    /// <summary>A new CA (ten years): its certificate and its PKCS#8 private key, as PEM.</summary>
+    public static (string CertificatePem, string KeyPem) CreatePem(TimeProvider time)
+    {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest("CN=Vigil manager CA", key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
@@ -34,9 +43,7 @@ internal sealed class CertificateAuthority(X509Certificate2 certificate, TimePro
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         var now = time.GetUtcNow();
         using var created = request.CreateSelfSigned(now.AddMinutes(-5), now.AddYears(10));
-        PemFiles.WritePrivate(keyPath, key.ExportPkcs8PrivateKeyPem());
-        PemFiles.WritePublic(certificatePath, created.ExportCertificatePem());
-        return new CertificateAuthority(X509Certificate2.CreateFromPemFile(certificatePath, keyPath), time);
+        return (created.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
     }
 
     /// <summary>A fresh server certificate for this run of the manager, for the given DNS names and addresses.</summary>

@@ -1,0 +1,128 @@
+using Npgsql;
+using Vigil.Core;
+
+namespace Vigil.Storage.Postgres;
+
+/// <summary>
+/// The shared schema, created and migrated by the first manager that starts (under an advisory lock, so managers
+/// starting together migrate once). <c>vigil_schema</c> holds the version; a database migrated by a newer Vigil
+/// than this one is refused with a clear error instead of being written with assumptions that no longer hold.
+/// Each migration is append-only: a released one is never edited. docs/multi-manager.md describes the tables.
+/// </summary>
+internal static class PostgresSchema
+{
+    // An arbitrary constant: the advisory lock key that serialises migrations ("vigil" in ASCII, padded).
+    private const long MigrationLock = 0x76_69_67_69_6C_00_00_01;
+
+    /// <summary>The migrations, in order; index + 1 is the version each one brings the schema to.</summary>
+    public static IReadOnlyList<string> Migrations { get; } =
+    [
+        // 1: agent registry, enrollment ids, replay watermarks, CA material, VirusTotal quota, verdict cache and
+        //    lookups in flight.
+        """
+        CREATE SEQUENCE agent_ids START 1;
+        CREATE TABLE agents(
+            id text PRIMARY KEY,
+            name text NOT NULL,
+            address text,
+            version text,
+            status text NOT NULL,
+            last_keepalive timestamptz,
+            thumbprint text NOT NULL,
+            enrolled_at timestamptz NOT NULL DEFAULT now(),
+            enrolled_by text);
+        -- An active (not removed) agent's name is unique; a removed agent's row stays, so its id is never reused
+        -- and its certificate is refused by every manager.
+        CREATE UNIQUE INDEX agents_active_name ON agents(name) WHERE status <> 'removed';
+        CREATE TABLE agent_watermarks(
+            agent_id text PRIMARY KEY,
+            sequence bigint NOT NULL,
+            manager text NOT NULL,
+            updated_at timestamptz NOT NULL DEFAULT now());
+        CREATE TABLE ca_material(
+            id integer PRIMARY KEY CHECK (id = 1),
+            certificate_pem text NOT NULL,
+            encrypted_key bytea NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            created_by text NOT NULL);
+        CREATE TABLE vt_quota(
+            key_id text NOT NULL,
+            window_kind text NOT NULL CHECK (window_kind IN ('minute', 'day')),
+            window_start timestamptz NOT NULL,
+            used integer NOT NULL,
+            PRIMARY KEY (key_id, window_kind, window_start));
+        CREATE TABLE vt_requests(
+            key_id text NOT NULL,
+            sent_at timestamptz NOT NULL,
+            manager text NOT NULL);
+        CREATE INDEX vt_requests_key_time ON vt_requests(key_id, sent_at);
+        CREATE TABLE verdicts(
+            lookup_hash text PRIMARY KEY,
+            sha256 text,
+            md5 text,
+            expires_at timestamptz NOT NULL,
+            body text NOT NULL,
+            manager text NOT NULL);
+        CREATE INDEX verdicts_sha256 ON verdicts(sha256);
+        CREATE INDEX verdicts_md5 ON verdicts(md5);
+        CREATE TABLE lookup_claims(
+            lookup_hash text PRIMARY KEY,
+            manager text NOT NULL,
+            expires_at timestamptz NOT NULL);
+        """,
+    ];
+
+    public static int LatestVersion => Migrations.Count;
+
+    /// <summary>Brings the schema to <see cref="LatestVersion"/>; returns the version it found.</summary>
+    public static async Task<int> MigrateAsync(NpgsqlDataSource source, CancellationToken cancellationToken)
+    {
+        await using var connection = await source.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({MigrationLock})", cancellationToken);
+        await ExecuteAsync(connection, transaction, """
+            CREATE TABLE IF NOT EXISTS vigil_schema(
+                id integer PRIMARY KEY CHECK (id = 1),
+                version integer NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                updated_by text NOT NULL)
+            """, cancellationToken);
+        int found;
+        await using (var read = new NpgsqlCommand("SELECT version FROM vigil_schema WHERE id = 1", connection, transaction))
+        {
+            found = await read.ExecuteScalarAsync(cancellationToken) is int version ? version : 0;
+        }
+
+        if (found > LatestVersion)
+        {
+            throw new VigilException(
+                $"database {connection.Database}: schema version {found} was written by a newer Vigil; this one ({VigilVersion.Current}) knows up to version {LatestVersion}. Upgrade Vigil on this manager",
+                isFatal: true);
+        }
+
+        for (var version = found + 1; version <= LatestVersion; version++)
+        {
+            await ExecuteAsync(connection, transaction, Migrations[version - 1], cancellationToken);
+        }
+
+        if (found < LatestVersion)
+        {
+            await using var write = new NpgsqlCommand(
+                "INSERT INTO vigil_schema(id, version, updated_by) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET version = excluded.version, updated_at = now(), updated_by = excluded.updated_by",
+                connection,
+                transaction);
+            write.Parameters.AddWithValue(LatestVersion);
+            write.Parameters.AddWithValue($"vigil {VigilVersion.Current}");
+            await write.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return found;
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}
