@@ -12,7 +12,7 @@ using Vigil.Tests.Common;
 namespace Vigil.Intel.Tests.Engines;
 
 /// <summary>The engine worker over the real YARA engine: queue, verdict cache by sha256 and version, reload alerts.</summary>
-public sealed class EngineServiceTests : IAsyncDisposable
+public sealed class EngineServiceTests : IAsyncLifetime
 {
     private readonly TempDirectory _rules = new("vigil-engine-rules");
     private readonly TempDirectory _files = new("vigil-engine-files");
@@ -122,7 +122,9 @@ public sealed class EngineServiceTests : IAsyncDisposable
             path: path, agentId: "000", agentName: "host", agentIp: null, size: bytes.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         if (_service is not null)
         {
