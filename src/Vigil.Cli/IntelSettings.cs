@@ -23,6 +23,66 @@ internal sealed class IntelSettings
         command.Options.Add(Config);
     }
 
+    /// <summary>
+    /// The detection engines of the ossec.conf (custom-vigil-yara, custom-vigil-clamav blocks), ready to scan: YARA
+    /// rules compiled, clamd asked for its version. Null after printing why one cannot be used.
+    /// </summary>
+    public async Task<IReadOnlyList<Intel.Engines.IFileEngine>?> LoadEnginesAsync(ParseResult parseResult, string command, TextWriter error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(parseResult);
+        ArgumentNullException.ThrowIfNull(error);
+        var home = Paths.ResolveHome(parseResult);
+        var explicitPath = parseResult.GetValue(Config);
+        var path = Path.GetFullPath(explicitPath ?? Path.Combine(home, "config", "ossec.conf"));
+        if (explicitPath is null && !File.Exists(path))
+        {
+            return [];
+        }
+
+        var result = OssecConfigLoader.Load(path, new ConfigLoadOptions { Home = home });
+        var engines = new List<Intel.Engines.IFileEngine>();
+        try
+        {
+            foreach (var integration in Manager.IntelFanOut.EngineIntegrations(result.Config))
+            {
+                if (integration.Name == Intel.Engines.EngineSettings.Yara)
+                {
+                    var yara = new Intel.Yara.YaraEngine(Intel.Engines.EngineSettings.YaraFrom(integration, result.Config.Home));
+                    if (yara.Reload().Errors is { Count: > 0 } errors)
+                    {
+                        foreach (var e in errors)
+                        {
+                            await error.WriteLineAsync(e.ToString());
+                        }
+
+                        await error.WriteLineAsync($"vigil {command}: the YARA rules do not compile (see above)");
+                        yara.Dispose();
+                        return null;
+                    }
+
+                    engines.Add(yara);
+                }
+                else
+                {
+                    var clamAv = new Intel.ClamAv.ClamAvEngine(Intel.Engines.EngineSettings.ClamAvFrom(integration, result.Config.Home));
+                    if (await clamAv.CheckAsync(cancellationToken) == Intel.ClamAv.ClamAvHealth.Down)
+                    {
+                        await error.WriteLineAsync($"vigil {command}: ClamAV: {clamAv.Problem}; files are reported with that error");
+                    }
+
+                    engines.Add(clamAv);
+                }
+            }
+        }
+        catch (VigilException ex)
+        {
+            await error.WriteLineAsync($"vigil {command}: {ex.Message}");
+            return null;
+        }
+
+        return engines;
+    }
+
     public static string DatabasePath(string dataDirectory) => Path.Combine(dataDirectory, "intel", "intel.db");
 
     /// <summary>

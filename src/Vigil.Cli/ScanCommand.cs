@@ -57,6 +57,12 @@ internal static class ScanCommand
             return ExitCodes.ConfigError;
         }
 
+        if (await settings.LoadEnginesAsync(parseResult, "scan", error, cancellationToken) is not { } engines)
+        {
+            return ExitCodes.ConfigError;
+        }
+
+        using var disposeEngines = new EngineDisposal(engines);
         LocalIntel local;
         IntelStore store;
         try
@@ -74,7 +80,7 @@ internal static class ScanCommand
         {
             using var http = options.ApiKey.IsEmpty ? null : VirusTotalClient.CreateHttpClient(options);
             var client = http is null ? null : new VirusTotalClient(http, options);
-            var scanner = new FileScanner(options, local, store, client, TimeProvider.System, shouldWait);
+            var scanner = new FileScanner(options, local, store, client, TimeProvider.System, shouldWait) { Engines = engines };
             var (isMalicious, isFailed, notLookedUp) = (false, false, 0);
             var counts = new Dictionary<ScanVerdict, int>();
             long bytes = 0;
@@ -160,6 +166,23 @@ internal static class ScanCommand
             }
 
             writer.WriteBoolean("cached", result.IsCached);
+            if (result.EngineResults.Count > 0)
+            {
+                writer.WriteStartArray("engines");
+                foreach (var engine in result.EngineResults)
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("name", engine.Engine);
+                    WriteOptional(writer, "version", engine.Version);
+                    writer.WriteString("outcome", engine.Outcome.ToString().ToLowerInvariant());
+                    WriteOptional(writer, engine.Engine == "yara" ? "rule" : "signature", engine.Name);
+                    WriteOptional(writer, "detail", engine.Detail);
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteEndArray();
+            }
+
             writer.WriteEndObject();
         }
 
@@ -171,6 +194,18 @@ internal static class ScanCommand
         if (value is not null)
         {
             writer.WriteString(name, value);
+        }
+    }
+}
+
+/// <summary>Disposes the engines that hold native resources (YARA's compiled rules) when the scan ends.</summary>
+internal sealed class EngineDisposal(IReadOnlyList<Intel.Engines.IFileEngine> engines) : IDisposable
+{
+    public void Dispose()
+    {
+        foreach (var engine in engines.OfType<IDisposable>())
+        {
+            engine.Dispose();
         }
     }
 }

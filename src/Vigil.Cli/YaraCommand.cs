@@ -16,6 +16,8 @@ internal static class YaraCommand
         var check = new Command("check", "Compile YARA rules and report errors with file:line.") { paths };
         check.SetAction(parseResult =>
         {
+            var output = parseResult.InvocationConfiguration.Output;
+            var error = parseResult.InvocationConfiguration.Error;
             YaraCompileResult result;
             try
             {
@@ -23,7 +25,7 @@ internal static class YaraCommand
             }
             catch (VigilException ex)
             {
-                Console.Error.WriteLine($"vigil yara check: {ex.Message}");
+                error.WriteLine($"vigil yara check: {ex.Message}");
                 return ExitCodes.IoError;
             }
 
@@ -31,16 +33,16 @@ internal static class YaraCommand
             {
                 foreach (var diagnostic in result.Diagnostics)
                 {
-                    (diagnostic.IsError ? Console.Error : Console.Out).WriteLine(diagnostic.ToString());
+                    (diagnostic.IsError ? error : output).WriteLine(diagnostic.ToString());
                 }
 
                 if (result.HasErrors)
                 {
-                    Console.Error.WriteLine($"vigil yara check: {result.Diagnostics.Count(d => d.IsError)} error(s); the rules do not compile");
+                    error.WriteLine($"vigil yara check: {result.Diagnostics.Count(d => d.IsError)} error(s); the rules do not compile");
                     return ExitCodes.Findings;
                 }
 
-                Console.WriteLine($"vigil yara check: {result.Files.Count} rule file(s) compile; rules version {result.Version[..16]}");
+                output.WriteLine($"vigil yara check: {result.Files.Count} rule file(s) compile; rules version {result.Version[..16]}");
                 return ExitCodes.Success;
             }
         });

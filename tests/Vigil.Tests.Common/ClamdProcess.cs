@@ -10,7 +10,7 @@ namespace Vigil.Tests.Common;
 /// <summary>
 /// A real clamd (Debian's clamav-daemon) run in the foreground on a temporary unix socket and a loopback TCP port,
 /// with a signature database written here: the EICAR file by MD5 (.hdb) and a webshell-like string (.ndb). Nothing is
-/// downloaded. Stop and Start may be called again (clamd down mid-run); Dispose stops it and removes its directory.
+/// downloaded (withEicar false leaves the .hdb out, so that only the webshell string is ClamAV's). Stop and Start may be called again (clamd down mid-run); Dispose stops it and removes its directory.
 /// </summary>
 public sealed class ClamdProcess : IAsyncDisposable
 {
@@ -26,11 +26,15 @@ public sealed class ClamdProcess : IAsyncDisposable
     private Process? _process;
     private readonly StringBuilder _log = new();
 
-    private ClamdProcess(long streamMaxLength)
+    private ClamdProcess(long streamMaxLength, bool withEicar)
     {
         Directory.CreateDirectory(DatabaseDirectory);
-        File.WriteAllText(Path.Combine(DatabaseDirectory, "vigil-test.hdb"),
-            $"{Convert.ToHexStringLower(MD5.HashData(Eicar.Bytes))}:{Eicar.Bytes.Length}:Vigil.Test.Eicar.HDB\n");
+        if (withEicar)
+        {
+            File.WriteAllText(Path.Combine(DatabaseDirectory, "vigil-test.hdb"),
+                $"{Convert.ToHexStringLower(MD5.HashData(Eicar.Bytes))}:{Eicar.Bytes.Length}:Vigil.Test.Eicar.HDB\n");
+        }
+
         File.WriteAllText(Path.Combine(DatabaseDirectory, "vigil-test.ndb"),
             $"Vigil.Test.Webshell.NDB:0:*:{Convert.ToHexStringLower(Encoding.ASCII.GetBytes(WebshellMarker))}\n");
         Port = FreePort();
@@ -69,9 +73,9 @@ public sealed class ClamdProcess : IAsyncDisposable
     }
 
     /// <summary>Starts clamd and waits until it answers PING (bounded).</summary>
-    public static async Task<ClamdProcess> StartAsync(long streamMaxLength = 25 * 1024 * 1024)
+    public static async Task<ClamdProcess> StartAsync(long streamMaxLength = 25 * 1024 * 1024, bool withEicar = true)
     {
-        var clamd = new ClamdProcess(streamMaxLength);
+        var clamd = new ClamdProcess(streamMaxLength, withEicar);
         await clamd.StartAsync();
         return clamd;
     }

@@ -38,6 +38,9 @@ internal sealed class FileScanner
         _shouldWait = shouldWait;
     }
 
+    /// <summary>Detection engines every file also goes through (the ossec.conf's custom-vigil-yara and -clamav blocks).</summary>
+    public IReadOnlyList<Engines.IFileEngine> Engines { get; init; } = [];
+
     /// <summary>Directories walked so far.</summary>
     public int DirectoriesScanned { get; private set; }
 
@@ -63,7 +66,8 @@ internal sealed class FileScanner
                 // Named on the command line: a link is followed to its target; the result keeps the name given.
                 var target = FileStatus.TryGet(path, followLinks: false)?.IsSymlink == true ? LinkTarget(path) : path;
                 var hashed = await Task.Run(() => RegularFile.TryHash(target, _local.Kinds), cancellationToken);
-                yield return await ClassifyAsync(path, hashed, isWalked: false, cancellationToken) ?? Error(path, "not a regular file");
+                var result = await ClassifyAsync(path, hashed, isWalked: false, cancellationToken) ?? Error(path, "not a regular file");
+                yield return await WithEnginesAsync(result, target, cancellationToken);
             }
             else
             {
@@ -125,8 +129,17 @@ internal sealed class FileScanner
         }
     }
 
-    private async Task<ScanResult?> NextAsync((string Path, Task<(ContentHashes? Digest, string? Error)>? Hashing, ScanResult? Result) item, CancellationToken cancellationToken) =>
-        item.Hashing is null ? item.Result : await ClassifyAsync(item.Path, await item.Hashing, isWalked: true, cancellationToken);
+    private async Task<ScanResult?> NextAsync((string Path, Task<(ContentHashes? Digest, string? Error)>? Hashing, ScanResult? Result) item, CancellationToken cancellationToken)
+    {
+        if (item.Hashing is null)
+        {
+            return item.Result;
+        }
+
+        return await ClassifyAsync(item.Path, await item.Hashing, isWalked: true, cancellationToken) is { } result
+            ? await WithEnginesAsync(result, item.Path, cancellationToken)
+            : null;
+    }
 
     private static async Task<(ContentHashes? Digest, string? Error)> HashAsync(string path, HashKinds kinds, SemaphoreSlim gate, CancellationToken cancellationToken)
     {
@@ -309,6 +322,56 @@ internal sealed class FileScanner
             Positives = verdict.Positives,
             Total = verdict.Total,
             IsCached = isCached,
+        };
+    }
+
+    // Every engine reads the file through one descriptor opened without following a symlink; the content must still
+    // be the one hashed (a file changed in between is said so, not scanned as if it were the same).
+    private async Task<ScanResult> WithEnginesAsync(ScanResult result, string path, CancellationToken cancellationToken)
+    {
+        if (Engines.Count == 0 || result.Sha256 is null || result.Size is null or 0)
+        {
+            return result;
+        }
+
+        await using var stream = RegularFile.TryOpen(path, out var error);
+        if (stream is null)
+        {
+            return result with { Verdict = result.Verdict == ScanVerdict.Malicious ? ScanVerdict.Malicious : ScanVerdict.Error, Detail = $"{result.Detail}; engines: {error}" };
+        }
+
+        if (!string.Equals(FileHashes.Compute(stream.SafeFileHandle, 128 * 1024).Sha256, result.Sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            return result with { Verdict = result.Verdict == ScanVerdict.Malicious ? ScanVerdict.Malicious : ScanVerdict.Error, Detail = $"{result.Detail}; engines: the file changed while it was scanned" };
+        }
+
+        var results = new List<Engines.EngineResult>();
+        foreach (var engine in Engines)
+        {
+            results.Add(await engine.ScanAsync(stream, cancellationToken));
+        }
+
+        var found = results.Where(r => r.Outcome == Intel.Engines.EngineOutcome.Detected).ToList();
+        var problems = results.Where(r => r.Outcome is Intel.Engines.EngineOutcome.Failed or Intel.Engines.EngineOutcome.Unavailable or Intel.Engines.EngineOutcome.Skipped).ToList();
+        var detail = string.Join("; ", found.Select(r => $"{r.Engine} {r.Name}").Concat(problems.Select(r => $"{r.Engine}: {r.Detail}")));
+        if (found.Count > 0)
+        {
+            var isListed = result.Verdict == ScanVerdict.Malicious;
+            return result with
+            {
+                Verdict = ScanVerdict.Malicious,
+                Detail = isListed ? $"{result.Detail}; {detail}" : detail,
+                Source = isListed ? $"{result.Source},{string.Join(",", found.Select(r => r.Engine))}" : string.Join(",", found.Select(r => r.Engine)),
+                EngineResults = results,
+            };
+        }
+
+        var isFailed = problems.Any(r => r.Outcome is Intel.Engines.EngineOutcome.Failed or Intel.Engines.EngineOutcome.Unavailable) && result.Verdict != ScanVerdict.Malicious;
+        return result with
+        {
+            Verdict = isFailed ? ScanVerdict.Error : result.Verdict,
+            Detail = problems.Count > 0 ? $"{result.Detail}; {detail}" : result.Verdict == ScanVerdict.Unknown ? $"no engine matched ({string.Join(", ", results.Select(r => r.Engine))}); {result.Detail}" : result.Detail,
+            EngineResults = results,
         };
     }
 

@@ -32,4 +32,7 @@ internal sealed record ScanResult(string Path, ScanVerdict Verdict, string Detai
 
     /// <summary>The file's size, when it was read.</summary>
     public long? Size { get; init; }
+
+    /// <summary>What each detection engine (YARA, ClamAV) said, in configuration order; empty without engines.</summary>
+    public IReadOnlyList<Engines.EngineResult> EngineResults { get; init; } = [];
 }

@@ -1,0 +1,137 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
+using Vigil.Core.Configuration;
+using Vigil.Intel.Engines;
+using Vigil.Intel.Selection;
+using Vigil.Intel.Tests.Yara;
+using Vigil.Intel.Yara;
+using Vigil.Tests.Common;
+
+namespace Vigil.Intel.Tests.Engines;
+
+/// <summary>The engine worker over the real YARA engine: queue, verdict cache by sha256 and version, reload alerts.</summary>
+public sealed class EngineServiceTests : IAsyncLifetime
+{
+    private readonly TempDirectory _rules = new("vigil-engine-rules");
+    private readonly TempDirectory _files = new("vigil-engine-files");
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero));
+    private readonly RecordingSink _sink = new();
+    private EngineService? _service;
+
+    [Fact]
+    public async Task Step_SameContentTwice_ScannedOnceUntilRulesChange()
+    {
+        var rule = _rules.WriteFile("web.yar", YaraEngineTests.WebshellRule);
+        var service = Create(new YaraOptions { Rules = [_rules.Path] });
+        var first = Write("a.php", YaraEngineTests.WebshellSample);
+        var second = Write("b.php", YaraEngineTests.WebshellSample);
+
+        await service.OnAlertAsync(Fim(first), "k1", CancellationToken.None);
+        await service.OnAlertAsync(Fim(second), "k2", CancellationToken.None);
+        await service.OnAlertAsync(Fim(second), "k2", CancellationToken.None); // handed again after a crash: queued once
+        await service.StepAsync(CancellationToken.None);
+
+        Assert.Equal(2, _sink.Messages.Count);
+        Assert.Equal((1L, 1L, 0), (service.Status().Scans, service.Status().CacheHits, service.Status().Pending));
+        using var message = JsonDocument.Parse(_sink.Messages[0].Message);
+        var root = message.RootElement;
+        Assert.Equal("Vigil_Test_Webshell", root.GetProperty("yara_rule").GetString());
+        Assert.Equal(first, root.GetProperty("yara_scanned_file").GetString());
+        Assert.Equal("detected", root.GetProperty("engine").GetProperty("status").GetString());
+        Assert.Equal(service.Engine.Version, root.GetProperty("engine").GetProperty("version").GetString());
+        Assert.Equal(Sha256(YaraEngineTests.WebshellSample), root.GetProperty("vigil").GetProperty("source").GetProperty("sha256").GetString());
+        Assert.Equal(first, root.GetProperty("virustotal").GetProperty("source").GetProperty("file").GetString());
+
+        // New rules: a new version, so the cached verdict no longer answers.
+        File.WriteAllText(rule, YaraEngineTests.WebshellRule.Replace("Vigil_Test_Webshell", "Vigil_Test_Webshell_2", StringComparison.Ordinal) + "\n");
+        _time.Advance(TimeSpan.FromSeconds(3));
+        await service.OnAlertAsync(Fim(first), "k3", CancellationToken.None);
+        await service.StepAsync(CancellationToken.None);
+
+        Assert.Equal(2, service.Status().Scans);
+        using var third = JsonDocument.Parse(_sink.Messages[^1].Message);
+        Assert.Equal("Vigil_Test_Webshell_2", third.RootElement.GetProperty("yara_rule").GetString());
+    }
+
+    [Fact]
+    public async Task Step_NoRulesCompile_FilesWaitAndOneReloadError()
+    {
+        var rule = _rules.WriteFile("web.yar", "rule Broken\n{\n    condition:\n        $x\n}\n");
+        var service = Create(new YaraOptions { Rules = [_rules.Path] });
+        var shell = Write("a.php", YaraEngineTests.WebshellSample);
+        await service.OnAlertAsync(Fim(shell), "k1", CancellationToken.None);
+
+        await service.StepAsync(CancellationToken.None);
+        _time.Advance(TimeSpan.FromSeconds(3));
+        await service.StepAsync(CancellationToken.None);
+
+        var error = Assert.Single(_sink.Messages);
+        using var document = JsonDocument.Parse(error.Message);
+        var engine = document.RootElement.GetProperty("engine");
+        Assert.Equal("reload_error", engine.GetProperty("status").GetString());
+        Assert.Contains($"{rule}:", engine.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("files wait", engine.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(1, service.Status().Pending);
+
+        File.WriteAllText(rule, YaraEngineTests.WebshellRule);
+        _time.Advance(TimeSpan.FromSeconds(3));
+        await service.StepAsync(CancellationToken.None);
+
+        Assert.Equal(0, service.Status().Pending);
+        Assert.Contains(_sink.Messages, m => m.Message.Contains("\"yara_rule\": \"Vigil_Test_Webshell\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Step_SymlinkInPlaceOfFile_NeverScanned()
+    {
+        _rules.WriteFile("web.yar", YaraEngineTests.WebshellRule);
+        var service = Create(new YaraOptions { Rules = [_rules.Path] });
+        var target = Write("outside.php", YaraEngineTests.WebshellSample);
+        var link = _files.Combine("link.php");
+        File.CreateSymbolicLink(link, target);
+
+        await service.OnAlertAsync(Fim(link, Sha256(YaraEngineTests.WebshellSample)), "k1", CancellationToken.None);
+        await service.StepAsync(CancellationToken.None);
+
+        Assert.Empty(_sink.Messages);
+        Assert.Equal((0L, 0), (service.Status().Scans, service.Status().Pending));
+    }
+
+    private EngineService Create(YaraOptions options)
+    {
+        var store = EngineStore.Open(_files.Combine("engine.db"));
+        _service = new EngineService(new YaraEngine(options), new AlertSelector(new IntegrationOptions { Name = EngineSettings.Yara }), _sink, store, _time);
+        return _service;
+    }
+
+    private string Write(string name, string content)
+    {
+        var path = _files.Combine(name);
+        File.WriteAllText(path, content);
+        return path;
+    }
+
+    private static string Sha256(string content) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)));
+
+    private static string Fim(string path, string? sha256 = null)
+    {
+        var bytes = File.Exists(path) ? File.ReadAllBytes(path) : [];
+        return Alerts.Fim(Convert.ToHexStringLower(MD5.HashData(bytes)), Convert.ToHexStringLower(SHA1.HashData(bytes)), sha256 ?? Convert.ToHexStringLower(SHA256.HashData(bytes)),
+            path: path, agentId: "000", agentName: "host", agentIp: null, size: bytes.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        if (_service is not null)
+        {
+            await _service.DisposeAsync();
+        }
+
+        _rules.Dispose();
+        _files.Dispose();
+    }
+}
