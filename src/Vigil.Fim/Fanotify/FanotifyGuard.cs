@@ -45,6 +45,7 @@ internal sealed class FanotifyGuard : IDisposable
     private readonly Queue<Pending> _deadlines = new();
     private readonly object _deadlineGate = new();
     private readonly ConcurrentDictionary<FileKey, string> _hashes = new();
+    private readonly ConcurrentDictionary<(int Pid, string Path), long> _recentExecs = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Thread> _threads = [];
     private readonly long _deadlineTicks;
@@ -380,14 +381,15 @@ internal sealed class FanotifyGuard : IDisposable
                 Interlocked.Increment(ref _deadlineHits);
                 if (Interlocked.Increment(ref _deadlineAlertsThisSecond) <= DeadlineAlertsPerSecond)
                 {
-                    Raise(new PreventionAlert(PreventionAlertKind.Deadline, Decision(_options.OnTimeout == PreventionTimeoutPolicy.Allow))
+                    // Off this thread: reading /proc can wait on the process, and this thread must never wait.
+                    ThreadPool.UnsafeQueueUserWorkItem(pending => Raise(new PreventionAlert(PreventionAlertKind.Deadline, Decision(_options.OnTimeout == PreventionTimeoutPolicy.Allow))
                     {
-                        IsExec = due.Event.IsExec,
-                        Path = due.Path,
-                        Mode = due.Mode,
-                        Process = ProcessIdentity.Read(due.Event.Pid),
+                        IsExec = pending.Event.IsExec,
+                        Path = pending.Path,
+                        Mode = pending.Mode,
+                        Process = ProcessIdentity.Read(pending.Event.Pid),
                         Detail = $"no decision within {_options.Deadline.TotalMilliseconds:0} ms; on_timeout {Decision(_options.OnTimeout == PreventionTimeoutPolicy.Allow)} applied",
-                    });
+                    }), due, preferLocal: false);
                 }
                 else
                 {
@@ -506,6 +508,8 @@ internal sealed class FanotifyGuard : IDisposable
 
         var deny = verdict.IsMalicious && pending.Mode == PreventionMode.Block;
         ProcessIdentity? process = verdict.IsMalicious ? ProcessIdentity.Read(pending.Event.Pid) : null;
+        // Before the answer: the kernel raises the open that follows an allowed exec only once the exec is answered.
+        var isRepeat = verdict.IsMalicious && !deny && IsOpenAfterItsExec(pending);
         if (!TryAnswer(pending, allow: !deny))
         {
             if (verdict.IsMalicious)
@@ -527,8 +531,30 @@ internal sealed class FanotifyGuard : IDisposable
         else if (verdict.IsMalicious)
         {
             Interlocked.Increment(ref _wouldDeny);
-            Raise(Alert(PreventionAlertKind.WouldDeny, "allow", pending, sha256, verdict, process));
+            if (!isRepeat)
+            {
+                Raise(Alert(PreventionAlertKind.WouldDeny, "allow", pending, sha256, verdict, process));
+            }
         }
+    }
+
+    // An allowed execve raises FAN_OPEN_EXEC_PERM and then FAN_OPEN_PERM for the same file: one alert says it.
+    private bool IsOpenAfterItsExec(Pending pending)
+    {
+        var key = (pending.Event.Pid, pending.Path);
+        var now = _time.GetTimestamp();
+        if (pending.Event.IsExec)
+        {
+            if (_recentExecs.Count >= 1024)
+            {
+                _recentExecs.Clear();
+            }
+
+            _recentExecs[key] = now;
+            return false;
+        }
+
+        return _recentExecs.TryRemove(key, out var at) && now - at < _time.TimestampFrequency;
     }
 
     private static bool IsOwnDescendant(int pid)
