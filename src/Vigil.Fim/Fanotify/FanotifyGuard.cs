@@ -206,6 +206,8 @@ internal sealed class FanotifyGuard : IDisposable
             _group = -1;
         }
 
+        // What the last second counted (overloads, suppressed deadline alerts) is still reported.
+        Flush();
         _stop.Dispose();
     }
 

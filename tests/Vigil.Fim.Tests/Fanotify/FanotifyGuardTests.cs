@@ -127,4 +127,21 @@ public sealed class FanotifyGuardTests
         Assert.Equal(0, probe.Statistics.GetProperty("DeadlineHits").GetInt64());
         Assert.True(probe.Statistics.GetProperty("Excluded").GetInt64() >= 1);
     }
+
+    [Fact(Timeout = 120_000)]
+    public async Task QueueFull_FurtherOpensAreAllowedAtOnceAndAnOverloadAlertCountsThem()
+    {
+        var probe = await PreventionProbe.RunAsync("overload");
+
+        var overload = probe.Check("overload");
+        Assert.True(overload.GetProperty("holding").GetBoolean(), probe.Output);
+        Assert.True(overload.GetProperty("held_running").GetBoolean(), probe.Output);
+        // The worker is held for 20 s and the deadline is 60 s: only the full queue's allow explains these.
+        Assert.Equal(6, overload.GetProperty("allowed").GetInt32());
+        Assert.Equal(1, overload.GetProperty("still_waiting").GetInt32());
+        Assert.True(overload.GetProperty("max_ms").GetDouble() < 5_000, probe.Output);
+        var alert = Assert.Single(probe.Alerts, a => a.GetProperty("event").GetString() == "overload");
+        Assert.Equal("allow", alert.GetProperty("decision").GetString());
+        Assert.True(alert.GetProperty("count").GetInt64() >= 6 || probe.Statistics.GetProperty("Overloaded").GetInt64() >= 6, probe.Output);
+    }
 }
