@@ -37,6 +37,8 @@ internal static partial class Scenarios
                 return SelfRead(files);
             case "overload":
                 return Overload(files);
+            case "clean-then-listed":
+                return CleanThenListed(files);
             default:
                 Emit(new { problem = $"unknown scenario {scenario}" });
                 return 2;
@@ -190,6 +192,25 @@ internal static partial class Scenarios
             process.Dispose();
         }
 
+        return 0;
+    }
+
+    private static int CleanThenListed(Files files)
+    {
+        // Clean verdicts put an ignore mask on the inode; writing the listed content into the same file must clear it.
+        var listedContent = File.ReadAllBytes(files.Listed); // before the guard, which would refuse this open
+        using var guard = GuardProcess.Start(files.Directory, "--mode", "block", "--list", files.List, "--clean-unlisted");
+        if (!guard.WaitReady())
+        {
+            return 1;
+        }
+
+        var target = files.Flood(3);
+        Check("clean-first", Exec("/bin/cat", target));
+        Check("clean-again", Exec("/bin/cat", target));
+        File.WriteAllBytes(target, listedContent); // the same inode, now the listed content
+        Check("listed-now", Exec("/bin/cat", target));
+        guard.Stop();
         return 0;
     }
 

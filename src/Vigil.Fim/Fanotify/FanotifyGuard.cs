@@ -33,6 +33,7 @@ internal sealed class FanotifyGuard : IDisposable
     private const int PollMilliseconds = 200;
     private const int HashCacheLimit = 100_000;
     private const int DeadlineAlertsPerSecond = 10;
+    private const int MaxIgnoreMarks = 8192;
 
     private readonly PreventionOptions _options;
     private readonly PreventionDirectory[] _directories;
@@ -60,6 +61,7 @@ internal sealed class FanotifyGuard : IDisposable
     private long _overloadReported;
     private long _deadlineSuppressed;
     private int _deadlineAlertsThisSecond;
+    private int _ignoreMarks;
 
     public FanotifyGuard(
         PreventionOptions options, IEnumerable<PreventionDirectory> directories, IPreventionVerdicts verdicts,
@@ -525,6 +527,11 @@ internal sealed class FanotifyGuard : IDisposable
             return;
         }
 
+        if (verdict.Kind == PreventionVerdictKind.Clean)
+        {
+            IgnoreUntilModified(fd);
+        }
+
         if (deny)
         {
             Interlocked.Increment(ref _denied);
@@ -537,6 +544,32 @@ internal sealed class FanotifyGuard : IDisposable
             {
                 Raise(Alert(PreventionAlertKind.WouldDeny, "allow", pending, sha256, verdict, process));
             }
+        }
+    }
+
+    /// <summary>
+    /// Content with a clean verdict needs no event until it changes: an ignore mask on its inode (cleared by the kernel
+    /// at the first modification, as FAN_MARK_IGNORED_SURV_MODIFY is not set) lets its opens through without a round
+    /// trip. Bounded: past <see cref="MaxIgnoreMarks"/> they are all flushed and the count starts again.
+    /// </summary>
+    private void IgnoreUntilModified(int fd)
+    {
+        if (Interlocked.Increment(ref _ignoreMarks) > MaxIgnoreMarks)
+        {
+            ForgetClean();
+        }
+
+        FanotifyLibC.Mark(_group, FanotifyLibC.FAN_MARK_ADD | FanotifyLibC.FAN_MARK_IGNORED_MASK,
+            FanotifyLibC.FAN_OPEN_PERM | FanotifyLibC.FAN_OPEN_EXEC_PERM, fd, null);
+    }
+
+    /// <summary>Removes every inode mark (the clean contents' ignore masks; the mount marks stay): after verdicts change, all is checked again.</summary>
+    public void ForgetClean()
+    {
+        Interlocked.Exchange(ref _ignoreMarks, 0);
+        if (_group >= 0)
+        {
+            FanotifyLibC.Mark(_group, FanotifyLibC.FAN_MARK_FLUSH, 0, LibC.AT_FDCWD, null);
         }
     }
 

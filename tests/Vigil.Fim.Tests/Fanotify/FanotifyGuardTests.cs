@@ -144,4 +144,20 @@ public sealed class FanotifyGuardTests
         Assert.Equal("allow", alert.GetProperty("decision").GetString());
         Assert.True(alert.GetProperty("count").GetInt64() >= 6 || probe.Statistics.GetProperty("Overloaded").GetInt64() >= 6, probe.Output);
     }
+
+    [Fact(Timeout = 120_000)]
+    public async Task CleanVerdict_OpenedAgainWithoutAnEvent_UntilTheContentChanges()
+    {
+        var probe = await PreventionProbe.RunAsync("clean-then-listed");
+
+        Assert.Equal(0, probe.Check("clean-first").GetProperty("exit").GetInt32());
+        Assert.Equal(0, probe.Check("clean-again").GetProperty("exit").GetInt32());
+        // Rewritten in place with listed content: the kernel dropped the ignore mask, and the open is refused.
+        var listed = probe.Check("listed-now");
+        Assert.NotEqual(0, listed.GetProperty("exit").GetInt32());
+        Assert.Contains("Operation not permitted", listed.GetProperty("stderr").GetString());
+        // Only the first and the last cat raised an event: the second one and the rewrite's own open (before its
+        // write cleared the mask) went through on the ignore mask.
+        Assert.Equal(2, probe.Statistics.GetProperty("Events").GetInt64());
+    }
 }
