@@ -34,6 +34,7 @@ internal sealed class FanotifyGuard : IDisposable
     private const int HashCacheLimit = 100_000;
     private const int DeadlineAlertsPerSecond = 10;
     private const int MaxIgnoreMarks = 8192;
+    private static readonly TimeSpan ForgetCleanInterval = TimeSpan.FromMinutes(10);
 
     private readonly PreventionOptions _options;
     private readonly PreventionDirectory[] _directories;
@@ -62,6 +63,7 @@ internal sealed class FanotifyGuard : IDisposable
     private long _deadlineSuppressed;
     private int _deadlineAlertsThisSecond;
     private int _ignoreMarks;
+    private long _nextForget;
 
     public FanotifyGuard(
         PreventionOptions options, IEnumerable<PreventionDirectory> directories, IPreventionVerdicts verdicts,
@@ -78,6 +80,7 @@ internal sealed class FanotifyGuard : IDisposable
         _excluded = [Environment.ProcessId, .. options.ExcludedPids];
         _work = new BlockingCollection<Pending>(Math.Max(1, options.QueueSize));
         _deadlineTicks = (long)(options.Deadline.TotalSeconds * _time.TimestampFrequency);
+        _nextForget = _time.GetTimestamp() + (long)(ForgetCleanInterval.TotalSeconds * _time.TimestampFrequency);
     }
 
     /// <summary>The directories that were marked.</summary>
@@ -411,6 +414,13 @@ internal sealed class FanotifyGuard : IDisposable
 
     private void Flush()
     {
+        // Clean verdicts can change (a list update, a new lookup): the ignore masks are rebuilt every few minutes.
+        if (_time.GetTimestamp() >= _nextForget)
+        {
+            _nextForget = _time.GetTimestamp() + (long)(ForgetCleanInterval.TotalSeconds * _time.TimestampFrequency);
+            ForgetClean();
+        }
+
         Interlocked.Exchange(ref _deadlineAlertsThisSecond, 0);
         var suppressed = Interlocked.Exchange(ref _deadlineSuppressed, 0);
         if (suppressed > 0)
