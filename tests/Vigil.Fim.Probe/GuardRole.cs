@@ -25,6 +25,7 @@ internal static class GuardRole
         var slowLookup = 0;
         var slowScan = 0;
         string? readMarked = null;
+        var cleanUnlisted = false;
         for (var i = 0; i < arguments.Length; i++)
         {
             var value = i + 1 < arguments.Length ? arguments[i + 1] : "";
@@ -65,6 +66,9 @@ internal static class GuardRole
                     slowScan = int.Parse(value, CultureInfo.InvariantCulture);
                     i++;
                     break;
+                case "--clean-unlisted":
+                    cleanUnlisted = true;
+                    break;
                 case "--read-marked":
                     readMarked = value;
                     i++;
@@ -78,7 +82,7 @@ internal static class GuardRole
         var listed = listPath is null
             ? new Dictionary<string, string?>()
             : File.ReadAllLines(listPath).Where(l => l.Length > 0).ToDictionary(l => l.Trim(), _ => (string?)"Vigil-Probe-Listed");
-        var verdicts = new ProbeVerdicts(new StaticPreventionVerdicts(listed, Path.GetFileName(listPath ?? "none")), slowLookup, slowScan, readMarked);
+        var verdicts = new ProbeVerdicts(new StaticPreventionVerdicts(listed, Path.GetFileName(listPath ?? "none")), slowLookup, slowScan, readMarked, cleanUnlisted);
         using var guard = new FanotifyGuard(
             options, [new PreventionDirectory(directory, mode)], verdicts,
             alert => WriteRaw("{\"alert\":" + PreventionMessages.Json(alert) + "}"),
@@ -109,7 +113,7 @@ internal static class GuardRole
     }
 
     /// <summary>The listed hashes, made slow or made to read a marked file by path on demand.</summary>
-    private sealed class ProbeVerdicts(IPreventionVerdicts inner, int slowLookupMilliseconds, int slowScanMilliseconds, string? readMarked) : IPreventionVerdicts
+    private sealed class ProbeVerdicts(IPreventionVerdicts inner, int slowLookupMilliseconds, int slowScanMilliseconds, string? readMarked, bool cleanUnlisted) : IPreventionVerdicts
     {
         private int _holding;
 
@@ -132,7 +136,8 @@ internal static class GuardRole
                 Write(new { self_read = File.ReadAllBytes(readMarked).Length });
             }
 
-            return inner.Lookup(sha256);
+            var verdict = inner.Lookup(sha256);
+            return cleanUnlisted && !verdict.IsMalicious ? new PreventionVerdict(PreventionVerdictKind.Clean, "probe-cache", null) : verdict;
         }
 
         public ValueTask<PreventionVerdict> ScanAsync(SafeFileHandle file, string sha256, CancellationToken cancellationToken)

@@ -35,6 +35,10 @@ internal static partial class Scenarios
                 return FloodKill(files);
             case "self-read":
                 return SelfRead(files);
+            case "overload":
+                return Overload(files);
+            case "clean-then-listed":
+                return CleanThenListed(files);
             default:
                 Emit(new { problem = $"unknown scenario {scenario}" });
                 return 2;
@@ -145,6 +149,68 @@ internal static partial class Scenarios
             after_max_ms = after.Max(r => r.Milliseconds),
         });
         guard.Dispose();
+        return 0;
+    }
+
+    private static int Overload(Files files)
+    {
+        // One worker held 20 s by a hanging verdict, a queue of one, a 60 s deadline: the third opener finds the
+        // queue full and must be allowed at once.
+        using var guard = GuardProcess.Start(files.Directory, "--mode", "block", "--workers", "1", "--queue", "1", "--slow-lookup", "20000", "--deadline", "60000");
+        if (!guard.WaitReady())
+        {
+            return 1;
+        }
+
+        var held = StartProcess("/bin/cat", files.Flood(0));
+        var holding = guard.WaitFor("holding", TimeSpan.FromSeconds(20));
+        // Seven more at once: whichever comes first takes the one queue slot and waits; the six others find the
+        // queue full and are allowed at once.
+        var clock = Stopwatch.StartNew();
+        var more = Enumerable.Range(1, 7).Select(i => StartProcess("/bin/cat", files.Flood(i))).ToList();
+        var allowed = 0;
+        while (clock.Elapsed < TimeSpan.FromSeconds(10) && allowed < 6)
+        {
+            allowed = more.Count(p => p.HasExited && p.ExitCode == 0);
+            Task.Delay(10).Wait();
+        }
+
+        var allowedMilliseconds = clock.Elapsed.TotalMilliseconds;
+        Emit(new
+        {
+            check = "overload",
+            holding,
+            held_running = !held.HasExited,
+            allowed,
+            still_waiting = more.Count(p => !p.HasExited),
+            max_ms = allowedMilliseconds,
+        });
+        guard.Stop();
+        foreach (var process in more.Append(held))
+        {
+            process.WaitForExit(TimeSpan.FromSeconds(30));
+            process.Dispose();
+        }
+
+        return 0;
+    }
+
+    private static int CleanThenListed(Files files)
+    {
+        // Clean verdicts put an ignore mask on the inode; writing the listed content into the same file must clear it.
+        var listedContent = File.ReadAllBytes(files.Listed); // before the guard, which would refuse this open
+        using var guard = GuardProcess.Start(files.Directory, "--mode", "block", "--list", files.List, "--clean-unlisted");
+        if (!guard.WaitReady())
+        {
+            return 1;
+        }
+
+        var target = files.Flood(3);
+        Check("clean-first", Exec("/bin/cat", target));
+        Check("clean-again", Exec("/bin/cat", target));
+        File.WriteAllBytes(target, listedContent); // the same inode, now the listed content
+        Check("listed-now", Exec("/bin/cat", target));
+        guard.Stop();
         return 0;
     }
 

@@ -58,9 +58,13 @@ public sealed class VigilProcess : IAsyncDisposable
     public int ExitCode => _process.ExitCode;
 
     /// <summary>Starts <c>dotnet vigil.dll ARGS</c> with VIGIL_HOME/VIGIL_DATA cleared unless given.</summary>
-    public static VigilProcess Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
+    public static VigilProcess Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null) =>
+        Start([], arguments, environment, workingDirectory);
+
+    /// <summary>As above, through a launcher that ends by exec'ing its arguments (e.g. <c>unshare -m … sh -c '… exec "$@"'</c>), so the pid stays vigil's.</summary>
+    public static VigilProcess Start(IReadOnlyList<string> launcher, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(launcher.Count > 0 ? launcher[0] : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -68,6 +72,11 @@ public sealed class VigilProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? Directory.GetCurrentDirectory(),
         };
+        foreach (var part in launcher.Skip(1).Concat(launcher.Count > 0 ? ["dotnet"] : []))
+        {
+            info.ArgumentList.Add(part);
+        }
+
         info.ArgumentList.Add(DllPath);
         foreach (var argument in arguments)
         {

@@ -33,6 +33,8 @@ internal sealed class FanotifyGuard : IDisposable
     private const int PollMilliseconds = 200;
     private const int HashCacheLimit = 100_000;
     private const int DeadlineAlertsPerSecond = 10;
+    private const int MaxIgnoreMarks = 8192;
+    private static readonly TimeSpan ForgetCleanInterval = TimeSpan.FromMinutes(10);
 
     private readonly PreventionOptions _options;
     private readonly PreventionDirectory[] _directories;
@@ -45,6 +47,7 @@ internal sealed class FanotifyGuard : IDisposable
     private readonly Queue<Pending> _deadlines = new();
     private readonly object _deadlineGate = new();
     private readonly ConcurrentDictionary<FileKey, string> _hashes = new();
+    private readonly ConcurrentDictionary<(int Pid, string Path), long> _recentExecs = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Thread> _threads = [];
     private readonly long _deadlineTicks;
@@ -59,6 +62,8 @@ internal sealed class FanotifyGuard : IDisposable
     private long _overloadReported;
     private long _deadlineSuppressed;
     private int _deadlineAlertsThisSecond;
+    private int _ignoreMarks;
+    private long _nextForget;
 
     public FanotifyGuard(
         PreventionOptions options, IEnumerable<PreventionDirectory> directories, IPreventionVerdicts verdicts,
@@ -75,6 +80,7 @@ internal sealed class FanotifyGuard : IDisposable
         _excluded = [Environment.ProcessId, .. options.ExcludedPids];
         _work = new BlockingCollection<Pending>(Math.Max(1, options.QueueSize));
         _deadlineTicks = (long)(options.Deadline.TotalSeconds * _time.TimestampFrequency);
+        _nextForget = _time.GetTimestamp() + (long)(ForgetCleanInterval.TotalSeconds * _time.TimestampFrequency);
     }
 
     /// <summary>The directories that were marked.</summary>
@@ -205,6 +211,8 @@ internal sealed class FanotifyGuard : IDisposable
             _group = -1;
         }
 
+        // What the last second counted (overloads, suppressed deadline alerts) is still reported.
+        Flush();
         _stop.Dispose();
     }
 
@@ -380,14 +388,15 @@ internal sealed class FanotifyGuard : IDisposable
                 Interlocked.Increment(ref _deadlineHits);
                 if (Interlocked.Increment(ref _deadlineAlertsThisSecond) <= DeadlineAlertsPerSecond)
                 {
-                    Raise(new PreventionAlert(PreventionAlertKind.Deadline, Decision(_options.OnTimeout == PreventionTimeoutPolicy.Allow))
+                    // Off this thread: reading /proc can wait on the process, and this thread must never wait.
+                    ThreadPool.UnsafeQueueUserWorkItem(pending => Raise(new PreventionAlert(PreventionAlertKind.Deadline, Decision(_options.OnTimeout == PreventionTimeoutPolicy.Allow))
                     {
-                        IsExec = due.Event.IsExec,
-                        Path = due.Path,
-                        Mode = due.Mode,
-                        Process = ProcessIdentity.Read(due.Event.Pid),
+                        IsExec = pending.Event.IsExec,
+                        Path = pending.Path,
+                        Mode = pending.Mode,
+                        Process = ProcessIdentity.Read(pending.Event.Pid),
                         Detail = $"no decision within {_options.Deadline.TotalMilliseconds:0} ms; on_timeout {Decision(_options.OnTimeout == PreventionTimeoutPolicy.Allow)} applied",
-                    });
+                    }), due, preferLocal: false);
                 }
                 else
                 {
@@ -405,6 +414,13 @@ internal sealed class FanotifyGuard : IDisposable
 
     private void Flush()
     {
+        // Clean verdicts can change (a list update, a new lookup): the ignore masks are rebuilt every few minutes.
+        if (_time.GetTimestamp() >= _nextForget)
+        {
+            _nextForget = _time.GetTimestamp() + (long)(ForgetCleanInterval.TotalSeconds * _time.TimestampFrequency);
+            ForgetClean();
+        }
+
         Interlocked.Exchange(ref _deadlineAlertsThisSecond, 0);
         var suppressed = Interlocked.Exchange(ref _deadlineSuppressed, 0);
         if (suppressed > 0)
@@ -506,6 +522,8 @@ internal sealed class FanotifyGuard : IDisposable
 
         var deny = verdict.IsMalicious && pending.Mode == PreventionMode.Block;
         ProcessIdentity? process = verdict.IsMalicious ? ProcessIdentity.Read(pending.Event.Pid) : null;
+        // Before the answer: the kernel raises the open that follows an allowed exec only once the exec is answered.
+        var isRepeat = verdict.IsMalicious && !deny && IsOpenAfterItsExec(pending);
         if (!TryAnswer(pending, allow: !deny))
         {
             if (verdict.IsMalicious)
@@ -519,6 +537,11 @@ internal sealed class FanotifyGuard : IDisposable
             return;
         }
 
+        if (verdict.Kind == PreventionVerdictKind.Clean)
+        {
+            IgnoreUntilModified(fd);
+        }
+
         if (deny)
         {
             Interlocked.Increment(ref _denied);
@@ -527,8 +550,56 @@ internal sealed class FanotifyGuard : IDisposable
         else if (verdict.IsMalicious)
         {
             Interlocked.Increment(ref _wouldDeny);
-            Raise(Alert(PreventionAlertKind.WouldDeny, "allow", pending, sha256, verdict, process));
+            if (!isRepeat)
+            {
+                Raise(Alert(PreventionAlertKind.WouldDeny, "allow", pending, sha256, verdict, process));
+            }
         }
+    }
+
+    /// <summary>
+    /// Content with a clean verdict needs no event until it changes: an ignore mask on its inode (cleared by the kernel
+    /// at the first modification, as FAN_MARK_IGNORED_SURV_MODIFY is not set) lets its opens through without a round
+    /// trip. Bounded: past <see cref="MaxIgnoreMarks"/> they are all flushed and the count starts again.
+    /// </summary>
+    private void IgnoreUntilModified(int fd)
+    {
+        if (Interlocked.Increment(ref _ignoreMarks) > MaxIgnoreMarks)
+        {
+            ForgetClean();
+        }
+
+        FanotifyLibC.Mark(_group, FanotifyLibC.FAN_MARK_ADD | FanotifyLibC.FAN_MARK_IGNORED_MASK,
+            FanotifyLibC.FAN_OPEN_PERM | FanotifyLibC.FAN_OPEN_EXEC_PERM, fd, null);
+    }
+
+    /// <summary>Removes every inode mark (the clean contents' ignore masks; the mount marks stay): after verdicts change, all is checked again.</summary>
+    public void ForgetClean()
+    {
+        Interlocked.Exchange(ref _ignoreMarks, 0);
+        if (_group >= 0)
+        {
+            FanotifyLibC.Mark(_group, FanotifyLibC.FAN_MARK_FLUSH, 0, LibC.AT_FDCWD, null);
+        }
+    }
+
+    // An allowed execve raises FAN_OPEN_EXEC_PERM and then FAN_OPEN_PERM for the same file: one alert says it.
+    private bool IsOpenAfterItsExec(Pending pending)
+    {
+        var key = (pending.Event.Pid, pending.Path);
+        var now = _time.GetTimestamp();
+        if (pending.Event.IsExec)
+        {
+            if (_recentExecs.Count >= 1024)
+            {
+                _recentExecs.Clear();
+            }
+
+            _recentExecs[key] = now;
+            return false;
+        }
+
+        return _recentExecs.TryRemove(key, out var at) && now - at < _time.TimestampFrequency;
     }
 
     private static bool IsOwnDescendant(int pid)

@@ -15,6 +15,8 @@ internal static unsafe partial class FanotifyLibC
 
     public const uint FAN_MARK_ADD = 0x1;
     public const uint FAN_MARK_MOUNT = 0x10;
+    public const uint FAN_MARK_IGNORED_MASK = 0x20;
+    public const uint FAN_MARK_FLUSH = 0x80;
 
     public const ulong FAN_Q_OVERFLOW = 0x4000;
     public const ulong FAN_OPEN_PERM = 0x10000;
@@ -59,7 +61,7 @@ internal static unsafe partial class FanotifyLibC
     public static partial int Init(uint flags, uint eventFileFlags);
 
     [LibraryImport(Lib, EntryPoint = "fanotify_mark", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Mark(int fd, uint flags, ulong mask, int dirFd, [MarshalUsing(typeof(PathMarshaller))] string path);
+    public static partial int Mark(int fd, uint flags, ulong mask, int dirFd, [MarshalUsing(typeof(PathMarshaller))] string? path);
 
     [LibraryImport(Lib, EntryPoint = "read", SetLastError = true)]
     public static partial nint Read(int fd, byte* buffer, nuint count);
