@@ -16,14 +16,14 @@ public sealed class MultiManagerTests(PostgresFixture postgres) : IClassFixture<
         await using (var manager = fixture.StartManager(null, database))
         {
             await manager.WaitForOutputAsync("vigil: manager ready", s_flow);
-            Assert.Contains($"vigil: shared database postgres://vigil@127.0.0.1:{postgres.Server.Port}/{name} (schema version 1 created)", manager.Output, StringComparison.Ordinal);
+            Assert.Contains($"vigil: shared database postgres://vigil@127.0.0.1:{postgres.Server.Port}/{name} (schema version 2 created)", manager.Output, StringComparison.Ordinal);
             Assert.Equal(0, await manager.InterruptAsync(TimeSpan.FromSeconds(30)));
         }
 
         await using (var again = fixture.StartManager(null, database))
         {
             await again.WaitForOutputAsync("vigil: manager ready", s_flow);
-            Assert.Contains("(schema version 1)", again.Output, StringComparison.Ordinal);
+            Assert.Contains("(schema version 2)", again.Output, StringComparison.Ordinal);
             Assert.Equal(0, await again.InterruptAsync(TimeSpan.FromSeconds(30)));
         }
     }
@@ -104,6 +104,78 @@ public sealed class MultiManagerTests(PostgresFixture postgres) : IClassFixture<
         {
             await agent.WaitForOutputAsync("Connected to the manager", s_flow);
         }
+    }
+
+    [Fact]
+    public async Task Agent_ManagerKilledMidBurst_MovesToTheNextWithinTenSeconds_EveryEventOneAlert_EicarDuringTheMoveQuarantined()
+    {
+        using var fixture = new TransportFixture();
+        var shared = await SharedArgumentsAsync(fixture);
+        var a = fixture.AddManager("manager-a", shared);
+        var b = fixture.AddManager("manager-b", shared);
+        var managerA = a.Start();
+        try
+        {
+            await managerA.WaitForOutputAsync("vigil: manager ready", s_flow);
+            await using var managerB = b.Start();
+            await managerB.WaitForOutputAsync("vigil: manager ready", s_flow);
+            var web1 = await fixture.EnrollAsync("web-01", at: a);
+            await using var agent = VigilProcess.Start(
+                ["agent", "--home", web1.Home, "--data-dir", web1.Data, "--keep-alive", "1", "--manager", $"{a.AgentEndpoint},{b.AgentEndpoint}"]);
+            await agent.WaitForOutputAsync($"Connected to the manager at {a.AgentEndpoint}", s_flow);
+
+            // A burst of distinct files; A is killed once it has written alerts for some of them, the burst going on.
+            const int Files = 150;
+            var files = Enumerable.Range(0, Files).Select(i => Path.Combine(web1.Watched, $"burst-{i:000}.txt")).ToList();
+            var writer = Task.Run(async () =>
+            {
+                foreach (var file in files)
+                {
+                    await File.WriteAllTextAsync(file, $"event {file}");
+                    await Task.Delay(10);
+                }
+            });
+            await WaitForAsync(() => CountFor(a.Alerts(), files) >= 30 || writer.IsCompleted, managerA, agent);
+            var killed = System.Diagnostics.Stopwatch.StartNew();
+            await managerA.KillAsync();
+            var eicar = Path.Combine(web1.Watched, "eicar.com");
+            await File.WriteAllBytesAsync(eicar, Core.Eicar.Bytes);
+            await agent.WaitForOutputAsync($"Connected to the manager at {b.AgentEndpoint}", s_flow);
+            var moved = killed.Elapsed;
+            Assert.True(moved < TimeSpan.FromSeconds(10), $"the agent took {moved} to move to B:\n{agent.Output}");
+            await writer;
+
+            // A restarts (as systemd would) and cuts what it wrote past its last commit; the agent stays on B.
+            await using var restartedA = a.Start();
+            await restartedA.WaitForOutputAsync("vigil: manager ready", s_flow);
+            await WaitForAsync(() => CountFor([.. a.Alerts(), .. b.Alerts()], files) >= Files, managerB, agent, restartedA);
+            await WaitForAsync(() => !File.Exists(eicar) && b.Alerts().Any(x => TransportFixture.RuleId(x) == "100092"), managerB, agent);
+
+            // Give a duplicate the time to show up before counting.
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            var all = a.Alerts().Concat(b.Alerts()).ToList();
+            var duplicated = files.Where(f => all.Count(x => PathOf(x) == f) != 1).ToList();
+            Assert.True(duplicated.Count == 0, $"not exactly one alert: {string.Join(", ", duplicated.Select(f => $"{Path.GetFileName(f)}×{all.Count(x => PathOf(x) == f)}"))}");
+            Assert.True(CountFor(a.Alerts(), files) > 0, "A handled none of the burst");
+            Assert.True(CountFor(b.Alerts(), files) > 0, "B handled none of the burst");
+            Assert.Single(b.Alerts(), x => TransportFixture.RuleId(x) == "200100");
+            var quarantine = await TransportFixture.RunToEndAsync(["quarantine", "list", "--json", "--home", web1.Home, "--data-dir", web1.Data]);
+            Assert.Contains(eicar, quarantine, StringComparison.Ordinal);
+            await Console.Out.WriteLineAsync($"failover: agent connected to B {moved.TotalMilliseconds:0} ms after A was killed; A alerted {CountFor(a.Alerts(), files)} of {Files}, B {CountFor(b.Alerts(), files)}");
+        }
+        finally
+        {
+            await managerA.DisposeAsync();
+        }
+    }
+
+    private static string? PathOf(System.Text.Json.JsonElement alert) =>
+        alert.TryGetProperty("syscheck", out var syscheck) && syscheck.TryGetProperty("path", out var path) ? path.GetString() : null;
+
+    private static int CountFor(List<System.Text.Json.JsonElement> alerts, List<string> files)
+    {
+        var set = files.ToHashSet(StringComparer.Ordinal);
+        return alerts.Select(PathOf).Where(p => p is not null && set.Contains(p)).Distinct().Count();
     }
 
     private async Task<string[]> SharedArgumentsAsync(TransportFixture fixture)
