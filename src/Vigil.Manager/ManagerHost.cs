@@ -63,6 +63,7 @@ internal sealed class ManagerHost(
     private AgentRegistry? _registry;
     private IAgentDirectory? _directory;
     private PostgresAgentDirectory? _sharedAgents;
+    private PostgresSharedIntel? _sharedIntel;
     private CertificateAuthority? _authority;
     private ManagerTransport? _transport;
     private ExecDaemon? _execd;
@@ -155,7 +156,12 @@ internal sealed class ManagerHost(
         var pipeline = AnalysisFactory.Create(config, rules, writer, time);
         _deadLetters = new DeadLetterStore(DeadLetterStore.PathUnder(paths.Data), time);
         var guard = new AnalysisGuard(pipeline, _deadLetters, Stages.Register("analysis"), m => ManagerLog.EventFailed(_logger, m));
-        _intel = IntelFanOut.Start(config, rules, sink, paths.IntelDatabase, time);
+        if (Shared is { } sharedIntel)
+        {
+            _sharedIntel = new PostgresSharedIntel(sharedIntel.Database, sharedIntel.ManagerName, loggers.CreateLogger("Vigil.Storage.Postgres"));
+        }
+
+        _intel = IntelFanOut.Start(config, rules, sink, paths.IntelDatabase, time, _sharedIntel);
 
         // The manager is agent 000: `server` responses, and `local` ones for its own alerts, run here.
         _execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
@@ -542,6 +548,10 @@ internal sealed class ManagerHost(
         await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
         await _responses.WhenAllAsync();
         await _intel.DisposeAsync();
+        if (_sharedIntel is not null)
+        {
+            await _sharedIntel.DisposeAsync();
+        }
 
         _local?.Dispose();
         _registry?.Dispose();

@@ -1,4 +1,5 @@
 using Vigil.Tests.Common;
+using Vigil.Tests.Common.VirusTotal;
 
 namespace Vigil.EndToEnd.Tests;
 
@@ -166,6 +167,90 @@ public sealed class MultiManagerTests(PostgresFixture postgres) : IClassFixture<
         finally
         {
             await managerA.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Managers_ThreeOnOneKeyWithAFourPerMinuteQuota_NeverExceedItTogether_AndLookEachHashUpOnce()
+    {
+        await using var emulator = await VirusTotalEmulator.StartAsync();
+        using var fixture = new TransportFixture();
+        var shared = await SharedArgumentsAsync(fixture);
+        var pem = emulator.WriteCertificatePem(Path.Combine(fixture.AgentsRoot, "..", "vt.pem"));
+        var nodes = new[] { "a", "b", "c" }.Select(n => fixture.AddManager($"manager-{n}", shared)).ToList();
+        foreach (var node in nodes)
+        {
+            var config = Path.Combine(node.Home, "config", "ossec.conf");
+            await File.WriteAllTextAsync(config, (await File.ReadAllTextAsync(config)).Replace(
+                "<api_key></api_key>",
+                $$"""<api_key>test-key</api_key><options>{"base_url": "{{emulator.BaseUrl}}", "trusted_certificate": "{{pem}}", "requests_per_minute": 4}</options>""",
+                StringComparison.Ordinal));
+        }
+
+        var managers = new List<VigilProcess>();
+        var agents = new List<VigilProcess>();
+        try
+        {
+            foreach (var node in nodes)
+            {
+                managers.Add(node.Start());
+            }
+
+            foreach (var manager in managers)
+            {
+                await manager.WaitForOutputAsync("vigil: manager ready", s_flow);
+            }
+
+            var homes = new List<AgentHome>();
+            for (var i = 0; i < nodes.Count; i++)
+            {
+                homes.Add(await fixture.EnrollAsync($"web-{i + 1:00}", at: nodes[i]));
+                agents.Add(StartAgent(homes[i], nodes[i]));
+            }
+
+            foreach (var agent in agents)
+            {
+                await agent.WaitForOutputAsync("Connected to the manager", s_flow);
+            }
+
+            // The same four files on every agent (so at every manager at once), and two of each agent's own: ten hashes.
+            var writes = homes.Select(home => Task.Run(async () =>
+            {
+                for (var n = 0; n < 4; n++)
+                {
+                    await File.WriteAllTextAsync(Path.Combine(home.Watched, $"common-{n}.bin"), $"the same content {n}");
+                }
+
+                for (var n = 0; n < 2; n++)
+                {
+                    await File.WriteAllTextAsync(Path.Combine(home.Watched, $"own-{n}.bin"), $"{home.Name} content {n}");
+                }
+            })).ToList();
+            await Task.WhenAll(writes);
+
+            // Past the first minute: the fifth lookup waits for it.
+            try
+            {
+                await WaitForAsync(() => emulator.LookupCount >= 5, [.. managers, .. agents]);
+            }
+            catch (TimeoutException ex)
+            {
+                throw new TimeoutException($"{emulator.LookupCount} lookups; alerts at A: {string.Join(",", nodes[0].Alerts().Select(TransportFixture.RuleId))}\n{ex.Message}");
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            var requests = emulator.Requests;
+            Assert.True(emulator.MaxRequestsInAnyMinute("test-key") <= 4, $"the managers together sent {emulator.MaxRequestsInAnyMinute("test-key")} in a minute: {string.Join(", ", requests.Select(r => $"{r.At:HH:mm:ss.fff} {r.Path}"))}");
+            var repeated = requests.GroupBy(r => r.Path).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+            Assert.True(repeated.Count == 0, $"looked up more than once: {string.Join(", ", repeated)}");
+            Assert.All(managers, m => Assert.DoesNotContain("Unhandled", m.Output, StringComparison.Ordinal));
+        }
+        finally
+        {
+            foreach (var process in agents.Concat(managers))
+            {
+                await process.DisposeAsync();
+            }
         }
     }
 
