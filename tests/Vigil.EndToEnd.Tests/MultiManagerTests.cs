@@ -254,6 +254,53 @@ public sealed class MultiManagerTests(PostgresFixture postgres) : IClassFixture<
         }
     }
 
+    [Fact]
+    public async Task Manager_DatabaseStoppedAndStartedMidBurst_NothingLostNorDoubled()
+    {
+        using var fixture = new TransportFixture();
+        var shared = await SharedArgumentsAsync(fixture);
+        var a = fixture.AddManager("manager-a", shared);
+        await using var manager = a.Start();
+        await manager.WaitForOutputAsync("vigil: manager ready", s_flow);
+        var web1 = await fixture.EnrollAsync("web-01", at: a);
+        await using var agent = StartAgent(web1, a);
+        await agent.WaitForOutputAsync("Connected to the manager", s_flow);
+
+        const int Files = 120;
+        var files = Enumerable.Range(0, Files).Select(i => Path.Combine(web1.Watched, $"burst-{i:000}.txt")).ToList();
+        var writer = Task.Run(async () =>
+        {
+            foreach (var file in files)
+            {
+                await File.WriteAllTextAsync(file, $"event {file}");
+                await Task.Delay(15);
+            }
+        });
+        try
+        {
+            await WaitForAsync(() => CountFor(a.Alerts(), files) >= 20 || writer.IsCompleted, manager, agent);
+            await postgres.Server.StopAsync();
+            await manager.WaitForOutputAsync("unavailable", s_flow);
+            await Task.Delay(TimeSpan.FromSeconds(3));
+        }
+        finally
+        {
+            if (!postgres.Server.IsRunning)
+            {
+                await postgres.Server.StartAgainAsync();
+            }
+        }
+
+        await writer;
+        await WaitForAsync(() => CountFor(a.Alerts(), files) >= Files, manager, agent);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var alerts = a.Alerts();
+        var wrong = files.Where(f => alerts.Count(x => PathOf(x) == f) != 1).ToList();
+        Assert.True(wrong.Count == 0, $"not exactly one alert: {string.Join(", ", wrong.Select(Path.GetFileName))}");
+        Assert.Contains("reachable again after", manager.Output, StringComparison.Ordinal);
+        Assert.Contains("Connected to the manager", agent.Output, StringComparison.Ordinal);
+    }
+
     private static string? PathOf(System.Text.Json.JsonElement alert) =>
         alert.TryGetProperty("syscheck", out var syscheck) && syscheck.TryGetProperty("path", out var path) ? path.GetString() : null;
 
