@@ -13,7 +13,7 @@ internal static class AgentCommand
     {
         var paths = new HomeOptions();
         var configOption = new Option<string?>("--config") { Description = "The ossec.conf to run (default: config/ossec.conf under the Vigil home)." };
-        var manager = new Option<string?>("--manager") { Description = "HOST:PORT of the manager's agent port (default: the one given at enrollment)." };
+        var manager = new Option<string?>("--manager") { Description = "HOST:PORT of the manager's agent port (default: the one given at enrollment); several managers sharing one database as HOST:PORT,HOST:PORT,… in order of preference (the agent fails over to the next)." };
         var directories = new Option<string[]>("--directory") { Description = "Watch this directory in real time instead of the configuration's <directories> (repeatable)." };
         var keepAlive = new Option<int>("--keep-alive") { Description = "Seconds between keep-alives.", DefaultValueFactory = _ => 10 };
         var logJson = new Option<bool>("--log-json") { Description = "Write logs as JSON." };
@@ -35,6 +35,12 @@ internal static class AgentCommand
 
             if (parseResult.GetValue(manager) is { } endpoint)
             {
+                if (ManagerList.Parse(endpoint).FirstOrDefault(m => !IsHostPort(m)) is { } bad)
+                {
+                    await Console.Error.WriteLineAsync($"vigil agent: --manager: '{bad}' is not HOST:PORT");
+                    return ExitCodes.Usage;
+                }
+
                 credentials = credentials with { Manager = endpoint };
             }
 
@@ -65,4 +71,7 @@ internal static class AgentCommand
         });
         root.Subcommands.Add(command);
     }
+
+    private static bool IsHostPort(string value) =>
+        value.LastIndexOf(':') is var colon and > 0 && int.TryParse(value[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) && port is > 0 and <= 65535;
 }

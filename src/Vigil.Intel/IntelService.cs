@@ -75,6 +75,16 @@ internal sealed partial class IntelService : IAlertSink, IFileIntelligence
         }
     }
 
+    /// <summary>The quota, verdict cache and lookups in flight shared with other managers; set before <see cref="Start"/>.</summary>
+    internal ISharedIntel? Shared { get; set; }
+
+    // How long a claimed lookup stays claimed if the manager that claimed it dies during the request.
+    private static readonly TimeSpan ClaimLease = TimeSpan.FromMinutes(5);
+
+    private string? _keyId;
+
+    private string KeyId => _keyId ??= Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(_options.ApiKey.Reveal())));
+
     /// <summary>Lookups waiting in the durable queue.</summary>
     public int PendingCount => _store.PendingCount();
 
@@ -272,7 +282,13 @@ internal sealed partial class IntelService : IAlertSink, IFileIntelligence
 
     private async Task WaitAsync(StepResult result, CancellationToken cancellationToken)
     {
-        var wake = _wake.Reader.WaitToReadAsync(cancellationToken).AsTask();
+        Task wake = _wake.Reader.WaitToReadAsync(cancellationToken).AsTask();
+        if (Shared is { } shared)
+        {
+            // A verdict another manager stored may be the one this queue waits for.
+            wake = Task.WhenAny(wake, shared.VerdictStored);
+        }
+
         if (result.Kind == StepKind.Waiting)
         {
             var delay = result.Until - _time.GetUtcNow();
@@ -326,6 +342,14 @@ internal sealed partial class IntelService : IAlertSink, IFileIntelligence
             return new StepResult(StepKind.Progressed, default);
         }
 
+        if (Shared is { } sharedCache && sharedCache.TryGetVerdict(hash) is { } stored)
+        {
+            // Looked up by another manager.
+            _cache.Put(stored);
+            await CompleteAsync(hash, stored, isCached: true);
+            return new StepResult(StepKind.Progressed, default);
+        }
+
         if (_quota.Check() is { } block)
         {
             if (block.Kind == QuotaKind.Daily)
@@ -337,6 +361,36 @@ internal sealed partial class IntelService : IAlertSink, IFileIntelligence
             return new StepResult(StepKind.Waiting, block.Until);
         }
 
+        if (Shared is { } shared)
+        {
+            if (!shared.TryClaim(hash, ClaimLease))
+            {
+                // Another manager is looking it up: its verdict arrives by notification (or the claim's lease ends).
+                return new StepResult(StepKind.Waiting, now + TimeSpan.FromSeconds(5));
+            }
+
+            if (shared.TryGetVerdict(hash) is { } justStored)
+            {
+                // Stored between the first look and the claim.
+                shared.Release(hash);
+                _cache.Put(justStored);
+                await CompleteAsync(hash, justStored, isCached: true);
+                return new StepResult(StepKind.Progressed, default);
+            }
+
+            if (shared.TryAcquire(KeyId, _options.RequestsPerMinute, _options.RequestsPerDay) is { } sharedBlock)
+            {
+                shared.Release(hash);
+                if (sharedBlock.Kind == QuotaKind.Daily)
+                {
+                    await ReportQuotaOnceAsync(first, 0, QuotaKind.Daily, sharedBlock.Until,
+                        $"requests_per_day ({_options.RequestsPerDay}) is spent by the managers sharing this key; lookups resume at 00:00 UTC");
+                }
+
+                return new StepResult(StepKind.Waiting, sharedBlock.Until);
+            }
+        }
+
         _quota.Record();
 
         // A request already sent when the service stops gets a grace period to finish, so its answer is cached and
@@ -345,6 +399,11 @@ internal sealed partial class IntelService : IAlertSink, IFileIntelligence
         await using var stopping = cancellationToken.Register(() => request.CancelAfter(StopGrace));
         var outcome = await _client.GetFileReportAsync(hash, request.Token);
         now = _time.GetUtcNow();
+        if (outcome is not LookupOutcome.Verdict)
+        {
+            ReleaseClaim(hash);
+        }
+
         switch (outcome)
         {
             case LookupOutcome.Verdict verdict:
@@ -355,6 +414,7 @@ internal sealed partial class IntelService : IAlertSink, IFileIntelligence
                 }
 
                 _cache.Put(verdict.Value);
+                Shared?.PutVerdict(verdict.Value, now + _cache.Lifetime(verdict.Value));
                 _store.ClearAttempts(hash);
                 _transientFailures = 0;
                 _isOutageReported = false;
@@ -421,6 +481,18 @@ internal sealed partial class IntelService : IAlertSink, IFileIntelligence
 
             default:
                 throw new InvalidOperationException($"unexpected outcome {outcome}");
+        }
+    }
+
+    // Best effort: a claim left behind ends with its lease.
+    private void ReleaseClaim(string hash)
+    {
+        try
+        {
+            Shared?.Release(hash);
+        }
+        catch (Core.VigilException)
+        {
         }
     }
 

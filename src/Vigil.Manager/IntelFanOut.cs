@@ -51,7 +51,7 @@ internal sealed class IntelFanOut : IAsyncDisposable
     public static IntelFanOut None { get; } = new();
 
     /// <summary>Starts a service per integration; <paramref name="databasePath"/> gives the n-th one's store.</summary>
-    public static IntelFanOut Start(OssecConfig config, RuleSet rules, IEventSink sink, Func<int, string> databasePath, TimeProvider time)
+    public static IntelFanOut Start(OssecConfig config, RuleSet rules, IEventSink sink, Func<int, string> databasePath, TimeProvider time, Intel.VirusTotal.ISharedIntel? shared = null)
     {
         var fanOut = new IntelFanOut();
         var index = 0;
@@ -59,7 +59,7 @@ internal sealed class IntelFanOut : IAsyncDisposable
         {
             var path = databasePath(index++);
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var service = new IntelService(WatchedBinding.Bind(integration, rules), sink, path, time);
+            var service = new IntelService(WatchedBinding.Bind(integration, rules), sink, path, time) { Shared = shared };
             service.Start();
             var count = fanOut._services.Count(s => s.Integration.Name == integration.Name);
             var key = count == 0 ? integration.Name : string.Create(CultureInfo.InvariantCulture, $"{integration.Name}#{count + 1}");

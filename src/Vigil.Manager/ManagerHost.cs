@@ -63,6 +63,7 @@ internal sealed class ManagerHost(
     private AgentRegistry? _registry;
     private IAgentDirectory? _directory;
     private PostgresAgentDirectory? _sharedAgents;
+    private PostgresSharedIntel? _sharedIntel;
     private CertificateAuthority? _authority;
     private ManagerTransport? _transport;
     private ExecDaemon? _execd;
@@ -113,7 +114,22 @@ internal sealed class ManagerHost(
             _sharedAgents = new PostgresAgentDirectory(shared.Database, shared.ManagerName, loggers.CreateLogger("Vigil.Storage.Postgres"));
             _directory = _sharedAgents;
 
-            // What this manager committed before a crash, in case it did not reach the database then.
+            // Killed after its shared commit and before its own: finish the local one (the others count it as done).
+            if (_sharedAgents.LastCommit() is { } last
+                && SharedCommit.Decode(last.Payload) is var commit
+                && commit.Id != _registry.SharedCommitId()
+                && _registry.CommittedAlertEnds() is var localEnds
+                && (localEnds is null || (last.Json >= localEnds.Value.Json && last.Log >= localEnds.Value.Log)))
+            {
+                _registry.SaveBatch(commit.Watermarks, (last.Json, last.Log), commit.Responses, commit.Id);
+                foreach (var (agent, sequence) in _registry.Watermarks())
+                {
+                    _committed[agent] = sequence;
+                }
+
+                await output.WriteLineAsync($"vigil: finished the last analysis commit from the shared database ({commit.Watermarks.Count} watermarks, {commit.Responses.Count} responses): this manager stopped between the two commits");
+            }
+
             _sharedAgents.SaveWatermarks(_committed.Where(w => w.Key != LocalAgent));
             (_authority, caOrigin) = await SharedCertificateAuthority.LoadOrCreateAsync(shared.Database, shared.CaPassword, Path.Combine(paths.Data, "ca"), shared.ManagerName, time, cancellationToken);
             caOrigin = $", {caOrigin}";
@@ -140,7 +156,12 @@ internal sealed class ManagerHost(
         var pipeline = AnalysisFactory.Create(config, rules, writer, time);
         _deadLetters = new DeadLetterStore(DeadLetterStore.PathUnder(paths.Data), time);
         var guard = new AnalysisGuard(pipeline, _deadLetters, Stages.Register("analysis"), m => ManagerLog.EventFailed(_logger, m));
-        _intel = IntelFanOut.Start(config, rules, sink, paths.IntelDatabase, time);
+        if (Shared is { } sharedIntel)
+        {
+            _sharedIntel = new PostgresSharedIntel(sharedIntel.Database, sharedIntel.ManagerName, loggers.CreateLogger("Vigil.Storage.Postgres"));
+        }
+
+        _intel = IntelFanOut.Start(config, rules, sink, paths.IntelDatabase, time, _sharedIntel);
 
         // The manager is agent 000: `server` responses, and `local` ones for its own alerts, run here.
         _execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
@@ -326,9 +347,10 @@ internal sealed class ManagerHost(
                 return [];
             }
 
-            var queued = Registry.SaveBatch(_watermarks, alertEnds, [.. effects.Select(ToOutbox)]);
+            List<OutboxResponse> outbox = [.. effects.Select(ToOutbox)];
+            var sharedCommit = host.CommitShared(_watermarks, alertEnds, outbox);
+            var queued = Registry.SaveBatch(_watermarks, alertEnds, outbox, sharedCommit);
             _committedEnds = alertEnds;
-            host.SaveSharedWatermarks(_watermarks);
             foreach (var (agent, sequence) in _watermarks)
             {
                 host._committed[agent] = sequence;
@@ -385,34 +407,39 @@ internal sealed class ManagerHost(
                     : new AnalysisEffect(AnalysisEffectKind.AgentResponse, response.AgentId, response.Name, response.Json, response.Deadline) { Id = (long)response.Id };
     }
 
-    // After the local commit and before the acknowledgement: another manager the agent moves to must know what this
-    // one wrote alerts for. While the database is down, analysis waits here (retrying each second), so nothing is
-    // acknowledged that the others could not know about: agents keep their events in their durable queues.
-    private void SaveSharedWatermarks(IReadOnlyDictionary<string, ulong> watermarks)
+    // Before the local commit (and so before the acknowledgement): another manager the agent moves to must know what
+    // this one wrote alerts for. The shared commit carries what the local one will hold, so a manager killed between
+    // the two redoes the local one at start. While the database is down, analysis waits here (retrying each second):
+    // nothing is acknowledged that the others could not know about, and agents keep their events in their durable
+    // queues. Returns the shared commit's id; null when there was none (no agent events in the batch, or alone).
+    private string? CommitShared(IReadOnlyDictionary<string, ulong> watermarks, (long Json, long Log) alertEnds, IReadOnlyList<OutboxResponse> outbox)
     {
         if (_sharedAgents is null || Shared is null)
         {
-            return;
+            return null;
         }
 
         var agents = watermarks.Where(w => w.Key != LocalAgent).ToList();
         if (agents.Count == 0)
         {
-            return;
+            return null;
         }
+
+        var commit = new SharedCommit(Guid.NewGuid().ToString("N"), watermarks, outbox);
+        var payload = commit.Encode();
 
         long? downSince = null;
         while (true)
         {
             try
             {
-                _sharedAgents.SaveWatermarks(agents);
+                _sharedAgents.CommitBatch(agents, alertEnds, payload);
                 if (downSince is { } since)
                 {
                     PostgresLog.Back(_logger, Shared.Database.Display, time.GetElapsedTime(since).TotalSeconds);
                 }
 
-                return;
+                return commit.Id;
             }
             catch (Core.VigilException ex) when (!ex.IsFatal && !_stopping.IsCancellationRequested)
             {
@@ -437,7 +464,7 @@ internal sealed class ManagerHost(
     // An agent that does not confirm responses (an older version) has it once it is on the stream.
     private void Send(AgentSession session, OutboxResponse response)
     {
-        if (!session.TrySendActiveResponse(response.Name, response.Json, response.Id))
+        if (!session.TrySendActiveResponse(response.Name, response.Json, response.Id, Shared?.ManagerName ?? ""))
         {
             return; // the stream is closing; the response waits for the next connection
         }
@@ -521,6 +548,10 @@ internal sealed class ManagerHost(
         await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
         await _responses.WhenAllAsync();
         await _intel.DisposeAsync();
+        if (_sharedIntel is not null)
+        {
+            await _sharedIntel.DisposeAsync();
+        }
 
         _local?.Dispose();
         _registry?.Dispose();

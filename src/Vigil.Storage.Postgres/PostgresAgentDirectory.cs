@@ -79,12 +79,55 @@ internal sealed class PostgresAgentDirectory(PostgresDatabase database, string m
     {
         using var connection = Source.OpenConnection();
         using var transaction = connection.BeginTransaction();
+        RaiseWatermarks(connection, transaction, watermarks);
+        transaction.Commit();
+        return true;
+    });
+
+    /// <summary>
+    /// A manager's analysis commit, in one transaction: the agents' watermarks raised, and where its alert files end
+    /// with what its local commit will hold (<paramref name="payload"/>), to be redone at its next start if it dies
+    /// before making the local commit.
+    /// </summary>
+    public void CommitBatch(IEnumerable<KeyValuePair<string, ulong>> watermarks, (long Json, long Log) alertEnds, string payload) => Run(() =>
+    {
+        using var connection = Source.OpenConnection();
+        using var transaction = connection.BeginTransaction();
+        RaiseWatermarks(connection, transaction, watermarks);
+        using var command = new NpgsqlCommand(
+            """
+            INSERT INTO manager_commits(manager, json_end, log_end, payload) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (manager) DO UPDATE SET json_end = excluded.json_end, log_end = excluded.log_end, payload = excluded.payload, committed_at = now()
+            """,
+            connection,
+            transaction);
+        command.Parameters.Add(Text(managerName));
+        command.Parameters.Add(new NpgsqlParameter { Value = alertEnds.Json, NpgsqlDbType = NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter { Value = alertEnds.Log, NpgsqlDbType = NpgsqlDbType.Bigint });
+        command.Parameters.Add(Text(payload));
+        command.ExecuteNonQuery();
+        transaction.Commit();
+        return true;
+    });
+
+    /// <summary>This manager's last analysis commit in the database, or null.</summary>
+    public (long Json, long Log, string Payload)? LastCommit() => Run<(long, long, string)?>(() =>
+    {
+        using var connection = Source.OpenConnection();
+        using var command = new NpgsqlCommand("SELECT json_end, log_end, payload FROM manager_commits WHERE manager = $1", connection);
+        command.Parameters.Add(Text(managerName));
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? (reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2)) : null;
+    });
+
+    private void RaiseWatermarks(NpgsqlConnection connection, NpgsqlTransaction transaction, IEnumerable<KeyValuePair<string, ulong>> watermarks)
+    {
         foreach (var (agent, sequence) in watermarks)
         {
             using var command = new NpgsqlCommand(
                 """
                 INSERT INTO agent_watermarks(agent_id, sequence, manager) VALUES ($1, $2, $3)
-                ON CONFLICT (agent_id) DO UPDATE SET sequence = GREATEST(agent_watermarks.sequence, excluded.sequence), manager = excluded.manager, updated_at = now()
+                ON CONFLICT (agent_id) DO UPDATE SET sequence = excluded.sequence, manager = excluded.manager, updated_at = now()
                 WHERE excluded.sequence > agent_watermarks.sequence
                 """,
                 connection,
@@ -94,10 +137,7 @@ internal sealed class PostgresAgentDirectory(PostgresDatabase database, string m
             command.Parameters.Add(Text(managerName));
             command.ExecuteNonQuery();
         }
-
-        transaction.Commit();
-        return true;
-    });
+    }
 
     private List<AgentRecord> Query(string where, string? id) => Run(() =>
     {

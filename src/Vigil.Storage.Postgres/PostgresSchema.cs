@@ -70,6 +70,17 @@ internal static class PostgresSchema
             manager text NOT NULL,
             expires_at timestamptz NOT NULL);
         """,
+
+        // 2: each manager's last analysis commit, written before its own (SQLite) commit, so a manager killed between
+        //    the two finishes the local one at its next start instead of cutting alerts the others count as done.
+        """
+        CREATE TABLE manager_commits(
+            manager text PRIMARY KEY,
+            json_end bigint NOT NULL,
+            log_end bigint NOT NULL,
+            payload text NOT NULL,
+            committed_at timestamptz NOT NULL DEFAULT now());
+        """,
     ];
 
     public static int LatestVersion => Migrations.Count;

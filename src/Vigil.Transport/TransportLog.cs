@@ -51,5 +51,8 @@ internal static partial class TransportLog
     [LoggerMessage(6015, LogLevel.Error, "Refused agent {AgentId} ({AgentName}): {Reason}")]
     public static partial void AgentVersionRefused(ILogger logger, string agentId, string agentName, string reason);
 
+    [LoggerMessage(6050, LogLevel.Warning, "Connection to the manager at {Manager} failed or closed ({Reason}); failing over to {Next} in {Delay}")]
+    public static partial void FailingOver(ILogger logger, string manager, string reason, string next, TimeSpan delay);
+
     public static string Describe(IPAddress? address) => address?.ToString() ?? "unknown";
 }

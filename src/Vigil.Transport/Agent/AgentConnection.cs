@@ -23,6 +23,9 @@ internal sealed record AgentConnectionOptions
 /// agentd's role: keeps one mutual-TLS stream to the manager, sends the durable queue in order (from the oldest
 /// unacknowledged event after each reconnect), forgets what the manager acknowledges, sends keep-alives, and hands
 /// active responses — which arrive only on this authenticated stream — to execd. Reconnects with exponential backoff.
+/// With several managers (<c>H1:P,H2:P</c>, managers sharing one database and CA), a failure moves to the next one in
+/// the list at once, and backs off only once every one has failed in a row; it stays on the one that answers. The
+/// durable queue is the same whichever manager it sends to: each one starts from what all of them acknowledged.
 /// </summary>
 internal sealed class AgentConnection(
     AgentCredentials credentials,
@@ -38,17 +41,24 @@ internal sealed class AgentConnection(
     // so with many agents sending at once, smaller messages keep fewer parsed events waiting in its memory.
     internal const int MaxBatchEvents = 64;
 
+    private readonly string[] _managers = ManagerList.Parse(credentials.Manager);
+    private int _current;
+
     public string Version { get; init; } = Core.VigilVersion.Current;
+
+    /// <summary>The manager it connects (or tries to connect) to now.</summary>
+    public string Manager => _managers[_current];
 
     public async Task RunAsync(CancellationToken stoppingToken)
     {
         var backoff = options.MinBackoff;
+        var failuresInARow = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
             string reason;
             try
             {
-                await RunOnceAsync(() => backoff = options.MinBackoff, stoppingToken);
+                await RunOnceAsync(() => (backoff, failuresInARow) = (options.MinBackoff, 0), stoppingToken);
                 reason = "stream closed";
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -61,7 +71,7 @@ internal sealed class AgentConnection(
             }
             catch (RpcException ex)
             {
-                reason = RpcMessages.Describe(ex, credentials.Manager);
+                reason = RpcMessages.Describe(ex, Manager);
             }
             catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException or InvalidOperationException)
             {
@@ -73,24 +83,45 @@ internal sealed class AgentConnection(
                 reason = $"{ex.GetType().Name}: {ex.Message}";
             }
 
-            TransportLog.ManagerUnreachable(logger, credentials.Manager, reason, backoff);
+            var failed = Manager;
+            failuresInARow++;
+            if (_managers.Length > 1)
+            {
+                _current = (_current + 1) % _managers.Length;
+            }
+
+            // The next manager at once; the back-off only once each has failed in a row.
+            var delay = _managers.Length > 1 && failuresInARow < _managers.Length ? options.MinBackoff : backoff;
+            if (_managers.Length > 1)
+            {
+                TransportLog.FailingOver(logger, failed, reason, Manager, delay);
+            }
+            else
+            {
+                TransportLog.ManagerUnreachable(logger, failed, reason, delay);
+            }
+
             try
             {
-                await Task.Delay(backoff, time, stoppingToken);
+                await Task.Delay(delay, time, stoppingToken);
             }
             catch (OperationCanceledException)
             {
                 return;
             }
 
-            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, options.MaxBackoff.Ticks));
+            if (delay == backoff)
+            {
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, options.MaxBackoff.Ticks));
+                failuresInARow = 0;
+            }
         }
     }
 
     private async Task RunOnceAsync(Action onConnected, CancellationToken stoppingToken)
     {
-        using var handler = credentials.CreateHandler(logger);
-        using var channel = GrpcChannel.ForAddress($"https://{credentials.Manager}", new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = false });
+        using var handler = credentials.CreateHandler(logger, Manager);
+        using var channel = GrpcChannel.ForAddress($"https://{Manager}", new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = false });
         using var stream = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var token = stream.Token;
         using var call = new AgentChannel.AgentChannelClient(channel).Connect(cancellationToken: token);
@@ -121,7 +152,7 @@ internal sealed class AgentConnection(
         var acknowledged = call.ResponseStream.Current.Acknowledged;
         queue.Acknowledge(acknowledged);
         onConnected();
-        TransportLog.ConnectedToManager(logger, credentials.Manager, credentials.Id);
+        TransportLog.ConnectedToManager(logger, Manager, credentials.Id);
         var reader = Task.Run(async () =>
         {
             try
@@ -211,7 +242,9 @@ internal sealed class AgentConnection(
     // CA too, since ids are per manager.
     private async Task CarryOutAsync(ActiveResponse response, Func<AgentMessage, Task> write, CancellationToken stoppingToken)
     {
-        var key = response.Id == 0 ? null : $"ar:{credentials.Authority.Thumbprint}:{response.Id}";
+        var key = response.Id == 0 ? null
+            : response.Origin.Length == 0 ? $"ar:{credentials.Authority.Thumbprint}:{response.Id}"
+            : $"ar:{credentials.Authority.Thumbprint}:{response.Origin}:{response.Id}";
         if (key is null || !queue.HasKey(key))
         {
             await onActiveResponse(response, stoppingToken);
@@ -232,5 +265,15 @@ internal sealed class AgentConnection(
                 // The stream ended meanwhile: the manager resends on the next connection and gets the answer then.
             }
         }
+    }
+}
+
+/// <summary>The agent's managers: <c>H1:P1,H2:P2</c> in order of preference (one is the common case).</summary>
+internal static class ManagerList
+{
+    public static string[] Parse(string managers)
+    {
+        var list = managers.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        return list.Length > 0 ? list : [managers];
     }
 }

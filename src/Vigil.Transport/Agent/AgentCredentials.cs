@@ -93,7 +93,7 @@ internal sealed record AgentCredentials(string Id, string Name, string Manager, 
     /// The TLS settings of the agent's channel: its certificate, and the manager's pinned to the CA. A manager whose
     /// certificate does not chain to that CA (an impostor on the manager's address) is refused and, with a logger, logged.
     /// </summary>
-    public SocketsHttpHandler CreateHandler(ILogger? logger = null) => new()
+    public SocketsHttpHandler CreateHandler(ILogger? logger = null, string? manager = null) => new()
     {
         ConnectTimeout = TimeSpan.FromSeconds(10),
         KeepAlivePingDelay = TimeSpan.FromSeconds(10),
@@ -111,7 +111,7 @@ internal sealed record AgentCredentials(string Id, string Name, string Manager, 
 
                 if (logger is not null)
                 {
-                    TransportLog.ManagerCertificateRefused(logger, Manager, certificate?.Subject ?? "(none)", Convert.ToHexStringLower(SHA256.HashData(Authority.RawData)));
+                    TransportLog.ManagerCertificateRefused(logger, manager ?? Manager, certificate?.Subject ?? "(none)", Convert.ToHexStringLower(SHA256.HashData(Authority.RawData)));
                 }
 
                 return false;

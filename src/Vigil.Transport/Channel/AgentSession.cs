@@ -43,8 +43,8 @@ internal sealed class AgentSession(AgentIdentity identity)
 
     public bool TryAcknowledge(ulong sequence) => _outgoing.Writer.TryWrite(new ManagerMessage { Acknowledged = sequence });
 
-    public bool TrySendActiveResponse(string name, string json, ulong id = 0) =>
-        _outgoing.Writer.TryWrite(new ManagerMessage { ActiveResponse = new ActiveResponse { Name = name, Json = json, Id = id } });
+    public bool TrySendActiveResponse(string name, string json, ulong id = 0, string origin = "") =>
+        _outgoing.Writer.TryWrite(new ManagerMessage { ActiveResponse = new ActiveResponse { Name = name, Json = json, Id = id, Origin = origin } });
 
     public void Close() => _outgoing.Writer.TryComplete();
 

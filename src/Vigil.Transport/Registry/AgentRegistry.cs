@@ -49,6 +49,7 @@ internal sealed class AgentRegistry : IAgentDirectory, IDisposable
             CREATE TABLE IF NOT EXISTS watermarks(agent_id TEXT PRIMARY KEY, sequence INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, agent_id TEXT NOT NULL, name TEXT NOT NULL, json TEXT NOT NULL, deadline_ms INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS alert_files(id INTEGER PRIMARY KEY CHECK (id = 1), json_end INTEGER NOT NULL, log_end INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS shared_commit(id INTEGER PRIMARY KEY CHECK (id = 1), commit_id TEXT NOT NULL);
             """);
     }
 
@@ -148,12 +149,23 @@ internal sealed class AgentRegistry : IAgentDirectory, IDisposable
     /// responses the batch decided for agents, queued in each agent's outbox in the same transaction (so a response
     /// is queued exactly once, however often a crash makes the batch's events come again). Returns them with their ids.
     /// </summary>
-    public IReadOnlyList<OutboxResponse> SaveBatch(IReadOnlyDictionary<string, ulong> watermarks, (long Json, long Log)? alertEnds, IReadOnlyList<OutboxResponse> responses)
+    /// <remarks>
+    /// <paramref name="sharedCommit"/>: the id of the same commit in a database several managers share, written
+    /// before this one; see <see cref="SharedCommitId"/>.
+    /// </remarks>
+    public IReadOnlyList<OutboxResponse> SaveBatch(IReadOnlyDictionary<string, ulong> watermarks, (long Json, long Log)? alertEnds, IReadOnlyList<OutboxResponse> responses, string? sharedCommit = null)
     {
         var queued = new List<OutboxResponse>(responses.Count);
         lock (_gate)
         {
             using var transaction = _connection.BeginTransaction();
+            if (sharedCommit is not null)
+            {
+                using var command = Command("INSERT INTO shared_commit(id, commit_id) VALUES (1, $id) ON CONFLICT(id) DO UPDATE SET commit_id = excluded.commit_id", transaction);
+                command.Parameters.AddWithValue("$id", sharedCommit);
+                command.ExecuteNonQuery();
+            }
+
             foreach (var response in responses)
             {
                 using var command = Command("INSERT INTO outbox(agent_id, name, json, deadline_ms) VALUES ($agent, $name, $json, $deadline) RETURNING id", transaction);
@@ -184,6 +196,16 @@ internal sealed class AgentRegistry : IAgentDirectory, IDisposable
         }
 
         return queued;
+    }
+
+    /// <summary>The id of the last shared-database commit this registry's commit followed; null for none.</summary>
+    public string? SharedCommitId()
+    {
+        lock (_gate)
+        {
+            using var command = Command("SELECT commit_id FROM shared_commit WHERE id = 1", null);
+            return command.ExecuteScalar() as string;
+        }
     }
 
     /// <summary>The responses waiting in an agent's outbox, oldest first.</summary>

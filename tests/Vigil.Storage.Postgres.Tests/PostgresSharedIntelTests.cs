@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Vigil.Intel.VirusTotal;
+
+namespace Vigil.Storage.Postgres.Tests;
+
+public sealed class PostgresSharedIntelTests(PostgresFixture fixture) : IClassFixture<PostgresFixture>
+{
+    [Fact(Timeout = 120_000)]
+    public async Task TryAcquire_ThreeManagersRacing_GrantExactlyTheMinuteQuota()
+    {
+        var name = await fixture.Server.CreateDatabaseAsync();
+        var databases = Enumerable.Range(0, 3).Select(_ => PostgresDatabase.Open(fixture.Server.Url(name), fixture.Server.Password)).ToList();
+        await databases[0].MigrateAsync(CancellationToken.None);
+        var intels = databases.Select((d, i) => new PostgresSharedIntel(d, $"m{i}", NullLogger.Instance)).ToList();
+        try
+        {
+            var results = await Task.WhenAll(Enumerable.Range(0, 24).Select(i => Task.Run(() => intels[i % 3].TryAcquire("key-1", 4, 500))));
+            Assert.Equal(4, results.Count(r => r is null));
+            Assert.All(results.Where(r => r is not null), r => Assert.Equal(QuotaKind.Minute, r!.Value.Kind));
+            Assert.Null(intels[0].TryAcquire("key-2", 4, 500));
+
+            var day = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => Task.Run(() => intels[i % 3].TryAcquire("key-3", 100, 2))));
+            Assert.Equal(2, day.Count(r => r is null));
+            Assert.All(day.Where(r => r is not null), r => Assert.Equal(QuotaKind.Daily, r!.Value.Kind));
+        }
+        finally
+        {
+            foreach (var intel in intels)
+            {
+                await intel.DisposeAsync();
+            }
+
+            foreach (var database in databases)
+            {
+                await database.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task TryClaim_HeldByOne_RefusedToOthersUntilTheVerdictIsStoredAndPushed()
+    {
+        var name = await fixture.Server.CreateDatabaseAsync();
+        await using var first = PostgresDatabase.Open(fixture.Server.Url(name), fixture.Server.Password);
+        await using var second = PostgresDatabase.Open(fixture.Server.Url(name), fixture.Server.Password);
+        await first.MigrateAsync(CancellationToken.None);
+        await using var a = new PostgresSharedIntel(first, "a", NullLogger.Instance);
+        await using var b = new PostgresSharedIntel(second, "b", NullLogger.Instance);
+        var hash = new string('a', 64);
+        Assert.True(a.TryClaim(hash, TimeSpan.FromMinutes(5)));
+        Assert.False(b.TryClaim(hash, TimeSpan.FromMinutes(5)));
+        Assert.Null(b.TryGetVerdict(hash));
+
+        await Task.Delay(TimeSpan.FromSeconds(1)); // b's LISTEN is set up on its own connection
+        var pushed = b.VerdictStored;
+        a.PutVerdict(new FileVerdict { IsFound = true, LookupHash = hash, Sha256 = hash, Md5 = new string('b', 32), Malicious = 3 }, TimeProvider.System.GetUtcNow().AddHours(1));
+        Assert.Same(pushed, await Task.WhenAny(pushed, Task.Delay(TimeSpan.FromSeconds(20))));
+
+        Assert.Equal(3, b.TryGetVerdict(hash.ToUpperInvariant())!.Positives);
+        Assert.Equal(hash, b.TryGetVerdict(new string('b', 32))!.LookupHash);
+        Assert.True(b.TryClaim(hash, TimeSpan.FromMinutes(5)));
+        b.Release(hash);
+        Assert.True(a.TryClaim(hash, TimeSpan.FromMinutes(5)));
+    }
+}
