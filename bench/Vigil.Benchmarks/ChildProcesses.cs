@@ -31,6 +31,26 @@ internal static class ChildProcesses
         return info;
     }
 
+    /// <summary>
+    /// Runs `./vigil --help` of <paramref name="checkout"/> (this one by default) once and waits: the launcher builds
+    /// itself when its sources are newer than its build, and that must not happen inside a measure. False (with the
+    /// launcher's output on stderr) when it fails.
+    /// </summary>
+    public static async Task<bool> EnsureBuiltAsync(string? checkout = null)
+    {
+        using var process = Process.Start(Launcher(["--help"], checkout))!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode == 0)
+        {
+            return true;
+        }
+
+        await Console.Error.WriteLineAsync($"{Launcher([], checkout).FileName} --help failed ({process.ExitCode}): {await error}{await output}");
+        return false;
+    }
+
     /// <summary>A field of /proc/PID/status in KiB (VmRSS:, VmHWM:), 0 once the process is gone.</summary>
     public static long RssKb(int pid, string field)
     {

@@ -45,15 +45,8 @@ internal sealed class AgentBurstScenario : IScenario
         var files = Option(args, "--files", 20_000);
         var runs = Option(args, "--runs", 2);
         var baseline = TextOption(args, "--baseline-dir") is { } dir ? Path.GetFullPath(dir) : null;
-        if (!File.Exists(RepositoryPaths.Get("artifacts", "bin", "Vigil.Cli", "release", "vigil.dll")))
+        if (!await EnsureBuiltAsync() || (baseline is not null && !await EnsureBuiltAsync(baseline)))
         {
-            await Console.Error.WriteLineAsync("agent-burst: build the CLI first: dotnet build src/Vigil.Cli -c Release");
-            return 2;
-        }
-
-        if (baseline is not null && !File.Exists(Path.Combine(baseline, "artifacts", "bin", "Vigil.Cli", "release", "vigil.dll")))
-        {
-            await Console.Error.WriteLineAsync($"agent-burst: build the baseline first: dotnet build {baseline}/src/Vigil.Cli -c Release");
             return 2;
         }
 
