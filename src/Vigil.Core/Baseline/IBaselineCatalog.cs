@@ -9,7 +9,7 @@ public interface IBaselineCatalog
     /// <summary>Whether the first scan has filled the baseline (a walk before it would miss files).</summary>
     public bool IsReady { get; }
 
-    /// <summary>The number of non-empty regular files recorded.</summary>
+    /// <summary>The number of non-empty files recorded (a symbolic link among them is never read through).</summary>
     public int Count();
 
     /// <summary>Up to <paramref name="limit"/> files after <paramref name="after"/> in newest-first order (mtime descending, then path).</summary>
