@@ -62,6 +62,10 @@ public sealed class FimService : IAsyncDisposable
     /// <summary>Completes when the scan at start has been applied to the baseline.</summary>
     internal Task InitialScan => _initialScan.Task;
 
+    /// <summary>The baseline's regular files, newest first, for a retro-scan; ready once the first scan is applied.</summary>
+    public Vigil.Core.Baseline.IBaselineCatalog Baseline =>
+        field ??= new Baseline.BaselineCatalog(Path.Combine(_dataDirectory, "fim.db"), () => _initialScan.Task.IsCompleted);
+
     internal int WatchCount => _watcher?.WatchCount ?? 0;
 
     /// <summary>What the service covers now: scan progress, baseline size, and the limits it ran into.</summary>

@@ -21,4 +21,6 @@ internal static class EventIds
     public const int EngineState = 4120;
     public const int EngineBack = 4121;
     public const int EngineStepFailed = 4130;
+    public const int EngineRetroScanStarted = 4140;
+    public const int EngineRetroScanFinished = 4141;
 }

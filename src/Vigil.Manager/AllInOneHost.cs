@@ -125,6 +125,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
 
         (_disk, _diskLoop) = DiskWatch.Start(config, paths.Data, sink, output, time, _stopping.Token);
         _fim = new FimService(SyscheckOverrides.WithoutOwnFiles(config.Syscheck, paths.Data, paths.ActiveResponseLog), paths.Fim, sink, time);
+        _intel.AttachBaseline(_fim.Baseline);
         await _fim.StartAsync(cancellationToken);
 
         // On-access prevention (docs/prevention.md): the hash lists and the verdict caches of the intelligence above.

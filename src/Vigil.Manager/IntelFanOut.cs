@@ -47,6 +47,15 @@ internal sealed class IntelFanOut : IAsyncDisposable
         }
     }
 
+    /// <summary>Gives every engine the FIM baseline its retro-scan walks when the rules or database change.</summary>
+    public void AttachBaseline(Vigil.Core.Baseline.IBaselineCatalog baseline)
+    {
+        foreach (var (_, engine) in _engines)
+        {
+            engine.AttachBaseline(baseline);
+        }
+    }
+
     /// <summary>No intelligence (before a host starts).</summary>
     public static IntelFanOut None { get; } = new();
 

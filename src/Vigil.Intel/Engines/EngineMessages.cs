@@ -23,7 +23,7 @@ internal static class EngineMessages
     public const string ReloadError = "reload_error";
     public const string NoDatabase = "no_database";
 
-    public static EventMessage Result(FileAlert file, FileHashes hashes, EngineResult result)
+    public static EventMessage Result(FileAlert file, FileHashes hashes, EngineResult result, bool isRetroScan = false)
     {
         ArgumentNullException.ThrowIfNull(file);
         ArgumentNullException.ThrowIfNull(hashes);
@@ -49,6 +49,11 @@ internal static class EngineMessages
         if (result.Detail is not null)
         {
             engine.Add("detail", result.Detail);
+        }
+
+        if (isRetroScan)
+        {
+            engine.Add("scan", "retro"); // found in a file already in the baseline, after the rules or database changed
         }
 
         json.Add("engine", engine);

@@ -13,7 +13,7 @@ using Vigil.Intel.Yara;
 namespace Vigil.Intel.Engines;
 
 /// <summary>One engine's state for status pages.</summary>
-internal sealed record EngineStatus(string Name, string? Version, string State, string? Problem, int Pending, long CacheHits, long Scans);
+internal sealed record EngineStatus(string Name, string? Version, string State, string? Problem, int Pending, long CacheHits, long Scans, RetroScanState? RetroScan = null);
 
 /// <summary>
 /// A detection engine where the files are (`vigil run`): takes the FIM alerts its integration block selects, queues
@@ -64,7 +64,7 @@ internal sealed partial class EngineService : IFileIntelligence
         IFileEngine engine = integration.Name == EngineSettings.Yara
             ? new YaraEngine(EngineSettings.YaraFrom(integration, home))
             : new ClamAvEngine(EngineSettings.ClamAvFrom(integration, home));
-        return new EngineService(engine, selector, sink, EngineStore.Open(databasePath), time, logger);
+        return new EngineService(engine, selector, sink, EngineStore.Open(databasePath), time, logger) { RetroScanOptions = EngineSettings.RetroScanFrom(integration) };
     }
 
     public IFileEngine Engine => _engine;
@@ -74,7 +74,7 @@ internal sealed partial class EngineService : IFileIntelligence
 
     public EngineStatus Status() => new(
         _engine.Name, _engine.Version, _reportedState ?? "up", _yara?.LastErrors.FirstOrDefault()?.ToString() ?? _clamAv?.Problem,
-        _store.PendingCount(), Interlocked.Read(ref _cacheHits), Interlocked.Read(ref _scans));
+        _store.PendingCount(), Interlocked.Read(ref _cacheHits), Interlocked.Read(ref _scans), RetroScan);
 
     public void Start() => _worker ??= Task.Run(() => RunAsync(_stopping.Token));
 
@@ -143,7 +143,8 @@ internal sealed partial class EngineService : IFileIntelligence
             }
         }
 
-        return rows.Count == BatchSize;
+        // Realtime files first: the retro-scan goes on only while none waits.
+        return rows.Count == BatchSize || (rows.Count == 0 && await RetroStepAsync(cancellationToken));
     }
 
     private async Task RunAsync(CancellationToken cancellationToken)
@@ -173,7 +174,8 @@ internal sealed partial class EngineService : IFileIntelligence
             try
             {
                 using var delay = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                await Task.WhenAny(Task.Delay(IdlePoll, _time, delay.Token), _wake.Reader.WaitToReadAsync(delay.Token).AsTask());
+                var wait = RetroDelay() is { } due ? TimeSpan.FromMilliseconds(Math.Clamp(due.TotalMilliseconds, 10, IdlePoll.TotalMilliseconds)) : IdlePoll;
+                await Task.WhenAny(Task.Delay(wait, _time, delay.Token), _wake.Reader.WaitToReadAsync(delay.Token).AsTask());
                 await delay.CancelAsync();
                 _wake.Reader.TryRead(out _);
             }
@@ -199,20 +201,33 @@ internal sealed partial class EngineService : IFileIntelligence
             return true;
         }
 
+        var (outcome, _) = await ScanFileAsync(file, $"engine:{_engine.Name}:{id}", isRetro: false, cancellationToken);
+        if (outcome == EngineOutcome.Unavailable)
+        {
+            return false;
+        }
+
+        _store.Complete(id);
+        return true;
+    }
+
+    // Opens, hashes and scans one file (the verdict cache first) and publishes what is to be said of it: every
+    // answer but Clean for a realtime file, only a detection for a retro-scanned one (a baseline full of large files
+    // is not one alert each). Null when the file cannot be opened or is empty.
+    private async Task<(EngineOutcome? Outcome, EngineResult? Result)> ScanFileAsync(FileAlert file, string key, bool isRetro, CancellationToken cancellationToken)
+    {
         // Never by path: the descriptor, opened without following a symlink, is what every engine reads.
         await using var stream = RegularFile.TryOpen(file.Path, out var error);
         if (stream is null)
         {
             Log.NotScanned(_logger, file.Path, _engine.Name, error ?? "cannot be opened");
-            _store.Complete(id);
-            return true;
+            return (null, null);
         }
 
         var hashes = FileHashes.Compute(stream.SafeFileHandle, 128 * 1024);
         if (hashes.Length == 0)
         {
-            _store.Complete(id);
-            return true;
+            return (null, null);
         }
 
         EngineResult result;
@@ -234,17 +249,16 @@ internal sealed partial class EngineService : IFileIntelligence
         if (result.Outcome == EngineOutcome.Unavailable)
         {
             await ReportStateAsync(EngineMessages.Down, result.Detail ?? "the engine cannot be reached");
-            return false;
+            return (result.Outcome, result);
         }
 
-        if (result.Outcome != EngineOutcome.Clean)
+        if (result.Outcome == EngineOutcome.Detected || (!isRetro && result.Outcome != EngineOutcome.Clean))
         {
             Log.Result(_logger, file.Path, _engine.Name, result.Outcome.ToString(), result.Name ?? result.Detail ?? "");
-            await _sink.PublishBatchAsync([EngineMessages.Result(file, hashes, result)], [$"engine:{_engine.Name}:{id}"], CancellationToken.None);
+            await _sink.PublishBatchAsync([EngineMessages.Result(file, hashes, result, isRetro)], [key], CancellationToken.None);
         }
 
-        _store.Complete(id);
-        return true;
+        return (result.Outcome, result);
     }
 
     private async Task ReloadAsync()

@@ -108,6 +108,34 @@ internal static class EngineSettings
         return options;
     }
 
+    /// <summary>The retro-scan settings of either engine's block: <c>retro_scan</c> (true/false), <c>retro_scan_rate</c> (files per second).</summary>
+    public static Engines.RetroScanOptions RetroScanFrom(IntegrationOptions integration)
+    {
+        ArgumentNullException.ThrowIfNull(integration);
+        var options = new Engines.RetroScanOptions();
+        var errors = new List<string>();
+        foreach (var (name, value) in Properties(integration))
+        {
+            switch (name)
+            {
+                case "retro_scan" when value.ValueKind is JsonValueKind.True or JsonValueKind.False:
+                    options = options with { IsEnabled = value.GetBoolean() };
+                    break;
+                case "retro_scan":
+                    errors.Add("retro_scan must be true or false");
+                    break;
+                case "retro_scan_rate":
+                    options = options with { Rate = (int)(Positive(name, value, errors) ?? options.Rate) };
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        Throw(integration, errors);
+        return options;
+    }
+
     private static IEnumerable<(string Name, JsonElement Value)> Properties(IntegrationOptions integration)
     {
         if (string.IsNullOrWhiteSpace(integration.Options))

@@ -31,6 +31,9 @@ internal sealed class EngineStore : IDisposable
                 CREATE TABLE IF NOT EXISTS verdicts(
                     sha256 TEXT NOT NULL, engine TEXT NOT NULL, version TEXT NOT NULL,
                     outcome INTEGER NOT NULL, name TEXT, tags TEXT, PRIMARY KEY(sha256, engine, version));
+                CREATE TABLE IF NOT EXISTS retro_scan(
+                    id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL, cursor_path TEXT, cursor_mtime INTEGER,
+                    done INTEGER NOT NULL, total INTEGER NOT NULL, found INTEGER NOT NULL, finished INTEGER NOT NULL);
                 """);
             return store;
         }
@@ -126,6 +129,45 @@ internal sealed class EngineStore : IDisposable
             command.Parameters.AddWithValue("$outcome", (int)result.Outcome);
             command.Parameters.AddWithValue("$name", (object?)result.Name ?? DBNull.Value);
             command.Parameters.AddWithValue("$tags", result.Tags is { Count: > 0 } tags ? string.Join('\n', tags) : DBNull.Value);
+            command.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>The retro-scan recorded last (null before the first), so a restart continues where it stopped.</summary>
+    public RetroScanState? RetroScan()
+    {
+        lock (_lock)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT version, cursor_path, cursor_mtime, done, total, found, finished FROM retro_scan WHERE id = 1";
+            using var reader = command.ExecuteReader();
+            if (!reader.Read())
+            {
+                return null;
+            }
+
+            var cursor = reader.IsDBNull(1) ? (Core.Baseline.BaselineFile?)null : new Core.Baseline.BaselineFile(reader.GetString(1), reader.GetInt64(2));
+            return new RetroScanState(reader.GetString(0), cursor, reader.GetInt32(3), reader.GetInt32(4), reader.GetInt32(5), reader.GetInt32(6) != 0);
+        }
+    }
+
+    public void SaveRetroScan(RetroScanState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        lock (_lock)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = """
+                INSERT OR REPLACE INTO retro_scan(id, version, cursor_path, cursor_mtime, done, total, found, finished)
+                VALUES (1, $version, $path, $mtime, $done, $total, $found, $finished)
+                """;
+            command.Parameters.AddWithValue("$version", state.Version);
+            command.Parameters.AddWithValue("$path", (object?)state.Cursor?.Path ?? DBNull.Value);
+            command.Parameters.AddWithValue("$mtime", (object?)state.Cursor?.Mtime ?? DBNull.Value);
+            command.Parameters.AddWithValue("$done", state.Done);
+            command.Parameters.AddWithValue("$total", state.Total);
+            command.Parameters.AddWithValue("$found", state.Found);
+            command.Parameters.AddWithValue("$finished", state.IsFinished ? 1 : 0);
             command.ExecuteNonQuery();
         }
     }

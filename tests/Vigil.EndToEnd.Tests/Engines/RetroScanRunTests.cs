@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Vigil.Tests.Common;
+
+namespace Vigil.EndToEnd.Tests.Engines;
+
+/// <summary>
+/// `vigil run` with the YARA engine (real libyara): a file already in the baseline, clean under the rules at start, is
+/// found by the retro-scan once the rules are edited to match it (hot reload, no restart), raises 200601 and is
+/// quarantined by remove-threat; a clean baseline file stays. Rules live outside the watched tree.
+/// </summary>
+public sealed class RetroScanRunTests
+{
+    private static readonly TimeSpan s_flow = TimeSpan.FromSeconds(60);
+
+    private const string Unrelated = "rule Vigil_E2E_Unrelated { strings: $a = \"matches-nothing-here\" condition: $a }\n";
+
+    private const string Dormant = """
+        rule Vigil_E2E_Dormant
+        {
+            strings:
+                $a = "vigil-e2e-dormant-payload"
+            condition:
+                $a
+        }
+        """;
+
+    [Fact]
+    public async Task Run_RulesEditedAfterStart_RetroScanQuarantinesBaselineFile()
+    {
+        using var temp = new TempDirectory("vigil-e2e-retro");
+        var rules = temp.Combine("yara");
+        Directory.CreateDirectory(rules);
+        var rule = Path.Combine(rules, "dormant.yar");
+        File.WriteAllText(rule, Unrelated);
+        var watched = temp.Combine("watched");
+        Directory.CreateDirectory(watched);
+        var dormant = Path.Combine(watched, "dormant.php");
+        var clean = Path.Combine(watched, "clean.txt");
+        File.WriteAllText(dormant, "<?php // vigil-e2e-dormant-" + "payload ?>\n");
+        File.WriteAllText(clean, "just text\n");
+        var home = WriteHome(temp, watched, rules);
+        var data = Path.Combine(home, "data");
+        var alertsJson = Path.Combine(data, "logs", "alerts", "alerts.json");
+
+        await using var vigil = VigilProcess.Start(
+            ["run", "--config", Path.Combine(home, "config", "ossec.conf"), "--home", home, "--data-dir", data, "--web-port", "0"]);
+        await vigil.WaitForOutputAsync("vigil: ready", s_flow);
+
+        File.WriteAllText(rule, Dormant);
+        await WaitAsync(vigil, alertsJson, a => a.Any(x => Rule(x) == "100092") && !File.Exists(dormant), "the retro-scan detection and its removal");
+
+        var detection = Assert.Single(Read(alertsJson), a => Rule(a) == "200601");
+        var alertData = detection.GetProperty("data");
+        Assert.Equal(dormant, alertData.GetProperty("yara_scanned_file").GetString());
+        Assert.Equal("Vigil_E2E_Dormant", alertData.GetProperty("yara_rule").GetString());
+        Assert.Equal("retro", alertData.GetProperty("engine").GetProperty("scan").GetString());
+        Assert.True(File.Exists(clean));
+        Assert.Equal(0, await vigil.InterruptAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    private static string WriteHome(TempDirectory temp, string watched, string rules)
+    {
+        temp.WriteFile("home/config/ossec.conf", $$"""
+            <ossec_config>
+              <syscheck>
+                <disabled>no</disabled>
+                <directories realtime="yes">{{watched}}</directories>
+              </syscheck>
+              <integration>
+                <name>custom-vigil-yara</name>
+                <group>syscheck</group>
+                <options>{"rules": ["{{rules}}"], "reload_seconds": 1, "retro_scan_rate": 50}</options>
+              </integration>
+              <command>
+                <name>remove-threat</name>
+                <executable>remove-threat</executable>
+                <timeout_allowed>no</timeout_allowed>
+              </command>
+              <active-response>
+                <disabled>no</disabled>
+                <command>remove-threat</command>
+                <location>local</location>
+                <rules_id>87105,200100,200601,200701</rules_id>
+              </active-response>
+              <ruleset>
+                <rule_dir>{{RepositoryPaths.Get("ruleset", "rules")}}</rule_dir>
+                <rule_include>config/rules/local_rules.xml</rule_include>
+              </ruleset>
+            </ossec_config>
+            """);
+        TestInstall.WriteSeedRules(temp, "home", watched);
+        TestInstall.WriteRemoveThreatScript(temp, "home");
+        return temp.Combine("home");
+    }
+
+    private static string Rule(JsonElement alert) => alert.GetProperty("rule").GetProperty("id").GetString()!;
+
+    private static List<JsonElement> Read(string alertsJson)
+    {
+        if (!File.Exists(alertsJson))
+        {
+            return [];
+        }
+
+        using var stream = new FileStream(alertsJson, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        var alerts = new List<JsonElement>();
+        while (reader.ReadLine() is { Length: > 0 } line)
+        {
+            alerts.Add(JsonDocument.Parse(line).RootElement.Clone());
+        }
+
+        return alerts;
+    }
+
+    private static async Task WaitAsync(VigilProcess vigil, string alertsJson, Func<List<JsonElement>, bool> done, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!done(Read(alertsJson)))
+        {
+            if (clock.Elapsed > s_flow)
+            {
+                throw new TimeoutException($"no {what} within {s_flow.TotalSeconds} s; rules {string.Join(",", Read(alertsJson).Select(Rule))}. Output:\n{vigil.Output}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+}
