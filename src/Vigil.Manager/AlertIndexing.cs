@@ -1,5 +1,5 @@
 using System.Buffers;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Vigil.Analysis;
 using Vigil.Analysis.Alerts;
 using Vigil.Web;
@@ -13,7 +13,7 @@ namespace Vigil.Manager;
 /// analysis waits for it: nothing is dropped). alerts.json is the record: an index failure (disk full, a damaged file)
 /// is reported once and the alerts stay in alerts.json.
 /// </summary>
-internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter output) : IAsyncDisposable
+internal sealed class AlertIndexing(IAlertStore index, AlertFeed feed, TextWriter output) : IAsyncDisposable
 {
     private const long MaxBacklog = 1_000_000;
     private static readonly TimeSpan RetentionPeriod = TimeSpan.FromHours(1);
@@ -34,19 +34,28 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
     private Task? _writer;
     private Task? _retention;
     private bool _failing;
+    private TimeProvider _time = TimeProvider.System;
 
-    public AlertIndex Index => index;
+    public IAlertStore Index => index;
 
     public AlertFeed Feed => feed;
 
     /// <summary>Alerts handed over and not yet indexed.</summary>
     public long Backlog => Interlocked.Read(ref _backlog);
 
-    public static AlertIndexing Open(string dataDirectory, TextWriter output, TimeProvider time)
+    public static AlertIndexing Open(string dataDirectory, TextWriter output, TimeProvider time) =>
+        Open(new AlertIndex(AlertIndex.PathUnder(dataDirectory), new AlertIndexOptions(), time), output, time);
+
+    /// <summary>Starts indexing into <paramref name="store"/> (the SQLite index, or one several managers share).</summary>
+    public static AlertIndexing Open(IAlertStore store, TextWriter output, TimeProvider time, bool runsRetention = true)
     {
-        var indexing = new AlertIndexing(new AlertIndex(AlertIndex.PathUnder(dataDirectory), new AlertIndexOptions(), time), new AlertFeed(), output);
+        var indexing = new AlertIndexing(store, new AlertFeed(), output) { _time = time };
         indexing._writer = Task.Run(indexing.WriteAsync);
-        indexing._retention = Task.Run(() => indexing.RunRetentionAsync(time, indexing._stopping.Token));
+        if (runsRetention)
+        {
+            indexing._retention = Task.Run(() => indexing.RunRetentionAsync(time, indexing._stopping.Token));
+        }
+
         return indexing;
     }
 
@@ -123,7 +132,7 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
                 end = batch.End ?? end;
             }
 
-            Write(pending, end);
+            await WriteAsync(pending, end);
             Interlocked.Add(ref _backlog, -pending.Count);
             pending.Clear();
             foreach (var batch in taken)
@@ -223,7 +232,7 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
                 output.WriteLine($"vigil: indexed {indexed:N0} alerts from {alertsJson} that the alert index did not have yet");
             }
         }
-        catch (Exception ex) when (ex is SqliteException or IOException)
+        catch (Exception ex) when (ex is DbException or IOException)
         {
             output.WriteLine($"vigil: the alert index could not catch up with {alertsJson} ({ex.Message}); alerts.json has the alerts; the dashboard misses them");
         }
@@ -235,24 +244,52 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
     private int AddToIndex(IReadOnlyList<AlertDocument> alerts, long? alertsJsonEnd) =>
         index.Add(alerts, alertsJsonEnd, feed.SubscriberCount > 0 ? feed.Publish : null);
 
-    private void Write(List<AlertDocument> alerts, long? alertsJsonEnd)
+    private async Task WriteAsync(List<AlertDocument> alerts, long? alertsJsonEnd)
     {
         try
         {
-            AddToIndex(alerts, alertsJsonEnd);
+            // A shared store that cannot be reached is waited for (each second, until the manager stops), so the
+            // alerts reach it once it is back; the backlog bound makes analysis wait meanwhile. A batch it refuses is
+            // reported and skipped, as with a local index.
+            while (true)
+            {
+                try
+                {
+                    AddToIndex(alerts, alertsJsonEnd);
+                    break;
+                }
+                catch (DbException ex) when (index.IsTransient(ex) && !_stopping.IsCancellationRequested)
+                {
+                    if (!_failing)
+                    {
+                        _failing = true;
+                        await output.WriteLineAsync($"vigil: the alert store is unavailable ({ex.Message}); {alerts.Count} alerts wait for it (alerts.json has them)");
+                    }
+
+                    try
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds(1), _time, _stopping.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        // Stopping: this batch and what follows stay behind the recorded end, so the next start indexes them.
+                        return;
+                    }
+                }
+            }
 
             if (_failing)
             {
                 _failing = false;
-                output.WriteLine("vigil: the alert index works again (alerts.json holds the alerts it missed)");
+                await output.WriteLineAsync("vigil: the alert index works again (alerts.json holds the alerts it missed)");
             }
         }
-        catch (SqliteException ex) when (!_failing)
+        catch (DbException ex) when (!_failing)
         {
             _failing = true;
-            output.WriteLine($"vigil: the alert index could not take {alerts.Count} alerts ({ex.Message}); alerts.json has them; the dashboard misses them");
+            await output.WriteLineAsync($"vigil: the alert index could not take {alerts.Count} alerts ({ex.Message}); alerts.json has them; the dashboard misses them");
         }
-        catch (SqliteException)
+        catch (DbException)
         {
         }
     }
@@ -268,7 +305,7 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
                 {
                     index.ApplyRetention();
                 }
-                catch (SqliteException ex)
+                catch (DbException ex)
                 {
                     await output.WriteLineAsync($"vigil: alert index retention failed: {ex.Message}");
                 }
@@ -285,8 +322,13 @@ internal sealed class AlertIndexing(AlertIndex index, AlertFeed feed, TextWriter
     public async ValueTask DisposeAsync()
     {
         _batches.Writer.TryComplete();
-        await (_writer ?? Task.CompletedTask);
+        if (_writer is not null && await Task.WhenAny(_writer, Task.Delay(TimeSpan.FromSeconds(10), _time)) != _writer)
+        {
+            await output.WriteLineAsync("vigil: the alert store did not take the last alerts within 10 s; the next start indexes them from alerts.json");
+        }
+
         await _stopping.CancelAsync();
+        await (_writer ?? Task.CompletedTask);
         await (_retention ?? Task.CompletedTask);
         _stopping.Dispose();
         _room.Dispose();

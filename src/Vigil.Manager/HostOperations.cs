@@ -22,7 +22,7 @@ internal sealed class HostOperations(
     TimeProvider time,
     IAgentDirectory? registry = null,
     Func<ManagerTransport?>? transport = null,
-    AlertIndex? index = null) : IManagerOperations
+    IAlertStore? index = null) : IManagerOperations
 {
     private static readonly string s_version = typeof(HostOperations).Assembly.GetName().Version?.ToString() ?? "";
 

@@ -81,6 +81,56 @@ internal static class PostgresSchema
             payload text NOT NULL,
             committed_at timestamptz NOT NULL DEFAULT now());
         """,
+
+        // 3: the alert store every manager writes and every dashboard reads: alerts partitioned by day (unix
+        //    milliseconds, one partition per UTC day, created ahead by the managers), the rules' groups (a group
+        //    search goes through the rule-id index), the quarantine records built from the alerts, and where each
+        //    manager's alerts.json is taken up to.
+        """
+        CREATE SEQUENCE alert_seq START 1;
+        CREATE TABLE alerts(
+            seq bigint NOT NULL,
+            ts bigint NOT NULL,
+            alert_id text NOT NULL,
+            rule_id integer NOT NULL,
+            level integer NOT NULL,
+            agent_id text NOT NULL,
+            agent_name text NOT NULL,
+            description text NOT NULL,
+            file text,
+            caused_by text,
+            groups text[] NOT NULL,
+            manager text NOT NULL,
+            json text NOT NULL
+        ) PARTITION BY RANGE (ts);
+        CREATE INDEX alerts_ts ON alerts(ts);
+        CREATE INDEX alerts_seq ON alerts(seq);
+        CREATE INDEX alerts_rule ON alerts(rule_id, ts);
+        CREATE INDEX alerts_level ON alerts(level, ts);
+        CREATE INDEX alerts_agent ON alerts(agent_id, ts);
+        CREATE INDEX alerts_file ON alerts(file, agent_id) WHERE file IS NOT NULL;
+        CREATE TABLE alert_rule_groups(
+            name text NOT NULL,
+            rule_id integer NOT NULL,
+            PRIMARY KEY (name, rule_id));
+        CREATE TABLE alert_quarantine(
+            agent_id text NOT NULL,
+            qid bigint NOT NULL,
+            agent_name text NOT NULL,
+            path text NOT NULL,
+            sha256 text,
+            state text NOT NULL,
+            alert_id text,
+            rule_id text,
+            quarantined_at bigint NOT NULL,
+            updated_at bigint NOT NULL,
+            restored_to text,
+            PRIMARY KEY (agent_id, qid));
+        CREATE TABLE alert_sources(
+            manager text PRIMARY KEY,
+            json_end bigint NOT NULL,
+            updated_at timestamptz NOT NULL DEFAULT now());
+        """,
     ];
 
     public static int LatestVersion => Migrations.Count;

@@ -53,7 +53,7 @@ internal sealed class ManagerApiFactory : WebApplicationFactory<ManagerApiFactor
             web.ConfigureLogging(logging => logging.AddProvider(Logs));
             web.ConfigureServices(services =>
             {
-                services.AddSingleton(Index);
+                services.AddSingleton<IAlertStore>(Index);
                 services.AddSingleton(Feed);
                 services.AddSingleton<IManagerOperations>(Operations);
                 services.AddSingleton<TimeProvider>(Time);

@@ -32,7 +32,7 @@ internal static class AlertsApi
     }
 
     public static Results<Ok<AlertList>, ProblemHttpResult> Search(
-        string? q, string? from, string? to, int? limit, int? offset, AlertIndex index, TimeProvider time)
+        string? q, string? from, string? to, int? limit, int? offset, IAlertStore index, TimeProvider time)
     {
         if (limit is < 1 or > MaxLimit)
         {
@@ -61,13 +61,13 @@ internal static class AlertsApi
     }
 
     /// <summary>The alert document exactly as alerts.json holds it.</summary>
-    public static Results<ContentHttpResult, ProblemHttpResult> Get(string id, AlertIndex index) =>
+    public static Results<ContentHttpResult, ProblemHttpResult> Get(string id, IAlertStore index) =>
         index.Get(id) is { } alert
             ? TypedResults.Text(alert.Json, "application/json", Encoding.UTF8)
             : ApiProblems.NotFound($"no alert with id '{id}'");
 
     public static Results<Ok<HistogramResult>, ProblemHttpResult> Histogram(
-        string? q, string? from, string? to, int? buckets, AlertIndex index, TimeProvider time)
+        string? q, string? from, string? to, int? buckets, IAlertStore index, TimeProvider time)
     {
         if (buckets is < 1 or > 1000)
         {
@@ -91,7 +91,7 @@ internal static class AlertsApi
     }
 
     public static Results<Ok<IReadOnlyList<TermCount>>, ProblemHttpResult> Top(
-        string field, string? q, string? from, string? to, int? size, AlertIndex index, TimeProvider time)
+        string field, string? q, string? from, string? to, int? size, IAlertStore index, TimeProvider time)
     {
         TopField? by = field switch
         {
@@ -130,7 +130,7 @@ internal static class AlertsApi
     /// comment every 15 s. With <c>q</c>, an alert is sent when the index finds it for that query.
     /// </summary>
     public static async Task<Results<EmptyHttpResult, ProblemHttpResult>> StreamAsync(
-        string? q, HttpContext context, AlertFeed feed, AlertIndex index, TimeProvider time,
+        string? q, HttpContext context, AlertFeed feed, IAlertStore index, TimeProvider time,
         IHostApplicationLifetime lifetime, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json)
     {
         AlertQuery query;
@@ -206,7 +206,7 @@ internal static class AlertsApi
         return TypedResults.Empty;
     }
 
-    private static bool Matches(AlertIndex index, AlertQuery query, IndexedAlert alert)
+    private static bool Matches(IAlertStore index, AlertQuery query, IndexedAlert alert)
     {
         try
         {

@@ -16,7 +16,7 @@ internal static class ChainApi
         return app;
     }
 
-    public static Results<Ok<ChainResult>, ProblemHttpResult> Chain(string? agent, string? file, AlertIndex index)
+    public static Results<Ok<ChainResult>, ProblemHttpResult> Chain(string? agent, string? file, IAlertStore index)
     {
         if (string.IsNullOrEmpty(agent) || string.IsNullOrEmpty(file))
         {

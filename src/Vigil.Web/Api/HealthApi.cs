@@ -19,7 +19,7 @@ internal static class HealthApi
         return app;
     }
 
-    public static Results<Ok<HealthResult>, JsonHttpResult<HealthResult>> Health(AlertIndex index, IManagerOperations operations)
+    public static Results<Ok<HealthResult>, JsonHttpResult<HealthResult>> Health(IAlertStore index, IManagerOperations operations)
     {
         var stages = operations.Stages();
         return stages.Any(s => s.Status != "ok")

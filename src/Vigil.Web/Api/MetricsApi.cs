@@ -21,7 +21,7 @@ internal static class MetricsApi
         return app;
     }
 
-    public static ContentHttpResult Metrics(AlertIndex index, IManagerOperations operations, HttpMetrics http)
+    public static ContentHttpResult Metrics(IAlertStore index, IManagerOperations operations, HttpMetrics http)
     {
         var text = new StringBuilder();
         Family(text, "vigil_alerts_indexed_total", "counter", "Alerts in the alert index.");

@@ -20,7 +20,7 @@ internal static class QuarantineApi
         return app;
     }
 
-    public static Results<Ok<IReadOnlyList<QuarantineItem>>, ProblemHttpResult> List(string? state, AlertIndex index)
+    public static Results<Ok<IReadOnlyList<QuarantineItem>>, ProblemHttpResult> List(string? state, IAlertStore index)
     {
         if (state is not (null or QuarantineStates.Quarantined or QuarantineStates.Restored or QuarantineStates.Deleted))
         {

@@ -65,7 +65,7 @@ internal static class StatusApi
     /// kind per agent (a disk limit ends with rule 200405). Agents in <paramref name="except"/> are left out (the
     /// host serving the API reports itself live).
     /// </summary>
-    public static IReadOnlyList<HostCoverage> FromAlerts(AlertIndex index, DateTimeOffset now, TimeSpan window, IReadOnlySet<string> except)
+    public static IReadOnlyList<HostCoverage> FromAlerts(IAlertStore index, DateTimeOffset now, TimeSpan window, IReadOnlySet<string> except)
     {
         var page = index.Search(AlertQuery.Parse(LimitRules), now - window, now.AddMinutes(1), 1000);
         var hosts = new List<HostCoverage>();

@@ -26,7 +26,7 @@ internal sealed record AlertIndexOptions
 /// Alerts are added in batches (one transaction each); searches run on their own connections, so they never wait
 /// for the writer (WAL). Quarantine records are kept up to date from the quarantine alerts as they are added.
 /// </summary>
-internal sealed class AlertIndex : IDisposable
+internal sealed class AlertIndex : IAlertStore
 {
     private readonly string _connectionString;
     private readonly SqliteConnection _writer;

@@ -24,7 +24,7 @@ internal sealed class WebBootstrap
 /// <summary>
 /// The manager's web side: the REST API, its security (one authentication scheme for sessions and tokens, the
 /// viewer/admin policies, CSRF, login throttling, security headers), the OpenAPI document and the dashboard.
-/// The host registers <see cref="AlertIndex"/>, <see cref="AlertFeed"/>, <see cref="IManagerOperations"/> and
+/// The host registers <see cref="IAlertStore"/>, <see cref="AlertFeed"/>, <see cref="IManagerOperations"/> and
 /// (optionally) a <see cref="TimeProvider"/>, calls <see cref="AddVigilWeb"/>, then <see cref="UseVigilWeb"/> on the app.
 /// </summary>
 internal static class VigilWeb

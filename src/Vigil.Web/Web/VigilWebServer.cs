@@ -35,7 +35,7 @@ internal sealed class VigilWebServer : IAsyncDisposable
 
     public static async Task<VigilWebServer> StartAsync(
         WebOptions options,
-        AlertIndex index,
+        IAlertStore index,
         AlertFeed feed,
         IManagerOperations operations,
         ILoggerFactory loggers,
