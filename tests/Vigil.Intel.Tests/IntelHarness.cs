@@ -131,6 +131,13 @@ internal sealed class IntelHarness : IAsyncDisposable
             // may be sending a request, and moving the fake clock then would fire that request's timeout.
             if (Service.WaitingUntil is { } until && until > Time.GetUtcNow())
             {
+                // The wait may be what the condition looks for (it began after the check above): moving the clock now
+                // would end it before the condition could see it.
+                if (condition())
+                {
+                    return;
+                }
+
                 Time.Advance(until - Time.GetUtcNow());
             }
 
