@@ -26,6 +26,7 @@ internal static class GuardRole
         var slowScan = 0;
         string? readMarked = null;
         var cleanUnlisted = false;
+        Action<string, string>? fault = null;
         for (var i = 0; i < arguments.Length; i++)
         {
             var value = i + 1 < arguments.Length ? arguments[i + 1] : "";
@@ -69,6 +70,18 @@ internal static class GuardRole
                 case "--clean-unlisted":
                     cleanUnlisted = true;
                     break;
+                case "--fault":
+                    // STAGE:NAME: the guard's stage throws for an event whose path ends with NAME.
+                    var (stage, name) = (value.Split(':')[0], value.Split(':')[1]);
+                    fault = (at, path) =>
+                    {
+                        if (at == stage && path.EndsWith(name, StringComparison.Ordinal))
+                        {
+                            throw new InvalidOperationException($"injected fault at {at} for {path}");
+                        }
+                    };
+                    i++;
+                    break;
                 case "--read-marked":
                     readMarked = value;
                     i++;
@@ -86,7 +99,10 @@ internal static class GuardRole
         using var guard = new FanotifyGuard(
             options, [new PreventionDirectory(directory, mode)], verdicts,
             alert => WriteRaw("{\"alert\":" + PreventionMessages.Json(alert) + "}"),
-            message => Write(new { log = message }));
+            message => Write(new { log = message }))
+        {
+            Fault = fault,
+        };
         var problems = guard.Start();
         Write(new { ready = guard.IsRunning, marked = guard.Marked, problems, pid = Environment.ProcessId });
         if (!guard.IsRunning)
