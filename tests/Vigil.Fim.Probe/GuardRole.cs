@@ -27,6 +27,7 @@ internal static class GuardRole
         string? readMarked = null;
         var cleanUnlisted = false;
         Action<string, string>? fault = null;
+        string? yaraRules = null;
         for (var i = 0; i < arguments.Length; i++)
         {
             var value = i + 1 < arguments.Length ? arguments[i + 1] : "";
@@ -82,6 +83,10 @@ internal static class GuardRole
                     };
                     i++;
                     break;
+                case "--yara":
+                    yaraRules = value;
+                    i++;
+                    break;
                 case "--read-marked":
                     readMarked = value;
                     i++;
@@ -95,7 +100,22 @@ internal static class GuardRole
         var listed = listPath is null
             ? new Dictionary<string, string?>()
             : File.ReadAllLines(listPath).Where(l => l.Length > 0).ToDictionary(l => l.Trim(), _ => (string?)"Vigil-Probe-Listed");
-        var verdicts = new ProbeVerdicts(new StaticPreventionVerdicts(listed, Path.GetFileName(listPath ?? "none")), slowLookup, slowScan, readMarked, cleanUnlisted);
+        using var yara = yaraRules is null ? null : new Vigil.Intel.Yara.YaraEngine(new Vigil.Intel.Yara.YaraOptions { Rules = [yaraRules] });
+        IPreventionVerdicts verdicts = new ProbeVerdicts(new StaticPreventionVerdicts(listed, Path.GetFileName(listPath ?? "none")), slowLookup, slowScan, readMarked, cleanUnlisted);
+        if (yara is not null)
+        {
+            // Prevention's own verdicts: the built-in list and the listed hashes, then the real YARA engine on the event's descriptor.
+            var reload = yara.Reload();
+            if (reload.Errors.Count > 0)
+            {
+                Write(new { problem = string.Join("; ", reload.Errors) });
+                return 1;
+            }
+
+            verdicts = new Vigil.Intel.Prevention.PreventionVerdicts(
+                [Vigil.Intel.LocalLists.HashList.Builtin, Vigil.Intel.LocalLists.HashList.Parse(Path.GetFileName(listPath ?? "none"), listed.Keys)], [], TimeProvider.System, [yara]);
+        }
+
         using var guard = new FanotifyGuard(
             options, [new PreventionDirectory(directory, mode)], verdicts,
             alert => WriteRaw("{\"alert\":" + PreventionMessages.Json(alert) + "}"),

@@ -43,6 +43,8 @@ internal static partial class Scenarios
                 return ThreadDies(files, scenario["dies-".Length..]);
             case "decide-error":
                 return DecideError(files);
+            case "yara-hold":
+                return YaraHold(files);
             default:
                 Emit(new { problem = $"unknown scenario {scenario}" });
                 return 2;
@@ -284,6 +286,37 @@ internal static partial class Scenarios
 
         guard.Stop();
         return 0;
+    }
+
+    private static int YaraHold(Files files)
+    {
+        // The rule lives outside the marked tmpfs (it holds the marker it matches), in a temp dir removed after.
+        var rules = System.IO.Directory.CreateTempSubdirectory("vigil-probe-yara");
+        try
+        {
+            var marker = string.Concat("VIGIL-PROBE-", "YARA-MARKER");
+            var ruleFile = Path.Combine(rules.FullName, "probe.yar");
+            File.WriteAllText(ruleFile, $"rule Vigil_Probe_Marker {{ strings: $m = \"{marker}\" condition: $m }}\n");
+            var marked = Path.Combine(files.Directory, "bin", "true-marked");
+            File.WriteAllBytes(marked, [.. File.ReadAllBytes("/bin/true"), .. System.Text.Encoding.ASCII.GetBytes(marker)]);
+            File.SetUnixFileMode(marked, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.UserWrite);
+            using var guard = GuardProcess.Start(files.Directory, "--mode", "block", "--list", files.List, "--hold-unknown-exec", "--deadline", "2000", "--yara", ruleFile);
+            if (!guard.WaitReady())
+            {
+                return 1;
+            }
+
+            Check("exec-marked", Exec(marked));
+            Check("exec-unmatched", Exec(files.CleanTrue));
+            Check("exec-unmatched-again", Exec(files.CleanTrue));
+            Check("exec-listed", Exec(files.ListedTrue));
+            guard.Stop();
+            return 0;
+        }
+        finally
+        {
+            rules.Delete(recursive: true);
+        }
     }
 
     private static int DecideError(Files files)

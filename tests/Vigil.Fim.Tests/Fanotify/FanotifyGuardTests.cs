@@ -216,4 +216,22 @@ public sealed class FanotifyGuardTests
         Assert.False(probe.Statistics.GetProperty("IsStopped").GetBoolean());
         Assert.DoesNotContain(probe.Alerts, a => a.GetProperty("event").GetString() == "stopped");
     }
+
+    [Fact(Timeout = 120_000)]
+    public async Task HoldUnknownExec_WithYara_AMatchedBinaryIsRefusedAtExecAndAnUnmatchedOneRuns()
+    {
+        var probe = await PreventionProbe.RunAsync("yara-hold");
+
+        // A copy of /bin/true with the marker appended: no list names it, the real libyara rule does.
+        Assert.Equal(EPERM, probe.Check("exec-marked").GetProperty("errno").GetInt32());
+        Assert.Equal(0, probe.Check("exec-unmatched").GetProperty("exit").GetInt32());
+        Assert.Equal(0, probe.Check("exec-unmatched-again").GetProperty("exit").GetInt32());
+        Assert.Equal(EPERM, probe.Check("exec-listed").GetProperty("errno").GetInt32());
+        var alert = Assert.Single(probe.Alerts, a => a.GetProperty("file").GetString()!.EndsWith("/bin/true-marked", StringComparison.Ordinal));
+        Assert.Equal("denied", alert.GetProperty("event").GetString());
+        Assert.Equal("exec", alert.GetProperty("access").GetString());
+        Assert.Equal("yara", alert.GetProperty("source").GetString());
+        Assert.Equal("Vigil_Probe_Marker", alert.GetProperty("threat").GetString());
+        Assert.Equal(0, probe.Statistics.GetProperty("DeadlineHits").GetInt64());
+    }
 }
