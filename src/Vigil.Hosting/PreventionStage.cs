@@ -10,7 +10,7 @@ namespace Vigil.Hosting;
 
 /// <summary>
 /// On-access prevention as the hosts run it (docs/prevention.md): the fanotify guard on the syscheck directories
-/// whose <c>prevention</c> is audit or block, its alerts into the host's queue (rules 200800–200805) through a bounded
+/// whose <c>prevention</c> is audit or block, its alerts into the host's queue (rules 200800–200807) through a bounded
 /// channel, so a slow queue never holds a permission event. When it cannot run (no CAP_SYS_ADMIN, no kernel support,
 /// no markable filesystem) one line says so, an alert 200805 records it, and detection goes on.
 /// </summary>

@@ -128,10 +128,12 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         _intel.AttachBaseline(_fim.Baseline);
         await _fim.StartAsync(cancellationToken);
 
-        // On-access prevention (docs/prevention.md): the hash lists and the verdict caches of the intelligence above.
+        // On-access prevention (docs/prevention.md): the hash lists and the verdict caches of the intelligence above,
+        // and for a held first execution the YARA engines.
         var intel = _intel;
+        var yara = intel.Engines.Select(e => e.Engine.Engine).OfType<Vigil.Intel.Yara.YaraEngine>().ToList();
         Prevention = await PreventionStage.StartAsync(
-            config, () => Vigil.Intel.Prevention.PreventionVerdicts.Create(config.Prevention, intel.Services, config.ResolvePath, time), sink, output, time, cancellationToken);
+            config, () => Vigil.Intel.Prevention.PreventionVerdicts.Create(config.Prevention, intel.Services, config.ResolvePath, time, yara), sink, output, time, cancellationToken);
     }
 
     /// <summary>The fanotify guard, or null when no directory asks for prevention or it cannot run.</summary>

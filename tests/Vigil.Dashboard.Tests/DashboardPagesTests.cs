@@ -188,6 +188,14 @@ public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixtu
         await Expect(steps).ToHaveCountAsync(5);
         Assert.Equal(["fim", "verdict", "verdict", "response", "quarantine"], await steps.EvaluateAllAsync<string[]>("s => s.map(e => e.dataset.stage)"));
         Assert.Equal([fim.Id, verdict.Id, rescan.Id, removal.Id], (await steps.EvaluateAllAsync<string[]>("s => s.map(e => e.dataset.alertId)")).Take(4));
+
+        // A denied execution of the file (on-access prevention) is a stage of its own, after the verdicts.
+        var denied = Single(_server.Publish(AlertSamples.Prevention(AlertSamples.NewId(now), now, file, rule: 200801)));
+        await Expect(steps).ToHaveCountAsync(6);
+        Assert.Equal(["fim", "verdict", "verdict", "prevention", "response", "quarantine"], await steps.EvaluateAllAsync<string[]>("s => s.map(e => e.dataset.stage)"));
+        await Expect(steps.Nth(3)).ToHaveAttributeAsync("data-alert-id", denied.Id);
+        await Expect(steps.Nth(3)).ToHaveAttributeAsync("data-rule-id", "200801");
+        await Expect(steps.Nth(3)).ToContainTextAsync("Prevention");
         await browser.ShotAsync("chain");
         Assert.Empty(browser.Problems);
     }

@@ -26,6 +26,8 @@ internal static class GuardRole
         var slowScan = 0;
         string? readMarked = null;
         var cleanUnlisted = false;
+        Action<string, string>? fault = null;
+        string? yaraRules = null;
         for (var i = 0; i < arguments.Length; i++)
         {
             var value = i + 1 < arguments.Length ? arguments[i + 1] : "";
@@ -69,6 +71,22 @@ internal static class GuardRole
                 case "--clean-unlisted":
                     cleanUnlisted = true;
                     break;
+                case "--fault":
+                    // STAGE:NAME: the guard's stage throws for an event whose path ends with NAME.
+                    var (stage, name) = (value.Split(':')[0], value.Split(':')[1]);
+                    fault = (at, path) =>
+                    {
+                        if (at == stage && path.EndsWith(name, StringComparison.Ordinal))
+                        {
+                            throw new InvalidOperationException($"injected fault at {at} for {path}");
+                        }
+                    };
+                    i++;
+                    break;
+                case "--yara":
+                    yaraRules = value;
+                    i++;
+                    break;
                 case "--read-marked":
                     readMarked = value;
                     i++;
@@ -82,11 +100,29 @@ internal static class GuardRole
         var listed = listPath is null
             ? new Dictionary<string, string?>()
             : File.ReadAllLines(listPath).Where(l => l.Length > 0).ToDictionary(l => l.Trim(), _ => (string?)"Vigil-Probe-Listed");
-        var verdicts = new ProbeVerdicts(new StaticPreventionVerdicts(listed, Path.GetFileName(listPath ?? "none")), slowLookup, slowScan, readMarked, cleanUnlisted);
+        using var yara = yaraRules is null ? null : new Vigil.Intel.Yara.YaraEngine(new Vigil.Intel.Yara.YaraOptions { Rules = [yaraRules] });
+        IPreventionVerdicts verdicts = new ProbeVerdicts(new StaticPreventionVerdicts(listed, Path.GetFileName(listPath ?? "none")), slowLookup, slowScan, readMarked, cleanUnlisted);
+        if (yara is not null)
+        {
+            // Prevention's own verdicts: the built-in list and the listed hashes, then the real YARA engine on the event's descriptor.
+            var reload = yara.Reload();
+            if (reload.Errors.Count > 0)
+            {
+                Write(new { problem = string.Join("; ", reload.Errors) });
+                return 1;
+            }
+
+            verdicts = new Vigil.Intel.Prevention.PreventionVerdicts(
+                [Vigil.Intel.LocalLists.HashList.Builtin, Vigil.Intel.LocalLists.HashList.Parse(Path.GetFileName(listPath ?? "none"), listed.Keys)], [], TimeProvider.System, [yara]);
+        }
+
         using var guard = new FanotifyGuard(
             options, [new PreventionDirectory(directory, mode)], verdicts,
             alert => WriteRaw("{\"alert\":" + PreventionMessages.Json(alert) + "}"),
-            message => Write(new { log = message }));
+            message => Write(new { log = message }))
+        {
+            Fault = fault,
+        };
         var problems = guard.Start();
         Write(new { ready = guard.IsRunning, marked = guard.Marked, problems, pid = Environment.ProcessId });
         if (!guard.IsRunning)

@@ -39,6 +39,12 @@ internal static partial class Scenarios
                 return Overload(files);
             case "clean-then-listed":
                 return CleanThenListed(files);
+            case "dies-dispatch" or "dies-work":
+                return ThreadDies(files, scenario["dies-".Length..]);
+            case "decide-error":
+                return DecideError(files);
+            case "yara-hold":
+                return YaraHold(files);
             default:
                 Emit(new { problem = $"unknown scenario {scenario}" });
                 return 2;
@@ -214,6 +220,125 @@ internal static partial class Scenarios
         return 0;
     }
 
+    private static int ThreadDies(Files files, string stage)
+    {
+        // Every verdict hangs for 60 s and the deadline is 120 s: when a thread of the guard dies, only failing open
+        // releases the openers it holds. "dispatch" kills the reader, which then reads no event at all; "work" kills
+        // the idle one of two workers while the other holds an opener.
+        using var guard = GuardProcess.Start(
+            files.Directory, "--mode", "block", "--list", files.List, "--slow-lookup", "60000", "--deadline", "120000", "--workers", "2",
+            "--fault", stage + ":" + Path.GetFileName(files.Die));
+        if (!guard.WaitReady())
+        {
+            return 1;
+        }
+
+        var held = Enumerable.Range(0, stage == "dispatch" ? 6 : 1).Select(i => StartProcess("/bin/cat", files.Flood(i))).ToList();
+        var holding = guard.WaitFor("holding", TimeSpan.FromSeconds(20));
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(5) && held.Any(p => p.HasExited || State(p.Id) is not ('D' or 'S')))
+        {
+            Task.Delay(20).Wait();
+        }
+
+        var heldBefore = held.Count(p => !p.HasExited);
+        clock.Restart();
+        var die = StartProcess("/bin/cat", files.Die);
+        var openers = held.Append(die).ToList();
+        var exited = 0;
+        var failed = 0;
+        foreach (var opener in openers)
+        {
+            var left = TimeSpan.FromSeconds(15) - clock.Elapsed;
+            if (left > TimeSpan.Zero && opener.WaitForExit(left))
+            {
+                exited++;
+                failed += opener.ExitCode == 0 ? 0 : 1;
+            }
+        }
+
+        var released = clock.Elapsed.TotalMilliseconds;
+        var stopped = guard.WaitForText("\"event\":\"stopped\"", TimeSpan.FromSeconds(10));
+        // Nothing is held any more, listed content included: prevention stopped; the guard's process lives on.
+        var after = Enumerable.Range(0, 16).Select(i => Exec("/bin/cat", files.Flood(i))).Append(Exec("/bin/cat", files.Listed)).ToList();
+        Emit(new
+        {
+            check = "thread-dies",
+            holding,
+            held = heldBefore,
+            exited,
+            failed,
+            released_ms = released,
+            stopped,
+            after_ok = after.Count(r => r.Exit == 0),
+            after_max_ms = after.Max(r => r.Milliseconds),
+            guard_alive = guard.IsAlive,
+        });
+        foreach (var opener in openers)
+        {
+            if (!opener.HasExited)
+            {
+                opener.Kill();
+            }
+
+            opener.Dispose();
+        }
+
+        guard.Stop();
+        return 0;
+    }
+
+    private static int YaraHold(Files files)
+    {
+        // The rule lives outside the marked tmpfs (it holds the marker it matches), in a temp dir removed after.
+        var rules = System.IO.Directory.CreateTempSubdirectory("vigil-probe-yara");
+        try
+        {
+            var marker = string.Concat("VIGIL-PROBE-", "YARA-MARKER");
+            var ruleFile = Path.Combine(rules.FullName, "probe.yar");
+            File.WriteAllText(ruleFile, $"rule Vigil_Probe_Marker {{ strings: $m = \"{marker}\" condition: $m }}\n");
+            var marked = Path.Combine(files.Directory, "bin", "true-marked");
+            File.WriteAllBytes(marked, [.. File.ReadAllBytes("/bin/true"), .. System.Text.Encoding.ASCII.GetBytes(marker)]);
+            File.SetUnixFileMode(marked, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.UserWrite);
+            using var guard = GuardProcess.Start(files.Directory, "--mode", "block", "--list", files.List, "--hold-unknown-exec", "--deadline", "2000", "--yara", ruleFile);
+            if (!guard.WaitReady())
+            {
+                return 1;
+            }
+
+            Check("exec-marked", Exec(marked));
+            Check("exec-unmatched", Exec(files.CleanTrue));
+            Check("exec-unmatched-again", Exec(files.CleanTrue));
+            Check("exec-listed", Exec(files.ListedTrue));
+            guard.Stop();
+            return 0;
+        }
+        finally
+        {
+            rules.Delete(recursive: true);
+        }
+    }
+
+    private static int DecideError(Files files)
+    {
+        // The decision on one file throws, on_timeout is deny and the deadline 60 s: that open is refused at once by the
+        // policy, and the guard goes on deciding the next ones.
+        using var guard = GuardProcess.Start(
+            files.Directory, "--mode", "block", "--list", files.List, "--on-timeout", "deny", "--deadline", "60000", "--workers", "1",
+            "--fault", "decide:" + Path.GetFileName(files.Die));
+        if (!guard.WaitReady())
+        {
+            return 1;
+        }
+
+        Check("error-open", Exec("/bin/cat", files.Die));
+        Check("clean-after", Exec("/bin/cat", files.Clean));
+        Check("listed-after", Exec("/bin/cat", files.Listed));
+        Check("error-again", Exec("/bin/cat", files.Die));
+        guard.Stop();
+        return 0;
+    }
+
     private static int SelfRead(Files files)
     {
         // One worker, a 10 s deadline: were Vigil's own open of a marked file not excluded, it would wait on itself.
@@ -337,6 +462,9 @@ internal static partial class Scenarios
     {
         public string Flood(int i) => Path.Combine(Directory, "flood", $"f{i}.txt");
 
+        /// <summary>The file a fault is injected for.</summary>
+        public string Die => Path.Combine(Directory, "die.txt");
+
         public static Files Create(string directory)
         {
             var clean = Path.Combine(directory, "clean.txt");
@@ -347,6 +475,7 @@ internal static partial class Scenarios
             System.IO.Directory.CreateDirectory(Path.Combine(directory, "bin"));
             System.IO.Directory.CreateDirectory(Path.Combine(directory, "flood"));
             File.WriteAllText(clean, "a clean file\n");
+            File.WriteAllText(Path.Combine(directory, "die.txt"), "a file whose decision fails\n");
             File.WriteAllText(listed, $"content whose hash is listed {Guid.NewGuid()}\n");
             var binTrue = File.ReadAllBytes("/bin/true");
             File.WriteAllBytes(listedTrue, binTrue);
@@ -428,7 +557,10 @@ internal static partial class Scenarios
         }
 
         /// <summary>Waits for a line holding "KEY":true.</summary>
-        public bool WaitFor(string key, TimeSpan timeout)
+        public bool WaitFor(string key, TimeSpan timeout) => WaitForText($"\"{key}\":true", timeout);
+
+        /// <summary>Waits for a line holding <paramref name="text"/>.</summary>
+        public bool WaitForText(string text, TimeSpan timeout)
         {
             var clock = Stopwatch.StartNew();
             while (clock.Elapsed < timeout)
@@ -438,7 +570,7 @@ internal static partial class Scenarios
                     return false;
                 }
 
-                if (line.Contains($"\"{key}\":true", StringComparison.Ordinal))
+                if (line.Contains(text, StringComparison.Ordinal))
                 {
                     return true;
                 }
@@ -459,6 +591,8 @@ internal static partial class Scenarios
 
             _process.WaitForExit();
         }
+
+        public bool IsAlive => !_process.HasExited;
 
         public void Kill()
         {

@@ -58,6 +58,38 @@ public static class AlertSamples
             a["rule"]!["mitre"] = new JsonObject { ["id"] = new JsonArray("T1203"), ["tactic"] = new JsonArray("Execution") };
         });
 
+    /// <summary>A prevention alert (200800 denied open, 200801 denied exec, 200802 audit mode) as the guard's message raises it.</summary>
+    public static string Prevention(string id, DateTimeOffset at, string path, int rule = 200800, string agentId = "000", string agentName = "host") =>
+        Set(Alert(id, at, rule, rule == 200802 ? 10 : 12, $"Vigil prevention: {(rule == 200802 ? "would have denied" : "denied")} {path}", ["vigil_prevention", "malware"], agentId, agentName, "json"), a =>
+        {
+            var denied = rule != 200802;
+            var data = new JsonObject
+            {
+                ["vigil"] = new JsonObject
+                {
+                    ["prevention"] = new JsonObject
+                    {
+                        ["event"] = denied ? "denied" : "would_deny",
+                        ["decision"] = denied ? "deny" : "allow",
+                        ["access"] = rule == 200801 ? "exec" : "open",
+                        ["mode"] = denied ? "block" : "audit",
+                        ["file"] = path,
+                        ["sha256"] = "275a021b",
+                        ["source"] = "builtin",
+                        ["process"] = new JsonObject { ["pid"] = 4242, ["exe"] = "/usr/bin/cat", ["cmdline"] = "cat " + path, ["uid"] = 0 },
+                    },
+                },
+                ["integration"] = "vigil-prevention",
+            };
+            if (denied)
+            {
+                data["virustotal"] = new JsonObject { ["source"] = new JsonObject { ["file"] = path, ["sha256"] = "275a021b" } };
+            }
+
+            a["data"] = data;
+            a["location"] = "vigil-prevention";
+        });
+
     public static string Removal(string id, DateTimeOffset at, string path, string verdictAlertId, string agentId = "000", string agentName = "host") =>
         Set(Alert(id, at, 100092, 12, $"active-response/bin/remove-threat removed threat located at {path}", ["virustotal"], agentId, agentName, "ar_log_json"), a =>
         {

@@ -16,7 +16,7 @@ internal sealed record PreventionDirectory(string Path, PreventionMode Mode)
 }
 
 /// <summary>Counters of a running guard, for status and tests.</summary>
-internal sealed record PreventionStatistics(long Events, long Excluded, long Checked, long Denied, long WouldDeny, long DeadlineHits, long Overloaded);
+internal sealed record PreventionStatistics(long Events, long Excluded, long Checked, long Denied, long WouldDeny, long DeadlineHits, long Overloaded, long Errors = 0, bool IsStopped = false);
 
 /// <summary>
 /// On-access prevention with fanotify permission events (docs/prevention.md). One reader thread reads the group and
@@ -25,7 +25,9 @@ internal sealed record PreventionStatistics(long Events, long Excluded, long Che
 /// through the event's descriptor only (pread; opening a marked file by path would wait on this very guard), look the
 /// sha256 up and answer. A watcher answers every event still open at its deadline with the timeout policy (alert 200803).
 /// Each event is answered exactly once, and its descriptor is closed only after its answer. When the group's
-/// descriptor closes (stop, crash, SIGKILL) the kernel allows every access still waiting.
+/// descriptor closes (stop, crash, SIGKILL) the kernel allows every access still waiting. A decision that throws is
+/// answered with the timeout policy (alert 200807) and the worker goes on; a thread of the guard that ends (it should
+/// not) stops the guard failing open: everything waiting is allowed, the group closes, alert 200806 says why.
 /// </summary>
 internal sealed class FanotifyGuard : IDisposable
 {
@@ -33,6 +35,8 @@ internal sealed class FanotifyGuard : IDisposable
     private const int PollMilliseconds = 200;
     private const int HashCacheLimit = 100_000;
     private const int DeadlineAlertsPerSecond = 10;
+    private const int ErrorAlertsPerSecond = 10;
+    private const int ShutdownJoinMilliseconds = 2000;
     private const int MaxIgnoreMarks = 8192;
     private static readonly TimeSpan ForgetCleanInterval = TimeSpan.FromMinutes(10);
 
@@ -51,7 +55,14 @@ internal sealed class FanotifyGuard : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Thread> _threads = [];
     private readonly long _deadlineTicks;
-    private int _group = -1;
+    private readonly Lock _shutdownGate = new();
+    private volatile int _group = -1;
+    private bool _isShutDown;
+    private int _isStopped;
+    private int _isDisposed;
+    private long _errors;
+    private long _errorsSuppressed;
+    private int _errorAlertsThisSecond;
     private long _events;
     private long _excludedCount;
     private long _checked;
@@ -88,9 +99,18 @@ internal sealed class FanotifyGuard : IDisposable
 
     public bool IsRunning => _group >= 0;
 
+    /// <summary>Whether the guard stopped on its own because one of its threads ended (it failed open).</summary>
+    public bool IsStopped => Volatile.Read(ref _isStopped) != 0;
+
+    /// <summary>
+    /// A fault injection point for tests: called with a stage ("dispatch" on the reader thread, "work" on a worker
+    /// outside any one decision, "decide" inside one) and the event's path; what it throws is what that stage throws.
+    /// </summary>
+    internal Action<string, string>? Fault { get; init; }
+
     public PreventionStatistics Statistics => new(
         Interlocked.Read(ref _events), Interlocked.Read(ref _excludedCount), Interlocked.Read(ref _checked), Interlocked.Read(ref _denied),
-        Interlocked.Read(ref _wouldDeny), Interlocked.Read(ref _deadlineHits), Interlocked.Read(ref _overloaded));
+        Interlocked.Read(ref _wouldDeny), Interlocked.Read(ref _deadlineHits), Interlocked.Read(ref _overloaded), Interlocked.Read(ref _errors), IsStopped);
 
     /// <summary>
     /// Opens the group and marks the mount of each directory whose mode is not off and whose filesystem type is allowed.
@@ -174,24 +194,67 @@ internal sealed class FanotifyGuard : IDisposable
 
     public void Dispose()
     {
-        if (_stop.IsCancellationRequested)
+        Shutdown();
+        if (Interlocked.Exchange(ref _isDisposed, 1) == 0)
         {
-            return;
+            _stop.Dispose();
         }
+    }
 
-        _stop.Cancel();
-        lock (_deadlineGate)
+    /// <summary>
+    /// Stops every thread, allows everything still waiting and closes the group (which would allow it too). Runs once,
+    /// from Dispose or from a thread that ended; bounded: threads still inside a verdict provider are not waited for
+    /// past <see cref="ShutdownJoinMilliseconds"/>, as their events are already answered.
+    /// </summary>
+    private void Shutdown()
+    {
+        lock (_shutdownGate)
         {
-            Monitor.Pulse(_deadlineGate);
-        }
+            if (_isShutDown)
+            {
+                return;
+            }
 
-        foreach (var thread in _threads)
-        {
-            // The workers may be inside a verdict provider; the kernel is released below in any case.
-            thread.Join(TimeSpan.FromSeconds(2));
-        }
+            _isShutDown = true;
+            _stop.Cancel();
+            lock (_deadlineGate)
+            {
+                Monitor.PulseAll(_deadlineGate);
+            }
 
-        // Everything still waiting is allowed, then the group closes (which would allow it too).
+            // Released at once, before waiting for any thread.
+            AllowWaiting();
+            var until = Environment.TickCount64 + ShutdownJoinMilliseconds;
+            foreach (var thread in _threads)
+            {
+                var left = until - Environment.TickCount64;
+                if (thread != Thread.CurrentThread && left > 0)
+                {
+                    thread.Join((int)left);
+                }
+            }
+
+            // What the reader dispatched meanwhile.
+            AllowWaiting();
+            while (_work.TryTake(out var queued))
+            {
+                Close(queued);
+            }
+
+            var group = _group;
+            _group = -1;
+            if (group >= 0)
+            {
+                FanotifyLibC.Close(group);
+            }
+
+            // What the last second counted (overloads, suppressed deadline alerts) is still reported.
+            Flush();
+        }
+    }
+
+    private void AllowWaiting()
+    {
         lock (_deadlineGate)
         {
             while (_deadlines.TryDequeue(out var pending))
@@ -199,34 +262,27 @@ internal sealed class FanotifyGuard : IDisposable
                 TryAnswer(pending, allow: true);
             }
         }
-
-        while (_work.TryTake(out var queued))
-        {
-            Close(queued);
-        }
-
-        if (_group >= 0)
-        {
-            FanotifyLibC.Close(_group);
-            _group = -1;
-        }
-
-        // What the last second counted (overloads, suppressed deadline alerts) is still reported.
-        Flush();
-        _stop.Dispose();
     }
 
     private void StartThread(string name, Action body)
     {
         var thread = new Thread(() =>
         {
+            Exception? failure = null;
             try
             {
                 body();
             }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
+            catch (Exception ex)
             {
-                _log($"prevention thread {name} stopped: {ex.Message}");
+                failure = ex;
+            }
+
+            if (!_stop.IsCancellationRequested)
+            {
+                // No thread of the guard ends before a stop: without it events would wait for ever (the reader) or
+                // until their deadline (the others). Fail open, and say so.
+                FailOpen(name, failure);
             }
         })
         {
@@ -235,6 +291,20 @@ internal sealed class FanotifyGuard : IDisposable
         };
         _threads.Add(thread);
         thread.Start();
+    }
+
+    private void FailOpen(string thread, Exception? failure)
+    {
+        if (Interlocked.Exchange(ref _isStopped, 1) != 0)
+        {
+            return;
+        }
+
+        var reason = failure is null ? $"its thread {thread} ended" : $"its thread {thread} failed ({failure.GetType().Name}: {failure.Message})";
+        Shutdown();
+        var detail = $"{reason}; every waiting access was allowed and nothing is checked on access any more; detection goes on";
+        _log("prevention stopped: " + detail);
+        Raise(new PreventionAlert(PreventionAlertKind.Stopped, "allow") { Detail = detail });
     }
 
     private unsafe void ReadLoop()
@@ -309,6 +379,7 @@ internal sealed class FanotifyGuard : IDisposable
         }
 
         var path = FanotifyLibC.TryReadLink($"/proc/self/fd/{fanotifyEvent.Fd}") ?? "";
+        Fault?.Invoke("dispatch", path);
         var mode = ModeFor(path);
         if (mode == PreventionMode.Off)
         {
@@ -422,6 +493,17 @@ internal sealed class FanotifyGuard : IDisposable
         }
 
         Interlocked.Exchange(ref _deadlineAlertsThisSecond, 0);
+        Interlocked.Exchange(ref _errorAlertsThisSecond, 0);
+        var failed = Interlocked.Exchange(ref _errorsSuppressed, 0);
+        if (failed > 0)
+        {
+            Raise(new PreventionAlert(PreventionAlertKind.Error, Decision(_options.OnTimeout == PreventionTimeoutPolicy.Allow))
+            {
+                Count = failed,
+                Detail = $"{failed} more decisions failed; on_timeout {Decision(_options.OnTimeout == PreventionTimeoutPolicy.Allow)} applied",
+            });
+        }
+
         var suppressed = Interlocked.Exchange(ref _deadlineSuppressed, 0);
         if (suppressed > 0)
         {
@@ -451,13 +533,14 @@ internal sealed class FanotifyGuard : IDisposable
         {
             foreach (var pending in _work.GetConsumingEnumerable(_stop.Token))
             {
+                Fault?.Invoke("work", pending.Path);
                 try
                 {
                     Decide(pending, hasher);
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
-                    _log($"prevention: deciding on {pending.Path} failed, allowed: {ex.Message}");
+                    DecisionFailed(pending, ex);
                 }
                 finally
                 {
@@ -470,9 +553,39 @@ internal sealed class FanotifyGuard : IDisposable
         }
     }
 
+    // One event whose decision throws is answered as one with no decision by its deadline; the worker goes on.
+    private void DecisionFailed(Pending pending, Exception ex)
+    {
+        var allow = _options.OnTimeout == PreventionTimeoutPolicy.Allow;
+        // Before the answer, while the process still waits (as for a malicious verdict).
+        var process = ProcessIdentity.Read(pending.Event.Pid);
+        if (!TryAnswer(pending, allow))
+        {
+            return;
+        }
+
+        Interlocked.Increment(ref _errors);
+        _log($"prevention: deciding on {pending.Path} failed, on_timeout {Decision(allow)} applied: {ex.Message}");
+        if (Interlocked.Increment(ref _errorAlertsThisSecond) > ErrorAlertsPerSecond)
+        {
+            Interlocked.Increment(ref _errorsSuppressed);
+            return;
+        }
+
+        Raise(new PreventionAlert(PreventionAlertKind.Error, Decision(allow))
+        {
+            IsExec = pending.Event.IsExec,
+            Path = pending.Path,
+            Mode = pending.Mode,
+            Process = process,
+            Detail = $"deciding failed ({ex.GetType().Name}: {ex.Message}); on_timeout {Decision(allow)} applied",
+        });
+    }
+
     private void Decide(Pending pending, ContentHasher hasher)
     {
         Interlocked.Increment(ref _checked);
+        Fault?.Invoke("decide", pending.Path);
         var fd = pending.Event.Fd;
         if (LibC.FStat(fd, out var stat) != 0 || !stat.IsRegularFile || stat.Size > _options.MaxFileSizeBytes)
         {

@@ -2,7 +2,7 @@ using Vigil.Core.Prevention;
 
 namespace Vigil.Fim.Fanotify;
 
-/// <summary>What an alert of docs/prevention.md reports (rules 200800–200805).</summary>
+/// <summary>What an alert of docs/prevention.md reports (rules 200800–200807).</summary>
 internal enum PreventionAlertKind
 {
     /// <summary>200800 / 200801: an open or an execution denied.</summary>
@@ -19,6 +19,12 @@ internal enum PreventionAlertKind
 
     /// <summary>200805: prevention could not start (or a directory could not be marked); detection goes on.</summary>
     Unavailable,
+
+    /// <summary>200806: a thread of the guard ended; the guard failed open (allowed everything, closed its group).</summary>
+    Stopped,
+
+    /// <summary>200807: deciding on one access failed; the timeout policy answered.</summary>
+    Error,
 }
 
 /// <summary>The process that made an access: pid, executable, command line and real uid (read from /proc while it waits).</summary>

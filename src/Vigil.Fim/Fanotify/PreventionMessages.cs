@@ -5,7 +5,7 @@ namespace Vigil.Fim.Fanotify;
 
 /// <summary>
 /// Prevention alerts as queue-1 JSON messages at location <c>vigil-prevention</c>, raised by
-/// ruleset/rules/0493-vigil_prevention_rules.xml (200800–200805; docs/prevention.md).
+/// ruleset/rules/0493-vigil_prevention_rules.xml (200800–200807; docs/prevention.md).
 /// </summary>
 internal static class PreventionMessages
 {
@@ -19,6 +19,8 @@ internal static class PreventionMessages
         PreventionAlertKind.WouldDeny => "would_deny",
         PreventionAlertKind.Deadline => "deadline",
         PreventionAlertKind.Overload => "overload",
+        PreventionAlertKind.Stopped => "stopped",
+        PreventionAlertKind.Error => "error",
         _ => "unavailable",
     };
 

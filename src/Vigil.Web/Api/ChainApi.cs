@@ -37,6 +37,7 @@ internal static class ChainApi
         ChainStage.Verdict => "verdict",
         ChainStage.Response => "response",
         ChainStage.Quarantine => "quarantine",
+        ChainStage.Prevention => "prevention",
         _ => "other",
     };
 }

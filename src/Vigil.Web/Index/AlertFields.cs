@@ -54,6 +54,7 @@ internal sealed record AlertFields(
         File4,
         File5,
         File6,
+        File7,
         Cause0,
         Cause1,
         Cause2,
@@ -83,6 +84,7 @@ internal sealed record AlertFields(
         [AlertPaths.ParametersAlert + "." + AlertPaths.VigilSourceFile] = Slot.File4,
         [AlertPaths.ParametersAlert + "." + AlertPaths.SyscheckPath] = Slot.File5,
         [AlertPaths.Parameters + ".path"] = Slot.File6,
+        ["data.vigil.prevention.file"] = Slot.File7, // an audit-mode prevention alert has no virustotal.source
         [AlertPaths.VirusTotalSourceAlertId] = Slot.Cause0,
         [AlertPaths.VigilSourceAlertId] = Slot.Cause1,
         [AlertPaths.ParametersAlert + ".id"] = Slot.Cause2,
@@ -292,7 +294,7 @@ internal sealed record AlertFields(
             values[(int)Slot.AgentId] ?? "000",
             values[(int)Slot.AgentName] ?? "",
             values[(int)Slot.Description] ?? "",
-            First(values, Slot.File0, Slot.File6),
+            First(values, Slot.File0, Slot.File7),
             First(values, Slot.Cause0, Slot.Cause3),
             groups ?? [],
             QuarantineOf(ruleId, values));

@@ -639,6 +639,12 @@ internal sealed class AlertIndex : IAlertStore
             return ChainStage.Fim;
         }
 
+        if (location == "vigil-prevention" || alert.Groups.Contains("vigil_prevention"))
+        {
+            // Before the verdicts: a denied access carries data.virustotal.source for the removal, not a verdict.
+            return ChainStage.Prevention;
+        }
+
         if (location is "virustotal" or "vigil-intel" || alert.Groups.Contains("virustotal") || alert.Groups.Contains("vigil_intel"))
         {
             return ChainStage.Verdict;

@@ -75,6 +75,9 @@ internal enum ChainStage
     /// <summary>The quarantine record changed (quarantined, restored, deleted).</summary>
     Quarantine,
 
+    /// <summary>On-access prevention denied (or, in audit mode, would have denied) an open or execution (2008xx).</summary>
+    Prevention,
+
     Other,
 }
 

@@ -13,6 +13,8 @@ public sealed class PreventionRulesTests
     [InlineData("deadline", "allow", "exec", 200803, 7)]
     [InlineData("overload", "allow", null, 200804, 9)]
     [InlineData("unavailable", "none", null, 200805, 7)]
+    [InlineData("stopped", "allow", null, 200806, 10)]
+    [InlineData("error", "deny", "open", 200807, 7)]
     public void PreventionMessage_EachEvent_RaisesItsRule(string name, string decision, string? access, int rule, int level)
     {
         using var harness = new RuleHarness();

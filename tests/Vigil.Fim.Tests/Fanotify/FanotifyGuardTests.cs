@@ -160,4 +160,78 @@ public sealed class FanotifyGuardTests
         // write cleared the mask) went through on the ignore mask.
         Assert.Equal(2, probe.Statistics.GetProperty("Events").GetInt64());
     }
+
+    [Theory(Timeout = 120_000)]
+    [InlineData("dispatch")]
+    [InlineData("work")]
+    public async Task GuardThreadDies_WhileOpensAreHeld_FailsOpenReleasingEveryOpenerAndSaysSo(string stage)
+    {
+        var probe = await PreventionProbe.RunAsync("dies-" + stage);
+
+        var dies = probe.Check("thread-dies");
+        Assert.True(dies.GetProperty("holding").GetBoolean(), probe.Output);
+        // Verdicts take 60 s and the deadline is 120 s: these openers were held when the thread died ...
+        Assert.Equal(stage == "dispatch" ? 6 : 1, dies.GetProperty("held").GetInt32());
+        // ... and every one of them, and the open that killed the thread, finished, allowed, within the bound.
+        Assert.Equal(stage == "dispatch" ? 7 : 2, dies.GetProperty("exited").GetInt32());
+        Assert.Equal(0, dies.GetProperty("failed").GetInt32());
+        Assert.True(dies.GetProperty("released_ms").GetDouble() < 5_000, probe.Output);
+        // Later opens go through at once (listed content too: prevention stopped), and the process lives on.
+        Assert.True(dies.GetProperty("stopped").GetBoolean(), probe.Output);
+        Assert.Equal(17, dies.GetProperty("after_ok").GetInt32());
+        Assert.True(dies.GetProperty("after_max_ms").GetDouble() < 5_000, probe.Output);
+        Assert.True(dies.GetProperty("guard_alive").GetBoolean());
+        var alert = Assert.Single(probe.Alerts, a => a.GetProperty("event").GetString() == "stopped");
+        Assert.Equal("allow", alert.GetProperty("decision").GetString());
+        Assert.Contains(stage == "dispatch" ? "vigil-fanotify-read" : "vigil-fanotify-work", alert.GetProperty("detail").GetString());
+        Assert.Contains("injected fault", alert.GetProperty("detail").GetString());
+        Assert.Contains(probe.Lines, l => l.TryGetProperty("log", out var log) && log.GetString()!.StartsWith("prevention stopped: ", StringComparison.Ordinal));
+        Assert.True(probe.Statistics.GetProperty("IsStopped").GetBoolean());
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task DecisionThrows_ForOneFile_ThatAccessGetsThePolicyAndTheGuardGoesOn()
+    {
+        var probe = await PreventionProbe.RunAsync("decide-error");
+
+        // on_timeout deny, deadline 60 s: the failed decision is answered at once with deny.
+        var failed = probe.Check("error-open");
+        Assert.NotEqual(0, failed.GetProperty("exit").GetInt32());
+        Assert.Contains("Operation not permitted", failed.GetProperty("stderr").GetString());
+        Assert.True(failed.GetProperty("ms").GetDouble() < 5_000, probe.Output);
+        // The one worker goes on: a clean file opens, listed content is still refused, and the same fault again is one more error.
+        Assert.Equal(0, probe.Check("clean-after").GetProperty("exit").GetInt32());
+        Assert.Contains("Operation not permitted", probe.Check("listed-after").GetProperty("stderr").GetString());
+        Assert.NotEqual(0, probe.Check("error-again").GetProperty("exit").GetInt32());
+        var errors = probe.Alerts.Where(a => a.GetProperty("event").GetString() == "error").ToList();
+        Assert.Equal(2, errors.Count);
+        Assert.All(errors, a =>
+        {
+            Assert.Equal("deny", a.GetProperty("decision").GetString());
+            Assert.EndsWith("/die.txt", a.GetProperty("file").GetString());
+            Assert.Equal("/usr/bin/cat", a.GetProperty("process").GetProperty("exe").GetString());
+        });
+        Assert.Equal(2, probe.Statistics.GetProperty("Errors").GetInt64());
+        Assert.Equal(0, probe.Statistics.GetProperty("DeadlineHits").GetInt64());
+        Assert.False(probe.Statistics.GetProperty("IsStopped").GetBoolean());
+        Assert.DoesNotContain(probe.Alerts, a => a.GetProperty("event").GetString() == "stopped");
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task HoldUnknownExec_WithYara_AMatchedBinaryIsRefusedAtExecAndAnUnmatchedOneRuns()
+    {
+        var probe = await PreventionProbe.RunAsync("yara-hold");
+
+        // A copy of /bin/true with the marker appended: no list names it, the real libyara rule does.
+        Assert.Equal(EPERM, probe.Check("exec-marked").GetProperty("errno").GetInt32());
+        Assert.Equal(0, probe.Check("exec-unmatched").GetProperty("exit").GetInt32());
+        Assert.Equal(0, probe.Check("exec-unmatched-again").GetProperty("exit").GetInt32());
+        Assert.Equal(EPERM, probe.Check("exec-listed").GetProperty("errno").GetInt32());
+        var alert = Assert.Single(probe.Alerts, a => a.GetProperty("file").GetString()!.EndsWith("/bin/true-marked", StringComparison.Ordinal));
+        Assert.Equal("denied", alert.GetProperty("event").GetString());
+        Assert.Equal("exec", alert.GetProperty("access").GetString());
+        Assert.Equal("yara", alert.GetProperty("source").GetString());
+        Assert.Equal("Vigil_Probe_Marker", alert.GetProperty("threat").GetString());
+        Assert.Equal(0, probe.Statistics.GetProperty("DeadlineHits").GetInt64());
+    }
 }

@@ -120,6 +120,25 @@ public sealed class AlertIndexTests : IDisposable
     }
 
     [Fact]
+    public void Chain_PreventionAlerts_AreThePreventionStage_AuditOnesToo()
+    {
+        _index.Add([
+            AlertSamples.Fim(AlertSamples.NewId(T0), T0, "/srv/x"),
+            AlertSamples.Prevention(AlertSamples.NewId(T0), T0.AddSeconds(1), "/srv/x", rule: 200801),
+            AlertSamples.Prevention(AlertSamples.NewId(T0), T0.AddSeconds(2), "/srv/x", rule: 200800),
+            AlertSamples.Prevention(AlertSamples.NewId(T0), T0.AddSeconds(3), "/srv/x", rule: 200802),
+            AlertSamples.Prevention(AlertSamples.NewId(T0), T0.AddSeconds(4), "/srv/y", rule: 200802),
+        ]);
+
+        var chain = _index.Chain("000", "/srv/x");
+
+        Assert.Equal([ChainStage.Fim, ChainStage.Prevention, ChainStage.Prevention, ChainStage.Prevention], chain.Steps.Select(s => s.Stage));
+        Assert.Equal([100201, 200801, 200800, 200802], chain.Steps.Select(s => s.Alert.RuleId));
+        Assert.Equal("prevention", Vigil.Web.Api.ChainApi.StageName(chain.Steps[3].Stage));
+        Assert.Equal("/srv/y", Assert.Single(_index.Chain("000", "/srv/y").Steps).Alert.File);
+    }
+
+    [Fact]
     public void Chain_LinksFimVerdictResponseAndQuarantine_PerAgent()
     {
         var flow = SeedFlow("/root/eicar.com", "002", "web-02", T0, 7);

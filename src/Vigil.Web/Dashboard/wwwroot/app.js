@@ -4,8 +4,10 @@
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const TABLE_LIMIT = 100;
 const LIVE_ROWS_MAX = 500;
-const STAGE_ORDER = ['fim', 'verdict', 'response', 'quarantine', 'other'];
-const STAGE_LABELS = { fim: 'File change', verdict: 'Verdict', response: 'Response', quarantine: 'Quarantine', other: 'Other' };
+const STAGE_ORDER = ['fim', 'verdict', 'prevention', 'response', 'quarantine', 'other'];
+const STAGE_LABELS = {
+  fim: 'File change', verdict: 'Verdict', prevention: 'Prevention', response: 'Response', quarantine: 'Quarantine', other: 'Other',
+};
 
 const session = { username: '', role: '', csrfToken: '' };
 let leaving = false;
