@@ -103,13 +103,15 @@ internal static class ManagerCommand
 
             var time = TimeProvider.System;
             var managerPaths = new AllInOnePaths(home, data);
-            var indexing = AlertIndexing.Open(data, Console.Out, time);
+            var managerName = $"{Dns.GetHostName()}:{options.AgentPort}";
+            await using var singletonJobs = shared.Database is { } jobsDatabase ? SharedAlerts.Jobs(jobsDatabase, managerName, time, loggers) : null;
+            var indexing = singletonJobs is null ? AlertIndexing.Open(data, Console.Out, time) : SharedAlerts.Open(singletonJobs, Console.Out, time);
             var host = new ManagerHost(config, rules, managerPaths, options, loggers, Console.Out, time)
             {
                 Indexing = indexing,
                 ResponseDeadline = TimeSpan.FromSeconds(parseResult.GetValue(responseDeadline)),
                 Shared = shared.Database is { } sharedDatabase
-                    ? new SharedStores(sharedDatabase, caPassword!, $"{Dns.GetHostName()}:{options.AgentPort}")
+                    ? new SharedStores(sharedDatabase, caPassword!, managerName)
                     : null,
             };
             var fronted = new WebFrontedHost(host, indexing, webOptions, Console.Out, loggers);

@@ -94,7 +94,7 @@ internal sealed class AlertIndexScenario : IScenario
     }
 
     /// <summary>Seed flows (5 alerts each) and other FIM alerts, newest last, over 30 days before <paramref name="now"/>.</summary>
-    private static string[] Generate(int total, DateTimeOffset now)
+    internal static string[] Generate(int total, DateTimeOffset now)
     {
         var random = new Random(42);
         var alerts = new string[total];
