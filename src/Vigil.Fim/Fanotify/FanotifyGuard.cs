@@ -69,6 +69,7 @@ internal sealed class FanotifyGuard : IDisposable
     private long _denied;
     private long _wouldDeny;
     private long _deadlineHits;
+    private int _alertsInFlight;
     private long _overloaded;
     private long _overloadReported;
     private long _deadlineSuppressed;
@@ -247,6 +248,9 @@ internal sealed class FanotifyGuard : IDisposable
             {
                 FanotifyLibC.Close(group);
             }
+
+            // The deadline alerts already queued are delivered (each reads /proc off the watcher's thread; bounded).
+            SpinWait.SpinUntil(() => Volatile.Read(ref _alertsInFlight) == 0, TimeSpan.FromSeconds(2));
 
             // What the last second counted (overloads, suppressed deadline alerts) is still reported.
             Flush();
@@ -460,14 +464,29 @@ internal sealed class FanotifyGuard : IDisposable
                 if (Interlocked.Increment(ref _deadlineAlertsThisSecond) <= DeadlineAlertsPerSecond)
                 {
                     // Off this thread: reading /proc can wait on the process, and this thread must never wait.
-                    ThreadPool.UnsafeQueueUserWorkItem(pending => Raise(new PreventionAlert(PreventionAlertKind.Deadline, Decision(_options.OnTimeout == PreventionTimeoutPolicy.Allow))
-                    {
-                        IsExec = pending.Event.IsExec,
-                        Path = pending.Path,
-                        Mode = pending.Mode,
-                        Process = ProcessIdentity.Read(pending.Event.Pid),
-                        Detail = $"no decision within {_options.Deadline.TotalMilliseconds:0} ms; on_timeout {Decision(_options.OnTimeout == PreventionTimeoutPolicy.Allow)} applied",
-                    }), due, preferLocal: false);
+                    // Counted, so that a stop right after the answer still delivers the alert (Shutdown waits, bounded).
+                    Interlocked.Increment(ref _alertsInFlight);
+                    ThreadPool.UnsafeQueueUserWorkItem(
+                        pending =>
+                        {
+                            try
+                            {
+                                Raise(new PreventionAlert(PreventionAlertKind.Deadline, Decision(_options.OnTimeout == PreventionTimeoutPolicy.Allow))
+                                {
+                                    IsExec = pending.Event.IsExec,
+                                    Path = pending.Path,
+                                    Mode = pending.Mode,
+                                    Process = ProcessIdentity.Read(pending.Event.Pid),
+                                    Detail = $"no decision within {_options.Deadline.TotalMilliseconds:0} ms; on_timeout {Decision(_options.OnTimeout == PreventionTimeoutPolicy.Allow)} applied",
+                                });
+                            }
+                            finally
+                            {
+                                Interlocked.Decrement(ref _alertsInFlight);
+                            }
+                        },
+                        due,
+                        preferLocal: false);
                 }
                 else
                 {
