@@ -331,6 +331,15 @@ public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixtu
         await Expect(page.GetByTestId("intel-day")).ToHaveTextAsync("12 / 500 used · 488 left");
         await Expect(page.GetByTestId("intel-queue")).ToHaveTextAsync("2");
         await Expect(page.GetByTestId("intel-hit-rate")).ToHaveTextAsync("75.0 %");
+        await Expect(page.GetByTestId("engine-row")).ToHaveCountAsync(2);
+        var yara = page.Locator("[data-testid=engine-row][data-key=custom-vigil-yara]");
+        await Expect(yara.GetByTestId("engine-version")).ToHaveTextAsync("aaaaaaaaaaaa");
+        await Expect(yara.GetByTestId("engine-state")).ToHaveTextAsync("up");
+        await Expect(yara.GetByTestId("engine-retro")).ToHaveTextAsync("120/500, 1 found");
+        var clam = page.Locator("[data-testid=engine-row][data-key=custom-vigil-clamav]");
+        await Expect(clam.GetByTestId("engine-state")).ToHaveTextAsync("down");
+        await Expect(clam.GetByTestId("engine-retro")).ToHaveTextAsync("not started");
+        await Expect(clam.GetByTestId("engine-error")).ToHaveTextAsync("clamd does not answer at /run/clamav/clamd.ctl");
         await browser.ShotAsync("intel");
         Assert.Empty(browser.Problems);
     }
