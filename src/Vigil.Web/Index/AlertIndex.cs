@@ -639,7 +639,8 @@ internal sealed class AlertIndex : IDisposable
             return ChainStage.Fim;
         }
 
-        if (location is "virustotal" or "vigil-intel" || alert.Groups.Contains("virustotal") || alert.Groups.Contains("vigil_intel"))
+        if (location is "virustotal" or "vigil-intel" or "vigil-engine" || alert.Groups.Contains("virustotal") || alert.Groups.Contains("vigil_intel")
+            || alert.Groups.Contains("vigil_engine"))
         {
             return ChainStage.Verdict;
         }

@@ -651,6 +651,13 @@ function chainStep(step, ids, list) {
     levelBadge(alert.rule?.level),
     h('span', { class: 'description' }, alert.rule?.description ?? ''),
     timeCell(alert.timestamp)),
+  step.engine
+    ? h('div', { class: 'step-engine', 'data-testid': 'chain-engine' },
+      h('span', { 'data-testid': 'chain-engine-name' }, step.engine.name === 'yara' ? 'YARA' : step.engine.name === 'clamav' ? 'ClamAV' : step.engine.name),
+      h('span', { class: 'mono', 'data-testid': 'chain-engine-match' }, step.engine.match ?? '—'),
+      h('span', { class: 'muted mono', 'data-testid': 'chain-engine-version', title: step.engine.version ?? '' },
+        step.engine.version ? `version ${step.engine.version.length === 64 ? step.engine.version.slice(0, 12) : step.engine.version}` : 'version unknown'))
+    : null,
   h('div', { class: 'step-meta' }, h('span', { class: 'muted' }, `alert ${alert.id ?? ''}`), cause),
   h('details', {}, h('summary', {}, 'Alert JSON'),
     h('pre', { class: 'json' }, JSON.stringify(alert.alert ?? alert, null, 2))));
