@@ -313,6 +313,30 @@ public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixtu
     }
 
     [Fact]
+    public async Task Chain_EngineVerdicts_ShowEngineMatchAndVersion()
+    {
+        var now = TimeProvider.System.GetUtcNow();
+        const string file = "/srv/www/engine-chain/shell.php";
+        var fim = Single(_server.Add(AlertSamples.Fim(AlertSamples.NewId(now), now, file)));
+        _server.Add(
+            EngineAlertSamples.Yara(AlertSamples.NewId(now), now.AddSeconds(1), file, fim.Id, "Webshell_Eval", new string('c', 64)),
+            EngineAlertSamples.ClamAv(AlertSamples.NewId(now), now.AddSeconds(2), file, fim.Id, "Php.Webshell.UNOFFICIAL", "ClamAV 1.4.6 db:abc"));
+
+        await using var browser = await chromium.NewSessionAsync(_server.BaseAddress, nameof(Chain_EngineVerdicts_ShowEngineMatchAndVersion));
+        var page = browser.Page;
+        await browser.LoginAsync("admin", ManagerWebServer.AdminPassword);
+        await page.GotoAsync("/#/chain?agent=000&file=" + Uri.EscapeDataString(file));
+
+        var engines = page.GetByTestId("chain-engine");
+        await Expect(engines).ToHaveCountAsync(2);
+        Assert.Equal(["YARA", "ClamAV"], await page.GetByTestId("chain-engine-name").AllTextContentsAsync());
+        Assert.Equal(["Webshell_Eval", "Php.Webshell.UNOFFICIAL"], await page.GetByTestId("chain-engine-match").AllTextContentsAsync());
+        Assert.Equal(["version cccccccccccc", "version ClamAV 1.4.6 db:abc"], await page.GetByTestId("chain-engine-version").AllTextContentsAsync());
+        await browser.ShotAsync("chain-engines");
+        Assert.Empty(browser.Problems);
+    }
+
+    [Fact]
     public async Task AgentsAndIntelligence_ShowTheirTables()
     {
         await using var browser = await chromium.NewSessionAsync(_server.BaseAddress, nameof(AgentsAndIntelligence_ShowTheirTables));
