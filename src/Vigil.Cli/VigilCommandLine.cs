@@ -23,6 +23,7 @@ internal static class VigilCommandLine
         ScanCommand.AddTo(root);
         VtCommand.AddTo(root);
         YaraCommand.AddTo(root);
+        StatusCommand.AddTo(root);
         foreach (var option in root.Options.OfType<VersionOption>())
         {
             option.Action = new PrintVersion();

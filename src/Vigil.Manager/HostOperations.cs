@@ -144,6 +144,11 @@ internal sealed class HostOperations(
         return statuses;
     }
 
+    public IReadOnlyList<Web.Api.EngineSummary> Engines() =>
+        [.. intel.Engines.Select(e => (e.Key, Status: e.Engine.Status())).Select(e => new Web.Api.EngineSummary(
+            e.Key, e.Status.Name, e.Status.Version, e.Status.State, e.Status.Problem, e.Status.Pending, e.Status.Scans, e.Status.CacheHits,
+            e.Status.RetroScan is { } r ? new Web.Api.RetroScanProgress(r.Version, r.Done, r.Total, r.Found, r.IsFinished) : null))];
+
     public IReadOnlyList<RuleSummary> Rules() =>
         [.. rules.Rules.Select(r => new RuleSummary(r.Id, r.Level, r.Description, r.Groups, r.Source.File))];
 

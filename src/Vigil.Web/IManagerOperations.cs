@@ -83,4 +83,7 @@ internal interface IManagerOperations
 
     /// <summary>One dead letter, or null.</summary>
     public Vigil.Core.Diagnostics.DeadLetter? DeadLetter(long id) => null;
+
+    /// <summary>The detection engines of this host (/api/engines).</summary>
+    public IReadOnlyList<Api.EngineSummary> Engines() => [];
 }

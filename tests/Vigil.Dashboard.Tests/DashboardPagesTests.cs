@@ -321,6 +321,30 @@ public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixtu
     }
 
     [Fact]
+    public async Task Chain_EngineVerdicts_ShowEngineMatchAndVersion()
+    {
+        var now = TimeProvider.System.GetUtcNow();
+        const string file = "/srv/www/engine-chain/shell.php";
+        var fim = Single(_server.Add(AlertSamples.Fim(AlertSamples.NewId(now), now, file)));
+        _server.Add(
+            EngineAlertSamples.Yara(AlertSamples.NewId(now), now.AddSeconds(1), file, fim.Id, "Webshell_Eval", new string('c', 64)),
+            EngineAlertSamples.ClamAv(AlertSamples.NewId(now), now.AddSeconds(2), file, fim.Id, "Php.Webshell.UNOFFICIAL", "ClamAV 1.4.6 db:abc"));
+
+        await using var browser = await chromium.NewSessionAsync(_server.BaseAddress, nameof(Chain_EngineVerdicts_ShowEngineMatchAndVersion));
+        var page = browser.Page;
+        await browser.LoginAsync("admin", ManagerWebServer.AdminPassword);
+        await page.GotoAsync("/#/chain?agent=000&file=" + Uri.EscapeDataString(file));
+
+        var engines = page.GetByTestId("chain-engine");
+        await Expect(engines).ToHaveCountAsync(2);
+        Assert.Equal(["YARA", "ClamAV"], await page.GetByTestId("chain-engine-name").AllTextContentsAsync());
+        Assert.Equal(["Webshell_Eval", "Php.Webshell.UNOFFICIAL"], await page.GetByTestId("chain-engine-match").AllTextContentsAsync());
+        Assert.Equal(["version cccccccccccc", "version ClamAV 1.4.6 db:abc"], await page.GetByTestId("chain-engine-version").AllTextContentsAsync());
+        await browser.ShotAsync("chain-engines");
+        Assert.Empty(browser.Problems);
+    }
+
+    [Fact]
     public async Task AgentsAndIntelligence_ShowTheirTables()
     {
         await using var browser = await chromium.NewSessionAsync(_server.BaseAddress, nameof(AgentsAndIntelligence_ShowTheirTables));
@@ -339,6 +363,15 @@ public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixtu
         await Expect(page.GetByTestId("intel-day")).ToHaveTextAsync("12 / 500 used · 488 left");
         await Expect(page.GetByTestId("intel-queue")).ToHaveTextAsync("2");
         await Expect(page.GetByTestId("intel-hit-rate")).ToHaveTextAsync("75.0 %");
+        await Expect(page.GetByTestId("engine-row")).ToHaveCountAsync(2);
+        var yara = page.Locator("[data-testid=engine-row][data-key=custom-vigil-yara]");
+        await Expect(yara.GetByTestId("engine-version")).ToHaveTextAsync("aaaaaaaaaaaa");
+        await Expect(yara.GetByTestId("engine-state")).ToHaveTextAsync("up");
+        await Expect(yara.GetByTestId("engine-retro")).ToHaveTextAsync("120/500, 1 found");
+        var clam = page.Locator("[data-testid=engine-row][data-key=custom-vigil-clamav]");
+        await Expect(clam.GetByTestId("engine-state")).ToHaveTextAsync("down");
+        await Expect(clam.GetByTestId("engine-retro")).ToHaveTextAsync("not started");
+        await Expect(clam.GetByTestId("engine-error")).ToHaveTextAsync("clamd does not answer at /run/clamav/clamd.ctl");
         await browser.ShotAsync("intel");
         Assert.Empty(browser.Problems);
     }

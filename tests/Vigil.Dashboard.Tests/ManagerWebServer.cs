@@ -198,6 +198,14 @@ internal sealed class RecordingOperations(AlertIndex index, AlertFeed feed) : IM
 
     public IReadOnlyList<IntelStatus> Intel() => IntelStatuses;
 
+    public List<Vigil.Web.Api.EngineSummary> EngineSummaries { get; } =
+    [
+        new("custom-vigil-yara", "yara", new string('a', 64), "up", null, 0, 40, 2, new(new string('a', 64), 120, 500, 1, false)),
+        new("custom-vigil-clamav", "clamav", "ClamAV 1.4.6/27000", "down", "clamd does not answer at /run/clamav/clamd.ctl", 3, 9, 0, null),
+    ];
+
+    public IReadOnlyList<Vigil.Web.Api.EngineSummary> Engines() => EngineSummaries;
+
     public IReadOnlyList<RuleSummary> Rules() =>
     [
         new(100201, 7, "File added to the root directory.", ["ossec", "syscheck"], "local_rules.xml"),

@@ -42,6 +42,9 @@ internal sealed partial class EngineService : IFileIntelligence
     private DateTimeOffset _nextReload;
     private DateTimeOffset _nextHealth;
     private string? _reportedState;
+    private static readonly TimeSpan StatusInterval = TimeSpan.FromSeconds(5);
+    private EngineStatus? _savedStatus;
+    private DateTimeOffset _savedAt;
     private long _cacheHits;
     private long _scans;
 
@@ -75,6 +78,22 @@ internal sealed partial class EngineService : IFileIntelligence
     public EngineStatus Status() => new(
         _engine.Name, _engine.Version, _reportedState ?? "up", _yara?.LastErrors.FirstOrDefault()?.ToString() ?? _clamAv?.Problem,
         _store.PendingCount(), Interlocked.Read(ref _cacheHits), Interlocked.Read(ref _scans), RetroScan);
+
+    // What `vigil status` reads, written when it changed (and the counters at most every few seconds).
+    internal void SaveStatus()
+    {
+        var status = Status();
+        var now = _time.GetUtcNow();
+        if (_savedStatus is { } saved && saved with { Pending = status.Pending, CacheHits = status.CacheHits, Scans = status.Scans } == status
+            && now - _savedAt < StatusInterval)
+        {
+            return;
+        }
+
+        _store.SaveState(status, now);
+        _savedStatus = status;
+        _savedAt = now;
+    }
 
     public void Start() => _worker ??= Task.Run(() => RunAsync(_stopping.Token));
 
@@ -155,6 +174,7 @@ internal sealed partial class EngineService : IFileIntelligence
             try
             {
                 isBusy = await StepAsync(cancellationToken);
+                SaveStatus();
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

@@ -34,6 +34,9 @@ internal sealed class EngineStore : IDisposable
                 CREATE TABLE IF NOT EXISTS retro_scan(
                     id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL, cursor_path TEXT, cursor_mtime INTEGER,
                     done INTEGER NOT NULL, total INTEGER NOT NULL, found INTEGER NOT NULL, finished INTEGER NOT NULL);
+                CREATE TABLE IF NOT EXISTS engine_state(
+                    id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL, version TEXT, state TEXT NOT NULL, problem TEXT,
+                    cache_hits INTEGER NOT NULL, scans INTEGER NOT NULL, updated TEXT NOT NULL);
                 """);
             return store;
         }
@@ -169,6 +172,68 @@ internal sealed class EngineStore : IDisposable
             command.Parameters.AddWithValue("$found", state.Found);
             command.Parameters.AddWithValue("$finished", state.IsFinished ? 1 : 0);
             command.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Records the engine's state for `vigil status`, which reads it from another process.</summary>
+    public void SaveState(EngineStatus status, DateTimeOffset updated)
+    {
+        ArgumentNullException.ThrowIfNull(status);
+        lock (_lock)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = """
+                INSERT OR REPLACE INTO engine_state(id, name, version, state, problem, cache_hits, scans, updated)
+                VALUES (1, $name, $version, $state, $problem, $hits, $scans, $updated)
+                """;
+            command.Parameters.AddWithValue("$name", status.Name);
+            command.Parameters.AddWithValue("$version", (object?)status.Version ?? DBNull.Value);
+            command.Parameters.AddWithValue("$state", status.State);
+            command.Parameters.AddWithValue("$problem", (object?)status.Problem ?? DBNull.Value);
+            command.Parameters.AddWithValue("$hits", status.CacheHits);
+            command.Parameters.AddWithValue("$scans", status.Scans);
+            command.Parameters.AddWithValue("$updated", updated.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+            command.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>
+    /// The state an engine last recorded in the store at <paramref name="path"/>, read without writing (the engine may
+    /// be running in another process); null when the file is not an engine store or has no state yet.
+    /// </summary>
+    public static (EngineStatus Status, DateTimeOffset Updated)? TryReadState(string path)
+    {
+        try
+        {
+            using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT name, version, state, problem, cache_hits, scans, updated, (SELECT COUNT(*) FROM pending) FROM engine_state WHERE id = 1";
+            using var reader = command.ExecuteReader();
+            if (!reader.Read())
+            {
+                return null;
+            }
+
+            var status = new EngineStatus(
+                reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
+                reader.GetInt32(7), reader.GetInt64(4), reader.GetInt64(5));
+            var updated = DateTimeOffset.Parse(reader.GetString(6), System.Globalization.CultureInfo.InvariantCulture);
+            reader.Close();
+            using var retro = connection.CreateCommand();
+            retro.CommandText = "SELECT version, cursor_path, cursor_mtime, done, total, found, finished FROM retro_scan WHERE id = 1";
+            using var row = retro.ExecuteReader();
+            if (row.Read())
+            {
+                var cursor = row.IsDBNull(1) ? (Core.Baseline.BaselineFile?)null : new Core.Baseline.BaselineFile(row.GetString(1), row.GetInt64(2));
+                status = status with { RetroScan = new RetroScanState(row.GetString(0), cursor, row.GetInt32(3), row.GetInt32(4), row.GetInt32(5), row.GetInt32(6) != 0) };
+            }
+
+            return (status, updated);
+        }
+        catch (SqliteException)
+        {
+            return null; // not an engine store (another intelligence database), or one from before engine_state
         }
     }
 

@@ -24,7 +24,7 @@ internal sealed record AlertList(long Total, IReadOnlyList<AlertItem> Alerts);
 
 internal sealed record HistogramResult(DateTimeOffset From, double IntervalSeconds, IReadOnlyList<HistogramBucket> Buckets);
 
-internal sealed record ChainStepItem(string Stage, string? CausedBy, AlertItem Alert);
+internal sealed record ChainStepItem(string Stage, string? CausedBy, AlertItem Alert, ChainEngine? Engine = null);
 
 internal sealed record ChainResult(string AgentId, string File, IReadOnlyList<ChainStepItem> Steps, IReadOnlyList<QuarantineItem> Quarantine);
 

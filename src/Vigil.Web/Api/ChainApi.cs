@@ -27,7 +27,7 @@ internal static class ChainApi
         return TypedResults.Ok(new ChainResult(
             chain.AgentId,
             chain.File,
-            [.. chain.Steps.Select(s => new ChainStepItem(StageName(s.Stage), s.CausedBy, AlertItem.From(s.Alert)))],
+            [.. chain.Steps.Select(s => new ChainStepItem(StageName(s.Stage), s.CausedBy, AlertItem.From(s.Alert), s.Engine))],
             [.. chain.Quarantine.Select(QuarantineItem.From)]));
     }
 

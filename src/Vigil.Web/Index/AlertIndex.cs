@@ -645,7 +645,8 @@ internal sealed class AlertIndex : IAlertStore
             return ChainStage.Prevention;
         }
 
-        if (location is "virustotal" or "vigil-intel" || alert.Groups.Contains("virustotal") || alert.Groups.Contains("vigil_intel"))
+        if (location is "virustotal" or "vigil-intel" or "vigil-engine" || alert.Groups.Contains("virustotal") || alert.Groups.Contains("vigil_intel")
+            || alert.Groups.Contains("vigil_engine"))
         {
             return ChainStage.Verdict;
         }

@@ -81,7 +81,39 @@ internal enum ChainStage
     Other,
 }
 
-internal sealed record ChainStep(ChainStage Stage, IndexedAlert Alert, string? CausedBy);
+internal sealed record ChainStep(ChainStage Stage, IndexedAlert Alert, string? CausedBy)
+{
+    /// <summary>For a detection engine's verdict (200601, 200701): the engine, the rule or signature, and the engine's version.</summary>
+    public ChainEngine? Engine => Stage == ChainStage.Verdict ? ChainEngine.From(Alert.Json) : null;
+}
+
+/// <summary>Which engine gave a verdict: <c>yara</c> or <c>clamav</c>, the YARA rule or ClamAV signature, the rules' or database's version.</summary>
+internal sealed record ChainEngine(string Name, string? Match, string? Version)
+{
+    /// <summary>The <c>data.engine</c> block of an engine's alert; null for any other alert.</summary>
+    public static ChainEngine? From(string alertJson)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(alertJson);
+            if (!document.RootElement.TryGetProperty("data", out var data) || data.ValueKind != System.Text.Json.JsonValueKind.Object
+                || !data.TryGetProperty("engine", out var engine) || engine.ValueKind != System.Text.Json.JsonValueKind.Object
+                || Text(engine, "name") is not { Length: > 0 } name)
+            {
+                return null;
+            }
+
+            return new ChainEngine(name, Text(engine, "rule") ?? Text(engine, "signature"), Text(engine, "version") is { Length: > 0 } v ? v : null);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+
+        static string? Text(System.Text.Json.JsonElement parent, string name) =>
+            parent.TryGetProperty(name, out var value) && value.ValueKind == System.Text.Json.JsonValueKind.String ? value.GetString() : null;
+    }
+}
 
 /// <summary>
 /// The detection chain of one file on one agent, oldest first: each step with the id of the alert that caused it

@@ -106,6 +106,7 @@ internal static class VigilWeb
         endpoints.MapStatusApi();
         endpoints.MapDeadLetterApi();
         endpoints.MapMetricsApi();
+        endpoints.MapEnginesApi();
         endpoints.MapOpenApi().RequireAuthorization(Policies.Viewer);
         endpoints.MapDashboard();
         return endpoints;

@@ -46,6 +46,7 @@ public sealed class AuthorizationTests(ManagerApiFixture fixture) : IClassFixtur
         { "GET", "/api/deadletters", Policies.Viewer, "/api/deadletters", null },
         { "GET", "/api/deadletters/{id}", Policies.Viewer, "/api/deadletters/1", null },
         { "GET", "/metrics", Policies.Viewer, "/metrics", null },
+        { "GET", "/api/engines", Policies.Viewer, "/api/engines", null },
         { "GET", "/openapi/{documentName}.json", Policies.Viewer, "/openapi/v1.json", null },
         { "GET", "/", Anonymous, "/", null },
         { "GET", "/login", Anonymous, "/login", null },

@@ -653,6 +653,13 @@ function chainStep(step, ids, list) {
     levelBadge(alert.rule?.level),
     h('span', { class: 'description' }, alert.rule?.description ?? ''),
     timeCell(alert.timestamp)),
+  step.engine
+    ? h('div', { class: 'step-engine', 'data-testid': 'chain-engine' },
+      h('span', { 'data-testid': 'chain-engine-name' }, step.engine.name === 'yara' ? 'YARA' : step.engine.name === 'clamav' ? 'ClamAV' : step.engine.name),
+      h('span', { class: 'mono', 'data-testid': 'chain-engine-match' }, step.engine.match ?? '—'),
+      h('span', { class: 'muted mono', 'data-testid': 'chain-engine-version', title: step.engine.version ?? '' },
+        step.engine.version ? `version ${step.engine.version.length === 64 ? step.engine.version.slice(0, 12) : step.engine.version}` : 'version unknown'))
+    : null,
   h('div', { class: 'step-meta' }, h('span', { class: 'muted' }, `alert ${alert.id ?? ''}`), cause),
   h('details', {}, h('summary', {}, 'Alert JSON'),
     h('pre', { class: 'json' }, JSON.stringify(alert.alert ?? alert, null, 2))));
@@ -880,6 +887,44 @@ async function renderIntel(ctx) {
       h('td', { 'data-testid': 'intel-hit-rate' }, hitRate(p)),
       h('td', {}, p.waitingUntil ? timeCell(p.waitingUntil) : '—'))));
     empty.hidden = providers.length > 0;
+    await loadEngines();
+  }
+
+  // Detection engines (YARA, ClamAV): version, state, retro-scan progress, files waiting, last error.
+  const engineBody = h('tbody', {});
+  const engineWrap = h('div', { class: 'table-wrap', hidden: true },
+    h('h2', {}, 'Detection engines'),
+    h('table', { class: 'records', 'data-testid': 'engine-table' },
+      h('thead', {}, h('tr', {}, ['Engine', 'Name', 'State', 'Version', 'Retro-scan', 'Waiting', 'Scans / cache hits', 'Last error']
+        .map((c) => h('th', { scope: 'col' }, c)))), engineBody));
+  ctx.view.append(engineWrap);
+
+  function retro(e) {
+    const r = e.retroScan;
+    if (!r) return 'not started';
+    if (r.version !== e.version) return 'due (new version)';
+    return `${r.finished ? 'done ' : ''}${r.done}/${r.total}, ${r.found} found`;
+  }
+
+  async function loadEngines() {
+    let engines;
+    try {
+      engines = await api('/api/engines');
+    } catch (e) {
+      if (ctx.active) boxes.showError(e.message);
+      return;
+    }
+    if (!ctx.active) return;
+    engineWrap.hidden = engines.length === 0;
+    engineBody.replaceChildren(...engines.map((e) => h('tr', { 'data-testid': 'engine-row', 'data-key': e.key },
+      h('td', {}, e.key),
+      h('td', {}, e.name),
+      h('td', { 'data-testid': 'engine-state' }, e.state === 'up' ? badge('up', 'status status-active') : badge(e.state, 'status status-disconnected')),
+      h('td', { 'data-testid': 'engine-version', title: e.version || '' }, e.version ? (e.version.length === 64 ? e.version.slice(0, 12) : e.version) : '—'),
+      h('td', { 'data-testid': 'engine-retro' }, retro(e)),
+      h('td', {}, String(e.pending ?? 0)),
+      h('td', {}, `${e.scans ?? 0} / ${e.cacheHits ?? 0}`),
+      h('td', { 'data-testid': 'engine-error' }, e.lastError || '—'))));
   }
 
   const refresh = setInterval(load, 5000);
