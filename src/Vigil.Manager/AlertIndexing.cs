@@ -34,6 +34,10 @@ internal sealed class AlertIndexing(IAlertStore index, AlertFeed feed, TextWrite
     private Task? _writer;
     private Task? _retention;
     private bool _failing;
+
+    // Set when a stop gives up a batch the shared store could not take: every later batch is left too, so the recorded
+    // end of alerts.json stays before the first alert not indexed, and the next start indexes them all from there.
+    private bool _abandoned;
     private TimeProvider _time = TimeProvider.System;
 
     public IAlertStore Index => index;
@@ -246,6 +250,11 @@ internal sealed class AlertIndexing(IAlertStore index, AlertFeed feed, TextWrite
 
     private async Task WriteAsync(List<AlertDocument> alerts, long? alertsJsonEnd)
     {
+        if (_abandoned)
+        {
+            return;
+        }
+
         try
         {
             // A shared store that cannot be reached is waited for (each second, until the manager stops), so the
@@ -258,8 +267,14 @@ internal sealed class AlertIndexing(IAlertStore index, AlertFeed feed, TextWrite
                     AddToIndex(alerts, alertsJsonEnd);
                     break;
                 }
-                catch (DbException ex) when (index.IsTransient(ex) && !_stopping.IsCancellationRequested)
+                catch (DbException ex) when (index.IsTransient(ex))
                 {
+                    if (_stopping.IsCancellationRequested)
+                    {
+                        _abandoned = true;
+                        return;
+                    }
+
                     if (!_failing)
                     {
                         _failing = true;
@@ -273,6 +288,7 @@ internal sealed class AlertIndexing(IAlertStore index, AlertFeed feed, TextWrite
                     catch (OperationCanceledException)
                     {
                         // Stopping: this batch and what follows stay behind the recorded end, so the next start indexes them.
+                        _abandoned = true;
                         return;
                     }
                 }

@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.Extensions.Time.Testing;
 using Vigil.Tests.Common;
 using Vigil.Web.Index;
 
@@ -99,6 +100,97 @@ public sealed class AlertIndexingTests : IDisposable
             Assert.Equal(0, indexing.CatchUp(AlertsJson, ends[^1]));
             Assert.Equal(8, indexing.Index.Count());
         }
+    }
+
+    [Fact]
+    public async Task Stop_WhileTheStoreIsDown_LeavesEveryLaterBatchToo_SoTheNextStartIndexesThemAll()
+    {
+        var (alerts, ends) = WriteAlertsJson(10);
+        var time = new FakeTimeProvider(T0);
+        // The store refuses the first batch (unreachable) until the stop gives it up, then is back for the next one.
+        var store = new RefusingStore(new AlertIndex(AlertIndex.PathUnder(_temp.Combine("data")), new AlertIndexOptions(), TimeProvider.System), refused: alerts[0]);
+        var indexing = AlertIndexing.Open(store, _output, time, runsRetention: false);
+        Assert.Equal(0, indexing.CatchUp(AlertsJson, 0));
+        await indexing.AddAsync(Batch(alerts[..5]), ends[4], CancellationToken.None);
+        await WaitAsync(() => store.Refusals > 0);
+        await indexing.AddAsync(Batch(alerts[5..]), ends[9], CancellationToken.None);
+
+        // The stop waits 10 s for the store, then gives the batch up; the clock is moved until it has.
+        var stopped = indexing.DisposeAsync().AsTask();
+        await WaitAsync(() =>
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            return stopped.IsCompleted;
+        });
+        await stopped;
+        Assert.Contains("did not take the last alerts", _output.ToString(), StringComparison.Ordinal);
+
+        await using (var again = Open())
+        {
+            // Had the second batch been taken after the first was given up, its end would hide the first for ever.
+            Assert.Equal(10, again.CatchUp(AlertsJson, ends[^1]));
+            Assert.Equal(10, again.Index.Count());
+        }
+    }
+
+    private static async Task WaitAsync(Func<bool> condition)
+    {
+        var deadline = Environment.TickCount64 + 30_000;
+        while (!condition())
+        {
+            Assert.True(Environment.TickCount64 < deadline, "condition not reached within 30 s");
+            await Task.Delay(5);
+        }
+    }
+
+    private sealed class UnreachableException() : System.Data.Common.DbException("the store is unreachable");
+
+    /// <summary>An index that refuses, as unreachable, any batch holding <paramref name="refused"/>.</summary>
+    private sealed class RefusingStore(AlertIndex inner, string refused) : IAlertStore
+    {
+        private int _refusals;
+
+        public int Refusals => Volatile.Read(ref _refusals);
+
+        public long? SourceEnd => inner.SourceEnd;
+
+        public void SetSourceEnd(long end) => inner.SetSourceEnd(end);
+
+        public int Add(IReadOnlyList<AlertDocument> documents, long? sourceEnd, Action<IndexedAlert>? added = null)
+        {
+            var first = Encoding.UTF8.GetBytes(refused);
+            if (documents.Any(d => d.Utf8.Span.SequenceEqual(first)))
+            {
+                Interlocked.Increment(ref _refusals);
+                throw new UnreachableException();
+            }
+
+            return inner.Add(documents, sourceEnd, added);
+        }
+
+        public AlertPage Search(AlertQuery query, DateTimeOffset from, DateTimeOffset to, int limit, int offset = 0) => inner.Search(query, from, to, limit, offset);
+
+        public AlertHistogram Histogram(AlertQuery query, DateTimeOffset from, DateTimeOffset to, int buckets) => inner.Histogram(query, from, to, buckets);
+
+        public IReadOnlyList<TermCount> Top(TopField field, AlertQuery query, DateTimeOffset from, DateTimeOffset to, int size) => inner.Top(field, query, from, to, size);
+
+        public IndexedAlert? Get(string alertId) => inner.Get(alertId);
+
+        public IReadOnlyList<IndexedAlert> After(long seq, int limit) => inner.After(seq, limit);
+
+        public DetectionChain Chain(string agentId, string file) => inner.Chain(agentId, file);
+
+        public IReadOnlyList<QuarantineEntry> Quarantine() => inner.Quarantine();
+
+        public QuarantineEntry? QuarantineRecord(string agentId, long quarantineId) => inner.QuarantineRecord(agentId, quarantineId);
+
+        public long Count() => inner.Count();
+
+        public long ApplyRetention() => inner.ApplyRetention();
+
+        public bool IsTransient(Exception error) => error is UnreachableException;
+
+        public void Dispose() => inner.Dispose();
     }
 
     [Fact]
