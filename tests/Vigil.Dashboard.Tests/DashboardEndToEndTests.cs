@@ -122,7 +122,9 @@ public sealed class DashboardEndToEndTests(Chromium chromium, DashboardFixture v
 
         var answer = await page.RunAndWaitForResponseAsync(
             () => browser.SearchAsync("rule.id: (553 or 100092"),
-            r => r.Url.Contains("/api/alerts?", StringComparison.Ordinal));
+            // This search's answer, not that of the page's first load (which can still be on its way).
+            r => r.Url.Contains("/api/alerts?", StringComparison.Ordinal)
+                && Uri.UnescapeDataString(r.Url.Replace('+', ' ')).Contains("(553 or 100092", StringComparison.Ordinal));
         Assert.Equal(400, answer.Status);
         var detail = (await answer.JsonAsync())!.Value.GetProperty("detail").GetString();
         Assert.False(string.IsNullOrWhiteSpace(detail));

@@ -208,7 +208,10 @@ public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixtu
         await browser.LoginAsync("viewer", ManagerWebServer.ViewerPassword);
         await page.GetByLabel("Query", new() { Exact = true }).FillAsync("rule.id: (553 or 100092");
         var answer = await page.RunAndWaitForResponseAsync(
-            () => page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync(), r => r.Url.Contains("/api/alerts?", StringComparison.Ordinal));
+            () => page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync(),
+            // This search's answer, not that of the page's first load (which can still be on its way).
+            r => r.Url.Contains("/api/alerts?", StringComparison.Ordinal)
+                && Uri.UnescapeDataString(r.Url.Replace('+', ' ')).Contains("(553 or 100092", StringComparison.Ordinal));
         Assert.Equal(400, answer.Status);
         var problem = (await answer.JsonAsync())!.Value;
         Assert.Equal(23, problem.GetProperty("position").GetInt32()); // zero-based: the end of the query, where ')' is missing
