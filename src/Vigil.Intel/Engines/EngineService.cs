@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Vigil.Core.Configuration;
 using Vigil.Core.Events;
 using Vigil.Core.Hashing;
+using Vigil.Core.Native;
 using Vigil.Intel.ClamAv;
 using Vigil.Intel.Files;
 using Vigil.Intel.Selection;
@@ -250,6 +251,14 @@ internal sealed partial class EngineService : IFileIntelligence
             return (null, null);
         }
 
+        // The retro-scan and a realtime scan can meet on one file (written while the baseline was walked): the one
+        // that comes second says nothing of the very same file (inode, change time and content) the other judged.
+        var identity = Identity(stream, hashes.Sha256);
+        if (identity is not null && _judgedVersion == _engine.Version && _judged.TryGetValue(identity, out var earlier) && earlier.IsRetro != isRetro)
+        {
+            return (earlier.Outcome, null);
+        }
+
         EngineResult result;
         if (_engine.Version is { } version && _store.TryGetVerdict(hashes.Sha256, _engine.Name, version) is { } cached)
         {
@@ -272,6 +281,11 @@ internal sealed partial class EngineService : IFileIntelligence
             return (result.Outcome, result);
         }
 
+        if (identity is not null)
+        {
+            Remember(identity, isRetro, result.Outcome);
+        }
+
         if (result.Outcome == EngineOutcome.Detected || (!isRetro && result.Outcome != EngineOutcome.Clean))
         {
             Log.Result(_logger, file.Path, _engine.Name, result.Outcome.ToString(), result.Name ?? result.Detail ?? "");
@@ -279,6 +293,27 @@ internal sealed partial class EngineService : IFileIntelligence
         }
 
         return (result.Outcome, result);
+    }
+
+    // What was judged under the current engine version, by which side: bounded, and forgotten when the version changes.
+    private const int JudgedLimit = 16_384;
+    private readonly Dictionary<string, (bool IsRetro, EngineOutcome Outcome)> _judged = new(StringComparer.Ordinal);
+    private string? _judgedVersion;
+
+    private static string? Identity(FileStream stream, string sha256) =>
+        LibC.FStat(stream.SafeFileHandle.Fd(), out var stat) == 0
+            ? $"{stat.Dev}:{stat.Ino}:{stat.CTime.Seconds}.{stat.CTime.Nanoseconds}:{sha256}"
+            : null;
+
+    private void Remember(string identity, bool isRetro, EngineOutcome outcome)
+    {
+        if (_judgedVersion != _engine.Version || _judged.Count >= JudgedLimit)
+        {
+            _judged.Clear();
+            _judgedVersion = _engine.Version;
+        }
+
+        _judged.TryAdd(identity, (isRetro, outcome));
     }
 
     private async Task ReloadAsync()

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.Time.Testing;
 using Vigil.Core.Baseline;
@@ -128,6 +129,53 @@ public sealed class EngineServiceRetroScanTests : IAsyncLifetime
 
         Assert.Null(service.Status().RetroScan);
         Assert.Empty(_sink.Messages);
+    }
+
+    [Fact]
+    public async Task RealtimeThenRetro_SameFile_OneDetection()
+    {
+        _rules.WriteFile("dormant.yar", DormantRule);
+        var shell = Write("shell.php", "<?php // vigil-dormant-" + "payload ?>\n", 2026);
+        var service = Create(new ListCatalog([shell]), new RetroScanOptions { Rate = 1000 });
+
+        await service.OnAlertAsync(Fim(shell), "k1", CancellationToken.None);
+        await service.StepAsync(CancellationToken.None); // the realtime file first, then the walk meets it again
+        await service.StepAsync(CancellationToken.None);
+
+        Assert.True(service.Status().RetroScan!.IsFinished);
+        var message = Assert.Single(_sink.Messages);
+        Assert.False(IsRetro(message.Message)); // said by the realtime scan, not again by the walk
+    }
+
+    [Fact]
+    public async Task RetroThenRealtime_SameFile_OneDetection_ButARecreatedFileIsNew()
+    {
+        _rules.WriteFile("dormant.yar", DormantRule);
+        var shell = Write("shell.php", "<?php // vigil-dormant-" + "payload ?>\n", 2026);
+        var service = Create(new ListCatalog([shell]), new RetroScanOptions { Rate = 1000 });
+
+        await service.StepAsync(CancellationToken.None); // the walk finds it before its FIM alert arrives
+        Assert.Single(_sink.Messages);
+        await service.OnAlertAsync(Fim(shell), "k1", CancellationToken.None);
+        await service.StepAsync(CancellationToken.None);
+        Assert.Single(_sink.Messages); // the same file, judged once
+
+        File.Delete(shell); // removed, and the same content written again: a new file, a new detection
+        Write("shell.php", "<?php // vigil-dormant-" + "payload ?>\n", 2026);
+        await service.OnAlertAsync(Fim(shell), "k2", CancellationToken.None);
+        await service.StepAsync(CancellationToken.None);
+        Assert.Equal(2, _sink.Messages.Count);
+        Assert.Equal([true, false], _sink.Messages.Select(m => IsRetro(m.Message)));
+    }
+
+    private static bool IsRetro(string message) =>
+        JsonDocument.Parse(message).RootElement.GetProperty("engine").TryGetProperty("scan", out var scan) && scan.GetString() == "retro";
+
+    private static string Fim(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        return Alerts.Fim(Convert.ToHexStringLower(MD5.HashData(bytes)), Convert.ToHexStringLower(SHA1.HashData(bytes)), Convert.ToHexStringLower(SHA256.HashData(bytes)),
+            path: path, agentId: "000", agentName: "host", agentIp: null, size: bytes.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     private EngineService Create(IBaselineCatalog catalog, RetroScanOptions? options = null)
