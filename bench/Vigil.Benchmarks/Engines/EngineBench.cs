@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Vigil.Core.Hashing;
 using Vigil.Intel.Engines;
 using Vigil.Intel.Files;
 
@@ -116,7 +115,7 @@ internal static class EngineBench
             string? sha256 = null;
             if (store is not null)
             {
-                sha256 = FileHashes.Compute(stream.SafeFileHandle, 128 * 1024).Sha256;
+                sha256 = EngineHashing.Sha256(stream.SafeFileHandle).Sha256; // as EngineService: the SHA-256 alone asks the cache
                 result = store.TryGetVerdict(sha256, engine.Name, engine.Version!);
             }
 

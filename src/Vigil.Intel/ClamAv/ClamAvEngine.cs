@@ -22,7 +22,7 @@ internal enum ClamAvHealth
 /// official database) plus, when the database directory is known, a digest of its files, so unofficial signature
 /// files (.hdb, .ndb…) that change also make a new version. Vigil never downloads signatures.
 /// </summary>
-internal sealed class ClamAvEngine : IFileEngine
+internal sealed class ClamAvEngine : IFileEngine, IDisposable
 {
     private static readonly string[] s_signatureExtensions =
         [".cvd", ".cld", ".cud", ".hdb", ".hsb", ".hdu", ".hsu", ".mdb", ".msb", ".mdu", ".msu", ".ndb", ".ndu", ".ldb", ".ldu", ".cdb", ".yar", ".yara", ".pdb", ".gdb", ".wdb", ".cbc", ".crb"];
@@ -152,6 +152,9 @@ internal sealed class ClamAvEngine : IFileEngine
             _ => Result(EngineOutcome.Failed, detail: "unexpected reply"),
         };
     }
+
+    /// <summary>Closes the kept clamd sessions.</summary>
+    public void Dispose() => _client.Dispose();
 
     private EngineResult Result(EngineOutcome outcome, string? name = null, string? detail = null) => new(Name, Version, outcome, name, null, detail);
 

@@ -17,13 +17,19 @@ internal sealed record ClamdEndpoint(string? UnixPath, string? Host, int Port)
 internal sealed class ClamdUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// A small clamd client: one connection per command (clamd closes it after one reply outside a session), <c>z</c>
-/// commands (NUL-terminated), every command bounded by a deadline. FILDES passes the open descriptor with
+/// A small clamd client: one connection per command (clamd closes it after one reply outside a session) except for
+/// FILDES, which goes over kept IDSESSION connections; <c>z</c> commands (NUL-terminated), every command bounded by a
+/// deadline. FILDES passes the open descriptor with
 /// SCM_RIGHTS; INSTREAM sends 4-byte big-endian length-prefixed chunks, never more than the stream limit.
 /// </summary>
-internal sealed class ClamdClient(ClamdEndpoint endpoint, TimeSpan timeout)
+internal sealed class ClamdClient(ClamdEndpoint endpoint, TimeSpan timeout) : IDisposable
 {
     private const int ChunkSize = 64 * 1024;
+
+    /// <summary>Idle sessions kept for the next scans (clamd's default MaxThreads is 10).</summary>
+    private const int MaxKeptSessions = 8;
+
+    private readonly System.Collections.Concurrent.ConcurrentQueue<ClamdSession> _sessions = new();
 
     public ClamdEndpoint Endpoint => endpoint;
 
@@ -43,21 +49,63 @@ internal sealed class ClamdClient(ClamdEndpoint endpoint, TimeSpan timeout)
         }
     }
 
-    /// <summary>FILDES: clamd reads the file through the descriptor itself (unix socket only).</summary>
+    /// <summary>
+    /// FILDES: clamd reads the file through the descriptor itself (unix socket only). The command goes over a kept
+    /// IDSESSION connection (one command in flight on each, so replies come in order), which saves a connection and
+    /// clamd's start of a new client per file; a kept session clamd closed meanwhile (IdleTimeout, a restart) is
+    /// replaced once.
+    /// </summary>
     public async Task<ClamdReply> ScanDescriptorAsync(SafeFileHandle file, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(file);
         using var deadline = Deadline(cancellationToken);
         try
         {
-            using var socket = await ConnectAsync(deadline.Token);
-            await socket.SendAsync("zFILDES\0"u8.ToArray(), SocketFlags.None, deadline.Token);
-            FdPassing.Send(socket, (int)file.DangerousGetHandle());
-            return ClamdReply.Parse(await ReadReplyAsync(socket, deadline.Token));
+            for (var attempt = 0; ; attempt++)
+            {
+                var isKept = _sessions.TryDequeue(out var session);
+                session ??= new ClamdSession(await ConnectAsync(deadline.Token));
+                try
+                {
+                    var reply = await session.ScanDescriptorAsync(file, deadline.Token);
+                    Keep(session, reply);
+                    return reply;
+                }
+                catch (Exception ex) when (isKept && attempt == 0 && ex is SocketException or IOException)
+                {
+                    session.Dispose();
+                }
+                catch
+                {
+                    session.Dispose();
+                    throw;
+                }
+            }
         }
         catch (Exception ex) when (IsPeerFailure(ex, cancellationToken))
         {
             throw Unavailable("FILDES", ex);
+        }
+    }
+
+    public void Dispose()
+    {
+        while (_sessions.TryDequeue(out var session))
+        {
+            session.Dispose();
+        }
+    }
+
+    // Only a session whose last reply was a verdict is kept: after an error clamd may have ended it.
+    private void Keep(ClamdSession session, ClamdReply reply)
+    {
+        if (reply is ClamdReply.Clean or ClamdReply.Found && _sessions.Count < MaxKeptSessions)
+        {
+            _sessions.Enqueue(session);
+        }
+        else
+        {
+            session.Dispose();
         }
     }
 
@@ -141,7 +189,7 @@ internal sealed class ClamdClient(ClamdEndpoint endpoint, TimeSpan timeout)
     }
 
     // Up to the NUL that ends a z-command's reply, or the end of the stream; at most MaxLength + 1 bytes.
-    private static async Task<string> ReadReplyAsync(Socket socket, CancellationToken cancellationToken)
+    internal static async Task<string> ReadReplyAsync(Socket socket, CancellationToken cancellationToken)
     {
         var reply = new byte[ClamdReply.MaxLength + 1];
         var length = 0;
@@ -178,4 +226,40 @@ internal sealed class ClamdClient(ClamdEndpoint endpoint, TimeSpan timeout)
         new(ex is OperationCanceledException
             ? $"{endpoint} did not answer {command} within {timeout.TotalSeconds:0.#} s"
             : $"{endpoint}: {command} failed: {ex.Message}", ex);
+}
+
+/// <summary>
+/// One IDSESSION connection: each reply is the request's number (from 1), <c>": "</c>, and the reply as outside a
+/// session. One request at a time, so a reply names the request just sent, or the session is not trusted again.
+/// </summary>
+internal sealed class ClamdSession(Socket socket) : IDisposable
+{
+    private bool _isStarted;
+    private int _lastId;
+
+    public async Task<ClamdReply> ScanDescriptorAsync(SafeFileHandle file, CancellationToken cancellationToken)
+    {
+        if (!_isStarted)
+        {
+            await socket.SendAsync("zIDSESSION\0"u8.ToArray(), SocketFlags.None, cancellationToken);
+            _isStarted = true;
+        }
+
+        await socket.SendAsync("zFILDES\0"u8.ToArray(), SocketFlags.None, cancellationToken);
+        FdPassing.Send(socket, (int)file.DangerousGetHandle());
+        var id = ++_lastId;
+        var reply = await ClamdClient.ReadReplyAsync(socket, cancellationToken);
+        return Parse(reply, id);
+    }
+
+    /// <summary>A session's reply to request <paramref name="id"/>: <c>"{id}: fd[N]: OK"</c> and the like.</summary>
+    internal static ClamdReply Parse(string reply, int id)
+    {
+        var prefix = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{id}: ");
+        return reply.StartsWith(prefix, StringComparison.Ordinal)
+            ? ClamdReply.Parse(reply.AsSpan(prefix.Length))
+            : new ClamdReply.Malformed($"not the reply to session request {id}: '{(reply.Length <= 80 ? reply : reply[..80] + "…")}'");
+    }
+
+    public void Dispose() => socket.Dispose();
 }

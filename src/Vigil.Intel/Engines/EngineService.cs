@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Vigil.Core.Configuration;
 using Vigil.Core.Events;
-using Vigil.Core.Hashing;
 using Vigil.Core.Native;
 using Vigil.Intel.ClamAv;
 using Vigil.Intel.Files;
@@ -245,22 +244,24 @@ internal sealed partial class EngineService : IFileIntelligence
             return (null, null);
         }
 
-        var hashes = FileHashes.Compute(stream.SafeFileHandle, 128 * 1024);
-        if (hashes.Length == 0)
+        // Only the SHA-256 the cache is asked with: MD5 and SHA-1 are read for a file something is said of (most
+        // files are clean, and a repeated clean content is then one SHA-256 and a lookup in memory).
+        var (sha256, length) = EngineHashing.Sha256(stream.SafeFileHandle);
+        if (length == 0)
         {
             return (null, null);
         }
 
         // The retro-scan and a realtime scan can meet on one file (written while the baseline was walked): the one
         // that comes second says nothing of the very same file (inode, change time and content) the other judged.
-        var identity = Identity(stream, hashes.Sha256);
+        var identity = Identity(stream, sha256);
         if (identity is not null && _judgedVersion == _engine.Version && _judged.TryGetValue(identity, out var earlier) && earlier.IsRetro != isRetro)
         {
             return (earlier.Outcome, null);
         }
 
         EngineResult result;
-        if (_engine.Version is { } version && _store.TryGetVerdict(hashes.Sha256, _engine.Name, version) is { } cached)
+        if (_engine.Version is { } version && _store.TryGetVerdict(sha256, _engine.Name, version) is { } cached)
         {
             Interlocked.Increment(ref _cacheHits);
             result = cached;
@@ -271,7 +272,7 @@ internal sealed partial class EngineService : IFileIntelligence
             result = await _engine.ScanAsync(stream, cancellationToken);
             if (result.IsCacheable)
             {
-                _store.PutVerdict(hashes.Sha256, result);
+                _store.PutVerdict(sha256, result);
             }
         }
 
@@ -288,6 +289,15 @@ internal sealed partial class EngineService : IFileIntelligence
 
         if (result.Outcome == EngineOutcome.Detected || (!isRetro && result.Outcome != EngineOutcome.Clean))
         {
+            var hashes = EngineHashing.All(stream.SafeFileHandle);
+            if (hashes.Sha256 != sha256)
+            {
+                // Written again while it was judged: the verdict is of a content no longer there, and FIM reports
+                // the new one, which is judged then.
+                Log.NotScanned(_logger, file.Path, _engine.Name, "its content changed while it was scanned");
+                return (null, null);
+            }
+
             Log.Result(_logger, file.Path, _engine.Name, result.Outcome.ToString(), result.Name ?? result.Detail ?? "");
             await _sink.PublishBatchAsync([EngineMessages.Result(file, hashes, result, isRetro)], [key], CancellationToken.None);
         }
@@ -381,6 +391,7 @@ internal sealed partial class EngineService : IFileIntelligence
 
         _stopping.Dispose();
         _yara?.Dispose();
+        _clamAv?.Dispose();
         _store.Dispose();
     }
 

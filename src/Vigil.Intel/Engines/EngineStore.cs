@@ -10,8 +10,12 @@ namespace Vigil.Intel.Engines;
 /// </summary>
 internal sealed class EngineStore : IDisposable
 {
+    /// <summary>Verdicts kept in memory as well: a repeated content is answered without SQLite (or its lock).</summary>
+    private const int MemoryLimit = 65_536;
+
     private readonly SqliteConnection _connection;
     private readonly Lock _lock = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Sha256, string Engine, string Version), EngineResult> _memory = new();
 
     private EngineStore(SqliteConnection connection) => _connection = connection;
 
@@ -101,6 +105,32 @@ internal sealed class EngineStore : IDisposable
 
     public EngineResult? TryGetVerdict(string sha256, string engine, string version)
     {
+        if (_memory.TryGetValue((sha256, engine, version), out var remembered))
+        {
+            return remembered;
+        }
+
+        var stored = TryReadVerdict(sha256, engine, version);
+        if (stored is not null)
+        {
+            Remember(sha256, stored);
+        }
+
+        return stored;
+    }
+
+    private void Remember(string sha256, EngineResult result)
+    {
+        if (_memory.Count >= MemoryLimit)
+        {
+            _memory.Clear(); // bounded; what was forgotten is still in SQLite
+        }
+
+        _memory[(sha256, result.Engine, result.Version ?? "")] = result;
+    }
+
+    private EngineResult? TryReadVerdict(string sha256, string engine, string version)
+    {
         lock (_lock)
         {
             using var command = _connection.CreateCommand();
@@ -122,6 +152,7 @@ internal sealed class EngineStore : IDisposable
     public void PutVerdict(string sha256, EngineResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
+        Remember(sha256, result with { Tags = result.Tags is { Count: > 0 } ? result.Tags : null, Detail = null }); // as SQLite gives it back
         lock (_lock)
         {
             using var command = _connection.CreateCommand();

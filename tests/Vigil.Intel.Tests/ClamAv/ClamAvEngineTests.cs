@@ -72,6 +72,49 @@ public sealed class ClamAvEngineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ScanAsync_ManyFilesAtOnceOverKeptSessions_EachVerdictIsItsOwnFiles()
+    {
+        using var engine = new ClamAvEngine(new ClamAvOptions { Socket = _clamd.SocketPath, Timeout = TimeSpan.FromSeconds(20) });
+        var files = Enumerable.Range(0, 60)
+            .Select(i => (Path: Write($"f{i}.bin", i % 3 == 0 ? Eicar.Bytes : Encoding.ASCII.GetBytes($"clean {i}\n")), IsEicar: i % 3 == 0))
+            .ToList();
+
+        var results = new EngineResult[files.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, files.Count), new ParallelOptions { MaxDegreeOfParallelism = 6 }, async (i, _) =>
+            results[i] = await ScanAsync(engine, files[i].Path));
+
+        for (var i = 0; i < files.Count; i++)
+        {
+            Assert.Equal(files[i].IsEicar ? EngineOutcome.Detected : EngineOutcome.Clean, results[i].Outcome);
+        }
+    }
+
+    [Fact]
+    public async Task ScanAsync_ClamdRestartedBetweenScans_KeptSessionReplacedAndScanAnswered()
+    {
+        using var engine = new ClamAvEngine(new ClamAvOptions { Socket = _clamd.SocketPath, Timeout = TimeSpan.FromSeconds(10) });
+        var eicar = Write("eicar.com", Eicar.Bytes);
+        Assert.Equal(EngineOutcome.Detected, (await ScanAsync(engine, eicar)).Outcome);
+
+        await _clamd.StopAsync();
+        await _clamd.StartAsync();
+
+        Assert.Equal(EngineOutcome.Detected, (await ScanAsync(engine, eicar)).Outcome); // the kept session is dead: one new one
+        Assert.Equal(ClamAvHealth.Up, engine.Health);
+    }
+
+    [Theory]
+    [InlineData("3: fd[12]: OK", 3, "Clean")]
+    [InlineData("3: stream: Eicar-Test FOUND", 3, "Found")]
+    [InlineData("2: fd[12]: OK", 3, "Malformed")]
+    [InlineData("fd[12]: OK", 1, "Malformed")]
+    [InlineData("13: fd[12]: OK", 1, "Malformed")]
+    public void SessionParse_ReplyMustNameTheRequestJustSent(string reply, int id, string kind)
+    {
+        Assert.Equal(kind, ClamdSession.Parse(reply, id).GetType().Name);
+    }
+
+    [Fact]
     public async Task CheckAsync_DatabaseEmptied_NoDatabase()
     {
         var engine = new ClamAvEngine(new ClamAvOptions { ClamdConf = _clamd.ConfPath });
