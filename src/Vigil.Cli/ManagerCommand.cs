@@ -130,7 +130,7 @@ internal static class ManagerCommand
                         host.Registry,
                         () => host.Transport,
                         indexing.Index)
-                    { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters },
+                    { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters, AgentScans = host.AgentScans },
                     token), fronted)],
                 cancellationToken,
                 systemd,

@@ -94,6 +94,9 @@ internal sealed class ManagerHost(
     /// <summary>The stages /api/health and the systemd watchdog report on.</summary>
     public StageMonitor Stages { get; } = new(time);
 
+    /// <summary>The agents' full scans as they report them (for /api/status).</summary>
+    public AgentScans AgentScans { get; } = new(time);
+
     /// <summary>Events a stage could not handle (null before <see cref="StartAsync"/>).</summary>
     public DeadLetterStore? DeadLetters => _deadLetters;
 
@@ -167,7 +170,10 @@ internal sealed class ManagerHost(
         _execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
         var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time) { Position = new QueueTailPosition(_local, "arlog") };
         tailer.Anchor(); // before the loop carries out responses queued before a crash
-        _loop = new AnalysisLoop(guard, writer, _intel, _execd, _responses, Indexing, Stages.Register("index"), new RegistryCommit(this, writer.Ends), _stopping.Token);
+        _loop = new AnalysisLoop(guard, writer, _intel, _execd, _responses, Indexing, Stages.Register("index"), new RegistryCommit(this, writer.Ends), _stopping.Token)
+        {
+            AgentScans = AgentScans,
+        };
         _analysis = Task.Run(() => _loop.RunAsync(_stopping.Token), CancellationToken.None);
         var pumpLoop = PumpLocalAsync(_stopping.Token);
         var execdLoop = _execd.RunTimeoutLoopAsync(_stopping.Token);
