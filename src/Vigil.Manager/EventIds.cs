@@ -8,4 +8,8 @@ internal static class EventIds
     public const int ResponseQueued = 6102;
     public const int ResponseDone = 6103;
     public const int EventFailed = 6104;
+    public const int ResponseHandedOff = 6105;
+    public const int RoutedResponseSent = 6106;
+    public const int RoutedResponseDone = 6107;
+    public const int RoutedResponseNotDelivered = 6108;
 }
