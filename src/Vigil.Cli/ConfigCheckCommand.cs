@@ -19,13 +19,15 @@ internal static class ConfigCheckCommand
         {
             var ruleFiles = NullIfEmpty(parseResult.GetValue(rulesOption));
             var (config, rules, loaded) = ConfigLoading.Load(parseResult.GetValue(configOption), ruleFiles, addRules: true);
-            var diagnostics = loaded.Concat(ConfigLoading.CheckInstall(config, missingProgramIsError: true)).ToList();
-            ConfigLoading.Print(diagnostics, Console.Out);
+            var diagnostics = loaded.Concat(ConfigLoading.CheckInstall(config, missingProgramIsError: true))
+                .Concat(Intel.Engines.EngineConfigCheck.Check(config)).ToList();
+            var output = parseResult.InvocationConfiguration.Output;
+            ConfigLoading.Print(diagnostics, output);
             var errors = diagnostics.Count(d => d.Severity == DiagnosticSeverity.Error);
             var warnings = diagnostics.Count - errors;
             var decoderFiles = Analysis.AnalysisFactory.DecoderFilesOf(config).Count;
             var ruleFileCount = Analysis.Rules.RuleSet.RuleFilesOf(config).Count + (ruleFiles?.Length ?? 0);
-            Console.WriteLine($"{errors} error(s), {warnings} warning(s); {decoderFiles} decoder file(s), {rules.Decoders.XmlDecoderCount} decoders; {ruleFileCount} rule file(s), {rules.Rules.Count} rules loaded");
+            output.WriteLine($"{errors} error(s), {warnings} warning(s); {decoderFiles} decoder file(s), {rules.Decoders.XmlDecoderCount} decoders; {ruleFileCount} rule file(s), {rules.Rules.Count} rules loaded");
             return errors > 0 ? ExitCodes.Findings : ExitCodes.Success;
         });
         var command = new Command("config", "Configuration tools.") { check };

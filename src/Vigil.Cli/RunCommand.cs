@@ -40,6 +40,7 @@ internal static class RunCommand
             config = SyscheckOverrides.WithRealtimeDirectories(config, parseResult.GetValue(directories));
             RemoveThreatFactory.ExportMonitored(config.Syscheck.Directories.Select(d => d.Path));
             ConfigLoading.Print([.. ConfigLoading.CheckInstall(config, missingProgramIsError: false).Where(d => !d.Message.StartsWith("<directories>", StringComparison.Ordinal))], Console.Error);
+            ConfigLoading.Print([.. Intel.Engines.EngineConfigCheck.Check(config, compileRules: false).Select(d => d with { Severity = Core.Diagnostics.DiagnosticSeverity.Warning })], Console.Error);
 
             var data = paths.ResolveDataDir(parseResult);
 

@@ -63,6 +63,28 @@ public sealed class EngineCommandTests
         Assert.Equal([$"malicious  {clam}  clamav {ClamdProcess.WebshellSignature}", $"malicious  {shell}  yara Vigil_Cli_Webshell"], lines);
     }
 
+    [Fact]
+    public async Task ConfigCheck_EngineBlockWithAnUnknownKey_Exit1WithFileLine()
+    {
+        using var temp = new TempDirectory("vigil-cli-engine-check");
+        var rules = temp.WriteFile("rules/web.yar", WebshellRule);
+        var config = temp.WriteFile("ossec.conf", $$"""
+            <ossec_config>
+              <integration>
+                <name>custom-vigil-yara</name>
+                <options>{"rules": "{{rules}}",
+                  "timeout": 5}</options>
+              </integration>
+            </ossec_config>
+            """);
+
+        var (code, output, _) = await RunAsync("config", "check", "--config", config);
+
+        Assert.Equal(1, code);
+        Assert.Contains($"{config}:5: error: <integration> custom-vigil-yara <options>: 'timeout' is not a setting of custom-vigil-yara", output, StringComparison.Ordinal);
+        Assert.Contains("1 error(s)", output, StringComparison.Ordinal);
+    }
+
     private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
     {
         var output = new StringWriter();

@@ -59,7 +59,11 @@ internal static class IntegrationReader
                     integration = integration with { AlertFormat = value };
                     break;
                 case "options":
-                    integration = integration with { Options = JsonObject(context, element, value) ?? integration.Options };
+                    integration = integration with
+                    {
+                        Options = JsonObject(context, element, value) ?? integration.Options,
+                        OptionsSource = new SourceLocation(context.File, ConfigContext.LineOf(element) + LeadingLines(element.Value)),
+                    };
                     break;
                 case "timeout":
                     integration = integration with { TimeoutSeconds = context.Integer(element, 1, int.MaxValue, "seconds") ?? integration.TimeoutSeconds };
@@ -148,8 +152,12 @@ internal static class IntegrationReader
         return ids;
     }
 
+    /// <summary>The line breaks before the first non-blank character: the JSON text may start on a later line than the element.</summary>
+    private static int LeadingLines(string raw) => raw.AsSpan(0, raw.Length - raw.TrimStart().Length).Count('\n');
+
     private static string? JsonObject(ConfigContext context, XElement element, string value)
     {
+        const string Expected = "<options> must be a JSON object such as {\"key\": \"value\"}";
         try
         {
             using var document = JsonDocument.Parse(value);
@@ -158,12 +166,16 @@ internal static class IntegrationReader
                 return value;
             }
         }
-        catch (JsonException)
+        catch (JsonException ex)
         {
-            // Reported below with the same message as a valid JSON value that is not an object.
+            // The line of ossec.conf where the parser stopped; its own message counts lines and bytes of the JSON text,
+            // which mean nothing to a reader of ossec.conf.
+            var line = ConfigContext.LineOf(element) + LeadingLines(element.Value) + (int)(ex.LineNumber ?? 0);
+            context.Diagnostics.Error(context.File, line, $"{Expected}: the JSON text is not valid on this line");
+            return null;
         }
 
-        context.Error(element, "<options> must be a JSON object such as {\"key\": \"value\"}");
+        context.Error(element, Expected);
         return null;
     }
 }

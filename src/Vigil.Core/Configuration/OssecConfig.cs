@@ -175,6 +175,9 @@ public sealed record IntegrationOptions
 
     /// <summary>Where the block starts, for messages.</summary>
     public SourceLocation Source { get; init; } = SourceLocation.None;
+
+    /// <summary>Where the <c>options</c> JSON text starts (its first line), for messages about one of its keys.</summary>
+    public SourceLocation OptionsSource { get; init; } = SourceLocation.None;
 }
 
 /// <summary>A <c>&lt;command&gt;</c> block: an active-response program.</summary>

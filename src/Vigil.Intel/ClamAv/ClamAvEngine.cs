@@ -181,7 +181,8 @@ internal sealed class ClamAvEngine : IFileEngine
         return (digest, files.Any(f => s_signatureExtensions.Contains(f.Extension, StringComparer.OrdinalIgnoreCase)));
     }
 
-    private static ClamdEndpoint ParseTcp(string tcp)
+    /// <summary>A <c>host:port</c> (IPv6 in brackets); throws <see cref="VigilException"/> for anything else.</summary>
+    internal static ClamdEndpoint ParseTcp(string tcp)
     {
         var colon = tcp.LastIndexOf(':');
         if (colon <= 0 || !int.TryParse(tcp[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)

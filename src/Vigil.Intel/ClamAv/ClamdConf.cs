@@ -19,7 +19,7 @@ internal sealed record ClamdConf(string Path, string? LocalSocket, string? TcpAd
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new VigilException($"{path}: cannot read clamd's configuration: {ex.Message}");
+            throw new ClamdConfException(path, 0, $"cannot read clamd's configuration: {ex.Message}");
         }
 
         return Parse(path, lines);
@@ -40,7 +40,7 @@ internal sealed record ClamdConf(string Path, string? LocalSocket, string? TcpAd
             var space = line.IndexOfAny([' ', '\t']);
             var key = space < 0 ? line : line[..space];
             var value = space < 0 ? "" : line[(space + 1)..].Trim();
-            var where = $"{path}:{i + 1}";
+            var lineNumber = i + 1;
             switch (key.ToUpperInvariant())
             {
                 case "LOCALSOCKET":
@@ -49,7 +49,7 @@ internal sealed record ClamdConf(string Path, string? LocalSocket, string? TcpAd
                 case "TCPSOCKET":
                     if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
                     {
-                        throw new VigilException($"{where}: TCPSocket must be a port number, got '{value}'");
+                        throw new ClamdConfException(path, lineNumber, $"TCPSocket must be a port number, got '{value}'");
                     }
 
                     conf = conf with { TcpPort = port };
@@ -58,7 +58,7 @@ internal sealed record ClamdConf(string Path, string? LocalSocket, string? TcpAd
                     conf = conf with { TcpAddress = conf.TcpAddress ?? value }; // clamd may listen on several; the first will do
                     break;
                 case "STREAMMAXLENGTH":
-                    conf = conf with { StreamMaxLength = ParseSize(value) ?? throw new VigilException($"{where}: StreamMaxLength must be a size such as 25M, got '{value}'") };
+                    conf = conf with { StreamMaxLength = ParseSize(value) ?? throw new ClamdConfException(path, lineNumber, $"StreamMaxLength must be a size such as 25M, got '{value}'") };
                     break;
                 case "DATABASEDIRECTORY":
                     conf = conf with { DatabaseDirectory = value };
@@ -90,4 +90,15 @@ internal sealed record ClamdConf(string Path, string? LocalSocket, string? TcpAd
         var digits = multiplier == 1 ? value : value[..^1];
         return long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n <= long.MaxValue / multiplier ? n * multiplier : null;
     }
+}
+
+/// <summary>A clamd.conf that cannot be used, at file:line (line 0: the file as a whole).</summary>
+internal sealed class ClamdConfException(string file, int line, string problem)
+    : VigilException(line > 0 ? $"{file}:{line}: {problem}" : $"{file}: {problem}")
+{
+    public string File { get; } = file;
+
+    public int Line { get; } = line;
+
+    public string Problem { get; } = problem;
 }

@@ -20,11 +20,11 @@ internal static class EngineSettings
     public static bool IsEngine(IntegrationOptions integration) => integration?.Name is Yara or ClamAv;
 
     /// <summary>The YARA settings of a custom-vigil-yara block; relative paths resolve against <paramref name="home"/>.</summary>
-    public static YaraOptions YaraFrom(IntegrationOptions integration, string home)
+    public static YaraOptions YaraFrom(IntegrationOptions integration, string home, List<OptionError>? collected = null)
     {
         ArgumentNullException.ThrowIfNull(integration);
         var options = new YaraOptions();
-        var errors = new List<string>();
+        var errors = collected ?? [];
         foreach (var (name, value) in Properties(integration))
         {
             switch (name)
@@ -36,7 +36,7 @@ internal static class EngineSettings
                     }
                     else
                     {
-                        errors.Add("rules must be a path or an array of paths (rule files or directories)");
+                        errors.Add(new("rules", "rules must be a path or an array of paths (rule files or directories)"));
                     }
 
                     break;
@@ -57,21 +57,25 @@ internal static class EngineSettings
             }
         }
 
-        if (options.Rules.Count == 0 && !errors.Any(e => e.StartsWith("rules", StringComparison.Ordinal)))
+        if (options.Rules.Count == 0 && !errors.Any(e => e.Key == "rules"))
         {
-            errors.Add("rules is required: the rule files or directories to compile");
+            errors.Add(new(null, "rules is required: the rule files or directories to compile"));
         }
 
-        Throw(integration, errors);
+        if (collected is null)
+        {
+            Throw(integration, errors);
+        }
+
         return options;
     }
 
     /// <summary>The ClamAV settings of a custom-vigil-clamav block.</summary>
-    public static ClamAvOptions ClamAvFrom(IntegrationOptions integration, string home)
+    public static ClamAvOptions ClamAvFrom(IntegrationOptions integration, string home, List<OptionError>? collected = null)
     {
         ArgumentNullException.ThrowIfNull(integration);
         var options = new ClamAvOptions();
-        var errors = new List<string>();
+        var errors = collected ?? [];
         foreach (var (name, value) in Properties(integration))
         {
             switch (name)
@@ -79,7 +83,7 @@ internal static class EngineSettings
                 case "clamd_conf" or "socket" or "tcp":
                     if (value.ValueKind != JsonValueKind.String || value.GetString() is not { Length: > 0 } text)
                     {
-                        errors.Add($"{name} must be a non-empty string");
+                        errors.Add(new(name, $"{name} must be a non-empty string"));
                         break;
                     }
 
@@ -104,16 +108,20 @@ internal static class EngineSettings
             }
         }
 
-        Throw(integration, errors);
+        if (collected is null)
+        {
+            Throw(integration, errors);
+        }
+
         return options;
     }
 
     /// <summary>The retro-scan settings of either engine's block: <c>retro_scan</c> (true/false), <c>retro_scan_rate</c> (files per second).</summary>
-    public static Engines.RetroScanOptions RetroScanFrom(IntegrationOptions integration)
+    public static Engines.RetroScanOptions RetroScanFrom(IntegrationOptions integration, List<OptionError>? collected = null)
     {
         ArgumentNullException.ThrowIfNull(integration);
         var options = new Engines.RetroScanOptions();
-        var errors = new List<string>();
+        var errors = collected ?? [];
         foreach (var (name, value) in Properties(integration))
         {
             switch (name)
@@ -122,7 +130,7 @@ internal static class EngineSettings
                     options = options with { IsEnabled = value.GetBoolean() };
                     break;
                 case "retro_scan":
-                    errors.Add("retro_scan must be true or false");
+                    errors.Add(new(name, "retro_scan must be true or false"));
                     break;
                 case "retro_scan_rate":
                     options = options with { Rate = (int)(Positive(name, value, errors) ?? options.Rate) };
@@ -132,7 +140,11 @@ internal static class EngineSettings
             }
         }
 
-        Throw(integration, errors);
+        if (collected is null)
+        {
+            Throw(integration, errors);
+        }
+
         return options;
     }
 
@@ -158,7 +170,7 @@ internal static class EngineSettings
         _ => null,
     };
 
-    private static long? Bytes(string name, JsonElement value, List<string> errors)
+    private static long? Bytes(string name, JsonElement value, List<OptionError> errors)
     {
         if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) && n > 0)
         {
@@ -170,30 +182,33 @@ internal static class EngineSettings
             return size;
         }
 
-        errors.Add($"{name} must be a size in bytes, or a string such as \"100M\"");
+        errors.Add(new(name, $"{name} must be a size in bytes, or a string such as \"100M\""));
         return null;
     }
 
-    private static double? Positive(string name, JsonElement value, List<string> errors)
+    private static double? Positive(string name, JsonElement value, List<OptionError> errors)
     {
         if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var n) && n > 0)
         {
             return n;
         }
 
-        errors.Add($"{name} must be a positive integer");
+        errors.Add(new(name, $"{name} must be a positive integer"));
         return null;
     }
 
     private static string Resolve(string path, string home) =>
         Path.IsPathRooted(path) || home.Length == 0 ? Path.GetFullPath(path) : Path.GetFullPath(Path.Combine(home, path));
 
-    private static void Throw(IntegrationOptions integration, List<string> errors)
+    private static void Throw(IntegrationOptions integration, List<OptionError> errors)
     {
         if (errors.Count > 0)
         {
             var where = integration.Source.File.Length > 0 ? $"{integration.Source}: " : "";
-            throw new VigilException($"{where}<integration> {integration.Name} <options>: {string.Join("; ", errors)}");
+            throw new VigilException($"{where}<integration> {integration.Name} <options>: {string.Join("; ", errors.Select(e => e.Message))}");
         }
     }
 }
+
+/// <summary>A problem with one key of an engine block's options (null: the object as a whole), for messages at its line.</summary>
+internal sealed record OptionError(string? Key, string Message);

@@ -1,4 +1,3 @@
-using Vigil.Core;
 using Vigil.Intel.ClamAv;
 
 namespace Vigil.Intel.Tests.ClamAv;
@@ -28,7 +27,7 @@ public sealed class ClamdConfTests
     [Fact]
     public void Parse_BadSize_NamesFileAndLine()
     {
-        var ex = Assert.Throws<VigilException>(() => ClamdConf.Parse("/etc/clamav/clamd.conf", ["# c", "StreamMaxLength lots"]));
+        var ex = Assert.Throws<ClamdConfException>(() => ClamdConf.Parse("/etc/clamav/clamd.conf", ["# c", "StreamMaxLength lots"]));
         Assert.StartsWith("/etc/clamav/clamd.conf:2: StreamMaxLength", ex.Message, StringComparison.Ordinal);
     }
 
