@@ -47,7 +47,7 @@ internal sealed class ScanProgressReporter(Func<FimStatus> status, IEventSink si
             {
                 break;
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
             {
                 // A full queue or disk: the next report says it again; the scan itself is not affected.
             }
