@@ -35,6 +35,7 @@ internal sealed class AgentHost(
     private readonly ResponseTasks _responses = new();
     private DurableEventQueue? _queue;
     private FimService? _fim;
+    private Task? _progress;
     private PreventionStage? _prevention;
     private Task? _background;
     private Task? _limits;
@@ -67,6 +68,8 @@ internal sealed class AgentHost(
         (_, _diskLoop) = DiskWatch.Start(config, paths.Data, _queue, output, time, _stopping.Token);
         _fim = new FimService(SyscheckOverrides.WithoutOwnFiles(config.Syscheck, paths.Data, paths.ActiveResponseLog), paths.Fim, _queue, time);
         await _fim.StartAsync(cancellationToken);
+        var fim = _fim;
+        _progress = Task.Run(() => new ScanProgressReporter(() => fim.Status, _queue, time).RunAsync(_stopping.Token), CancellationToken.None);
         // On-access prevention (docs/prevention.md): the agent has no verdict cache, only the hash lists.
         _prevention = await PreventionStage.StartAsync(
             config, () => Vigil.Intel.Prevention.PreventionVerdicts.Create(config.Prevention, [], config.ResolvePath, time), _queue, output, time, cancellationToken);
@@ -127,7 +130,7 @@ internal sealed class AgentHost(
 
         await _responses.WhenAllAsync();
         await _stopping.CancelAsync();
-        await Task.WhenAll(_background ?? Task.CompletedTask, _limits ?? Task.CompletedTask, _diskLoop ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
+        await Task.WhenAll(_background ?? Task.CompletedTask, _limits ?? Task.CompletedTask, _diskLoop ?? Task.CompletedTask, _progress ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
         _queue?.Dispose();
         _stopping.Dispose();
     }

@@ -13,7 +13,7 @@ internal static class AgentCommand
     {
         var paths = new HomeOptions();
         var configOption = new Option<string?>("--config") { Description = "The ossec.conf to run (default: config/ossec.conf under the Vigil home)." };
-        var manager = new Option<string?>("--manager") { Description = "HOST:PORT of the manager's agent port (default: the one given at enrollment); several managers sharing one database as HOST:PORT,HOST:PORT,… in order of preference (the agent fails over to the next)." };
+        var manager = new Option<string?>("--manager") { Description = "HOST:PORT of the manager's agent port; several managers sharing one database as HOST:PORT,HOST:PORT,… in order of preference (the agent fails over to the next). Wins over the <client><server> blocks of ossec.conf, which win over the manager given at enrollment." };
         var directories = new Option<string[]>("--directory") { Description = "Watch this directory in real time instead of the configuration's <directories> (repeatable)." };
         var keepAlive = new Option<int>("--keep-alive") { Description = "Seconds between keep-alives.", DefaultValueFactory = _ => 10 };
         var logJson = new Option<bool>("--log-json") { Description = "Write logs as JSON." };
@@ -33,7 +33,8 @@ internal static class AgentCommand
                 return ExitCodes.ConfigError;
             }
 
-            if (parseResult.GetValue(manager) is { } endpoint)
+            var fromCommandLine = parseResult.GetValue(manager);
+            if (fromCommandLine is { } endpoint)
             {
                 if (ManagerList.Parse(endpoint).FirstOrDefault(m => !IsHostPort(m)) is { } bad)
                 {
@@ -52,6 +53,20 @@ internal static class AgentCommand
             {
                 await Console.Error.WriteLineAsync("vigil agent: the configuration has errors (see above); nothing was started");
                 return ExitCodes.ConfigError;
+            }
+
+            // Which managers: --manager, else the <client><server> blocks (in order), else the one it enrolled with.
+            if (config.Client.Servers is [var first, ..] servers)
+            {
+                if (fromCommandLine is null)
+                {
+                    credentials = credentials with { Manager = config.Client.ManagerList };
+                    await Console.Out.WriteLineAsync($"vigil: managers from <client> at {first.Source}: {config.Client.ManagerList}");
+                }
+                else
+                {
+                    await Console.Out.WriteLineAsync($"vigil: --manager {fromCommandLine} is used; the {servers.Count} <server> block(s) of <client> at {first.Source} are not");
+                }
             }
 
             config = SyscheckOverrides.WithRealtimeDirectories(config, parseResult.GetValue(directories));

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using Microsoft.Extensions.Logging;
 using Vigil.Cli.Hosts;
 using Vigil.Hosting;
 using Vigil.Manager;
@@ -105,7 +106,8 @@ internal static class ManagerCommand
             var managerPaths = new AllInOnePaths(home, data);
             var managerName = $"{Dns.GetHostName()}:{options.AgentPort}";
             await using var singletonJobs = shared.Database is { } jobsDatabase ? SharedAlerts.Jobs(jobsDatabase, managerName, time, loggers) : null;
-            var indexing = singletonJobs is null ? AlertIndexing.Open(data, Console.Out, time) : SharedAlerts.Open(singletonJobs, Console.Out, time);
+            var indexLogger = loggers.CreateLogger<AlertIndexing>();
+            var indexing = singletonJobs is null ? AlertIndexing.Open(data, indexLogger, time) : SharedAlerts.Open(singletonJobs, indexLogger, time);
             var host = new ManagerHost(config, rules, managerPaths, options, loggers, Console.Out, time)
             {
                 Indexing = indexing,
@@ -130,7 +132,7 @@ internal static class ManagerCommand
                         host.Registry,
                         () => host.Transport,
                         indexing.Index)
-                    { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters },
+                    { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters, AgentScans = host.AgentScans },
                     token), fronted)],
                 cancellationToken,
                 systemd,

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Logging;
 using Vigil.Hosting;
 using Vigil.Manager;
 using Vigil.Response.RemoveThreat;
@@ -53,9 +54,9 @@ internal static class RunCommand
 
             var time = TimeProvider.System;
             var allInOnePaths = new AllInOnePaths(home, data);
-            var indexing = AlertIndexing.Open(data, Console.Out, time);
-            var host = new AllInOneHost(config, rules, allInOnePaths, Console.Out, time) { Indexing = indexing, IsTerminal = FimConsole.IsTerminal };
             using var loggers = HostLogging.Create(json: false);
+            var indexing = AlertIndexing.Open(data, loggers.CreateLogger<AlertIndexing>(), time);
+            var host = new AllInOneHost(config, rules, allInOnePaths, Console.Out, time) { Indexing = indexing, IsTerminal = FimConsole.IsTerminal };
             var fronted = new WebFrontedHost(host, indexing, webOptions, Console.Out, loggers);
             await VigilHost.RunAsync(
                 [VigilHost.Stage(token => fronted.StartAsync(

@@ -27,7 +27,7 @@ internal static class SharedAlerts
     }
 
     /// <summary>Starts indexing into the shared store (its retention is the leader's job) and the singleton jobs.</summary>
-    public static AlertIndexing Open(StoreJobs jobs, TextWriter output, TimeProvider time)
+    public static AlertIndexing Open(StoreJobs jobs, ILogger logger, TimeProvider time)
     {
         try
         {
@@ -35,10 +35,10 @@ internal static class SharedAlerts
         }
         catch (Npgsql.NpgsqlException ex)
         {
-            output.WriteLine($"vigil: the alert store's partitions ahead were not created ({ex.Message}); they are created as alerts need them");
+            AlertIndexingLog.PartitionsNotCreated(logger, ex.Message);
         }
 
-        var indexing = AlertIndexing.Open(jobs.Store, output, time, runsRetention: false);
+        var indexing = AlertIndexing.Open(jobs.Store, logger, time, runsRetention: false);
         jobs.Jobs.Start();
         return indexing;
     }

@@ -46,12 +46,18 @@ internal static class VigilCommandLine
     /// Runs the command line. Bad usage (an unknown command or option, a value of the wrong type, a missing argument)
     /// prints what is wrong and the command's usage and exits 2, as the README's table says.
     /// </summary>
+    /// <summary>How long a cancelled command may take to stop before the process exits 130 anyway.</summary>
+    internal static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(60);
+
     public static async Task<int> InvokeAsync(string[] args)
     {
         var parseResult = Build().Parse(args);
         if (parseResult.Errors.Count == 0)
         {
-            return await parseResult.InvokeAsync();
+            // Ctrl-C and SIGTERM cancel the command; a long-running role then drains and stops its stages, which
+            // may take more than the library's default of 2 s (after which it would exit 130 mid-stop). 60 s is
+            // within systemd's default stop timeout (90 s).
+            return await parseResult.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = StopTimeout });
         }
 
         foreach (var error in parseResult.Errors)

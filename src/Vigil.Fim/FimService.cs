@@ -79,7 +79,8 @@ public sealed class FimService : IAsyncDisposable
         WatchCount,
         _watcher?.ExhaustedRoots ?? [],
         _initialScan.Task.IsCompleted,
-        _scanner?.Current);
+        _scanner?.Current,
+        _scanner?.Last);
 
     private int _entriesAtStart;
 
@@ -307,4 +308,5 @@ internal sealed record FimStatus(
     int Watches,
     IReadOnlyList<string> WatchesExhaustedUnder,
     bool IsInitialScanDone,
-    ScanProgress? Scan = null);
+    ScanProgress? Scan = null,
+    ScanProgress? LastScan = null);

@@ -397,7 +397,16 @@ internal sealed partial class IntelService : IAlertSink, IFileIntelligence
         // delivered instead of the quota being spent again on the same hash after the restart.
         using var request = new CancellationTokenSource();
         await using var stopping = cancellationToken.Register(() => request.CancelAfter(StopGrace));
-        var outcome = await _client.GetFileReportAsync(hash, request.Token);
+        LookupOutcome outcome;
+        try
+        {
+            outcome = await _client.GetFileReportAsync(hash, request.Token);
+        }
+        finally
+        {
+            SharedAnswered();
+        }
+
         now = _time.GetUtcNow();
         if (outcome is not LookupOutcome.Verdict)
         {
@@ -485,6 +494,19 @@ internal sealed partial class IntelService : IAlertSink, IFileIntelligence
     }
 
     // Best effort: a claim left behind ends with its lease.
+    // The shared quota's slot of the request just made counts from now (after VirusTotal saw it); a database that
+    // cannot be reached leaves it counting as in flight, the safe side.
+    private void SharedAnswered()
+    {
+        try
+        {
+            Shared?.Answered(KeyId);
+        }
+        catch (Core.VigilException)
+        {
+        }
+    }
+
     private void ReleaseClaim(string hash)
     {
         try

@@ -217,6 +217,41 @@ internal sealed class IntelStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Every hash (lookup key, SHA-256, MD5, lower case) of a verdict not expired at <paramref name="now"/>, when there
+    /// are at most <paramref name="limit"/> such verdicts; null when there are more (then each hash is asked).
+    /// </summary>
+    public HashSet<string>? StoredHashes(DateTimeOffset now, int limit)
+    {
+        lock (_lock)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT lookup_hash, sha256, md5 FROM verdicts WHERE expires_ms > $now LIMIT $limit";
+            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$limit", limit + 1L);
+            using var reader = command.ExecuteReader();
+            var hashes = new HashSet<string>(StringComparer.Ordinal);
+            var rows = 0;
+            while (reader.Read())
+            {
+                if (++rows > limit)
+                {
+                    return null;
+                }
+
+                for (var column = 0; column < 3; column++)
+                {
+                    if (!reader.IsDBNull(column))
+                    {
+                        hashes.Add(reader.GetString(column).ToLowerInvariant());
+                    }
+                }
+            }
+
+            return hashes;
+        }
+    }
+
     /// <summary>A verdict for this hash (SHA-256 or MD5) that has not expired at <paramref name="now"/>.</summary>
     public (FileVerdict Verdict, DateTimeOffset Expires)? TryGetVerdict(string hash, DateTimeOffset now)
     {

@@ -12,6 +12,19 @@ internal sealed class VerdictCache(IntelStore store, IntelOptions options, TimeP
     private const int MemoryLimit = 100_000;
     private readonly ConcurrentDictionary<string, (FileVerdict Verdict, DateTimeOffset Expires)> _memory = new(StringComparer.OrdinalIgnoreCase);
 
+    // The hashes SQLite held at the snapshot (a one-shot scan takes one): a hash not in it is not asked of SQLite.
+    private HashSet<string>? _stored;
+
+    /// <summary>
+    /// Takes a snapshot of the hashes SQLite holds (at most <paramref name="limit"/> verdicts), so that a hash it does
+    /// not hold costs no query; a verdict another process stores after this is not seen. False when there are more.
+    /// </summary>
+    public bool Snapshot(int limit)
+    {
+        _stored = store.StoredHashes(timeProvider.GetUtcNow(), limit);
+        return _stored is not null;
+    }
+
     public FileVerdict? TryGet(string hash)
     {
         var now = timeProvider.GetUtcNow();
@@ -26,6 +39,11 @@ internal sealed class VerdictCache(IntelStore store, IntelOptions options, TimeP
         }
 
         var key = hash.ToLowerInvariant();
+        if (_stored is { } snapshot && !snapshot.Contains(key))
+        {
+            return null;
+        }
+
         if (store.TryGetVerdict(key, now) is { } stored)
         {
             Remember(key, stored.Verdict, stored.Expires);

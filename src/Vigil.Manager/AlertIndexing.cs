@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Data.Common;
+using Microsoft.Extensions.Logging;
 using Vigil.Analysis;
 using Vigil.Analysis.Alerts;
 using Vigil.Web;
@@ -11,9 +12,9 @@ namespace Vigil.Manager;
 /// Puts each batch of durably written alerts into the alert index and onto the live feed, on a writer task of its own,
 /// so indexing never slows analysis or acknowledgements down unless the index falls a million alerts behind (then
 /// analysis waits for it: nothing is dropped). alerts.json is the record: an index failure (disk full, a damaged file)
-/// is reported once and the alerts stay in alerts.json.
+/// is logged once and the alerts stay in alerts.json.
 /// </summary>
-internal sealed class AlertIndexing(IAlertStore index, AlertFeed feed, TextWriter output) : IAsyncDisposable
+internal sealed class AlertIndexing(IAlertStore index, AlertFeed feed, ILogger logger) : IAsyncDisposable
 {
     private const long MaxBacklog = 1_000_000;
     private static readonly TimeSpan RetentionPeriod = TimeSpan.FromHours(1);
@@ -47,13 +48,13 @@ internal sealed class AlertIndexing(IAlertStore index, AlertFeed feed, TextWrite
     /// <summary>Alerts handed over and not yet indexed.</summary>
     public long Backlog => Interlocked.Read(ref _backlog);
 
-    public static AlertIndexing Open(string dataDirectory, TextWriter output, TimeProvider time) =>
-        Open(new AlertIndex(AlertIndex.PathUnder(dataDirectory), new AlertIndexOptions(), time), output, time);
+    public static AlertIndexing Open(string dataDirectory, ILogger logger, TimeProvider time) =>
+        Open(new AlertIndex(AlertIndex.PathUnder(dataDirectory), new AlertIndexOptions(), time), logger, time);
 
     /// <summary>Starts indexing into <paramref name="store"/> (the SQLite index, or one several managers share).</summary>
-    public static AlertIndexing Open(IAlertStore store, TextWriter output, TimeProvider time, bool runsRetention = true)
+    public static AlertIndexing Open(IAlertStore store, ILogger logger, TimeProvider time, bool runsRetention = true)
     {
-        var indexing = new AlertIndexing(store, new AlertFeed(), output) { _time = time };
+        var indexing = new AlertIndexing(store, new AlertFeed(), logger) { _time = time };
         indexing._writer = Task.Run(indexing.WriteAsync);
         if (runsRetention)
         {
@@ -175,7 +176,7 @@ internal sealed class AlertIndexing(IAlertStore index, AlertFeed feed, TextWrite
 
             if (from > committedEnd)
             {
-                output.WriteLine($"vigil: {alertsJson} ends at byte {committedEnd:N0}, before the {from:N0} the alert index had taken (the file was replaced?): indexing from its end on");
+                AlertIndexingLog.SourceReplaced(logger, alertsJson, committedEnd, from.Value);
                 index.SetSourceEnd(committedEnd);
                 return 0;
             }
@@ -189,7 +190,7 @@ internal sealed class AlertIndexing(IAlertStore index, AlertFeed feed, TextWrite
 
             if (committedEnd - start > 16 << 20)
             {
-                output.WriteLine($"vigil: indexing {(committedEnd - start) >> 20:N0} MiB of {alertsJson} that the alert index does not have yet (before analysis starts)");
+                AlertIndexingLog.CatchingUp(logger, (committedEnd - start) >> 20, alertsJson);
             }
 
             using var stream = new FileStream(alertsJson, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
@@ -233,12 +234,12 @@ internal sealed class AlertIndexing(IAlertStore index, AlertFeed feed, TextWrite
             indexed += AddToIndex(batch.Documents, position);
             if (indexed > 0)
             {
-                output.WriteLine($"vigil: indexed {indexed:N0} alerts from {alertsJson} that the alert index did not have yet");
+                AlertIndexingLog.CaughtUp(logger, indexed, alertsJson);
             }
         }
         catch (Exception ex) when (ex is DbException or IOException)
         {
-            output.WriteLine($"vigil: the alert index could not catch up with {alertsJson} ({ex.Message}); alerts.json has the alerts; the dashboard misses them");
+            AlertIndexingLog.CatchUpFailed(logger, alertsJson, ex.Message);
         }
 
         return indexed;
@@ -278,7 +279,7 @@ internal sealed class AlertIndexing(IAlertStore index, AlertFeed feed, TextWrite
                     if (!_failing)
                     {
                         _failing = true;
-                        await output.WriteLineAsync($"vigil: the alert store is unavailable ({ex.Message}); {alerts.Count} alerts wait for it (alerts.json has them)");
+                        AlertIndexingLog.StoreUnavailable(logger, ex.Message, alerts.Count);
                     }
 
                     try
@@ -297,13 +298,13 @@ internal sealed class AlertIndexing(IAlertStore index, AlertFeed feed, TextWrite
             if (_failing)
             {
                 _failing = false;
-                await output.WriteLineAsync("vigil: the alert index works again (alerts.json holds the alerts it missed)");
+                AlertIndexingLog.IndexBack(logger);
             }
         }
         catch (DbException ex) when (!_failing)
         {
             _failing = true;
-            await output.WriteLineAsync($"vigil: the alert index could not take {alerts.Count} alerts ({ex.Message}); alerts.json has them; the dashboard misses them");
+            AlertIndexingLog.BatchFailed(logger, alerts.Count, ex.Message);
         }
         catch (DbException)
         {
@@ -323,7 +324,7 @@ internal sealed class AlertIndexing(IAlertStore index, AlertFeed feed, TextWrite
                 }
                 catch (DbException ex)
                 {
-                    await output.WriteLineAsync($"vigil: alert index retention failed: {ex.Message}");
+                    AlertIndexingLog.RetentionFailed(logger, ex.Message);
                 }
 
                 await Task.Delay(RetentionPeriod, time, cancellationToken);
@@ -340,7 +341,7 @@ internal sealed class AlertIndexing(IAlertStore index, AlertFeed feed, TextWrite
         _batches.Writer.TryComplete();
         if (_writer is not null && await Task.WhenAny(_writer, Task.Delay(TimeSpan.FromSeconds(10), _time)) != _writer)
         {
-            await output.WriteLineAsync("vigil: the alert store did not take the last alerts within 10 s; the next start indexes them from alerts.json");
+            AlertIndexingLog.LastAlertsLeft(logger);
         }
 
         await _stopping.CancelAsync();

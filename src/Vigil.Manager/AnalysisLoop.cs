@@ -95,6 +95,9 @@ internal sealed class AnalysisLoop(
 
     public const int MaxBatch = BatchSize;
 
+    /// <summary>Where the agents' scan_progress messages are noted (the manager's status page), if anywhere.</summary>
+    public AgentScans? AgentScans { get; init; }
+
     /// <summary>Alerts written so far.</summary>
     public long AlertCount => Interlocked.Read(ref _alertCount);
 
@@ -123,6 +126,8 @@ internal sealed class AnalysisLoop(
                     {
                         continue;
                     }
+
+                    AgentScans?.Observe(item.Message);
 
                     var result = guard.Process(item.Message, item.Sequence);
                     try

@@ -37,7 +37,13 @@ internal sealed class HostOperations(
     /// <summary>What the host itself covers (its own FIM and disk), when it has any.</summary>
     public Func<HostCoverage>? LocalCoverage { get; init; }
 
-    /// <summary>The host's own coverage, live; then each agent's limits as its alerts of the last day reported them.</summary>
+    /// <summary>The agents' scans as they reported them to this manager (null: not tracked here).</summary>
+    public AgentScans? AgentScans { get; init; }
+
+    /// <summary>
+    /// The host's own coverage, live; then each agent's limits as its alerts of the last day reported them, and its
+    /// scans as it reported them to this manager.
+    /// </summary>
     public IReadOnlyList<HostCoverage> Coverage()
     {
         List<HostCoverage> hosts = LocalCoverage is null ? [] : [LocalCoverage()];
@@ -46,7 +52,7 @@ internal sealed class HostOperations(
             hosts.AddRange(StatusApi.FromAlerts(index, time.GetUtcNow(), TimeSpan.FromDays(1), hosts.Select(h => h.AgentId).ToHashSet(StringComparer.Ordinal)));
         }
 
-        return hosts;
+        return AgentScans?.AddTo(hosts) ?? hosts;
     }
 
     public IReadOnlyList<DeadLetter> DeadLetters(int limit, long? beforeId) => DeadLetterStore?.Invoke()?.List(limit, beforeId) ?? [];

@@ -8,8 +8,10 @@ using Vigil.Core.Configuration;
 using Vigil.Core.Diagnostics;
 using Vigil.Core.Events;
 using Vigil.Hosting;
+using Vigil.Manager.Routing;
 using Vigil.Response.Execd;
 using Vigil.Storage.Postgres;
+using Vigil.Storage.Postgres.Responses;
 using Vigil.Transport;
 using Vigil.Transport.Agent;
 using Vigil.Transport.Channel;
@@ -64,6 +66,8 @@ internal sealed class ManagerHost(
     private IAgentDirectory? _directory;
     private PostgresAgentDirectory? _sharedAgents;
     private PostgresSharedIntel? _sharedIntel;
+    private PostgresResponseRouting? _routing;
+    private ResponseRouter? _router;
     private CertificateAuthority? _authority;
     private ManagerTransport? _transport;
     private ExecDaemon? _execd;
@@ -93,6 +97,9 @@ internal sealed class ManagerHost(
 
     /// <summary>The stages /api/health and the systemd watchdog report on.</summary>
     public StageMonitor Stages { get; } = new(time);
+
+    /// <summary>The agents' full scans as they report them (for /api/status).</summary>
+    public AgentScans AgentScans { get; } = new(time);
 
     /// <summary>Events a stage could not handle (null before <see cref="StartAsync"/>).</summary>
     public DeadLetterStore? DeadLetters => _deadLetters;
@@ -167,7 +174,10 @@ internal sealed class ManagerHost(
         _execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
         var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time) { Position = new QueueTailPosition(_local, "arlog") };
         tailer.Anchor(); // before the loop carries out responses queued before a crash
-        _loop = new AnalysisLoop(guard, writer, _intel, _execd, _responses, Indexing, Stages.Register("index"), new RegistryCommit(this, writer.Ends), _stopping.Token);
+        _loop = new AnalysisLoop(guard, writer, _intel, _execd, _responses, Indexing, Stages.Register("index"), new RegistryCommit(this, writer.Ends), _stopping.Token)
+        {
+            AgentScans = AgentScans,
+        };
         _analysis = Task.Run(() => _loop.RunAsync(_stopping.Token), CancellationToken.None);
         var pumpLoop = PumpLocalAsync(_stopping.Token);
         var execdLoop = _execd.RunTimeoutLoopAsync(_stopping.Token);
@@ -179,7 +189,17 @@ internal sealed class ManagerHost(
         Stages.Watch("ar-log-tailer", tailerLoop, _stopping.Token);
         Stages.Watch("response-expiry", expiryLoop, _stopping.Token);
         var (_, diskLoop) = DiskWatch.Start(config, paths.Data, (message, token) => InjectAsync(message.Message, token), output, time, _stopping.Token);
-        _background = Task.WhenAll(pumpLoop, execdLoop, tailerLoop, expiryLoop, diskLoop);
+        var routingLoop = Task.CompletedTask;
+        if (Shared is { } sharedRouting)
+        {
+            // Active responses for agents on other managers go through the shared database (see ResponseRouter).
+            _routing = new PostgresResponseRouting(sharedRouting.Database, sharedRouting.ManagerName, loggers.CreateLogger("Vigil.Storage.Postgres"), agent => _router?.Notified(agent));
+            _router = new ResponseRouter(_routing, _registry, () => _transport?.Sessions, InjectAsync, ResponseDeadline, _logger, time);
+            routingLoop = Task.Run(() => _router.RunAsync(_stopping.Token), CancellationToken.None);
+            Stages.Watch("response-routing", routingLoop, _stopping.Token);
+        }
+
+        _background = Task.WhenAll(pumpLoop, execdLoop, tailerLoop, expiryLoop, diskLoop, routingLoop);
         _transport = await ManagerTransport.StartAsync(transportOptions, _authority, _directory, this, loggers, time, cancellationToken);
         await output.WriteLineAsync($"vigil: manager on {config.SourcePath} ({rules.Rules.Count} rules)");
         await output.WriteLineAsync($"vigil: agents on {transportOptions.ListenAddress}:{transportOptions.AgentPort} (mutual TLS), enrollment on {transportOptions.ListenAddress}:{transportOptions.EnrollmentPort}");
@@ -203,6 +223,8 @@ internal sealed class ManagerHost(
             Send(session, response);
         }
 
+        // Its lease, and what other managers routed to it (sent by the routing loop: the database may be slow).
+        _router?.Connected(session);
         if (_sharedAgents is not null)
         {
             // The agent may come from another manager: what that one acknowledged is done here too.
@@ -213,21 +235,27 @@ internal sealed class ManagerHost(
         return _committed.GetValueOrDefault(session.Id);
     }
 
-    public ValueTask OnResponseDoneAsync(AgentSession session, ulong id, CancellationToken cancellationToken)
+    public ValueTask OnResponseDoneAsync(AgentSession session, ulong id, string origin, CancellationToken cancellationToken)
     {
-        if (_registry!.CompleteResponse(session.Id, id))
+        var own = origin.Length == 0 || origin == Shared?.ManagerName;
+        if (own && _registry!.CompleteResponse(session.Id, id))
         {
             ManagerLog.ResponseDone(_logger, id, session.Id);
         }
 
+        // A response routed through the shared database (another manager's, or this one's handed off earlier).
+        _router?.Done(session.Id, own ? Shared!.ManagerName : origin, id);
         return ValueTask.CompletedTask;
     }
 
     public ValueTask OnEventAsync(AgentSession session, ulong sequence, EventMessage message, CancellationToken cancellationToken) =>
         _events.Writer.WriteAsync(new ManagerEvent(message, session, sequence), cancellationToken);
 
-    public ValueTask OnDisconnectedAsync(AgentSession session, CancellationToken cancellationToken) =>
-        InjectAsync($"vigil: Agent disconnected: {session.Id} ({session.Identity.Name})", cancellationToken);
+    public ValueTask OnDisconnectedAsync(AgentSession session, CancellationToken cancellationToken)
+    {
+        _router?.Disconnected(session.Id);
+        return InjectAsync($"vigil: Agent disconnected: {session.Id} ({session.Identity.Name})", cancellationToken);
+    }
 
     // A connection notice is an event like an agent's: it waits for room in the queue rather than being dropped when
     // the queue is full. Only a stopping manager (or a connection torn down meanwhile) goes without it.
@@ -383,6 +411,7 @@ internal sealed class ManagerHost(
             else
             {
                 ManagerLog.ResponseQueued(host._logger, response.Name, response.AgentId, response.Deadline);
+                host._router?.HandOffSoon(); // the agent may be on another manager
             }
         }
 
@@ -551,6 +580,11 @@ internal sealed class ManagerHost(
         if (_sharedIntel is not null)
         {
             await _sharedIntel.DisposeAsync();
+        }
+
+        if (_routing is not null)
+        {
+            await _routing.DisposeAsync();
         }
 
         _local?.Dispose();

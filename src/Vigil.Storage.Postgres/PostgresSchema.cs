@@ -131,6 +131,29 @@ internal static class PostgresSchema
             json_end bigint NOT NULL,
             updated_at timestamptz NOT NULL DEFAULT now());
         """,
+
+        // 4: active-response routing: the lease each agent holds on the manager it is connected to (renewed while it
+        //    is connected, released when it goes), and the responses waiting for an agent connected to another manager
+        //    (or to none), keyed by the manager that decided them and its outbox id, as the agent dedupes them.
+        """
+        CREATE TABLE agent_leases(
+            agent_id text PRIMARY KEY,
+            manager text NOT NULL,
+            expires_at timestamptz NOT NULL,
+            taken_at timestamptz NOT NULL DEFAULT now());
+        CREATE TABLE routed_responses(
+            origin text NOT NULL,
+            id bigint NOT NULL,
+            agent_id text NOT NULL,
+            name text NOT NULL,
+            json text NOT NULL,
+            deadline timestamptz,
+            routed_at timestamptz NOT NULL DEFAULT now(),
+            sent_by text,
+            sent_at timestamptz,
+            PRIMARY KEY (origin, id));
+        CREATE INDEX routed_responses_agent ON routed_responses(agent_id);
+        """,
     ];
 
     public static int LatestVersion => Migrations.Count;

@@ -19,9 +19,12 @@ internal sealed class PostgresSharedIntel : ISharedIntel, IAsyncDisposable
 {
     public const string Channel = "vigil_verdicts";
 
-    // The emulator (and VirusTotal) see a request a little after it is granted: a minute of 61 seconds keeps the
-    // fifth request of a 4/min key out of the first one's minute as they see it.
+    // A request's slot counts from its answer, not from the grant: VirusTotal sees it somewhere in between (a busy
+    // host, a TLS handshake), so a slot granted is "in flight" (its time is the grant plus InFlight, in the future)
+    // until Answered moves it to the moment the answer came; a manager that dies mid-request leaves its slot to
+    // count until then. A minute of 61 seconds leaves a margin for the clocks.
     private const string Minute = "61 seconds";
+    private const string InFlight = "5 minutes";
 
     private readonly PostgresDatabase _database;
     private readonly string _managerName;
@@ -156,14 +159,16 @@ internal sealed class PostgresSharedIntel : ISharedIntel, IAsyncDisposable
             reader.Read();
             if (reader.GetInt64(0) >= perMinute)
             {
-                return (reader.GetFieldValue<DateTimeOffset>(1).AddSeconds(61), QuotaKind.Minute);
+                // The oldest slot leaves the minute 61 s after its answer; one still in flight: look again soon.
+                var oldest = reader.GetFieldValue<DateTimeOffset>(1);
+                return (oldest <= now ? oldest.AddSeconds(61) : now.AddSeconds(1), QuotaKind.Minute);
             }
         }
 
         foreach (var sql in new[]
         {
             $"DELETE FROM vt_requests WHERE key_id = $1 AND sent_at <= $2 - interval '{Minute}'",
-            "INSERT INTO vt_requests(key_id, sent_at, manager) VALUES ($1, $2, $3)",
+            $"INSERT INTO vt_requests(key_id, sent_at, manager) VALUES ($1, $2 + interval '{InFlight}', $3)",
             "INSERT INTO vt_quota(key_id, window_kind, window_start, used) VALUES ($1, 'day', $2, 1) ON CONFLICT (key_id, window_kind, window_start) DO UPDATE SET used = vt_quota.used + 1",
         })
         {
@@ -180,6 +185,21 @@ internal sealed class PostgresSharedIntel : ISharedIntel, IAsyncDisposable
 
         transaction.Commit();
         return null;
+    });
+
+    public void Answered(string keyId) => Run(() =>
+    {
+        using var connection = _database.Source.OpenConnection();
+        using var command = new NpgsqlCommand(
+            """
+            UPDATE vt_requests SET sent_at = clock_timestamp()
+            WHERE ctid = (SELECT ctid FROM vt_requests WHERE key_id = $1 AND manager = $2 AND sent_at > clock_timestamp()
+                          ORDER BY sent_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+            """,
+            connection);
+        command.Parameters.Add(PostgresAgentDirectory.Text(keyId));
+        command.Parameters.Add(PostgresAgentDirectory.Text(_managerName));
+        return command.ExecuteNonQuery();
     });
 
     /// <summary>The key's id in the database: never the key itself.</summary>

@@ -93,6 +93,12 @@ public sealed partial class CoverageStatusTests
             Directory.CreateDirectory(Path.Combine(web1.Watched, $"dir-{d}"));
         }
 
+        var filesOf2 = Directory.EnumerateFiles(web2.Watched, "*", SearchOption.AllDirectories).Count() + 3;
+        for (var f = 0; f < 3; f++)
+        {
+            File.WriteAllText(Path.Combine(web2.Watched, $"file-{f}.txt"), $"file {f}\n");
+        }
+
         await using var agent1 = TransportFixture.StartAgent(web1);
         await using var agent2 = TransportFixture.StartAgent(web2);
         await agent1.WaitForOutputAsync("Connected to the manager", s_flow);
@@ -111,8 +117,17 @@ public sealed partial class CoverageStatusTests
         Assert.Contains(web1.Watched, limits["inotify_watches"].GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Equal(JsonValueKind.String, limits["disk"].GetProperty("since").ValueKind);
 
-        // The agent without limits is not listed; the manager's own data directory is, as 000.
-        Assert.Null(Host(status, "002"));
+        // Each agent's first scan, as it reported it to the manager: its figures once it ended; the agent without
+        // limits has none. The manager's own data directory is listed as 000.
+        var scanned = await WaitForStatusAsync(client, manager, hosts => Host(hosts, "002") is { } h && h.GetProperty("lastScan").ValueKind == JsonValueKind.Object);
+        var second = Host(scanned, "002")!.Value;
+        Assert.Empty(Kinds(second));
+        Assert.True(second.GetProperty("lastScan").GetProperty("first").GetBoolean());
+        Assert.Equal(filesOf2, second.GetProperty("lastScan").GetProperty("files").GetInt64());
+        Assert.Equal(JsonValueKind.Null, second.GetProperty("scan").ValueKind);
+        var firstAgent = await WaitForStatusAsync(client, manager, hosts => Host(hosts, "001") is { } h && h.GetProperty("lastScan").ValueKind == JsonValueKind.Object);
+        Assert.True(Host(firstAgent, "001")!.Value.GetProperty("lastScan").GetProperty("files").GetInt64() >= 0);
+        Assert.True(Kinds(Host(firstAgent, "001")).IsSupersetOf(["inotify_watches", "disk"]));
         Assert.Contains("vigil: WARNING: Low disk space for ", manager.Output, StringComparison.Ordinal);
         var own = await WaitForStatusAsync(client, manager, hosts => Kinds(Host(hosts, "000")).Contains("disk"));
         Assert.Contains($"Low disk space for {fixture.ManagerData}", Limits(Host(own, "000"))["disk"].GetProperty("message").GetString(), StringComparison.Ordinal);

@@ -38,7 +38,7 @@ public sealed class AlertIndexingTests : IDisposable
         return (alerts, ends);
     }
 
-    private AlertIndexing Open() => AlertIndexing.Open(_temp.Combine("data"), _output, TimeProvider.System);
+    private AlertIndexing Open() => AlertIndexing.Open(_temp.Combine("data"), new WriterLogger(_output), TimeProvider.System);
 
     [Fact]
     public async Task CatchUp_IndexBehindAlertsJson_IndexesTheRestOnce()
@@ -109,7 +109,7 @@ public sealed class AlertIndexingTests : IDisposable
         var time = new FakeTimeProvider(T0);
         // The store refuses the first batch (unreachable) until the stop gives it up, then is back for the next one.
         var store = new RefusingStore(new AlertIndex(AlertIndex.PathUnder(_temp.Combine("data")), new AlertIndexOptions(), TimeProvider.System), refused: alerts[0]);
-        var indexing = AlertIndexing.Open(store, _output, time, runsRetention: false);
+        var indexing = AlertIndexing.Open(store, new WriterLogger(_output), time, runsRetention: false);
         Assert.Equal(0, indexing.CatchUp(AlertsJson, 0));
         await indexing.AddAsync(Batch(alerts[..5]), ends[4], CancellationToken.None);
         await WaitAsync(() => store.Refusals > 0);

@@ -38,6 +38,28 @@ public sealed class PostgresSharedIntelTests(PostgresFixture fixture) : IClassFi
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task TryAcquire_ASlotCountsFromItsAnswer_NotFromItsGrant()
+    {
+        var name = await fixture.Server.CreateDatabaseAsync();
+        await using var database = PostgresDatabase.Open(fixture.Server.Url(name), fixture.Server.Password);
+        await database.MigrateAsync(CancellationToken.None);
+        await using var intel = new PostgresSharedIntel(database, "m0", NullLogger.Instance);
+
+        var granted = TimeProvider.System.GetUtcNow();
+        Assert.Null(intel.TryAcquire("key-4", 1, 500));
+        var inFlight = intel.TryAcquire("key-4", 1, 500);
+        Assert.Equal(QuotaKind.Minute, inFlight!.Value.Kind);
+        Assert.True(inFlight.Value.Until < granted.AddSeconds(10), $"in flight: look again soon, not at {inFlight.Value.Until:O}");
+
+        await Task.Delay(TimeSpan.FromSeconds(2)); // the request takes 2 s to be answered (a busy host, a TLS handshake)
+        intel.Answered("key-4");
+
+        var answered = intel.TryAcquire("key-4", 1, 500);
+        Assert.Equal(QuotaKind.Minute, answered!.Value.Kind);
+        Assert.True(answered.Value.Until >= granted.AddSeconds(62), $"61 s from the answer, not from the grant: {answered.Value.Until:O} for a grant at {granted:O}");
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task TryClaim_HeldByOne_RefusedToOthersUntilTheVerdictIsStoredAndPushed()
     {
         var name = await fixture.Server.CreateDatabaseAsync();

@@ -176,7 +176,7 @@ internal sealed class ManagerThroughputScenario : IScenario
         return (long)command.ExecuteScalar()!;
     }
 
-    private static string FimEvent(int agent, int i) =>
+    internal static string FimEvent(int agent, int i) =>
         """{"type":"event","data":{"path":"/srv/bench/a""" + agent.ToString("D3", CultureInfo.InvariantCulture) + "/file-" + i.ToString("D6", CultureInfo.InvariantCulture)
         + """.txt","version":2.0,"mode":"realtime","type":"added","timestamp":1700000000,"attributes":{"type":"file","size":68,"perm":"rw-r--r--","uid":"0","gid":"0","user_name":"root","group_name":"root","inode":"1704505","mtime":1700000000,"hash_md5":""" + "\"" + Eicar.Md5
         + "\",\"hash_sha1\":\"" + Eicar.Sha1 + "\",\"hash_sha256\":\"" + Eicar.Sha256 + "\"}}}";
@@ -267,7 +267,7 @@ internal sealed class ManagerThroughputScenario : IScenario
     }
 
     /// <summary>One simulated agent: the agent's wire protocol on its own mutual-TLS connection, without its durable queue.</summary>
-    private sealed class AgentStream : IAsyncDisposable
+    internal sealed class AgentStream : IAsyncDisposable
     {
         private readonly SocketsHttpHandler _handler;
         private readonly GrpcChannel _channel;
@@ -299,7 +299,7 @@ internal sealed class ManagerThroughputScenario : IScenario
             var handler = credentials.CreateHandler();
             var channel = GrpcChannel.ForAddress($"https://{credentials.Manager}", new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = false });
             var call = new AgentChannel.AgentChannelClient(channel).Connect();
-            await call.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello { Version = "bench" } });
+            await call.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello { Version = VigilVersion.Current } });
             if (!await call.ResponseStream.MoveNext(CancellationToken.None))
             {
                 throw new InvalidOperationException("the manager closed the stream");

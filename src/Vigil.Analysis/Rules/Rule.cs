@@ -27,74 +27,60 @@ internal sealed record ListCondition(string Field, CdbLookup Lookup, Pattern? Ch
 /// <summary>One context constraint of a frequency rule: same_X, not_same_X / different_X.</summary>
 internal sealed record ContextConstraint(string Field, bool MustBeSame);
 
-/// <summary>A loaded rule: its attributes, conditions, place in the tree, and run-time counters.</summary>
-internal sealed class Rule
+/// <summary>
+/// A loaded rule: its <see cref="RuleDefinition"/> (copied into get-only properties, so the engine reads them without
+/// an indirection), its place in the tree, what the rule set works out for it, and its run-time counters.
+/// </summary>
+internal sealed class Rule(RuleDefinition definition)
 {
-    public required int Id { get; init; }
-    public required int Level { get; set; }
-    public required string Description { get; set; }
-    public required SourceLocation Source { get; set; }
+    public RuleDefinition Definition { get; } = definition;
 
-    /// <summary>The full group string: the file's <c>&lt;group name&gt;</c> followed by the rule's <c>&lt;group&gt;</c>.</summary>
-    public string GroupString { get; set; } = "";
-
-    /// <summary>The group string split on commas, empty entries dropped.</summary>
-    public IReadOnlyList<string> Groups { get; set; } = [];
-
-    public int? Frequency { get; set; }
-    public int Timeframe { get; set; } = 360;
-    public int Ignore { get; set; }
-    public bool NoAlert { get; set; }
-    public bool IsLowAccuracy { get; set; }
-    public RuleOptions Options { get; set; }
-    public IReadOnlyList<string> MitreIds { get; set; } = [];
-    public IReadOnlyList<string> Info { get; set; } = [];
-    public IReadOnlyList<string> Cve { get; set; } = [];
-    public DescriptionTemplate DescriptionTemplate { get; set; } = DescriptionTemplate.Empty;
+    public int Id { get; } = definition.Id;
+    public int Level { get; } = definition.Level;
+    public string Description { get; } = definition.Description;
+    public SourceLocation Source { get; } = definition.Source;
+    public string GroupString { get; } = definition.GroupString;
+    public IReadOnlyList<string> Groups { get; } = definition.Groups;
+    public int? Frequency { get; } = definition.Frequency;
+    public int Timeframe { get; } = definition.Timeframe;
+    public int Ignore { get; } = definition.Ignore;
+    public bool NoAlert { get; } = definition.NoAlert;
+    public bool IsLowAccuracy { get; } = definition.IsLowAccuracy;
+    public RuleOptions Options { get; } = definition.Options;
+    public IReadOnlyList<string> MitreIds { get; } = definition.MitreIds;
+    public IReadOnlyList<string> Info { get; } = definition.Info;
+    public IReadOnlyList<string> Cve { get; } = definition.Cve;
+    public DescriptionTemplate DescriptionTemplate { get; } = definition.DescriptionTemplate;
 
     // Conditions, checked in Wazuh's order (spec §3.4).
-    public string? DecodedAs { get; set; }
-    public string? Category { get; set; }
-    public Pattern? Match { get; set; }
-    public Pattern? Regex { get; set; }
-    public string? Action { get; set; }
-    public bool IsActionNegated { get; set; }
-
-    /// <summary>Static-field conditions (user, url, id, location, …) as (field, pattern), in load order.</summary>
-    public IReadOnlyList<FieldCondition> StaticConditions { get; set; } = [];
-
-    public IReadOnlyList<FieldCondition> Fields { get; set; } = [];
-    public IpCondition? SrcIp { get; set; }
-    public IpCondition? DstIp { get; set; }
-    public IReadOnlyList<ListCondition> Lists { get; set; } = [];
+    public string? DecodedAs { get; } = definition.DecodedAs;
+    public string? Category { get; } = definition.Category;
+    public Pattern? Match { get; } = definition.Match;
+    public Pattern? Regex { get; } = definition.Regex;
+    public string? Action { get; } = definition.Action;
+    public bool IsActionNegated { get; } = definition.IsActionNegated;
+    public IReadOnlyList<FieldCondition> StaticConditions { get; } = definition.StaticConditions;
+    public IReadOnlyList<FieldCondition> Fields { get; } = definition.Fields;
+    public IpCondition? SrcIp { get; } = definition.SrcIp;
+    public IpCondition? DstIp { get; } = definition.DstIp;
+    public IReadOnlyList<ListCondition> Lists { get; } = definition.Lists;
 
     // Tree.
-    public IReadOnlyList<int> IfSids { get; set; } = [];
-    public IReadOnlyList<string> IfGroups { get; set; } = [];
-    public int? IfLevel { get; set; }
-    public IReadOnlyList<int> IfMatchedSids { get; set; } = [];
-    public string? IfMatchedGroup { get; set; }
-    public IReadOnlyList<ContextConstraint> ContextConstraints { get; set; } = [];
-    public bool IsGlobalFrequency { get; set; }
+    public IReadOnlyList<int> IfSids { get; } = definition.IfSids;
+    public IReadOnlyList<string> IfGroups { get; } = definition.IfGroups;
+    public int? IfLevel { get; } = definition.IfLevel;
+    public IReadOnlyList<int> IfMatchedSids { get; } = definition.IfMatchedSids;
+    public string? IfMatchedGroup { get; } = definition.IfMatchedGroup;
+    public IReadOnlyList<ContextConstraint> ContextConstraints { get; } = definition.ContextConstraints;
+    public bool IsGlobalFrequency { get; } = definition.IsGlobalFrequency;
     public List<Rule> Children { get; } = [];
-
-    /// <summary><c>&lt;time&gt;</c>: the local "HH:MM" range, inclusive, and whether the rule matches outside it instead.</summary>
-    public (string From, string To, bool IsOutside)? DayTime { get; set; }
-
-    /// <summary><c>&lt;weekday&gt;</c>: the days (0 = Sunday) the rule matches on.</summary>
-    public bool[]? WeekDays { get; set; }
-
-    /// <summary><c>&lt;ignore&gt;</c>: the fields whose values, once this rule fires, are recorded for check_if_ignored.</summary>
-    public IReadOnlyList<string> IgnoreFields { get; set; } = [];
-
-    /// <summary><c>&lt;check_if_ignored&gt;</c>: the fields whose recorded values silence this rule.</summary>
-    public IReadOnlyList<string> CheckIgnoredFields { get; set; } = [];
-
-    /// <summary><c>&lt;check_diff&gt;</c>: matches only when the log differs from the last one this rule saw from the same host.</summary>
-    public bool IsCheckDiff { get; set; }
-
-    /// <summary><c>&lt;if_fts&gt;</c>: matches only the first time the decoder's fts fields take these values.</summary>
-    public bool IsFirstTimeSeen { get; set; }
+    public (string From, string To, bool IsOutside)? DayTime { get; } = definition.DayTime;
+    public bool[]? WeekDays { get; } = definition.WeekDays;
+    public IReadOnlyList<string> IgnoreFields { get; } = definition.IgnoreFields;
+    public IReadOnlyList<string> CheckIgnoredFields { get; } = definition.CheckIgnoredFields;
+    public bool IsCheckDiff { get; } = definition.IsCheckDiff;
+    public bool IsFirstTimeSeen { get; } = definition.IsFirstTimeSeen;
+    public bool IsContextRule { get; } = definition.IsContextRule;
 
     /// <summary>Groups, compliance arrays and MITRE names as alerts print them, worked out at load.</summary>
     public RuleOutput? Output { get; set; }
@@ -111,8 +97,6 @@ internal sealed class Rule
     // Run time.
     public long FiredTimes;
     public DateTimeOffset? IgnoredSince { get; set; }
-
-    public bool IsContextRule => IfMatchedSids.Count > 0 || IfMatchedGroup is not null;
 
     /// <summary>Wazuh's sibling sort key: level × 100, level 0 as 99 × 100 (tried first), accuracy 0 without the × 100.</summary>
     public int SortLevel => (Level == 0 ? 99 : Level) * (IsLowAccuracy ? 1 : 100);

@@ -100,7 +100,7 @@ internal sealed class RuleSet
         }
 
         var reader = new RuleFileReader(decoders, mitre, ResolveList, diagnostics);
-        var rules = new List<Rule>();
+        var rules = new List<RuleDefinition>();
         foreach (var file in ruleFiles)
         {
             // A device, FIFO or huge file (a <rule_include> of /dev/zero) is refused at once, not read forever.
@@ -113,47 +113,46 @@ internal sealed class RuleSet
             rules.AddRange(reader.ReadText(text, file));
         }
 
-        var set = Build(rules, reader.Overwrites, mitre, config.ActiveResponses, diagnostics, reader.Refused);
+        var set = Build(rules, mitre, config.ActiveResponses, diagnostics, reader.Refused);
         set.Decoders = decoders;
         return set;
     }
 
     /// <summary>Builds the tree from rules in load order; applies overwrite, checks ids and parents, binds active responses.</summary>
-    public static RuleSet Build(IEnumerable<Rule> loaded, IReadOnlyDictionary<Rule, bool> overwrites, MitreCatalog mitre,
+    public static RuleSet Build(IEnumerable<RuleDefinition> loaded, MitreCatalog mitre,
         IReadOnlyList<ActiveResponseOptions> activeResponses, DiagnosticBag diagnostics, Dictionary<int, string>? refused = null)
     {
         refused ??= [];
         var ordered = new List<Rule>();
         var byId = new Dictionary<int, Rule>();
-        foreach (var rule in loaded)
+        foreach (var definition in loaded)
         {
-            if (byId.TryGetValue(rule.Id, out var existing))
+            if (byId.TryGetValue(definition.Id, out var existing))
             {
-                if (overwrites.GetValueOrDefault(rule))
+                if (definition.IsOverwrite)
                 {
                     // overwrite="yes" replaces everything but the rule's place in the tree (spec §3.2).
-                    rule.IfSids = existing.IfSids;
-                    rule.IfGroups = existing.IfGroups;
-                    rule.IfLevel = existing.IfLevel;
+                    var rule = new Rule(definition with { IfSids = existing.IfSids, IfGroups = existing.IfGroups, IfLevel = existing.IfLevel });
                     ordered[ordered.IndexOf(existing)] = rule;
                     byId[rule.Id] = rule;
                 }
                 else
                 {
-                    diagnostics.Error(rule.Source.File, rule.Source.Line,
-                        $"duplicate rule id {rule.Id} (first defined at {existing.Source}); use overwrite=\"yes\" to replace it");
+                    diagnostics.Error(definition.Source.File, definition.Source.Line,
+                        $"duplicate rule id {definition.Id} (first defined at {existing.Source}); use overwrite=\"yes\" to replace it");
                 }
 
                 continue;
             }
 
-            if (overwrites.GetValueOrDefault(rule))
+            if (definition.IsOverwrite)
             {
-                diagnostics.Warning(rule.Source.File, rule.Source.Line, $"rule {rule.Id} has overwrite=\"yes\" but no earlier rule has that id");
+                diagnostics.Warning(definition.Source.File, definition.Source.Line, $"rule {definition.Id} has overwrite=\"yes\" but no earlier rule has that id");
             }
 
-            ordered.Add(rule);
-            byId[rule.Id] = rule;
+            var added = new Rule(definition);
+            ordered.Add(added);
+            byId[definition.Id] = added;
         }
 
         var topLevel = new List<Rule>();

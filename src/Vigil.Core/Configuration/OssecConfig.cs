@@ -36,6 +36,9 @@ public sealed record OssecConfig
     /// <summary>Vigil's <c>&lt;prevention&gt;</c> block: deadlines and policy of on-access prevention (docs/prevention.md).</summary>
     public Prevention.PreventionOptions Prevention { get; init; } = new();
 
+    /// <summary>The agent's <c>&lt;client&gt;</c> block: the managers it connects to, in order.</summary>
+    public ClientOptions Client { get; init; } = new();
+
     /// <summary>Resolves a path from the configuration: absolute paths stay, relative ones resolve against <see cref="Home"/>.</summary>
     public string ResolvePath(string path) =>
         System.IO.Path.IsPathRooted(path) ? path : System.IO.Path.GetFullPath(System.IO.Path.Combine(Home, path));

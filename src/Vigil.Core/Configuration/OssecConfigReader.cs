@@ -95,6 +95,9 @@ internal sealed class OssecConfigReader(ConfigContext context)
                 case "prevention":
                     config = config with { Prevention = PreventionReader.Read(context, block, config.Prevention) };
                     break;
+                case "client":
+                    config = config with { Client = ClientReader.Read(context, block, config.Client) };
+                    break;
                 default:
                     var name = block.Name.LocalName;
                     _unimplemented[name] = _unimplemented.TryGetValue(name, out var seen) ? (seen.First, seen.Count + 1) : (block, 1);

@@ -32,6 +32,16 @@ internal static class FimMessages
 
     public static EventMessage ScanEnd(long timestamp) => Syscheck($"{{\"type\":\"scan_end\",\"data\":{{\"timestamp\":{timestamp}}}}}");
 
+    /// <summary>
+    /// Vigil: how far a full scan has got (<c>done</c> false) or what it did (<c>done</c> true), for the manager's
+    /// status page; <c>expected</c> is the baseline's size before the scan (0: a first scan, size unknown). The
+    /// manager claims it like scan_start and scan_end and alerts nothing.
+    /// </summary>
+    public static EventMessage ScanProgress(long files, long bytes, TimeSpan elapsed, long expected, bool first, bool done) =>
+        Syscheck(string.Create(
+            System.Globalization.CultureInfo.InvariantCulture,
+            $"{{\"type\":\"scan_progress\",\"data\":{{\"files\":{files},\"bytes\":{bytes},\"elapsed_ms\":{(long)elapsed.TotalMilliseconds},\"expected\":{expected},\"first\":{(first ? "true" : "false")},\"done\":{(done ? "true" : "false")}}}}}"));
+
     public static EventMessage QueueOverflow() => Log(QueueOverflowText);
 
     public static EventMessage WatchesExhausted(IEnumerable<string> directories) =>

@@ -32,6 +32,9 @@ internal sealed class Scanner(PathScope scope, FileInspector inspector, Baseline
     private readonly Lock _current = new();
     private (long Files, long Bytes, long Started)? _running;
 
+    /// <summary>The last full scan that ended (its files, bytes and duration), or null before the first ends.</summary>
+    public ScanProgress? Last { get; private set; }
+
     /// <summary>The full scan under way (files and bytes since it started, how long it has run), or null.</summary>
     public ScanProgress? Current
     {
@@ -73,6 +76,11 @@ internal sealed class Scanner(PathScope scope, FileInspector inspector, Baseline
             {
                 lock (_current)
                 {
+                    if (_running is { } r)
+                    {
+                        Last = new ScanProgress(FilesScanned - r.Files, BytesScanned - r.Bytes, time.GetElapsedTime(r.Started));
+                    }
+
                     _running = null;
                 }
             }

@@ -17,6 +17,7 @@ namespace Vigil.Intel.Scanning;
 /// </summary>
 internal sealed class FileScanner
 {
+    private const int SnapshotLimit = 500_000;
     private readonly IntelOptions _options;
     private readonly LocalIntel _local;
     private readonly VerdictCache _cache;
@@ -32,6 +33,9 @@ internal sealed class FileScanner
         _options = options;
         _local = local;
         _cache = new VerdictCache(store, options, timeProvider);
+
+        // A scan is one pass over many files: the cache's hashes are read once, not asked file by file.
+        _cache.Snapshot(SnapshotLimit);
         _quota = new QuotaGate(store, options, timeProvider);
         _client = client;
         _time = timeProvider;

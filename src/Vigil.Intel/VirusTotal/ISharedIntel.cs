@@ -25,6 +25,12 @@ internal interface ISharedIntel
     /// </summary>
     public (DateTimeOffset Until, QuotaKind Kind)? TryAcquire(string keyId, int perMinute, int perDay);
 
+    /// <summary>
+    /// The request of a slot <see cref="TryAcquire"/> granted is over (answered, failed or timed out): its slot now
+    /// counts from this moment, which is after VirusTotal saw it. Until then it counts as in flight.
+    /// </summary>
+    public void Answered(string keyId);
+
     /// <summary>Completes when a verdict is stored by any manager after the call (a hint to look again).</summary>
     public Task VerdictStored { get; }
 }

@@ -258,7 +258,7 @@ internal sealed class AgentConnection(
         {
             try
             {
-                await write(new AgentMessage { ResponseDone = new ResponseDone { Id = response.Id } });
+                await write(new AgentMessage { ResponseDone = new ResponseDone { Id = response.Id, Origin = response.Origin } });
             }
             catch (Exception ex) when (ex is OperationCanceledException or RpcException or IOException or InvalidOperationException or ObjectDisposedException)
             {

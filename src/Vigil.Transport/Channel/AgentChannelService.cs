@@ -134,7 +134,7 @@ internal sealed class AgentChannelService(
 
                 break;
             case AgentMessage.BodyOneofCase.ResponseDone:
-                await context.Handler.OnResponseDoneAsync(session, message.ResponseDone.Id, token);
+                await context.Handler.OnResponseDoneAsync(session, message.ResponseDone.Id, message.ResponseDone.Origin, token);
                 break;
         }
     }

@@ -105,6 +105,6 @@ internal interface IAgentEventHandler
 
     public ValueTask OnDisconnectedAsync(AgentSession session, CancellationToken cancellationToken);
 
-    /// <summary>The agent carried out the active response with this outbox id.</summary>
-    public ValueTask OnResponseDoneAsync(AgentSession session, ulong id, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    /// <summary>The agent carried out the active response with this outbox id, queued by <paramref name="origin"/> (empty: this manager alone).</summary>
+    public ValueTask OnResponseDoneAsync(AgentSession session, ulong id, string origin, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }

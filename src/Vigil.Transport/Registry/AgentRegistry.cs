@@ -219,6 +219,16 @@ internal sealed class AgentRegistry : IAgentDirectory, IDisposable
         }
     }
 
+    /// <summary>Every response waiting in the outboxes of real agents (not the manager's own, 000, nor its lookups), oldest first.</summary>
+    public IReadOnlyList<OutboxResponse> PendingAgentResponses()
+    {
+        lock (_gate)
+        {
+            using var command = Command("SELECT id, agent_id, name, json, deadline_ms FROM outbox WHERE agent_id <> '000' AND agent_id NOT LIKE 'intel:%' ORDER BY id", null);
+            return ReadResponses(command);
+        }
+    }
+
     /// <summary>Forgets a response the agent carried out; false when it is not (or no longer) in that agent's outbox.</summary>
     public bool CompleteResponse(string agentId, ulong id)
     {

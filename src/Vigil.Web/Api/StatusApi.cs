@@ -30,8 +30,8 @@ internal sealed record LimitStatus(string Kind, string Message, string Setting, 
 
 /// <summary>
 /// What one host (agent) covers now. <c>Source</c>: <c>live</c> for the process serving the API (its FIM and data
-/// directory read directly), <c>alerts</c> for an agent (what its limit alerts 200200, 200201 and 200404 said; an
-/// agent's scan progress is not reported to the manager).
+/// directory read directly), <c>alerts</c> for an agent (what its limit alerts 200200, 200201 and 200404 said, and
+/// its scans as its scan_progress messages to this manager said). <c>LastScan</c>: the last full scan that ended.
 /// </summary>
 internal sealed record HostCoverage(
     string AgentId,
@@ -41,7 +41,8 @@ internal sealed record HostCoverage(
     IReadOnlyList<LimitStatus> Limits,
     long? BaselineEntries = null,
     int? Watches = null,
-    long? DiskFreeBytes = null);
+    long? DiskFreeBytes = null,
+    ScanStatus? LastScan = null);
 
 /// <summary>/api/status: every host's coverage, the one serving the API first.</summary>
 internal sealed record StatusResult(IReadOnlyList<HostCoverage> Hosts);
