@@ -253,9 +253,11 @@ internal sealed partial class EngineService : IFileIntelligence
         }
 
         // The retro-scan and a realtime scan can meet on one file (written while the baseline was walked): the one
-        // that comes second says nothing of the very same file (inode, change time and content) the other judged.
+        // that comes second says nothing of the very same file (inode, change time and content) the other judged,
+        // when the other said all it would say.
         var identity = Identity(stream, sha256);
-        if (identity is not null && _judgedVersion == _engine.Version && _judged.TryGetValue(identity, out var earlier) && earlier.IsRetro != isRetro)
+        if (identity is not null && _judgedVersion == _engine.Version && _judged.TryGetValue(identity, out var earlier) && earlier.IsRetro != isRetro
+            && SaidAll(earlier.IsRetro, earlier.Outcome))
         {
             return (earlier.Outcome, null);
         }
@@ -309,6 +311,11 @@ internal sealed partial class EngineService : IFileIntelligence
     private const int JudgedLimit = 16_384;
     private readonly Dictionary<string, (bool IsRetro, EngineOutcome Outcome)> _judged = new(StringComparer.Ordinal);
     private string? _judgedVersion;
+
+    // A realtime scan says every outcome but Clean; the retro-scan only a detection, so its "not scanned" (over the
+    // size limit) or its failure is still to be said by the realtime scan of the same file.
+    private static bool SaidAll(bool isRetro, EngineOutcome outcome) =>
+        !isRetro || outcome is EngineOutcome.Clean or EngineOutcome.Detected;
 
     private static string? Identity(FileStream stream, string sha256) =>
         LibC.FStat(stream.SafeFileHandle.Fd(), out var stat) == 0

@@ -168,6 +168,28 @@ public sealed class EngineServiceRetroScanTests : IAsyncLifetime
         Assert.Equal([true, false], _sink.Messages.Select(m => IsRetro(m.Message)));
     }
 
+    [Fact]
+    public async Task RetroThenRealtime_OversizedFile_RealtimeStillSaysItWasNotScanned()
+    {
+        // The walk says only detections: its "not scanned" for a file over the size limit is silent, so the realtime
+        // alert that follows for the same file must still say it (the walk meeting the newest file first is common).
+        _rules.WriteFile("dormant.yar", DormantRule);
+        var big = Write("big.php", "<?php // vigil-dormant-" + "payload ?>\n" + new string('#', 8192), 2026);
+        var service = Create(new ListCatalog([big]), new RetroScanOptions { Rate = 1000 }, maxFileSize: 4096);
+
+        await service.StepAsync(CancellationToken.None); // the walk reaches it before its FIM alert arrives
+        Assert.True(service.Status().RetroScan!.IsFinished);
+        Assert.Empty(_sink.Messages);
+        await service.OnAlertAsync(Fim(big), "k1", CancellationToken.None);
+        await service.StepAsync(CancellationToken.None);
+
+        var message = Assert.Single(_sink.Messages);
+        Assert.False(IsRetro(message.Message));
+        var engine = JsonDocument.Parse(message.Message).RootElement.GetProperty("engine");
+        Assert.Equal("skipped", engine.GetProperty("status").GetString());
+        Assert.Contains("over the YARA size limit", engine.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     private static bool IsRetro(string message) =>
         JsonDocument.Parse(message).RootElement.GetProperty("engine").TryGetProperty("scan", out var scan) && scan.GetString() == "retro";
 
@@ -178,10 +200,11 @@ public sealed class EngineServiceRetroScanTests : IAsyncLifetime
             path: path, agentId: "000", agentName: "host", agentIp: null, size: bytes.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    private EngineService Create(IBaselineCatalog catalog, RetroScanOptions? options = null)
+    private EngineService Create(IBaselineCatalog catalog, RetroScanOptions? options = null, long? maxFileSize = null)
     {
         var store = EngineStore.Open(_state.Combine("engine.db"));
-        var service = new EngineService(new YaraEngine(new YaraOptions { Rules = [_rules.Path] }), new AlertSelector(new IntegrationOptions { Name = EngineSettings.Yara }), _sink, store, _time)
+        var yara = maxFileSize is { } limit ? new YaraOptions { Rules = [_rules.Path], MaxFileSize = limit } : new YaraOptions { Rules = [_rules.Path] };
+        var service = new EngineService(new YaraEngine(yara), new AlertSelector(new IntegrationOptions { Name = EngineSettings.Yara }), _sink, store, _time)
         {
             RetroScanOptions = options ?? new RetroScanOptions(),
         };
