@@ -7,9 +7,10 @@ using Vigil.Intel.Engines;
 namespace Vigil.Cli;
 
 /// <summary>
-/// `vigil status [--json]`: the detection engines of the instance whose data directory is given (it may be running):
-/// each engine's name, rules or database version, state, retro-scan progress, files waiting and last error, as the
-/// engine last recorded them in its store under <c>&lt;data&gt;/intel</c>.
+/// `vigil status [--json]`: the FIM baseline's progress (files scanned of those expected, ready or not, from
+/// <c>&lt;data&gt;/fim/status.json</c>) and the detection engines of the instance whose data directory is given (it
+/// may be running): each engine's name, rules or database version, state, retro-scan progress, files waiting and last
+/// error, as the engine last recorded them in its store under <c>&lt;data&gt;/intel</c>.
 /// </summary>
 internal static class StatusCommand
 {
@@ -29,17 +30,21 @@ internal static class StatusCommand
     {
         var paths = new HomeOptions();
         var json = new Option<bool>("--json") { Description = "Print JSON instead of text." };
-        var command = new Command("status", "Show the detection engines: version, state, retro-scan progress, files waiting, last error.") { json };
+        var command = new Command("status", "Show the FIM baseline's progress and the detection engines: version, state, retro-scan progress, files waiting, last error.") { json };
         paths.AddTo(command);
         command.SetAction(parseResult =>
         {
             var output = parseResult.InvocationConfiguration.Output;
-            var engines = Read(Path.Combine(paths.ResolveDataDir(parseResult), "intel"));
+            var data = paths.ResolveDataDir(parseResult);
+            var engines = Read(Path.Combine(data, "intel"));
+            var fim = Fim.FimStatusFile.TryRead(Path.Combine(data, "fim"));
             if (parseResult.GetValue(json))
             {
-                output.WriteLine(JsonSerializer.Serialize(new { engines }, s_json));
+                output.WriteLine(JsonSerializer.Serialize(new { fim, engines }, s_json));
                 return ExitCodes.Success;
             }
+
+            output.WriteLine(FimLine(fim));
 
             if (engines.Count == 0)
             {
@@ -88,6 +93,19 @@ internal static class StatusCommand
 
         return lines;
     }
+
+    /// <summary>One line on the FIM baseline: ready or not, and the scan's files done of those expected.</summary>
+    internal static string FimLine(Fim.FimProgress? fim) => fim switch
+    {
+        null => "FIM: no baseline with this data directory",
+        { IsReady: false, Expected: > 0 } => string.Create(CultureInfo.InvariantCulture,
+            $"FIM: baseline not ready: first scan since start, {fim.FilesScanned:N0} of about {fim.Expected:N0} files scanned (as of {fim.Updated:u})"),
+        { IsReady: false } => string.Create(CultureInfo.InvariantCulture,
+            $"FIM: baseline not ready: first scan, {fim.FilesScanned:N0} files scanned so far (as of {fim.Updated:u})"),
+        { IsScanning: true } => string.Create(CultureInfo.InvariantCulture,
+            $"FIM: baseline ready, {fim.Entries:N0} files; a scan is under way, {fim.FilesScanned:N0} files scanned (as of {fim.Updated:u})"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"FIM: baseline ready, {fim.Entries:N0} files (as of {fim.Updated:u})"),
+    };
 
     // A YARA version is a SHA-256: its first 12 hex digits name it well enough in a table.
     private static string Short(string? version) => version switch

@@ -125,6 +125,51 @@ public sealed class FimService : IAsyncDisposable
 
         _tasks.Add(Task.Run(() => ScheduleLoopAsync(token), CancellationToken.None));
         _tasks.Add(Task.Run(() => RescanLoopAsync(token), CancellationToken.None));
+        _tasks.Add(Task.Run(() => StatusLoopAsync(token), CancellationToken.None));
+    }
+
+    /// <summary>How often the progress `vigil status` reads is written while it changes.</summary>
+    internal TimeSpan StatusInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>What <see cref="FimStatusFile"/> holds now.</summary>
+    internal FimProgress Progress()
+    {
+        var status = Status;
+        return new FimProgress(status.IsInitialScanDone, status.Scan is not null, status.Scan?.Files ?? status.FilesScanned,
+            status.EntriesAtStart, status.Entries, _time.GetUtcNow());
+    }
+
+    // Written when it changed, and once more at the end of the first scan; a write that fails (disk full) is tried
+    // at the next tick and never ends monitoring.
+    private async Task StatusLoopAsync(CancellationToken cancellationToken)
+    {
+        FimProgress? written = null;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var progress = Progress();
+            if (written is null || written with { Updated = progress.Updated } != progress)
+            {
+                try
+                {
+                    FimStatusFile.Write(_dataDirectory, progress);
+                    written = progress;
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    written = null;
+                }
+            }
+
+            try
+            {
+                var tick = Task.Delay(StatusInterval, _time, cancellationToken);
+                await (written is { IsReady: false } ? Task.WhenAny(tick, _initialScan.Task) : tick);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+        }
     }
 
     /// <summary>Stops monitoring. Work in flight is not lost: the next start's scan compares against the stored baseline.</summary>

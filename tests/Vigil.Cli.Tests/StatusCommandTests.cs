@@ -46,6 +46,29 @@ public sealed class StatusCommandTests
         Assert.Contains("no detection engine", empty, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Status_FimBaseline_SaysReadyOrScannedOfExpected()
+    {
+        using var temp = new TempDirectory("vigil-cli-status-fim");
+        var updated = new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
+        Directory.CreateDirectory(temp.Combine("scanning", "fim"));
+        Directory.CreateDirectory(temp.Combine("ready", "fim"));
+        Fim.FimStatusFile.Write(temp.Combine("scanning", "fim"), new Fim.FimProgress(false, true, 1200, 5000, 900, updated));
+        Fim.FimStatusFile.Write(temp.Combine("ready", "fim"), new Fim.FimProgress(true, false, 5000, 5000, 5003, updated));
+
+        var (_, scanning) = await RunAsync("status", "--data-dir", temp.Combine("scanning"));
+        var (_, ready) = await RunAsync("status", "--data-dir", temp.Combine("ready"));
+        var (_, none) = await RunAsync("status", "--data-dir", temp.Combine("nothing"));
+        var (_, json) = await RunAsync("status", "--json", "--data-dir", temp.Combine("scanning"));
+
+        Assert.StartsWith("FIM: baseline not ready: first scan since start, 1,200 of about 5,000 files scanned", scanning, StringComparison.Ordinal);
+        Assert.StartsWith("FIM: baseline ready, 5,003 files", ready, StringComparison.Ordinal);
+        Assert.StartsWith("FIM: no baseline with this data directory", none, StringComparison.Ordinal);
+        using var document = JsonDocument.Parse(json);
+        var fim = document.RootElement.GetProperty("fim");
+        Assert.Equal((false, 1200, 5000), (fim.GetProperty("is_ready").GetBoolean(), fim.GetProperty("files_scanned").GetInt64(), fim.GetProperty("expected").GetInt32()));
+    }
+
     private static async Task<(int Code, string Output)> RunAsync(params string[] args)
     {
         var output = new StringWriter();

@@ -56,6 +56,11 @@ public sealed class RetroScanRunTests
         Assert.Equal("Vigil_E2E_Dormant", alertData.GetProperty("yara_rule").GetString());
         Assert.Equal("retro", alertData.GetProperty("engine").GetProperty("scan").GetString());
         Assert.True(File.Exists(clean));
+
+        // `vigil status` from another process: the baseline the walk rested on is ready, and the walk is done.
+        var status = await RunToEndAsync(["status", "--home", home, "--data-dir", data]);
+        Assert.StartsWith("FIM: baseline ready, ", status, StringComparison.Ordinal);
+        Assert.Contains("custom-vigil-yara", status, StringComparison.Ordinal);
         Assert.Equal(0, await vigil.InterruptAsync(TimeSpan.FromSeconds(30)));
     }
 
@@ -112,6 +117,19 @@ public sealed class RetroScanRunTests
         }
 
         return alerts;
+    }
+
+    private static async Task<string> RunToEndAsync(string[] arguments)
+    {
+        await using var process = VigilProcess.Start(arguments);
+        var stopwatch = Stopwatch.StartNew();
+        while (!process.HasExited && stopwatch.Elapsed < s_flow)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(process.HasExited, process.Output);
+        return process.Output;
     }
 
     private static async Task WaitAsync(VigilProcess vigil, string alertsJson, Func<List<JsonElement>, bool> done, string what)
