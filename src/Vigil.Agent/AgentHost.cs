@@ -16,6 +16,9 @@ internal sealed record AgentPaths(string Home, string Data)
     public string Fim => Path.Combine(Data, "fim");
 
     public string Queue => DurableEventQueue.PathUnder(Data);
+
+    /// <summary>A detection engine's store (its waiting files and verdict cache), by the engine block's key, where `vigil status` reads it.</summary>
+    public string EngineDatabase(string key) => Path.Combine(Data, "intel", $"{key.Replace('#', '-')}.db");
 }
 
 /// <summary>
@@ -35,6 +38,7 @@ internal sealed class AgentHost(
     private readonly ResponseTasks _responses = new();
     private DurableEventQueue? _queue;
     private FimService? _fim;
+    private AgentEngines? _engines;
     private Task? _progress;
     private PreventionStage? _prevention;
     private Task? _background;
@@ -66,7 +70,10 @@ internal sealed class AgentHost(
             tailer.RunAsync(TimeSpan.FromMilliseconds(100), _stopping.Token));
 
         (_, _diskLoop) = DiskWatch.Start(config, paths.Data, _queue, output, time, _stopping.Token);
-        _fim = new FimService(SyscheckOverrides.WithoutOwnFiles(config.Syscheck, paths.Data, paths.ActiveResponseLog), paths.Fim, _queue, time);
+        // Engines on the agent's own files (docs/engines.md): FIM's file events go to them, their answers to the manager.
+        _engines = AgentEngines.Start(config, _queue, paths.EngineDatabase, time, loggers.CreateLogger("Vigil.Engines"));
+        _fim = new FimService(SyscheckOverrides.WithoutOwnFiles(config.Syscheck, paths.Data, paths.ActiveResponseLog), paths.Fim, _engines.Tap(_queue), time);
+        _engines.AttachBaseline(_fim.Baseline);
         await _fim.StartAsync(cancellationToken);
         var fim = _fim;
         _progress = Task.Run(() => new ScanProgressReporter(() => fim.Status, _queue, time).RunAsync(_stopping.Token), CancellationToken.None);
@@ -81,6 +88,11 @@ internal sealed class AgentHost(
         }
 
         foreach (var line in console.Coverage())
+        {
+            await output.WriteLineAsync(line);
+        }
+
+        foreach (var line in _engines.Describe())
         {
             await output.WriteLineAsync(line);
         }
@@ -126,6 +138,11 @@ internal sealed class AgentHost(
         if (_fim is not null)
         {
             await _fim.DisposeAsync();
+        }
+
+        if (_engines is not null)
+        {
+            await _engines.DisposeAsync();
         }
 
         await _responses.WhenAllAsync();
