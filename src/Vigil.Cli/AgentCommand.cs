@@ -73,6 +73,15 @@ internal static class AgentCommand
             RemoveThreatFactory.ExportMonitored(config.Syscheck.Directories.Select(d => d.Path));
             ConfigLoading.Print([.. ConfigLoading.CheckInstall(config, missingProgramIsError: false).Where(d => !d.Message.StartsWith("<directories>", StringComparison.Ordinal))], Console.Error);
 
+            // The engine blocks run here, on the agent's files (docs/engines.md): what config check says of them, and
+            // options that cannot be read stop the agent before anything starts, as one message at their line.
+            ConfigLoading.Print([.. Intel.Engines.EngineConfigCheck.Check(config, compileRules: false).Select(d => d with { Severity = Core.Diagnostics.DiagnosticSeverity.Warning })], Console.Error);
+            if (AgentEngines.OptionsProblem(config) is { } problem)
+            {
+                await Console.Error.WriteLineAsync($"vigil agent: {problem}; nothing was started");
+                return ExitCodes.ConfigError;
+            }
+
             Environment.SetEnvironmentVariable("VIGIL_HOME", home);
             Environment.SetEnvironmentVariable("VIGIL_DATA", data);
             using var loggers = HostLogging.Create(parseResult.GetValue(logJson));

@@ -94,6 +94,42 @@ public sealed class AgentEngineTests
         Assert.True(managerExit == 0, $"the manager exited with {managerExit}:\n{manager.Output}");
     }
 
+    [Fact]
+    public async Task Agent_EngineBlockWithBadOptions_StopsNamingTheBlockAndNothingIsLeftRunning()
+    {
+        using var fixture = new TransportFixture();
+        await using var manager = fixture.StartManager();
+        await manager.WaitForOutputAsync("vigil: manager ready", s_flow);
+        var web = await fixture.EnrollAsync("web-01");
+        var config = Path.Combine(web.Home, "config", "ossec.conf");
+        var text = File.ReadAllText(config);
+        var at = text.LastIndexOf("</ossec_config>", StringComparison.Ordinal);
+        File.WriteAllText(config, text[..at] + """
+              <integration>
+                <name>custom-vigil-yara</name>
+                <options>{"rules": ["/nonexistent/vigil-rules"], "max_file_size": "big"}</options>
+              </integration>
+            """ + text[at..]);
+
+        await using var agent = TransportFixture.StartAgent(web);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!agent.HasExited && clock.Elapsed < s_flow)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(agent.HasExited, agent.Output);
+        Assert.NotEqual(0, agent.ExitCode);
+        Assert.Contains("custom-vigil-yara <options>", agent.Output, StringComparison.Ordinal);
+        Assert.Contains("ossec.conf:", agent.Output, StringComparison.Ordinal);
+        Assert.Contains("nothing was started", agent.Output, StringComparison.Ordinal);
+        Assert.Equal(3, agent.ExitCode); // a configuration error
+        Assert.Contains("max_file_size", agent.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("vigil: agent ready", agent.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", agent.Output, StringComparison.Ordinal); // a message, not a stack trace
+        Assert.Equal(0, await manager.InterruptAsync(TimeSpan.FromSeconds(30)));
+    }
+
     // The engine blocks go into the agent's own ossec.conf, after the fixture wrote it.
     private static void AddEngines(AgentHome agent, string rules, string clamdConf)
     {
