@@ -52,25 +52,6 @@ internal sealed class AgentEngines : IAsyncDisposable
         return engines;
     }
 
-    /// <summary>The first engine block whose options cannot be read (at its ossec.conf line), or null.</summary>
-    public static string? OptionsProblem(OssecConfig config)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        foreach (var integration in config.Integrations.Where(EngineSettings.IsEngine))
-        {
-            try
-            {
-                _ = integration.Name == EngineSettings.Yara ? (object)EngineSettings.YaraFrom(integration, config.Home) : EngineSettings.ClamAvFrom(integration, config.Home);
-            }
-            catch (Vigil.Core.VigilException ex)
-            {
-                return ex.Message;
-            }
-        }
-
-        return null;
-    }
-
     /// <summary>Gives every engine the FIM baseline its retro-scan walks when the rules or database change.</summary>
     public void AttachBaseline(Vigil.Core.Baseline.IBaselineCatalog baseline)
     {

@@ -76,7 +76,7 @@ internal static class AgentCommand
             // The engine blocks run here, on the agent's files (docs/engines.md): what config check says of them, and
             // options that cannot be read stop the agent before anything starts, as one message at their line.
             ConfigLoading.Print([.. Intel.Engines.EngineConfigCheck.Check(config, compileRules: false).Select(d => d with { Severity = Core.Diagnostics.DiagnosticSeverity.Warning })], Console.Error);
-            if (AgentEngines.OptionsProblem(config) is { } problem)
+            if (Intel.Engines.EngineSettings.Unreadable(config) is { } problem)
             {
                 await Console.Error.WriteLineAsync($"vigil agent: {problem}; nothing was started");
                 return ExitCodes.ConfigError;

@@ -41,6 +41,11 @@ internal static class RunCommand
             RemoveThreatFactory.ExportMonitored(config.Syscheck.Directories.Select(d => d.Path));
             ConfigLoading.Print([.. ConfigLoading.CheckInstall(config, missingProgramIsError: false).Where(d => !d.Message.StartsWith("<directories>", StringComparison.Ordinal))], Console.Error);
             ConfigLoading.Print([.. Intel.Engines.EngineConfigCheck.Check(config, compileRules: false).Select(d => d with { Severity = Core.Diagnostics.DiagnosticSeverity.Warning })], Console.Error);
+            if (Intel.Engines.EngineSettings.Unreadable(config) is { } engineProblem)
+            {
+                await Console.Error.WriteLineAsync($"vigil run: {engineProblem}; nothing was started");
+                return ExitCodes.ConfigError;
+            }
 
             var data = paths.ResolveDataDir(parseResult);
 

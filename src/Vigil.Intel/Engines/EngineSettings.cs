@@ -19,6 +19,28 @@ internal static class EngineSettings
 
     public static bool IsEngine(IntegrationOptions integration) => integration?.Name is Yara or ClamAv;
 
+    /// <summary>
+    /// The first engine block whose options an engine cannot be made of (the message <see cref="YaraFrom"/> or
+    /// <see cref="ClamAvFrom"/> throws, at the block's ossec.conf line), or null: a host checks this before it starts.
+    /// </summary>
+    public static string? Unreadable(OssecConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        foreach (var integration in config.Integrations.Where(IsEngine))
+        {
+            try
+            {
+                _ = integration.Name == Yara ? (object)YaraFrom(integration, config.Home) : ClamAvFrom(integration, config.Home);
+            }
+            catch (VigilException ex)
+            {
+                return ex.Message;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The YARA settings of a custom-vigil-yara block; relative paths resolve against <paramref name="home"/>.</summary>
     public static YaraOptions YaraFrom(IntegrationOptions integration, string home, List<OptionError>? collected = null)
     {

@@ -64,6 +64,33 @@ public sealed class RetroScanRunTests
         Assert.Equal(0, await vigil.InterruptAsync(TimeSpan.FromSeconds(30)));
     }
 
+    [Fact]
+    public async Task Run_EngineOptionsThatCannotBeRead_OneMessageAtTheBlockAndNothingStarted()
+    {
+        using var temp = new TempDirectory("vigil-e2e-engine-options");
+        var watched = temp.Combine("watched");
+        Directory.CreateDirectory(watched);
+        var home = WriteHome(temp, watched, temp.Combine("yara"));
+        var config = Path.Combine(home, "config", "ossec.conf");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"reload_seconds\": 1", "\"reload_seconds\": \"soon\"", StringComparison.Ordinal));
+        var data = Path.Combine(home, "data");
+
+        await using var vigil = VigilProcess.Start(["run", "--config", config, "--home", home, "--data-dir", data, "--web-port", "0"]);
+        var clock = Stopwatch.StartNew();
+        while (!vigil.HasExited && clock.Elapsed < s_flow)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(vigil.HasExited, vigil.Output);
+        Assert.Equal(3, vigil.ExitCode);
+        Assert.Contains($"{config}:", vigil.Output, StringComparison.Ordinal);
+        Assert.Contains("custom-vigil-yara <options>: reload_seconds", vigil.Output, StringComparison.Ordinal);
+        Assert.Contains("nothing was started", vigil.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", vigil.Output, StringComparison.Ordinal); // a message, not a stack trace
+        Assert.DoesNotContain("vigil: ready", vigil.Output, StringComparison.Ordinal);
+    }
+
     private static string WriteHome(TempDirectory temp, string watched, string rules)
     {
         temp.WriteFile("home/config/ossec.conf", $$"""
