@@ -59,8 +59,7 @@ internal static class VtCommand
             var client = new VirusTotalClient(http, options);
             var quota = new QuotaGate(store, options, timeProvider);
             // The check is a real request: it is counted like any other, so `vigil run` and `vigil scan` see it.
-            quota.Record();
-            var outcome = await client.GetFileReportAsync(Eicar.Sha256, cancellationToken);
+            var outcome = await quota.SendAsync(() => client.GetFileReportAsync(Eicar.Sha256, cancellationToken));
             var (code, message) = outcome switch
             {
                 LookupOutcome.Verdict => (ExitCodes.Success, $"the API key is accepted by {client.Peer}"),

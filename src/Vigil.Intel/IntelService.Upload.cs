@@ -38,8 +38,7 @@ internal sealed partial class IntelService
             Uri? uploadUrl = null;
             if (stream.Length > VirusTotalClient.DirectUploadLimit)
             {
-                await SpendQuotaAsync(cancellationToken);
-                var url = await _client!.GetUploadUrlAsync(cancellationToken);
+                var url = await SpendQuotaAsync(() => _client!.GetUploadUrlAsync(cancellationToken), cancellationToken);
                 if (url.Failure is not null)
                 {
                     Log.UploadFailed(_logger, file.Path, url.Failure.ToString());
@@ -49,8 +48,7 @@ internal sealed partial class IntelService
                 uploadUrl = url.Value;
             }
 
-            await SpendQuotaAsync(cancellationToken);
-            var upload = await _client!.UploadAsync(stream, Path.GetFileName(file.Path), uploadUrl, cancellationToken);
+            var upload = await SpendQuotaAsync(() => _client!.UploadAsync(stream, Path.GetFileName(file.Path), uploadUrl, cancellationToken), cancellationToken);
             if (upload.Value is not { } analysisId)
             {
                 Log.UploadFailed(_logger, file.Path, upload.Failure?.ToString() ?? "no analysis id");
@@ -71,8 +69,7 @@ internal sealed partial class IntelService
         {
             await DelayAsync(_time.GetUtcNow() + wait, cancellationToken);
             wait = wait * 2 > LongestPoll ? LongestPoll : wait * 2;
-            await SpendQuotaAsync(cancellationToken);
-            var answer = await _client!.GetAnalysisAsync(analysisId, hash, cancellationToken);
+            var answer = await SpendQuotaAsync(() => _client!.GetAnalysisAsync(analysisId, hash, cancellationToken), cancellationToken);
             if (answer.Failure is LookupOutcome.Rejected or LookupOutcome.Malformed)
             {
                 Log.UploadFailed(_logger, file.Path, answer.Failure.ToString()!);
@@ -131,15 +128,15 @@ internal sealed partial class IntelService
         }
     }
 
-    /// <summary>Waits until the quota allows one more request, then counts it.</summary>
-    private async Task SpendQuotaAsync(CancellationToken cancellationToken)
+    /// <summary>Waits until the quota allows one more request, then sends it, counted until its answer and from it.</summary>
+    private async Task<T> SpendQuotaAsync<T>(Func<Task<T>> request, CancellationToken cancellationToken)
     {
         while (_quota.Check() is { } block)
         {
             await DelayAsync(block.Until, cancellationToken);
         }
 
-        _quota.Record();
+        return await _quota.SendAsync(request);
     }
 
     private async Task DelayAsync(DateTimeOffset until, CancellationToken cancellationToken)

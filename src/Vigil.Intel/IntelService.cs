@@ -391,8 +391,6 @@ internal sealed partial class IntelService : IAlertSink, IFileIntelligence
             }
         }
 
-        _quota.Record();
-
         // A request already sent when the service stops gets a grace period to finish, so its answer is cached and
         // delivered instead of the quota being spent again on the same hash after the restart.
         using var request = new CancellationTokenSource();
@@ -400,7 +398,8 @@ internal sealed partial class IntelService : IAlertSink, IFileIntelligence
         LookupOutcome outcome;
         try
         {
-            outcome = await _client.GetFileReportAsync(hash, request.Token);
+            var client = _client;
+            outcome = await _quota.SendAsync(() => client.GetFileReportAsync(hash, request.Token));
         }
         finally
         {

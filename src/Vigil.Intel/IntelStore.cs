@@ -286,15 +286,32 @@ internal sealed class IntelStore : IDisposable
 
     // ---- request log (quota) -----------------------------------------------------------------------------
 
-    public void RecordRequest(DateTimeOffset at)
+    /// <summary>
+    /// Logs a request about to be sent, counted at <paramref name="at"/> (a moment ahead while it is in flight) until
+    /// <see cref="AnsweredRequest"/> moves it; returns its id.
+    /// </summary>
+    public long RecordRequest(DateTimeOffset at)
     {
         lock (_lock)
         {
             using var command = _connection.CreateCommand();
             // Keep two days: enough for the daily window, small forever.
-            command.CommandText = "INSERT INTO requests(ts_ms) VALUES($ts); DELETE FROM requests WHERE ts_ms < $old";
+            command.CommandText = "DELETE FROM requests WHERE ts_ms < $old; INSERT INTO requests(ts_ms) VALUES($ts); SELECT last_insert_rowid()";
             command.Parameters.AddWithValue("$ts", at.ToUnixTimeMilliseconds());
             command.Parameters.AddWithValue("$old", at.AddDays(-2).ToUnixTimeMilliseconds());
+            return (long)command.ExecuteScalar()!;
+        }
+    }
+
+    /// <summary>The request <paramref name="id"/> is over: it counts from <paramref name="at"/>.</summary>
+    public void AnsweredRequest(long id, DateTimeOffset at)
+    {
+        lock (_lock)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "UPDATE requests SET ts_ms = $ts WHERE rowid = $id";
+            command.Parameters.AddWithValue("$ts", at.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$id", id);
             command.ExecuteNonQuery();
         }
     }

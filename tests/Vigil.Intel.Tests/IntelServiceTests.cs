@@ -198,6 +198,36 @@ public sealed class IntelServiceTests
     }
 
     [Fact]
+    public async Task Worker_FirstRequestSlowToArrive_MinuteCountsFromItsAnswer_VirusTotalNeverSeesMoreThanTheQuota()
+    {
+        // Four a minute: the first request reaches VirusTotal 20 s after its slot was granted. Counted from the
+        // grant, the fifth would go out 40 s after VirusTotal saw the first: five in its minute.
+        await using var h = await IntelHarness.StartAsync(o => o with { RequestsPerMinute = 4 });
+        var files = Enumerable.Range(0, 5).Select(i => EmulatedFile.Synthetic($"slow-{i}", malicious: 0)).ToList();
+        files.ForEach(f => h.Emulator.Add(f));
+        var arrivals = 0;
+        h.Emulator.OnArrival = () =>
+        {
+            if (Interlocked.Increment(ref arrivals) == 1)
+            {
+                h.Time.Advance(TimeSpan.FromSeconds(20));
+            }
+        };
+
+        foreach (var f in files)
+        {
+            await h.SendAsync(Alerts.Fim(f));
+        }
+
+        await h.DriveUntilAsync(() => h.Service.PendingCount == 0);
+
+        var requests = h.Emulator.Requests;
+        Assert.Equal(5, requests.Count);
+        Assert.True(h.Emulator.MaxRequestsInAnyMinute(IntelHarness.Key) <= 4, string.Join(", ", requests.Select(r => $"{r.At:HH:mm:ss.fff}")));
+        Assert.True(requests[4].At - requests[0].At >= TimeSpan.FromMinutes(1), $"{requests[0].At:O} .. {requests[4].At:O}");
+    }
+
+    [Fact]
     public async Task Worker_RetryAfterHeader_IsHonoured()
     {
         await using var h = await IntelHarness.StartAsync(o => o with { RequestsPerMinute = 100 });

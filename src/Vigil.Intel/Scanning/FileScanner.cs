@@ -280,8 +280,7 @@ internal sealed class FileScanner
                 continue;
             }
 
-            _quota.Record();
-            var outcome = await client.GetFileReportAsync(digest.Sha256!, cancellationToken);
+            var outcome = await _quota.SendAsync(() => client.GetFileReportAsync(digest.Sha256!, cancellationToken));
             switch (outcome)
             {
                 case LookupOutcome.Verdict verdict:

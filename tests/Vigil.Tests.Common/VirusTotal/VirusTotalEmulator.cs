@@ -88,6 +88,12 @@ public sealed class VirusTotalEmulator : IAsyncDisposable
     /// <summary>The Retry-After header sent with 429s (VirusTotal itself sends none).</summary>
     public TimeSpan? RetryAfter { get; set; }
 
+    /// <summary>
+    /// Runs as each request arrives, before its time is taken: a test moves its clock here to stand for a request
+    /// that took that long to reach VirusTotal (a busy host, a slow handshake).
+    /// </summary>
+    public Action? OnArrival { get; set; }
+
     public static async Task<VirusTotalEmulator> StartAsync(TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
         var certificate = CreateCertificate();
@@ -187,6 +193,7 @@ public sealed class VirusTotalEmulator : IAsyncDisposable
     {
         var request = context.Request;
         var key = request.Headers.TryGetValue("x-apikey", out var values) ? values.ToString() : null;
+        OnArrival?.Invoke();
         var arrived = _time.GetUtcNow();
         var path = request.Path.Value ?? "";
         if (request.Method == "GET" && path.StartsWith("/api/v3/files/", StringComparison.Ordinal) && path != "/api/v3/files/upload_url")
