@@ -18,10 +18,9 @@ namespace Vigil.Agent;
 internal sealed class AgentEngines : IAsyncDisposable
 {
     private readonly List<(string Key, EngineService Engine)> _engines = [];
+    private readonly ILogger _logger;
 
-    private AgentEngines()
-    {
-    }
+    private AgentEngines(ILogger logger) => _logger = logger;
 
     public IReadOnlyList<(string Key, EngineService Engine)> Engines => _engines;
 
@@ -29,7 +28,7 @@ internal sealed class AgentEngines : IAsyncDisposable
     public static AgentEngines Start(OssecConfig config, IEventSink sink, Func<string, string> databasePath, TimeProvider time, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var engines = new AgentEngines();
+        var engines = new AgentEngines(logger);
         try
         {
             foreach (var integration in config.Integrations.Where(EngineSettings.IsEngine))
@@ -160,10 +159,25 @@ internal sealed class AgentEngines : IAsyncDisposable
             return;
         }
 
-        foreach (var (_, engine) in _engines)
+        foreach (var (key, engine) in _engines)
         {
-            await engine.OnAlertAsync(alert, null, cancellationToken);
+            try
+            {
+                await engine.OnAlertAsync(alert, null, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // An engine's store that cannot take the file (disk full) must not hold FIM's events back from the
+                // manager: the event goes on, and the engine's problem is said.
+                AgentLog.EngineNotQueued(_logger, key, PathOf(alert), ex);
+            }
         }
+    }
+
+    private static string PathOf(string alert)
+    {
+        using var document = JsonDocument.Parse(alert);
+        return document.RootElement.GetProperty("syscheck").GetProperty("path").GetString() ?? "";
     }
 
     public async ValueTask DisposeAsync()

@@ -77,9 +77,11 @@ internal sealed class AgentHost(
         await _fim.StartAsync(cancellationToken);
         var fim = _fim;
         _progress = Task.Run(() => new ScanProgressReporter(() => fim.Status, _queue, time).RunAsync(_stopping.Token), CancellationToken.None);
-        // On-access prevention (docs/prevention.md): the agent has no verdict cache, only the hash lists.
+        // On-access prevention (docs/prevention.md): the agent has no verdict cache, only the hash lists, and for a
+        // held first execution its own YARA engines.
+        var yara = _engines.Engines.Select(e => e.Engine.Engine).OfType<Vigil.Intel.Yara.YaraEngine>().ToList();
         _prevention = await PreventionStage.StartAsync(
-            config, () => Vigil.Intel.Prevention.PreventionVerdicts.Create(config.Prevention, [], config.ResolvePath, time), _queue, output, time, cancellationToken);
+            config, () => Vigil.Intel.Prevention.PreventionVerdicts.Create(config.Prevention, [], config.ResolvePath, time, yara), _queue, output, time, cancellationToken);
         var console = new FimConsole(_fim, config, output, time, FimConsole.IsTerminal);
         await console.ShowFirstScanAsync(cancellationToken);
         foreach (var directory in config.Syscheck.Directories)

@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
 using Vigil.Agent;
 using Vigil.Core.Configuration;
 using Vigil.Core.Events;
 using Vigil.Intel.Selection;
+using Vigil.Tests.Common;
 
 namespace Vigil.Cli.Tests;
 
@@ -45,6 +47,41 @@ public sealed class AgentEnginesTests
         Assert.Null(AgentEngines.AlertFrom(new EventMessage(EventMessage.LocalFileQueue, "syscheck", Event())));
         Assert.Null(AgentEngines.AlertFrom(new EventMessage(EventMessage.SyscheckQueue, "syscheck", """{"type":"scan_progress","data":{"files":3}}""")));
         Assert.Null(AgentEngines.AlertFrom(new EventMessage(EventMessage.SyscheckQueue, "syscheck", "ossec: File integrity monitoring real-time")));
+    }
+
+    [Fact]
+    public async Task Tap_FileEvent_QueuedForTheEngineAndPassedOn_EvenWhenAnEngineCannotTakeIt()
+    {
+        using var temp = new TempDirectory("vigil-agent-engines");
+        temp.WriteFile("rules/r.yar", "rule Vigil_Agent_Tap { strings: $a = \"vigil-agent-tap-\" \"marker\" condition: $a }\n".Replace("\" \"", "", StringComparison.Ordinal));
+        var file = temp.WriteFile("files/f.txt", "some text\n");
+        var config = new OssecConfig
+        {
+            Home = temp.Path,
+            Integrations =
+            [
+                new IntegrationOptions { Name = "custom-vigil-yara", Options = $$"""{"rules": ["{{temp.Combine("rules")}}"]}""" },
+                new IntegrationOptions { Name = "custom-vigil-yara", Options = $$"""{"rules": ["{{temp.Combine("rules")}}"]}""" },
+            ],
+        };
+        var sent = new ListSink();
+        await using var engines = AgentEngines.Start(config, sent, key => temp.Combine("intel", key.Replace('#', '-') + ".db"), TimeProvider.System, NullLogger.Instance);
+        Assert.Equal(["custom-vigil-yara", "custom-vigil-yara#2"], engines.Engines.Select(e => e.Key));
+        var fim = new ListSink();
+        var tap = engines.Tap(fim);
+
+        await engines.Engines[1].Engine.DisposeAsync(); // its store is closed: it cannot take a file
+        var added = new EventMessage(EventMessage.SyscheckQueue, "syscheck", Event(path: file));
+        await tap.PublishBatchAsync([added, new EventMessage(EventMessage.LocalFileQueue, "syscheck", "ossec: a log line")], null, CancellationToken.None);
+
+        Assert.Equal(2, fim.Messages.Count); // both went on to the manager's queue, in order
+        Assert.Equal(added.Message, fim.Messages[0].Message);
+        for (var i = 0; i < 200 && engines.Engines[0].Engine.Status() is not { Pending: 0, Scans: 1 }; i++)
+        {
+            await Task.Delay(50); // bounded: the working engine scans the file it was given
+        }
+
+        Assert.Equal((0, 1L), (engines.Engines[0].Engine.Status().Pending, engines.Engines[0].Engine.Status().Scans));
     }
 
     [Fact]
@@ -97,5 +134,31 @@ public sealed class AgentEnginesTests
         }
 
         return builder.ToString();
+    }
+
+    private sealed class ListSink : IEventSink
+    {
+        private readonly List<EventMessage> _messages = [];
+
+        public IReadOnlyList<EventMessage> Messages
+        {
+            get
+            {
+                lock (_messages)
+                {
+                    return [.. _messages];
+                }
+            }
+        }
+
+        public ValueTask PublishAsync(EventMessage message, CancellationToken cancellationToken)
+        {
+            lock (_messages)
+            {
+                _messages.Add(message);
+            }
+
+            return ValueTask.CompletedTask;
+        }
     }
 }

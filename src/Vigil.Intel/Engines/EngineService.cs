@@ -388,8 +388,15 @@ internal sealed partial class EngineService : IFileIntelligence
         await _sink.PublishAsync(EngineMessages.State(_engine.Name, _engine.Version, state, detail), CancellationToken.None);
     }
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return; // once: a host that stops twice (a failed start, then its stop) finds it stopped
+        }
+
         await _stopping.CancelAsync();
         if (_worker is not null)
         {

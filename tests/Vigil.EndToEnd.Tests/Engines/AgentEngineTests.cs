@@ -94,6 +94,81 @@ public sealed class AgentEngineTests
         Assert.True(managerExit == 0, $"the manager exited with {managerExit}:\n{manager.Output}");
     }
 
+    /// <remarks>
+    /// The agent runs in a private mount namespace whose watched directory is a tmpfs of its own (only that tmpfs is
+    /// marked for fanotify; the rest of the machine never passes through the guard); the test acts there with nsenter.
+    /// </remarks>
+    [Fact]
+    public async Task Agent_HoldUnknownExec_ItsYaraEngineDeniesTheFirstExecutionOfAMatchingScript()
+    {
+        using var fixture = new TransportFixture();
+        using var outside = new TempDirectory("vigil-e2e-agent-held");
+        var rules = outside.Combine("yara");
+        Directory.CreateDirectory(rules);
+        File.WriteAllText(Path.Combine(rules, "held.yar"), "rule Vigil_E2E_Agent_Held { strings: $a = \"vigil-e2e-held-\" \"marker\" condition: $a }\n".Replace("\" \"", "", StringComparison.Ordinal));
+        await using var manager = fixture.StartManager();
+        await manager.WaitForOutputAsync("vigil: manager ready", s_flow);
+        var web = await fixture.EnrollAsync("web-01");
+        var config = Path.Combine(web.Home, "config", "ossec.conf");
+        var text = File.ReadAllText(config).Replace("<directories realtime=\"yes\">", "<directories realtime=\"yes\" prevention=\"block\">", StringComparison.Ordinal);
+        var at = text.LastIndexOf("</ossec_config>", StringComparison.Ordinal);
+        File.WriteAllText(config, text[..at] + $$"""
+              <prevention>
+                <deadline>5s</deadline>
+                <hold_unknown_exec>yes</hold_unknown_exec>
+              </prevention>
+              <integration>
+                <name>custom-vigil-yara</name>
+                <options>{"rules": ["{{rules}}"]}</options>
+              </integration>
+            """ + text[at..]);
+
+        string[] launcher = ["unshare", "-m", "--propagation", "private", "sh", "-c", "mount -t tmpfs -o size=64m vigil-e2e \"$0\" && exec \"$@\"", web.Watched];
+        await using var agent = VigilProcess.Start(launcher, ["agent", "--home", web.Home, "--data-dir", web.Data, "--keep-alive", "1"]);
+        await agent.WaitForOutputAsync("vigil: agent ready", s_flow);
+        Assert.Contains($"vigil: prevention on {web.Watched} (block)", agent.Output, StringComparison.Ordinal);
+        await agent.WaitForOutputAsync("Connected to the manager", s_flow);
+
+        var clean = web.Watched + "/clean.sh";
+        var held = web.Watched + "/held.sh";
+        Assert.Equal(0, (await InNamespaceAsync(agent, "/bin/sh", "-c", $"printf '#!/bin/sh\\nexit 0\\n' > {clean} && chmod +x {clean}")).Exit);
+        Assert.Equal(0, (await InNamespaceAsync(agent, "/bin/sh", "-c", $"printf '#!/bin/sh\\n# vigil-e2e-held-%s\\nexit 0\\n' marker > {held} && chmod +x {held}")).Exit);
+        Assert.Equal(0, (await InNamespaceAsync(agent, clean)).Exit);
+
+        var refused = await InNamespaceAsync(agent, held);
+        Assert.NotEqual(0, refused.Exit);
+        Assert.Contains("Operation not permitted", refused.Output, StringComparison.Ordinal);
+
+        await fixture.WaitForAlertsAsync(alerts => alerts.Any(a => TransportFixture.RuleId(a) == "200801"), s_flow, manager, agent);
+        var alert = fixture.Alerts().First(a => TransportFixture.RuleId(a) == "200801");
+        Assert.Equal("001", alert.GetProperty("agent").GetProperty("id").GetString());
+        var prevention = alert.GetProperty("data").GetProperty("vigil").GetProperty("prevention");
+        Assert.Equal(held, prevention.GetProperty("file").GetString());
+        Assert.Equal("yara", prevention.GetProperty("source").GetString());
+        Assert.Equal("Vigil_E2E_Agent_Held", prevention.GetProperty("threat").GetString());
+        Assert.DoesNotContain(fixture.Alerts(), a => TransportFixture.RuleId(a) == "200801" && a.GetRawText().Contains(clean, StringComparison.Ordinal));
+
+        var agentExit = await agent.InterruptAsync(TimeSpan.FromSeconds(30));
+        Assert.True(agentExit == 0, $"the agent exited with {agentExit}:\n{agent.Output}");
+        Assert.Equal(0, await manager.InterruptAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    private static async Task<(int Exit, string Output)> InNamespaceAsync(VigilProcess vigil, params string[] command)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("nsenter") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { "-t", vigil.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), "-m", "--" }.Concat(command))
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
     [Fact]
     public async Task Agent_EngineBlockWithBadOptions_StopsNamingTheBlockAndNothingIsLeftRunning()
     {
