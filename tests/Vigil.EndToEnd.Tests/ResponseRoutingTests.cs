@@ -124,6 +124,50 @@ public sealed class ResponseRoutingTests(PostgresFixture postgres) : IClassFixtu
         }
     }
 
+    [Fact]
+    public async Task Response_WhoseConfirmationWasLost_IsSentAgainByAnotherManager_AndCarriedOutOnce()
+    {
+        using var fixture = new TransportFixture(Responses);
+        var shared = await SharedArgumentsAsync(fixture);
+        var a = fixture.AddManager("manager-a", shared);
+        var b = fixture.AddManager("manager-b", shared);
+        await using var managerA = a.Start();
+        await managerA.WaitForOutputAsync("vigil: manager ready", s_flow);
+        await using var managerB = b.Start();
+        await managerB.WaitForOutputAsync("vigil: manager ready", s_flow);
+        var web1 = await fixture.EnrollAsync("web-01", at: a);
+        var web2 = await fixture.EnrollAsync("web-02", at: a);
+        await using var agent1 = StartAgent(web1, a);
+        await agent1.WaitForOutputAsync("Connected to the manager", s_flow);
+        await File.WriteAllTextAsync(Path.Combine(web1.Watched, "new.txt"), "hello");
+        await managerA.WaitForOutputAsync("Active response notify-peer0 for agent 002 handed to the shared database: no manager holds its lease", s_flow);
+        await CountAsync(shared, "CREATE TABLE kept AS SELECT * FROM routed_responses");
+
+        await using (var onB = StartAgent(web2, b))
+        {
+            await onB.WaitForOutputAsync("Active response notify-peer0 received from the manager", s_flow);
+            await WaitForAsync(() => Task.FromResult(ConfirmedFrom(managerB, a)), managerB, onB);
+            Assert.Equal(0, await onB.InterruptAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        Assert.Equal("0", await CountAsync(shared, "SELECT count(*) FROM routed_responses"));
+
+        // The row as it stays when the agent's confirmation never reaches the database (the delivering manager
+        // killed before it deletes it): the agent, now on A, gets the response again, answers it, and does not
+        // carry it out again (it keeps the (manager, id) of each response it carried out).
+        await CountAsync(shared, "INSERT INTO routed_responses SELECT * FROM kept");
+        await using (var onA = StartAgent(web2, a))
+        {
+            await managerA.WaitForOutputAsync($"Active response notify-peer0 sent to agent 002 (routed from manager {ManagerName(a)})", s_flow);
+            await WaitForAsync(() => Task.FromResult(ConfirmedFrom(managerA, a)), managerA, onA);
+            Assert.Contains("Active response notify-peer0 received from the manager", onA.Output, StringComparison.Ordinal);
+        }
+
+        Assert.Equal("0", await CountAsync(shared, "SELECT count(*) FROM routed_responses"));
+        Assert.Equal(1, CountCarriedOut(web2));
+        Assert.DoesNotContain(a.Alerts().Concat(b.Alerts()), x => TransportFixture.RuleId(x) == "200403");
+    }
+
     // "Agent 002 carried out active response N of manager A" on the manager that delivered it.
     private static bool ConfirmedFrom(VigilProcess manager, ManagerNode origin) => manager.Output.Split('\n').Any(l =>
         l.Contains("Agent 002 carried out active response ", StringComparison.Ordinal) && l.Contains($" of manager {ManagerName(origin)}", StringComparison.Ordinal));
