@@ -47,8 +47,8 @@ internal sealed class AgentHost(
         Directory.CreateDirectory(Path.GetDirectoryName(paths.ActiveResponseLog)!);
         var logger = loggers.CreateLogger("Vigil.Agent");
         _queue = new DurableEventQueue(paths.Queue, DurableEventQueue.DefaultCapacity, logger);
-        var execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
-        var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, _queue, time) { Position = new QueueTailPosition(_queue, "arlog") };
+        var execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time, loggers.CreateLogger("Vigil.Response"));
+        var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, _queue, time) { Position = new QueueTailPosition(_queue, "arlog"), Logger = loggers.CreateLogger("Vigil.Response") };
         tailer.Anchor(); // before any response runs
         var quarantine = QuarantineOperations.Local(paths.Data, paths.ActiveResponseLog, time);
         var connection = new AgentConnection(

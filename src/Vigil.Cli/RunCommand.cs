@@ -56,7 +56,7 @@ internal static class RunCommand
             var allInOnePaths = new AllInOnePaths(home, data);
             using var loggers = HostLogging.Create(json: false);
             var indexing = AlertIndexing.Open(data, loggers.CreateLogger<AlertIndexing>(), time);
-            var host = new AllInOneHost(config, rules, allInOnePaths, Console.Out, time) { Indexing = indexing, IsTerminal = FimConsole.IsTerminal };
+            var host = new AllInOneHost(config, rules, allInOnePaths, Console.Out, time) { Indexing = indexing, IsTerminal = FimConsole.IsTerminal, Loggers = loggers };
             var fronted = new WebFrontedHost(host, indexing, webOptions, Console.Out, loggers);
             await VigilHost.RunAsync(
                 [VigilHost.Stage(token => fronted.StartAsync(
