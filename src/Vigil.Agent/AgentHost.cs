@@ -72,7 +72,7 @@ internal sealed class AgentHost(
         _progress = Task.Run(() => new ScanProgressReporter(() => fim.Status, _queue, time).RunAsync(_stopping.Token), CancellationToken.None);
         // On-access prevention (docs/prevention.md): the agent has no verdict cache, only the hash lists.
         _prevention = await PreventionStage.StartAsync(
-            config, () => Vigil.Intel.Prevention.PreventionVerdicts.Create(config.Prevention, [], config.ResolvePath, time), _queue, output, time, cancellationToken);
+            config, () => Vigil.Intel.Prevention.PreventionVerdicts.Create(config.Prevention, [], config.ResolvePath, time), _queue, output, loggers.CreateLogger("Vigil.Prevention"), time, cancellationToken);
         var console = new FimConsole(_fim, config, output, time, FimConsole.IsTerminal);
         await console.ShowFirstScanAsync(cancellationToken);
         foreach (var directory in config.Syscheck.Directories)

@@ -138,7 +138,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         var intel = _intel;
         var yara = intel.Engines.Select(e => e.Engine.Engine).OfType<Vigil.Intel.Yara.YaraEngine>().ToList();
         Prevention = await PreventionStage.StartAsync(
-            config, () => Vigil.Intel.Prevention.PreventionVerdicts.Create(config.Prevention, intel.Services, config.ResolvePath, time, yara), sink, output, time, cancellationToken);
+            config, () => Vigil.Intel.Prevention.PreventionVerdicts.Create(config.Prevention, intel.Services, config.ResolvePath, time, yara), sink, output, Loggers.CreateLogger("Vigil.Prevention"), time, cancellationToken);
     }
 
     /// <summary>The fanotify guard, or null when no directory asks for prevention or it cannot run.</summary>
