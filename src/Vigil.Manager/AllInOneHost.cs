@@ -109,7 +109,8 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
 
         var pipeline = AnalysisFactory.Create(config, rules, writer, time);
         DeadLetters = new DeadLetterStore(DeadLetterStore.PathUnder(paths.Data), time);
-        var guard = new AnalysisGuard(pipeline, DeadLetters, Stages.Register("analysis"), m => output.WriteLine(m));
+        var analysisLogger = Loggers.CreateLogger("Vigil.Manager");
+        var guard = new AnalysisGuard(pipeline, DeadLetters, Stages.Register("analysis"), m => ManagerLog.EventFailed(analysisLogger, m));
 
         _intel = IntelFanOut.Start(config, rules, sink, paths.IntelDatabase, time);
         _intel.StartEngines(config, rules, sink, paths.EngineDatabase, time);
