@@ -51,8 +51,8 @@ internal sealed class AgentHost(
         Directory.CreateDirectory(Path.GetDirectoryName(paths.ActiveResponseLog)!);
         var logger = loggers.CreateLogger("Vigil.Agent");
         _queue = new DurableEventQueue(paths.Queue, DurableEventQueue.DefaultCapacity, logger);
-        var execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
-        var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, _queue, time) { Position = new QueueTailPosition(_queue, "arlog") };
+        var execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time, loggers.CreateLogger("Vigil.Response"));
+        var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, _queue, time) { Position = new QueueTailPosition(_queue, "arlog"), Logger = loggers.CreateLogger("Vigil.Response") };
         tailer.Anchor(); // before any response runs
         var quarantine = QuarantineOperations.Local(paths.Data, paths.ActiveResponseLog, time);
         var connection = new AgentConnection(
@@ -81,7 +81,7 @@ internal sealed class AgentHost(
         // held first execution its own YARA engines.
         var yara = _engines.Engines.Select(e => e.Engine.Engine).OfType<Vigil.Intel.Yara.YaraEngine>().ToList();
         _prevention = await PreventionStage.StartAsync(
-            config, () => Vigil.Intel.Prevention.PreventionVerdicts.Create(config.Prevention, [], config.ResolvePath, time, yara), _queue, output, time, cancellationToken);
+            config, () => Vigil.Intel.Prevention.PreventionVerdicts.Create(config.Prevention, [], config.ResolvePath, time, yara), _queue, output, loggers.CreateLogger("Vigil.Prevention"), time, cancellationToken);
         var console = new FimConsole(_fim, config, output, time, FimConsole.IsTerminal);
         await console.ShowFirstScanAsync(cancellationToken);
         foreach (var directory in config.Syscheck.Directories)

@@ -84,13 +84,8 @@ internal static class AgentCommand
 
             Environment.SetEnvironmentVariable("VIGIL_HOME", home);
             Environment.SetEnvironmentVariable("VIGIL_DATA", data);
-            using var loggers = HostLogging.Create(parseResult.GetValue(logJson));
-            var options = new AgentConnectionOptions { KeepAliveInterval = TimeSpan.FromSeconds(Math.Max(1, parseResult.GetValue(keepAlive))) };
-            var host = new AgentHost(config, credentials, new AgentPaths(home, data), options, loggers, Console.Out, TimeProvider.System);
-            await using var systemd = SystemdNotifier.FromEnvironment(TimeProvider.System);
-            await VigilHost.RunAsync([VigilHost.Stage(host.StartAsync, host)], cancellationToken, systemd, $"agent {credentials.Id} for manager {credentials.Manager}");
-
-            await Console.Out.WriteLineAsync("vigil: agent stopped");
+            await AgentRun.RunAsync(
+                config, credentials, new AgentPaths(home, data), TimeSpan.FromSeconds(Math.Max(1, parseResult.GetValue(keepAlive))), parseResult.GetValue(logJson), cancellationToken);
             return ExitCodes.Success;
         });
         root.Subcommands.Add(command);

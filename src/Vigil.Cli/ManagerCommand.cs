@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Net;
-using Microsoft.Extensions.Logging;
 using Vigil.Cli.Hosts;
 using Vigil.Hosting;
 using Vigil.Manager;
@@ -74,7 +73,6 @@ internal static class ManagerCommand
             var (password, source) = EnrollmentPassword.ForManager(parseResult.GetValue(passwordFile), data);
             Environment.SetEnvironmentVariable("VIGIL_HOME", home);
             Environment.SetEnvironmentVariable("VIGIL_DATA", data);
-            using var loggers = HostLogging.Create(parseResult.GetValue(logJson));
             var options = new ManagerTransportOptions
             {
                 ListenAddress = address,
@@ -102,43 +100,15 @@ internal static class ManagerCommand
                 return ExitCodes.ConfigError;
             }
 
-            var time = TimeProvider.System;
-            var managerPaths = new AllInOnePaths(home, data);
-            var managerName = $"{Dns.GetHostName()}:{options.AgentPort}";
-            await using var singletonJobs = shared.Database is { } jobsDatabase ? SharedAlerts.Jobs(jobsDatabase, managerName, time, loggers) : null;
-            var indexLogger = loggers.CreateLogger<AlertIndexing>();
-            var indexing = singletonJobs is null ? AlertIndexing.Open(data, indexLogger, time) : SharedAlerts.Open(singletonJobs, indexLogger, time);
-            var host = new ManagerHost(config, rules, managerPaths, options, loggers, Console.Out, time)
-            {
-                Indexing = indexing,
-                ResponseDeadline = TimeSpan.FromSeconds(parseResult.GetValue(responseDeadline)),
-                Shared = shared.Database is { } sharedDatabase
-                    ? new SharedStores(sharedDatabase, caPassword!, managerName)
-                    : null,
-            };
-            var fronted = new WebFrontedHost(host, indexing, webOptions, Console.Out, loggers);
-            await Console.Out.WriteLineAsync($"vigil: enrollment password from {source}");
-            await using var systemd = SystemdNotifier.FromEnvironment(TimeProvider.System);
-            systemd?.WatchStages(host.Stages);
-            await VigilHost.RunAsync(
-                [VigilHost.Stage(token => fronted.StartAsync(
-                    host.StartAsync,
-                    () => new HostOperations(
-                        config,
-                        rules,
-                        HostOperations.LocalQuarantine(data, managerPaths.ActiveResponseLog, time),
-                        host.Intel,
-                        time,
-                        host.Registry,
-                        () => host.Transport,
-                        indexing.Index)
-                    { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters, AgentScans = host.AgentScans },
-                    token), fronted)],
-                cancellationToken,
-                systemd,
-                $"agents on port {options.AgentPort}");
-
-            await Console.Out.WriteLineAsync($"vigil: manager stopped ({host.AlertCount} alerts written)");
+            await ManagerRun.RunManagerAsync(
+                new ManagerRunSettings(config, rules, new AllInOnePaths(home, data), options, webOptions, source)
+                {
+                    LogJson = parseResult.GetValue(logJson),
+                    ResponseDeadline = TimeSpan.FromSeconds(parseResult.GetValue(responseDeadline)),
+                    SharedDatabase = shared.Database,
+                    CaPassword = caPassword,
+                },
+                cancellationToken);
             return ExitCodes.Success;
         });
         root.Subcommands.Add(command);

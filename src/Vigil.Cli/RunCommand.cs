@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Microsoft.Extensions.Logging;
 using Vigil.Hosting;
 using Vigil.Manager;
 using Vigil.Response.RemoveThreat;
@@ -57,22 +56,7 @@ internal static class RunCommand
                 return ExitCodes.Usage;
             }
 
-            var time = TimeProvider.System;
-            var allInOnePaths = new AllInOnePaths(home, data);
-            using var loggers = HostLogging.Create(json: false);
-            var indexing = AlertIndexing.Open(data, loggers.CreateLogger<AlertIndexing>(), time);
-            var host = new AllInOneHost(config, rules, allInOnePaths, Console.Out, time) { Indexing = indexing, IsTerminal = FimConsole.IsTerminal };
-            var fronted = new WebFrontedHost(host, indexing, webOptions, Console.Out, loggers);
-            await VigilHost.RunAsync(
-                [VigilHost.Stage(token => fronted.StartAsync(
-                    host.StartAsync,
-                    () => new HostOperations(config, rules, HostOperations.LocalQuarantine(data, allInOnePaths.ActiveResponseLog, time), host.Intel, time)
-                    { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters, LocalCoverage = host.Coverage },
-                    token,
-                    host.WaitUntilReadyAsync), fronted)],
-                cancellationToken);
-
-            await Console.Out.WriteLineAsync($"vigil: stopped ({host.AlertCount} alerts written)");
+            await ManagerRun.RunAllInOneAsync(config, rules, new AllInOnePaths(home, data), webOptions, cancellationToken);
             return ExitCodes.Success;
         });
         root.Subcommands.Add(command);

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
 using Vigil.Core;
 using Vigil.Core.Configuration;
 using Vigil.Core.Events;
@@ -46,10 +47,11 @@ internal sealed class PreventionStage : IAsyncDisposable
 
     /// <summary>
     /// Starts the guard, or returns null when no directory asks for prevention or it cannot run (said on
-    /// <paramref name="output"/> and as alert 200805). <paramref name="verdicts"/> is called only when needed.
+    /// <paramref name="output"/> and as alert 200805). <paramref name="verdicts"/> is called only when needed; the running
+    /// guard's own failures go to <paramref name="logger"/>.
     /// </summary>
     public static async Task<PreventionStage?> StartAsync(
-        OssecConfig config, Func<IPreventionVerdicts> verdicts, IEventSink sink, TextWriter output, TimeProvider time, CancellationToken cancellationToken)
+        OssecConfig config, Func<IPreventionVerdicts> verdicts, IEventSink sink, TextWriter output, ILogger logger, TimeProvider time, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(verdicts);
@@ -85,7 +87,7 @@ internal sealed class PreventionStage : IAsyncDisposable
                     Interlocked.Increment(ref dropped.Value);
                 }
             },
-            message => output.WriteLine("vigil: " + message),
+            logger,
             time);
         var problems = guard.Start();
         if (problems.Count > 0)

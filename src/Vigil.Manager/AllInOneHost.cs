@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Vigil.Analysis;
 using Vigil.Analysis.Alerts;
 using Vigil.Analysis.Rules;
@@ -57,6 +59,9 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
     private Task? _analysis;
     private Task? _background;
 
+    /// <summary>The host's loggers: the stages log through them.</summary>
+    public ILoggerFactory Loggers { get; init; } = NullLoggerFactory.Instance;
+
     /// <summary>Alerts written so far (for tests and the summary line at exit).</summary>
     public long AlertCount => _loop?.AlertCount ?? 0;
 
@@ -104,15 +109,16 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
 
         var pipeline = AnalysisFactory.Create(config, rules, writer, time);
         DeadLetters = new DeadLetterStore(DeadLetterStore.PathUnder(paths.Data), time);
-        var guard = new AnalysisGuard(pipeline, DeadLetters, Stages.Register("analysis"), m => output.WriteLine(m));
+        var analysisLogger = Loggers.CreateLogger("Vigil.Manager");
+        var guard = new AnalysisGuard(pipeline, DeadLetters, Stages.Register("analysis"), m => ManagerLog.EventFailed(analysisLogger, m));
 
         _intel = IntelFanOut.Start(config, rules, sink, paths.IntelDatabase, time);
         _intel.StartEngines(config, rules, sink, paths.EngineDatabase, time);
-        _execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
+        _execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time, Loggers.CreateLogger("Vigil.Response"));
 
         // The AR log goes back into the pipeline as logcollector sends it to Wazuh (so 657/100092/100093 fire),
         // whichever program wrote the line: Vigil's remove-threat or the seed's remove-threat.sh.
-        _tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time) { Position = new QueueTailPosition(_queue, "arlog") };
+        _tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time) { Position = new QueueTailPosition(_queue, "arlog"), Logger = Loggers.CreateLogger("Vigil.Response") };
         _tailer.Anchor(); // before the loop carries out responses queued before a crash
         _loop = new AnalysisLoop(guard, writer, _intel, _execd, _responses, Indexing, Stages.Register("index"), new QueueCommit(this, _queue), _stopping.Token);
         _analysis = Task.Run(() => _loop.RunAsync(_stopping.Token), CancellationToken.None);
@@ -133,7 +139,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         var intel = _intel;
         var yara = intel.Engines.Select(e => e.Engine.Engine).OfType<Vigil.Intel.Yara.YaraEngine>().ToList();
         Prevention = await PreventionStage.StartAsync(
-            config, () => Vigil.Intel.Prevention.PreventionVerdicts.Create(config.Prevention, intel.Services, config.ResolvePath, time, yara), sink, output, time, cancellationToken);
+            config, () => Vigil.Intel.Prevention.PreventionVerdicts.Create(config.Prevention, intel.Services, config.ResolvePath, time, yara), sink, output, Loggers.CreateLogger("Vigil.Prevention"), time, cancellationToken);
     }
 
     /// <summary>The fanotify guard, or null when no directory asks for prevention or it cannot run.</summary>

@@ -171,8 +171,8 @@ internal sealed class ManagerHost(
         _intel = IntelFanOut.Start(config, rules, sink, paths.IntelDatabase, time, _sharedIntel);
 
         // The manager is agent 000: `server` responses, and `local` ones for its own alerts, run here.
-        _execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time);
-        var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time) { Position = new QueueTailPosition(_local, "arlog") };
+        _execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time, loggers.CreateLogger("Vigil.Response"));
+        var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time) { Position = new QueueTailPosition(_local, "arlog"), Logger = loggers.CreateLogger("Vigil.Response") };
         tailer.Anchor(); // before the loop carries out responses queued before a crash
         _loop = new AnalysisLoop(guard, writer, _intel, _execd, _responses, Indexing, Stages.Register("index"), new RegistryCommit(this, writer.Ends), _stopping.Token)
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 using Vigil.Core.Prevention;
 using Vigil.Fim.Fanotify;
@@ -119,7 +120,7 @@ internal static class GuardRole
         using var guard = new FanotifyGuard(
             options, [new PreventionDirectory(directory, mode)], verdicts,
             alert => WriteRaw("{\"alert\":" + PreventionMessages.Json(alert) + "}"),
-            message => Write(new { log = message }))
+            new LineLogger(message => Write(new { log = message })))
         {
             Fault = fault,
         };
@@ -188,4 +189,16 @@ internal static class GuardRole
             return ValueTask.FromResult(verdict.IsMalicious ? verdict : new PreventionVerdict(PreventionVerdictKind.Clean, "probe-engine", null));
         }
     }
+}
+
+/// <summary>The guard's log entries as the probe reports them: each entry's message, one line each.</summary>
+internal sealed class LineLogger(Action<string> write) : ILogger
+{
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        write(formatter(state, exception));
 }

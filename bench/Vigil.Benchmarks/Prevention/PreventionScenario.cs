@@ -213,7 +213,7 @@ internal sealed class PreventionScenario : IScenario
 
     private static int Guard(string directory, PreventionOptions prevention, IPreventionVerdicts verdicts)
     {
-        using var guard = new FanotifyGuard(prevention, [new PreventionDirectory(directory, PreventionMode.Block)], verdicts, _ => { }, Console.Error.WriteLine);
+        using var guard = new FanotifyGuard(prevention, [new PreventionDirectory(directory, PreventionMode.Block)], verdicts, _ => { }, new StandardErrorLogger());
         var problems = guard.Start();
         Console.WriteLine(guard.IsRunning ? "ready" : "failed: " + string.Join("; ", problems));
         Console.Out.Flush();
@@ -323,4 +323,17 @@ internal sealed class PreventionScenario : IScenario
             return result;
         }
     }
+}
+
+/// <summary>The guard's log entries on stderr, one message a line (stdout carries the scenario's protocol).</summary>
+internal sealed class StandardErrorLogger : Microsoft.Extensions.Logging.ILogger
+{
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+    public void Log<TState>(
+        Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        Console.Error.WriteLine(formatter(state, exception));
 }

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Win32.SafeHandles;
 using Vigil.Core.Hashing;
 using Vigil.Core.Native;
@@ -29,7 +31,7 @@ internal sealed record PreventionStatistics(long Events, long Excluded, long Che
 /// answered with the timeout policy (alert 200807) and the worker goes on; a thread of the guard that ends (it should
 /// not) stops the guard failing open: everything waiting is allowed, the group closes, alert 200806 says why.
 /// </summary>
-internal sealed class FanotifyGuard : IDisposable
+internal sealed partial class FanotifyGuard : IDisposable
 {
     private const int ReadBufferSize = 64 * 1024;
     private const int PollMilliseconds = 200;
@@ -44,7 +46,7 @@ internal sealed class FanotifyGuard : IDisposable
     private readonly PreventionDirectory[] _directories;
     private readonly IPreventionVerdicts _verdicts;
     private readonly Action<PreventionAlert> _alert;
-    private readonly Action<string> _log;
+    private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly HashSet<int> _excluded;
     private readonly BlockingCollection<Pending> _work;
@@ -79,7 +81,7 @@ internal sealed class FanotifyGuard : IDisposable
 
     public FanotifyGuard(
         PreventionOptions options, IEnumerable<PreventionDirectory> directories, IPreventionVerdicts verdicts,
-        Action<PreventionAlert> alert, Action<string>? log = null, TimeProvider? timeProvider = null)
+        Action<PreventionAlert> alert, ILogger? logger = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(directories);
@@ -87,7 +89,7 @@ internal sealed class FanotifyGuard : IDisposable
         _directories = [.. directories.OrderByDescending(d => d.Path.Length)];
         _verdicts = verdicts ?? throw new ArgumentNullException(nameof(verdicts));
         _alert = alert ?? throw new ArgumentNullException(nameof(alert));
-        _log = log ?? (_ => { });
+        _logger = logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
         _excluded = [Environment.ProcessId, .. options.ExcludedPids];
         _work = new BlockingCollection<Pending>(Math.Max(1, options.QueueSize));
@@ -307,7 +309,7 @@ internal sealed class FanotifyGuard : IDisposable
         var reason = failure is null ? $"its thread {thread} ended" : $"its thread {thread} failed ({failure.GetType().Name}: {failure.Message})";
         Shutdown();
         var detail = $"{reason}; every waiting access was allowed and nothing is checked on access any more; detection goes on";
-        _log("prevention stopped: " + detail);
+        Log.Stopped(_logger, detail);
         Raise(new PreventionAlert(PreventionAlertKind.Stopped, "allow") { Detail = detail });
     }
 
@@ -335,7 +337,7 @@ internal sealed class FanotifyGuard : IDisposable
                 var errno = Marshal.GetLastPInvokeError();
                 if (length < 0 && errno is not (LibC.EAGAIN or LibC.EINTR))
                 {
-                    _log($"prevention: reading the fanotify group failed ({LibC.Describe(errno)})");
+                    Log.ReadFailed(_logger, LibC.Describe(errno));
                 }
 
                 continue;
@@ -345,7 +347,7 @@ internal sealed class FanotifyGuard : IDisposable
             FanotifyEvent.Parse(buffer.AsSpan(0, (int)length), events, out var error);
             if (error is not null)
             {
-                _log($"prevention: malformed fanotify record skipped: {error}");
+                Log.MalformedRecord(_logger, error);
             }
 
             foreach (var fanotifyEvent in events)
@@ -584,7 +586,7 @@ internal sealed class FanotifyGuard : IDisposable
         }
 
         Interlocked.Increment(ref _errors);
-        _log($"prevention: deciding on {pending.Path} failed, on_timeout {Decision(allow)} applied: {ex.Message}");
+        Log.DecisionFailed(_logger, pending.Path, Decision(allow), ex.Message);
         if (Interlocked.Increment(ref _errorAlertsThisSecond) > ErrorAlertsPerSecond)
         {
             Interlocked.Increment(ref _errorsSuppressed);
@@ -788,7 +790,7 @@ internal sealed class FanotifyGuard : IDisposable
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            _log($"prevention: an alert could not be delivered: {ex.Message}");
+            Log.AlertNotDelivered(_logger, ex.Message);
         }
     }
 
@@ -837,7 +839,7 @@ internal sealed class FanotifyGuard : IDisposable
         if (FanotifyLibC.Write(_group, &response, (nuint)sizeof(FanotifyLibC.Response)) < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            _log($"prevention: answering an event failed ({LibC.Describe(errno)})");
+            Log.AnswerFailed(_logger, LibC.Describe(errno));
         }
     }
 

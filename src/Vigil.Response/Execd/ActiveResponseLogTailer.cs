@@ -1,4 +1,6 @@
 using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Vigil.Core.Events;
 using Vigil.Core.Native;
 
@@ -10,8 +12,11 @@ namespace Vigil.Response.Execd;
 /// appends to the file itself). A last line without its newline yet is held back until it is complete; a
 /// truncated or replaced file is read again from its start.
 /// </summary>
-internal sealed class ActiveResponseLogTailer(string path, IEventSink sink, TimeProvider timeProvider, bool startAtEnd = true)
+internal sealed partial class ActiveResponseLogTailer(string path, IEventSink sink, TimeProvider timeProvider, bool startAtEnd = true)
 {
+    /// <summary>Where read failures are logged (the host's logger).</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
     /// <summary>
     /// Where reading goes on after a restart (inode and offset), kept by the host beside its durable queue: with it,
     /// lines written while the host was down are read at start instead of skipped, and each line is published with the
@@ -67,7 +72,7 @@ internal sealed class ActiveResponseLogTailer(string path, IEventSink sink, Time
             {
                 // The log unreadable for a moment (permissions, a rotation mid-read): said, then tried again; no
                 // exception ends the tailer.
-                await Console.Error.WriteLineAsync($"vigil: the active-response log {path} could not be read: {ex.GetType().Name}: {ex.Message}; retrying");
+                Log.ReadFailed(Logger, path, ex.GetType().Name, ex.Message);
             }
 
             try

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Vigil.Response.Execd;
 
@@ -12,8 +14,11 @@ namespace Vigil.Response.Execd;
 /// A reply that is not a valid <c>check_keys</c> message is logged naming the program and answered
 /// <c>abort</c>: a program that cannot speak the protocol must not be told to act.
 /// </summary>
-internal sealed class ExecDaemon(ExecdOptions options, ActiveResponseLog log, TimeProvider timeProvider)
+internal sealed partial class ExecDaemon(ExecdOptions options, ActiveResponseLog log, TimeProvider timeProvider)
 {
+    /// <summary>Where failures of execd's own loops are logged (the host's logger).</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
     /// <summary>argv0 of execd's own lines in <c>active-responses.log</c>.</summary>
     public const string LogName = "vigil-execd";
 
@@ -131,7 +136,7 @@ internal sealed class ExecDaemon(ExecdOptions options, ActiveResponseLog log, Ti
             catch (Exception ex)
             {
                 // One timed-out response that cannot be undone must not end the loop for the others.
-                await Console.Error.WriteLineAsync($"vigil: execd timeout loop: {ex.GetType().Name}: {ex.Message}; continuing");
+                Log.TimeoutLoopFailed(Logger, ex.GetType().Name, ex.Message);
             }
         }
 

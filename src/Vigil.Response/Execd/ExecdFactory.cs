@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Vigil.Core.Configuration;
 using Vigil.Response.RemoveThreat;
 
@@ -6,7 +8,7 @@ namespace Vigil.Response.Execd;
 /// <summary>The execd every host runs: the configuration's commands, Vigil's remove-threat in process when the shipped wrapper is in place.</summary>
 internal static class ExecdFactory
 {
-    public static ExecDaemon Create(OssecConfig config, string home, string data, string activeResponseLog, TimeProvider time) =>
+    public static ExecDaemon Create(OssecConfig config, string home, string data, string activeResponseLog, TimeProvider time, ILogger? logger = null) =>
         new(
             new ExecdOptions
             {
@@ -17,5 +19,8 @@ internal static class ExecdFactory
                 InProcess = RemoveThreatFactory.InProcess(home, data, [.. config.Syscheck.Directories.Select(d => d.Path)], activeResponseLog, time, config.Syscheck.FileMaxSizeBytes),
             },
             new ActiveResponseLog(activeResponseLog, time),
-            time);
+            time)
+        {
+            Logger = logger ?? NullLogger.Instance,
+        };
 }

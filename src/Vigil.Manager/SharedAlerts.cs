@@ -1,11 +1,10 @@
 using Microsoft.Extensions.Logging;
-using Vigil.Manager;
 using Vigil.Storage.Postgres;
 using Vigil.Storage.Postgres.Alerts;
 using Vigil.Storage.Postgres.Leadership;
 using Vigil.Web.Index;
 
-namespace Vigil.Cli;
+namespace Vigil.Manager;
 
 /// <summary>With --database: the alert store in the shared database, and its retention run by one manager (the leader).</summary>
 internal static class SharedAlerts
