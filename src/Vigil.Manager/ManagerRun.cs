@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Vigil.Analysis.Rules;
 using Vigil.Core.Configuration;
@@ -45,7 +46,7 @@ internal static class ManagerRun
         using var loggers = HostLogging.Create(settings.LogJson);
         var time = TimeProvider.System;
         var managerName = $"{Dns.GetHostName()}:{options.AgentPort}";
-        await using var singletonJobs = settings.SharedDatabase is { } jobsDatabase ? SharedAlerts.Jobs(jobsDatabase, managerName, time, loggers) : null;
+        var singletonJobs = settings.SharedDatabase is { } jobsDatabase ? SharedAlerts.Jobs(jobsDatabase, managerName, time, loggers) : null;
         var indexLogger = loggers.CreateLogger<AlertIndexing>();
         var indexing = singletonJobs is null ? AlertIndexing.Open(paths.Data, indexLogger, time) : SharedAlerts.Open(singletonJobs, indexLogger, time);
         var host = new ManagerHost(config, rules, paths, options, loggers, Console.Out, time)
@@ -56,14 +57,21 @@ internal static class ManagerRun
                 ? new SharedStores(sharedDatabase, settings.CaPassword!, managerName)
                 : null,
         };
-        var fronted = new WebFrontedHost(host, indexing, settings.Web, Console.Out, loggers);
+        var web = new WebFront(indexing, settings.Web, Console.Out, loggers);
         await Console.Out.WriteLineAsync($"vigil: enrollment password from {settings.EnrollmentPasswordSource}");
         await using var systemd = SystemdNotifier.FromEnvironment(TimeProvider.System);
         systemd?.WatchStages(host.Stages);
+
+        IHostedService[] jobs = singletonJobs is null ? [] : [SharedAlerts.Service(singletonJobs)];
+
+        // The shared store's jobs and the index first (stopped last, once nothing writes to it), the manager's stages,
+        // the API in front.
         await VigilHost.RunAsync(
-            [VigilHost.Stage(token => fronted.StartAsync(
-                host.StartAsync,
-                () => new HostOperations(
+            [
+                .. jobs,
+                VigilHost.Stage(_ => Task.CompletedTask, indexing),
+                .. host.Services(),
+                web.Service(() => new HostOperations(
                     config,
                     rules,
                     HostOperations.LocalQuarantine(paths.Data, paths.ActiveResponseLog, time),
@@ -72,8 +80,8 @@ internal static class ManagerRun
                     host.Registry,
                     () => host.Transport,
                     indexing.Index)
-                { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters, AgentScans = host.AgentScans },
-                token), fronted)],
+                { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters, AgentScans = host.AgentScans }),
+            ],
             cancellationToken,
             systemd,
             $"agents on port {options.AgentPort}");
@@ -88,14 +96,17 @@ internal static class ManagerRun
         using var loggers = HostLogging.Create(json: false);
         var indexing = AlertIndexing.Open(paths.Data, loggers.CreateLogger<AlertIndexing>(), time);
         var host = new AllInOneHost(config, rules, paths, Console.Out, time) { Indexing = indexing, IsTerminal = FimConsole.IsTerminal, Loggers = loggers };
-        var fronted = new WebFrontedHost(host, indexing, web, Console.Out, loggers);
+        var front = new WebFront(indexing, web, Console.Out, loggers);
+
+        // The index first (stopped last), detection, the API in front (up during the first scan), then the first scan.
         await VigilHost.RunAsync(
-            [VigilHost.Stage(token => fronted.StartAsync(
-                host.StartAsync,
-                () => new HostOperations(config, rules, HostOperations.LocalQuarantine(paths.Data, paths.ActiveResponseLog, time), host.Intel, time)
-                { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters, LocalCoverage = host.Coverage },
-                token,
-                host.WaitUntilReadyAsync), fronted)],
+            [
+                VigilHost.Stage(_ => Task.CompletedTask, indexing),
+                .. host.Services(),
+                front.Service(() => new HostOperations(config, rules, HostOperations.LocalQuarantine(paths.Data, paths.ActiveResponseLog, time), host.Intel, time)
+                { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters, LocalCoverage = host.Coverage }),
+                .. host.ReadyServices(),
+            ],
             cancellationToken);
 
         await Console.Out.WriteLineAsync($"vigil: stopped ({host.AlertCount} alerts written)");
