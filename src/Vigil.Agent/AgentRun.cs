@@ -14,6 +14,7 @@ internal static class AgentRun
     public static async Task RunAsync(
         OssecConfig config, AgentCredentials credentials, AgentPaths paths, TimeSpan keepAliveInterval, bool logJson, CancellationToken cancellationToken)
     {
+        HostEnvironment.Export(paths.Home, paths.Data, config);
         using var loggers = HostLogging.Create(logJson);
         var options = new AgentConnectionOptions { KeepAliveInterval = keepAliveInterval };
         var host = new AgentHost(config, credentials, paths, options, loggers, Console.Out, TimeProvider.System);

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Vigil.Agent;
 using Vigil.Hosting;
-using Vigil.Response.RemoveThreat;
 using Vigil.Transport.Agent;
 
 namespace Vigil.Cli;
@@ -70,7 +69,6 @@ internal static class AgentCommand
             }
 
             config = SyscheckOverrides.WithRealtimeDirectories(config, parseResult.GetValue(directories));
-            RemoveThreatFactory.ExportMonitored(config.Syscheck.Directories.Select(d => d.Path));
             ConfigLoading.Print([.. ConfigLoading.CheckInstall(config, missingProgramIsError: false).Where(d => !d.Message.StartsWith("<directories>", StringComparison.Ordinal))], Console.Error);
 
             // The engine blocks run here, on the agent's files (docs/engines.md): what config check says of them, and
@@ -82,8 +80,6 @@ internal static class AgentCommand
                 return ExitCodes.ConfigError;
             }
 
-            Environment.SetEnvironmentVariable("VIGIL_HOME", home);
-            Environment.SetEnvironmentVariable("VIGIL_DATA", data);
             await AgentRun.RunAsync(
                 config, credentials, new AgentPaths(home, data), TimeSpan.FromSeconds(Math.Max(1, parseResult.GetValue(keepAlive))), parseResult.GetValue(logJson), cancellationToken);
             return ExitCodes.Success;

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Net;
-using Vigil.Cli.Hosts;
 using Vigil.Hosting;
 using Vigil.Manager;
 using Vigil.Transport;
@@ -71,8 +70,6 @@ internal static class ManagerCommand
             var data = paths.ResolveDataDir(parseResult);
             Directory.CreateDirectory(data);
             var (password, source) = EnrollmentPassword.ForManager(parseResult.GetValue(passwordFile), data);
-            Environment.SetEnvironmentVariable("VIGIL_HOME", home);
-            Environment.SetEnvironmentVariable("VIGIL_DATA", data);
             var options = new ManagerTransportOptions
             {
                 ListenAddress = address,

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Vigil.Hosting;
 using Vigil.Manager;
-using Vigil.Response.RemoveThreat;
 
 namespace Vigil.Cli;
 
@@ -37,7 +36,6 @@ internal static class RunCommand
             }
 
             config = SyscheckOverrides.WithRealtimeDirectories(config, parseResult.GetValue(directories));
-            RemoveThreatFactory.ExportMonitored(config.Syscheck.Directories.Select(d => d.Path));
             ConfigLoading.Print([.. ConfigLoading.CheckInstall(config, missingProgramIsError: false).Where(d => !d.Message.StartsWith("<directories>", StringComparison.Ordinal))], Console.Error);
             ConfigLoading.Print([.. Intel.Engines.EngineConfigCheck.Check(config, compileRules: false).Select(d => d with { Severity = Core.Diagnostics.DiagnosticSeverity.Warning })], Console.Error);
             if (Intel.Engines.EngineSettings.Unreadable(config) is { } engineProblem)
@@ -47,10 +45,6 @@ internal static class RunCommand
             }
 
             var data = paths.ResolveDataDir(parseResult);
-
-            // Active-response programs started by execd (vigil remove-threat) find the same home and data this way.
-            Environment.SetEnvironmentVariable("VIGIL_HOME", home);
-            Environment.SetEnvironmentVariable("VIGIL_DATA", data);
             if (!web.TryResolve(parseResult, data, "vigil run", out var webOptions))
             {
                 return ExitCodes.Usage;

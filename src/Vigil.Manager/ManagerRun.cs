@@ -43,6 +43,7 @@ internal static class ManagerRun
     {
         ArgumentNullException.ThrowIfNull(settings);
         var (config, rules, paths, options) = (settings.Config, settings.Rules, settings.Paths, settings.Transport);
+        HostEnvironment.Export(paths.Home, paths.Data);
         using var loggers = HostLogging.Create(settings.LogJson);
         var time = TimeProvider.System;
         var managerName = $"{Dns.GetHostName()}:{options.AgentPort}";
@@ -92,6 +93,8 @@ internal static class ManagerRun
     /// <summary>`vigil run` (FIM, analysis, intelligence and active response in one process) until <paramref name="cancellationToken"/> is cancelled.</summary>
     public static async Task RunAllInOneAsync(OssecConfig config, RuleSet rules, AllInOnePaths paths, WebOptions? web, CancellationToken cancellationToken)
     {
+        // Active-response programs started by execd (vigil remove-threat) find the same home, data and watched directories.
+        HostEnvironment.Export(paths.Home, paths.Data, config);
         var time = TimeProvider.System;
         using var loggers = HostLogging.Create(json: false);
         var indexing = AlertIndexing.Open(paths.Data, loggers.CreateLogger<AlertIndexing>(), time);
