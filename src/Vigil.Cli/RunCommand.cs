@@ -38,9 +38,10 @@ internal static class RunCommand
             config = SyscheckOverrides.WithRealtimeDirectories(config, parseResult.GetValue(directories));
             ConfigLoading.Print([.. ConfigLoading.CheckInstall(config, missingProgramIsError: false).Where(d => !d.Message.StartsWith("<directories>", StringComparison.Ordinal))], Console.Error);
             ConfigLoading.Print([.. Intel.Engines.EngineConfigCheck.Check(config, compileRules: false).Select(d => d with { Severity = Core.Diagnostics.DiagnosticSeverity.Warning })], Console.Error);
-            if (Intel.Engines.EngineSettings.Unreadable(config) is { } engineProblem)
+            var checkedConfig = config;
+            if (!HostSettings.TryBind<HostConfiguration>(s => s.Config = checkedConfig, [HostConfiguration.Engines], out _, out var problems))
             {
-                await Console.Error.WriteLineAsync($"vigil run: {engineProblem}; nothing was started");
+                await Console.Error.WriteLineAsync(string.Join('\n', problems.Select(p => $"vigil run: {p}; nothing was started")));
                 return ExitCodes.ConfigError;
             }
 
