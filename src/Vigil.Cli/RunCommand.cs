@@ -19,7 +19,8 @@ internal static class RunCommand
             Description = "Watch this directory in real time instead of the configuration's <directories> (repeatable).",
             AllowMultipleArgumentsPerToken = false,
         };
-        var command = new Command("run", "Run file monitoring, analysis, intelligence, active response and the dashboard in one process.") { configOption, directories };
+        var logJson = new Option<bool>("--log-json") { Description = "Write logs as JSON." };
+        var command = new Command("run", "Run file monitoring, analysis, intelligence, active response and the dashboard in one process.") { configOption, directories, logJson };
         paths.AddTo(command);
         var web = new WebCommandOptions();
         web.AddTo(command);
@@ -51,7 +52,7 @@ internal static class RunCommand
                 return ExitCodes.Usage;
             }
 
-            await ManagerRun.RunAllInOneAsync(config, rules, new AllInOnePaths(home, data), webOptions, cancellationToken);
+            await ManagerRun.RunAllInOneAsync(config, rules, new AllInOnePaths(home, data), webOptions, cancellationToken, parseResult.GetValue(logJson));
             return ExitCodes.Success;
         });
         root.Subcommands.Add(command);

@@ -91,12 +91,13 @@ internal static class ManagerRun
     }
 
     /// <summary>`vigil run` (FIM, analysis, intelligence and active response in one process) until <paramref name="cancellationToken"/> is cancelled.</summary>
-    public static async Task RunAllInOneAsync(OssecConfig config, RuleSet rules, AllInOnePaths paths, WebOptions? web, CancellationToken cancellationToken)
+    /// <remarks>With <paramref name="logJson"/> (--log-json) the stages' log entries are JSON, as under `vigil manager`; the banner stays text.</remarks>
+    public static async Task RunAllInOneAsync(OssecConfig config, RuleSet rules, AllInOnePaths paths, WebOptions? web, CancellationToken cancellationToken, bool logJson = false)
     {
         // Active-response programs started by execd (vigil remove-threat) find the same home, data and watched directories.
         HostEnvironment.Export(paths.Home, paths.Data, config);
         var time = TimeProvider.System;
-        using var loggers = HostLogging.Create(json: false);
+        using var loggers = HostLogging.Create(logJson);
         var indexing = AlertIndexing.Open(paths.Data, loggers.CreateLogger<AlertIndexing>(), time);
         var host = new AllInOneHost(config, rules, paths, Console.Out, time) { Indexing = indexing, IsTerminal = FimConsole.IsTerminal, Loggers = loggers };
         var front = new WebFront(indexing, web, Console.Out, loggers);
