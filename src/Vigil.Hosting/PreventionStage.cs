@@ -119,7 +119,8 @@ internal sealed partial class PreventionStage : IAsyncDisposable
         await _pump;
     }
 
-    private static async Task PumpAsync(ChannelReader<EventMessage> reader, IEventSink sink, ILogger logger)
+    // Internal for tests: the alerts from the guard into the host's queue, until the channel completes.
+    internal static async Task PumpAsync(ChannelReader<EventMessage> reader, IEventSink sink, ILogger logger)
     {
         await foreach (var message in reader.ReadAllAsync())
         {
