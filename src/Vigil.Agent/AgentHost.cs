@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Vigil.Core.Configuration;
 using Vigil.Fim;
@@ -32,30 +33,93 @@ internal sealed class AgentHost(
     AgentConnectionOptions connectionOptions,
     ILoggerFactory loggers,
     TextWriter output,
-    TimeProvider time) : IAsyncDisposable
+    TimeProvider time)
 {
-    private readonly CancellationTokenSource _stopping = new();
     private readonly ResponseTasks _responses = new();
     private DurableEventQueue? _queue;
+    private ExecDaemon? _execd;
+    private ActiveResponseLogTailer? _tailer;
+    private AgentConnection? _connection;
     private FimService? _fim;
     private AgentEngines? _engines;
-    private Task? _progress;
     private PreventionStage? _prevention;
-    private Task? _background;
-    private Task? _limits;
-    private Task? _diskLoop;
+    private FimConsole? _console;
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The agent's stages in their start order, for <see cref="VigilHost"/>, which stops them in the reverse order:
+    /// prevention, FIM and the engines first (nothing new is produced), then the responses under way end, then the
+    /// loops (the connection, execd, the AR log), and last the queue, which keeps what was not sent.
+    /// </summary>
+    public IReadOnlyList<IHostedService> Services()
+    {
+        var disk = DiskWatch.Monitor(config, paths.Data, time);
+        return
+        [
+            VigilHost.Stage(OpenAsync, () =>
+            {
+                _queue?.Dispose();
+                return Task.CompletedTask;
+            }),
+            VigilHost.Loop("connection", token => _connection!.RunAsync(token)),
+            VigilHost.Loop("execd", token => _execd!.RunTimeoutLoopAsync(token)),
+            VigilHost.Loop("ar-log-tailer", token => _tailer!.RunAsync(TimeSpan.FromMilliseconds(100), token)),
+            VigilHost.Loop("disk", token => DiskWatch.RunAsync(disk, config, _queue!.PublishAsync, output, token)),
+            VigilHost.OnStop(_responses.WhenAllAsync),
+
+            // Engines on the agent's own files (docs/engines.md): FIM's file events go to them, their answers to the manager.
+            VigilHost.Stage(
+                _ =>
+                {
+                    _engines = AgentEngines.Start(config, _queue!, paths.EngineDatabase, time, loggers.CreateLogger("Vigil.Engines"));
+                    return Task.CompletedTask;
+                },
+                async () =>
+                {
+                    if (_engines is not null)
+                    {
+                        await _engines.DisposeAsync();
+                    }
+                }),
+            VigilHost.Stage(StartFimAsync, async () =>
+            {
+                if (_fim is not null)
+                {
+                    await _fim.DisposeAsync();
+                }
+            }),
+            VigilHost.Loop("scan-progress", token => new ScanProgressReporter(() => _fim!.Status, _queue!, time).RunAsync(token)),
+            VigilHost.Stage(StartPreventionAsync, async () =>
+            {
+                if (_prevention is not null)
+                {
+                    await _prevention.DisposeAsync();
+                }
+            }),
+            VigilHost.Stage(ShowFirstScanAsync, () => Task.CompletedTask),
+            VigilHost.Loop("fim-limits", token => _console!.WatchLimitsAsync(token)),
+            VigilHost.Stage(
+                async _ =>
+                {
+                    await output.WriteLineAsync($"vigil: agent {credentials.Id} ({credentials.Name}) for manager {credentials.Manager}; queue {paths.Queue} ({_queue!.Count} events waiting)");
+                    await output.WriteLineAsync("vigil: agent ready (Ctrl-C stops)");
+                },
+                () => Task.CompletedTask),
+        ];
+    }
+
+    // The queue, execd, the AR log and the connection to the manager, ready for their loops.
+    private Task OpenAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(paths.Data);
         Directory.CreateDirectory(Path.GetDirectoryName(paths.ActiveResponseLog)!);
         var logger = loggers.CreateLogger("Vigil.Agent");
         _queue = new DurableEventQueue(paths.Queue, DurableEventQueue.DefaultCapacity, logger);
         var execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time, loggers.CreateLogger("Vigil.Response"));
-        var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, _queue, time) { Position = new QueueTailPosition(_queue, "arlog"), Logger = loggers.CreateLogger("Vigil.Response") };
-        tailer.Anchor(); // before any response runs
+        _execd = execd;
+        _tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, _queue, time) { Position = new QueueTailPosition(_queue, "arlog"), Logger = loggers.CreateLogger("Vigil.Response") };
+        _tailer.Anchor(); // before any response runs
         var quarantine = QuarantineOperations.Local(paths.Data, paths.ActiveResponseLog, time);
-        var connection = new AgentConnection(
+        _connection = new AgentConnection(
             credentials,
             _queue,
             (response, token) => response.Name == QuarantineOperations.CommandName
@@ -64,25 +128,28 @@ internal sealed class AgentHost(
             connectionOptions,
             logger,
             time);
-        _background = Task.WhenAll(
-            connection.RunAsync(_stopping.Token),
-            execd.RunTimeoutLoopAsync(_stopping.Token),
-            tailer.RunAsync(TimeSpan.FromMilliseconds(100), _stopping.Token));
+        return Task.CompletedTask;
+    }
 
-        (_, _diskLoop) = DiskWatch.Start(config, paths.Data, _queue, output, time, _stopping.Token);
-        // Engines on the agent's own files (docs/engines.md): FIM's file events go to them, their answers to the manager.
-        _engines = AgentEngines.Start(config, _queue, paths.EngineDatabase, time, loggers.CreateLogger("Vigil.Engines"));
-        _fim = new FimService(SyscheckOverrides.WithoutOwnFiles(config.Syscheck, paths.Data, paths.ActiveResponseLog), paths.Fim, _engines.Tap(_queue), time);
+    private async Task StartFimAsync(CancellationToken cancellationToken)
+    {
+        _fim = new FimService(SyscheckOverrides.WithoutOwnFiles(config.Syscheck, paths.Data, paths.ActiveResponseLog), paths.Fim, _engines!.Tap(_queue!), time);
         _engines.AttachBaseline(_fim.Baseline);
         await _fim.StartAsync(cancellationToken);
-        var fim = _fim;
-        _progress = Task.Run(() => new ScanProgressReporter(() => fim.Status, _queue, time).RunAsync(_stopping.Token), CancellationToken.None);
-        // On-access prevention (docs/prevention.md): the agent has no verdict cache, only the hash lists, and for a
-        // held first execution its own YARA engines.
-        var yara = _engines.Engines.Select(e => e.Engine.Engine).OfType<Vigil.Intel.Yara.YaraEngine>().ToList();
+    }
+
+    // On-access prevention (docs/prevention.md): the agent has no verdict cache, only the hash lists, and for a held
+    // first execution its own YARA engines.
+    private async Task StartPreventionAsync(CancellationToken cancellationToken)
+    {
+        var yara = _engines!.Engines.Select(e => e.Engine.Engine).OfType<Vigil.Intel.Yara.YaraEngine>().ToList();
         _prevention = await PreventionStage.StartAsync(
-            config, () => Vigil.Intel.Prevention.PreventionVerdicts.Create(config.Prevention, [], config.ResolvePath, time, yara), _queue, output, loggers.CreateLogger("Vigil.Prevention"), time, cancellationToken);
-        var console = new FimConsole(_fim, config, output, time, FimConsole.IsTerminal);
+            config, () => Vigil.Intel.Prevention.PreventionVerdicts.Create(config.Prevention, [], config.ResolvePath, time, yara), _queue!, output, loggers.CreateLogger("Vigil.Prevention"), time, cancellationToken);
+    }
+
+    private async Task ShowFirstScanAsync(CancellationToken cancellationToken)
+    {
+        var console = new FimConsole(_fim!, config, output, time, FimConsole.IsTerminal);
         await console.ShowFirstScanAsync(cancellationToken);
         foreach (var directory in config.Syscheck.Directories)
         {
@@ -94,15 +161,12 @@ internal sealed class AgentHost(
             await output.WriteLineAsync(line);
         }
 
-        foreach (var line in _engines.Describe())
+        foreach (var line in _engines!.Describe())
         {
             await output.WriteLineAsync(line);
         }
 
-        _limits = Task.Run(() => console.WatchLimitsAsync(_stopping.Token), CancellationToken.None);
-
-        await output.WriteLineAsync($"vigil: agent {credentials.Id} ({credentials.Name}) for manager {credentials.Manager}; queue {paths.Queue} ({_queue.Count} events waiting)");
-        await output.WriteLineAsync("vigil: agent ready (Ctrl-C stops)");
+        _console = console;
     }
 
     // The dashboard's restore/delete, sent by the manager over this authenticated channel only; the outcome goes to
@@ -124,33 +188,4 @@ internal sealed class AgentHost(
                 AgentLog.ResponseRefused(logger, result.Outcome.ToString(), result.Error ?? "");
             }
         });
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_stopping.IsCancellationRequested)
-        {
-            return;
-        }
-
-        if (_prevention is not null)
-        {
-            await _prevention.DisposeAsync();
-        }
-
-        if (_fim is not null)
-        {
-            await _fim.DisposeAsync();
-        }
-
-        if (_engines is not null)
-        {
-            await _engines.DisposeAsync();
-        }
-
-        await _responses.WhenAllAsync();
-        await _stopping.CancelAsync();
-        await Task.WhenAll(_background ?? Task.CompletedTask, _limits ?? Task.CompletedTask, _diskLoop ?? Task.CompletedTask, _progress ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
-        _queue?.Dispose();
-        _stopping.Dispose();
-    }
 }

@@ -14,11 +14,12 @@ internal static class AgentRun
     public static async Task RunAsync(
         OssecConfig config, AgentCredentials credentials, AgentPaths paths, TimeSpan keepAliveInterval, bool logJson, CancellationToken cancellationToken)
     {
+        HostEnvironment.Export(paths.Home, paths.Data, config);
         using var loggers = HostLogging.Create(logJson);
         var options = new AgentConnectionOptions { KeepAliveInterval = keepAliveInterval };
         var host = new AgentHost(config, credentials, paths, options, loggers, Console.Out, TimeProvider.System);
         await using var systemd = SystemdNotifier.FromEnvironment(TimeProvider.System);
-        await VigilHost.RunAsync([VigilHost.Stage(host.StartAsync, host)], cancellationToken, systemd, $"agent {credentials.Id} for manager {credentials.Manager}");
+        await VigilHost.RunAsync(host.Services(), cancellationToken, systemd, $"agent {credentials.Id} for manager {credentials.Manager}");
 
         await Console.Out.WriteLineAsync("vigil: agent stopped");
     }

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Vigil.Agent;
 using Vigil.Hosting;
-using Vigil.Response.RemoveThreat;
 using Vigil.Transport.Agent;
 
 namespace Vigil.Cli;
@@ -34,14 +33,14 @@ internal static class AgentCommand
             }
 
             var fromCommandLine = parseResult.GetValue(manager);
+            if (!HostSettings.TryBind<AgentSettings>(s => s.Managers = fromCommandLine, [AgentSettings.Validator], out _, out var failures))
+            {
+                await Console.Error.WriteLineAsync(string.Join('\n', failures.Select(f => $"vigil agent: {f}")));
+                return ExitCodes.Usage;
+            }
+
             if (fromCommandLine is { } endpoint)
             {
-                if (ManagerList.Parse(endpoint).FirstOrDefault(m => !IsHostPort(m)) is { } bad)
-                {
-                    await Console.Error.WriteLineAsync($"vigil agent: --manager: '{bad}' is not HOST:PORT");
-                    return ExitCodes.Usage;
-                }
-
                 credentials = credentials with { Manager = endpoint };
             }
 
@@ -70,27 +69,22 @@ internal static class AgentCommand
             }
 
             config = SyscheckOverrides.WithRealtimeDirectories(config, parseResult.GetValue(directories));
-            RemoveThreatFactory.ExportMonitored(config.Syscheck.Directories.Select(d => d.Path));
             ConfigLoading.Print([.. ConfigLoading.CheckInstall(config, missingProgramIsError: false).Where(d => !d.Message.StartsWith("<directories>", StringComparison.Ordinal))], Console.Error);
 
             // The engine blocks run here, on the agent's files (docs/engines.md): what config check says of them, and
             // options that cannot be read stop the agent before anything starts, as one message at their line.
             ConfigLoading.Print([.. Intel.Engines.EngineConfigCheck.Check(config, compileRules: false).Select(d => d with { Severity = Core.Diagnostics.DiagnosticSeverity.Warning })], Console.Error);
-            if (Intel.Engines.EngineSettings.Unreadable(config) is { } problem)
+            var checkedConfig = config;
+            if (!HostSettings.TryBind<HostConfiguration>(s => s.Config = checkedConfig, [HostConfiguration.Engines], out _, out var problems))
             {
-                await Console.Error.WriteLineAsync($"vigil agent: {problem}; nothing was started");
+                await Console.Error.WriteLineAsync(string.Join('\n', problems.Select(p => $"vigil agent: {p}; nothing was started")));
                 return ExitCodes.ConfigError;
             }
 
-            Environment.SetEnvironmentVariable("VIGIL_HOME", home);
-            Environment.SetEnvironmentVariable("VIGIL_DATA", data);
             await AgentRun.RunAsync(
                 config, credentials, new AgentPaths(home, data), TimeSpan.FromSeconds(Math.Max(1, parseResult.GetValue(keepAlive))), parseResult.GetValue(logJson), cancellationToken);
             return ExitCodes.Success;
         });
         root.Subcommands.Add(command);
     }
-
-    private static bool IsHostPort(string value) =>
-        value.LastIndexOf(':') is var colon and > 0 && int.TryParse(value[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) && port is > 0 and <= 65535;
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Vigil.Manager;
 using Vigil.Transport.Registry;
 
 namespace Vigil.Cli;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
-using Vigil.Cli.Hosts;
+using Vigil.Hosting;
 using Vigil.Transport.Agent;
 
 namespace Vigil.Cli;

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Net;
-using Vigil.Cli.Hosts;
 using Vigil.Hosting;
 using Vigil.Manager;
 using Vigil.Transport;
@@ -62,37 +60,39 @@ internal static class ManagerCommand
                 return ExitCodes.ConfigError;
             }
 
-            if (!IPAddress.TryParse(parseResult.GetValue(listen), out var address))
+            var caPassword = SharedDatabase.ReadCaPassword(parseResult.GetValue(caPasswordFile));
+            var bound = HostSettings.TryBind<ManagerSettings>(
+                s =>
+                {
+                    s.Listen = parseResult.GetValue(listen)!;
+                    s.Database = parseResult.GetValue(database);
+                    s.CaPassword = caPassword;
+                },
+                [ManagerSettings.Validator],
+                out var settings,
+                out var failures);
+            if (!bound)
             {
-                await Console.Error.WriteLineAsync("vigil manager: --listen must be an IP address");
+                await Console.Error.WriteLineAsync(string.Join('\n', failures.Select(f => $"vigil manager: {f}")));
                 return ExitCodes.Usage;
             }
 
             var data = paths.ResolveDataDir(parseResult);
-            Directory.CreateDirectory(data);
-            var (password, source) = EnrollmentPassword.ForManager(parseResult.GetValue(passwordFile), data);
-            Environment.SetEnvironmentVariable("VIGIL_HOME", home);
-            Environment.SetEnvironmentVariable("VIGIL_DATA", data);
-            var options = new ManagerTransportOptions
-            {
-                ListenAddress = address,
-                AgentPort = parseResult.GetValue(port),
-                EnrollmentPort = parseResult.GetValue(enrollmentPort),
-                DataDirectory = data,
-                Password = password,
-            };
             if (!web.TryResolve(parseResult, data, "vigil manager", out var webOptions))
             {
                 return ExitCodes.Usage;
             }
 
-            var caPassword = SharedDatabase.ReadCaPassword(parseResult.GetValue(caPasswordFile));
-            if (parseResult.GetValue(database) is not null && caPassword is null)
+            Directory.CreateDirectory(data);
+            var (password, source) = EnrollmentPassword.ForManager(parseResult.GetValue(passwordFile), data);
+            var options = new ManagerTransportOptions
             {
-                await Console.Error.WriteLineAsync($"vigil manager: --database needs the CA password: --ca-password-file or ${Vigil.Storage.Postgres.SharedCertificateAuthority.PasswordVariable}");
-                return ExitCodes.Usage;
-            }
-
+                ListenAddress = settings.ListenAddress,
+                AgentPort = parseResult.GetValue(port),
+                EnrollmentPort = parseResult.GetValue(enrollmentPort),
+                DataDirectory = data,
+                Password = password,
+            };
             await using var shared = await SharedDatabase.OpenAsync(parseResult.GetValue(database), parseResult.GetValue(databasePasswordFile), cancellationToken);
             if (shared.Error is { } databaseError)
             {

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Vigil.Hosting;
 using Vigil.Manager;
-using Vigil.Response.RemoveThreat;
 
 namespace Vigil.Cli;
 
@@ -20,7 +19,8 @@ internal static class RunCommand
             Description = "Watch this directory in real time instead of the configuration's <directories> (repeatable).",
             AllowMultipleArgumentsPerToken = false,
         };
-        var command = new Command("run", "Run file monitoring, analysis, intelligence, active response and the dashboard in one process.") { configOption, directories };
+        var logJson = new Option<bool>("--log-json") { Description = "Write logs as JSON." };
+        var command = new Command("run", "Run file monitoring, analysis, intelligence, active response and the dashboard in one process.") { configOption, directories, logJson };
         paths.AddTo(command);
         var web = new WebCommandOptions();
         web.AddTo(command);
@@ -37,26 +37,22 @@ internal static class RunCommand
             }
 
             config = SyscheckOverrides.WithRealtimeDirectories(config, parseResult.GetValue(directories));
-            RemoveThreatFactory.ExportMonitored(config.Syscheck.Directories.Select(d => d.Path));
             ConfigLoading.Print([.. ConfigLoading.CheckInstall(config, missingProgramIsError: false).Where(d => !d.Message.StartsWith("<directories>", StringComparison.Ordinal))], Console.Error);
             ConfigLoading.Print([.. Intel.Engines.EngineConfigCheck.Check(config, compileRules: false).Select(d => d with { Severity = Core.Diagnostics.DiagnosticSeverity.Warning })], Console.Error);
-            if (Intel.Engines.EngineSettings.Unreadable(config) is { } engineProblem)
+            var checkedConfig = config;
+            if (!HostSettings.TryBind<HostConfiguration>(s => s.Config = checkedConfig, [HostConfiguration.Engines], out _, out var problems))
             {
-                await Console.Error.WriteLineAsync($"vigil run: {engineProblem}; nothing was started");
+                await Console.Error.WriteLineAsync(string.Join('\n', problems.Select(p => $"vigil run: {p}; nothing was started")));
                 return ExitCodes.ConfigError;
             }
 
             var data = paths.ResolveDataDir(parseResult);
-
-            // Active-response programs started by execd (vigil remove-threat) find the same home and data this way.
-            Environment.SetEnvironmentVariable("VIGIL_HOME", home);
-            Environment.SetEnvironmentVariable("VIGIL_DATA", data);
             if (!web.TryResolve(parseResult, data, "vigil run", out var webOptions))
             {
                 return ExitCodes.Usage;
             }
 
-            await ManagerRun.RunAllInOneAsync(config, rules, new AllInOnePaths(home, data), webOptions, cancellationToken);
+            await ManagerRun.RunAllInOneAsync(config, rules, new AllInOnePaths(home, data), webOptions, cancellationToken, parseResult.GetValue(logJson));
             return ExitCodes.Success;
         });
         root.Subcommands.Add(command);

@@ -1,5 +1,6 @@
 using System.CommandLine;
-using Vigil.Core;
+using Vigil.Hosting;
+using Vigil.Manager;
 using Vigil.Web;
 
 namespace Vigil.Cli;
@@ -22,49 +23,29 @@ internal sealed class WebCommandOptions
         command.Options.Add(_off);
     }
 
-    /// <summary>The web options (null with --no-web); false, with the reason on stderr, for a bad address or port.</summary>
+    /// <summary>The web options (null with --no-web); false, with the reasons on stderr, for a bad address or port.</summary>
     public bool TryResolve(ParseResult parseResult, string dataDirectory, string commandName, out WebOptions? options)
     {
-        try
+        var bound = HostSettings.TryBind<WebSettings>(
+            s =>
+            {
+                s.Off = parseResult.GetValue(_off);
+                s.Address = parseResult.GetValue(_address)!;
+                s.Port = parseResult.GetValue(_port);
+                s.CertificatePath = parseResult.GetValue(_certificate)?.FullName;
+                s.CertificateKeyPath = parseResult.GetValue(_key)?.FullName;
+            },
+            [WebSettings.Validator],
+            out var settings,
+            out var failures);
+        if (!bound)
         {
-            options = Resolve(parseResult, dataDirectory);
-            return true;
-        }
-        catch (VigilException ex)
-        {
-            Console.Error.WriteLine($"{commandName}: {ex.Message}");
+            Console.Error.WriteLine(string.Join('\n', failures.Select(f => $"{commandName}: {f}")));
             options = null;
             return false;
         }
-    }
 
-    private WebOptions? Resolve(ParseResult parseResult, string dataDirectory)
-    {
-        if (parseResult.GetValue(_off))
-        {
-            return null;
-        }
-
-        var address = parseResult.GetValue(_address)!;
-        if (address != "localhost" && !System.Net.IPAddress.TryParse(address, out _))
-        {
-            throw new VigilException($"--web-address {address}: expected an IP address");
-        }
-
-        var port = parseResult.GetValue(_port);
-        if (port is < 0 or > 65535)
-        {
-            throw new VigilException($"--web-port {port}: expected 0 to 65535");
-        }
-
-        return new WebOptions
-        {
-            ListenAddress = address,
-            Port = port,
-            CertificatePath = parseResult.GetValue(_certificate)?.FullName,
-            CertificateKeyPath = parseResult.GetValue(_key)?.FullName,
-            DataDirectory = dataDirectory, // the users database goes under its web/ folder
-            InitialAdminPassword = Environment.GetEnvironmentVariable("VIGIL_ADMIN_PASSWORD") is { Length: > 0 } password ? password : null,
-        };
+        options = settings.ToOptions(dataDirectory);
+        return true;
     }
 }

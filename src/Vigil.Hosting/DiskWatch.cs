@@ -11,26 +11,23 @@ namespace Vigil.Hosting;
 /// </summary>
 internal static class DiskWatch
 {
-    public static (DiskSpaceMonitor Monitor, Task Loop) Start(OssecConfig config, string dataDirectory, IEventSink sink, TextWriter output, TimeProvider time, CancellationToken cancellationToken) =>
-        Start(config, dataDirectory, sink.PublishAsync, output, time, cancellationToken);
+    /// <summary>The data directory's monitor (its last reading is what /api/status shows).</summary>
+    public static DiskSpaceMonitor Monitor(OssecConfig config, string dataDirectory, TimeProvider time) =>
+        new(dataDirectory, config.Global.MinFreeDiskBytes, time);
 
-    /// <summary>As above, handing each message to <paramref name="publish"/> (the manager injects it into its own analysis).</summary>
-    public static (DiskSpaceMonitor Monitor, Task Loop) Start(
-        OssecConfig config, string dataDirectory, Func<EventMessage, CancellationToken, ValueTask> publish, TextWriter output, TimeProvider time, CancellationToken cancellationToken)
-    {
-        var monitor = new DiskSpaceMonitor(dataDirectory, config.Global.MinFreeDiskBytes, time);
-        var loop = config.Global.MinFreeDiskBytes <= 0
+    /// <summary>The loop (a host's stage), handing each message to <paramref name="publish"/> (the host's queue, or the manager's own analysis).</summary>
+    public static Task RunAsync(
+        DiskSpaceMonitor monitor, OssecConfig config, Func<EventMessage, CancellationToken, ValueTask> publish, TextWriter output, CancellationToken cancellationToken) =>
+        config.Global.MinFreeDiskBytes <= 0
             ? Task.CompletedTask
-            : Task.Run(() => monitor.RunAsync(Interval, async (message, reading, token) =>
+            : monitor.RunAsync(Interval, async (message, reading, token) =>
             {
                 // The message is "vigil: Low disk space for …" (rule 200404) or "vigil: Disk space recovered …".
                 await output.WriteLineAsync(reading.IsLow
                     ? $"vigil: WARNING: {message.Message["vigil: ".Length..]} ({config.SourcePath}; rule 200404)"
                     : message.Message);
                 await publish(message, token);
-            }, cancellationToken), CancellationToken.None);
-        return (monitor, loop);
-    }
+            }, cancellationToken);
 
     // How often the free space is read (the first reading is at start).
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(30);

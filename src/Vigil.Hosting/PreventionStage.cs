@@ -15,7 +15,7 @@ namespace Vigil.Hosting;
 /// channel, so a slow queue never holds a permission event. When it cannot run (no CAP_SYS_ADMIN, no kernel support,
 /// no markable filesystem) one line says so, an alert 200805 records it, and detection goes on.
 /// </summary>
-internal sealed class PreventionStage : IAsyncDisposable
+internal sealed partial class PreventionStage : IAsyncDisposable
 {
     private const int AlertCapacity = 4096;
 
@@ -48,7 +48,7 @@ internal sealed class PreventionStage : IAsyncDisposable
     /// <summary>
     /// Starts the guard, or returns null when no directory asks for prevention or it cannot run (said on
     /// <paramref name="output"/> and as alert 200805). <paramref name="verdicts"/> is called only when needed; the running
-    /// guard's own failures go to <paramref name="logger"/>.
+    /// guard's own failures, and alerts that cannot be queued, go to <paramref name="logger"/>.
     /// </summary>
     public static async Task<PreventionStage?> StartAsync(
         OssecConfig config, Func<IPreventionVerdicts> verdicts, IEventSink sink, TextWriter output, ILogger logger, TimeProvider time, CancellationToken cancellationToken)
@@ -101,7 +101,7 @@ internal sealed class PreventionStage : IAsyncDisposable
             return null;
         }
 
-        var pump = Task.Run(() => PumpAsync(alerts.Reader, sink, output), CancellationToken.None);
+        var pump = Task.Run(() => PumpAsync(alerts.Reader, sink, logger), CancellationToken.None);
         var stage = new PreventionStage(guard, alerts, pump, dropped);
         var prevention = config.Prevention;
         await output.WriteLineAsync(
@@ -119,7 +119,8 @@ internal sealed class PreventionStage : IAsyncDisposable
         await _pump;
     }
 
-    private static async Task PumpAsync(ChannelReader<EventMessage> reader, IEventSink sink, TextWriter output)
+    // Internal for tests: the alerts from the guard into the host's queue, until the channel completes.
+    internal static async Task PumpAsync(ChannelReader<EventMessage> reader, IEventSink sink, ILogger logger)
     {
         await foreach (var message in reader.ReadAllAsync())
         {
@@ -129,8 +130,9 @@ internal sealed class PreventionStage : IAsyncDisposable
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                // One alert that cannot be queued must not stop the ones after it.
-                await output.WriteLineAsync($"vigil: a prevention alert could not be queued: {ex.Message}");
+                // One alert that cannot be queued must not stop the ones after it; it goes to the host's log, as a
+                // running guard's own failures do.
+                AlertNotQueued(logger, ex.Message, ex);
             }
         }
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Vigil.Analysis;
@@ -43,7 +44,7 @@ internal sealed record AllInOnePaths(string Home, string Data)
 /// only then are those carried out, each deleted once done. At start, alerts past the recorded ends (a crash before
 /// the commit) are cut and their events analysed again, and side effects still queued are carried out.
 /// </summary>
-internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePaths paths, TextWriter output, TimeProvider time) : IAsyncDisposable
+internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePaths paths, TextWriter output, TimeProvider time)
 {
     private const string ResponseEffect = "ar";
     private const string IntelEffect = "intel:";
@@ -52,12 +53,11 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
 
     private IntelFanOut _intel = IntelFanOut.None;
     private readonly ResponseTasks _responses = new();
-    private readonly CancellationTokenSource _stopping = new();
     private FimService? _fim;
     private ExecDaemon? _execd;
     private ActiveResponseLogTailer? _tailer;
     private Task? _analysis;
-    private Task? _background;
+    private FimConsole? _console;
 
     /// <summary>The host's loggers: the stages log through them.</summary>
     public ILoggerFactory Loggers { get; init; } = NullLoggerFactory.Instance;
@@ -76,13 +76,54 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
     /// <summary>The stages /api/health reports on.</summary>
     public StageMonitor Stages { get; } = new(time);
 
-    /// <summary>Events a stage could not handle (null before <see cref="StartAsync"/>).</summary>
+    /// <summary>Events a stage could not handle (null before the start).</summary>
     public DeadLetterStore? DeadLetters { get; private set; }
 
-    /// <summary>The alert index and live feed the dashboard reads; set before <see cref="StartAsync"/>, null for none.</summary>
+    /// <summary>The alert index and live feed the dashboard reads; set before the start, null for none.</summary>
     public AlertIndexing? Indexing { get; init; }
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The stages up to detection running, in their start order, for <see cref="VigilHost"/>, which stops them in the
+    /// reverse order: prevention and FIM first (nothing new is produced), then the drain (the responses under way
+    /// end, and analysis takes what FIM and the responses produced, briefly: the stop must be quick), the loops, the
+    /// responses they started, and last intelligence and the queue (analysis carries out lookups, so it stops before
+    /// intelligence goes; what is left stays in the durable queue for the next start). <see cref="ReadyServices"/>
+    /// come after the dashboard.
+    /// </summary>
+    public IReadOnlyList<IHostedService> Services() =>
+    [
+        VigilHost.Stage(OpenAsync, CloseAsync),
+        VigilHost.OnStop(_responses.WhenAllAsync),
+        VigilHost.Loop("analysis-loop", token => _analysis = _loop!.RunAsync(token), Stages),
+        VigilHost.Loop("execd", token => _execd!.RunTimeoutLoopAsync(token), Stages),
+        VigilHost.Loop("ar-log-tailer", token => _tailer!.RunAsync(TimeSpan.FromMilliseconds(100), token), Stages),
+        VigilHost.Loop("disk", token => DiskWatch.RunAsync(_disk!, config, _queue!.PublishAsync, output, token)),
+        VigilHost.OnStop(DrainAsync),
+        VigilHost.Stage(StartFimAsync, async () =>
+        {
+            if (_fim is not null)
+            {
+                await _fim.DisposeAsync();
+            }
+        }),
+        VigilHost.Stage(StartPreventionAsync, async () =>
+        {
+            if (Prevention is not null)
+            {
+                await Prevention.DisposeAsync();
+            }
+        }),
+    ];
+
+    /// <summary>The first scan and the banner (<see cref="WaitUntilReadyAsync"/>), then the watch on FIM's limits.</summary>
+    public IReadOnlyList<IHostedService> ReadyServices() =>
+    [
+        VigilHost.Stage(WaitUntilReadyAsync, () => Task.CompletedTask),
+        VigilHost.Loop("fim-limits", token => _console!.WatchLimitsAsync(token)),
+    ];
+
+    // The queue, analysis, intelligence and execd, ready for the loops.
+    private async Task OpenAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(paths.Data);
         Directory.CreateDirectory(Path.GetDirectoryName(paths.ActiveResponseLog)!);
@@ -120,19 +161,20 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         // whichever program wrote the line: Vigil's remove-threat or the seed's remove-threat.sh.
         _tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time) { Position = new QueueTailPosition(_queue, "arlog"), Logger = Loggers.CreateLogger("Vigil.Response") };
         _tailer.Anchor(); // before the loop carries out responses queued before a crash
-        _loop = new AnalysisLoop(guard, writer, _intel, _execd, _responses, Indexing, Stages.Register("index"), new QueueCommit(this, _queue), _stopping.Token);
-        _analysis = Task.Run(() => _loop.RunAsync(_stopping.Token), CancellationToken.None);
-        var execdLoop = _execd.RunTimeoutLoopAsync(_stopping.Token);
-        var tailerLoop = _tailer.RunAsync(TimeSpan.FromMilliseconds(100), _stopping.Token);
-        Stages.Watch("analysis-loop", _analysis, _stopping.Token);
-        Stages.Watch("execd", execdLoop, _stopping.Token);
-        Stages.Watch("ar-log-tailer", tailerLoop, _stopping.Token);
-        _background = Task.WhenAll(execdLoop, tailerLoop);
+        _loop = new AnalysisLoop(guard, writer, _intel, _execd, _responses, Indexing, Stages.Register("index"), new QueueCommit(this, _queue));
+        _disk = DiskWatch.Monitor(config, paths.Data, time);
+    }
 
-        (_disk, _diskLoop) = DiskWatch.Start(config, paths.Data, sink, output, time, _stopping.Token);
-        _fim = new FimService(SyscheckOverrides.WithoutOwnFiles(config.Syscheck, paths.Data, paths.ActiveResponseLog), paths.Fim, sink, time);
+    private async Task StartFimAsync(CancellationToken cancellationToken)
+    {
+        _fim = new FimService(SyscheckOverrides.WithoutOwnFiles(config.Syscheck, paths.Data, paths.ActiveResponseLog), paths.Fim, _queue!, time);
         _intel.AttachBaseline(_fim.Baseline);
         await _fim.StartAsync(cancellationToken);
+    }
+
+    private async Task StartPreventionAsync(CancellationToken cancellationToken)
+    {
+        var sink = _queue!;
 
         // On-access prevention (docs/prevention.md): the hash lists and the verdict caches of the intelligence above,
         // and for a held first execution the YARA engines.
@@ -146,7 +188,6 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
     internal PreventionStage? Prevention { get; private set; }
 
     private Vigil.Core.Diagnostics.DiskSpaceMonitor? _disk;
-    private Task? _diskLoop;
 
     /// <summary>What this host covers now (/api/status): the scan under way, the limits reached.</summary>
     public Vigil.Web.Api.HostCoverage Coverage() => CoverageReport.Live("000", Environment.MachineName, config, _fim?.Status, _disk?.Last);
@@ -161,13 +202,11 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         var console = new FimConsole(_fim!, config, output, time, IsTerminal);
         await console.ShowFirstScanAsync(cancellationToken);
         await output.WriteAsync(Banner(console));
-        _limits = Task.Run(() => console.WatchLimitsAsync(_stopping.Token), CancellationToken.None);
+        _console = console;
     }
 
     /// <summary>Whether progress may rewrite one console line (set false for tests that read the output).</summary>
     public bool IsTerminal { get; init; }
-
-    private Task? _limits;
 
     // `vigil run`'s side of the analysis loop: its one durable queue is the source, and a batch's commit deletes the
     // batch's events, records where the alert files end and queues its side effects, in one transaction.
@@ -279,40 +318,23 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         return text.ToString();
     }
 
-    public async ValueTask DisposeAsync()
+    // Before the loops stop: the responses under way end, and analysis takes what FIM and the responses produced, for
+    // up to a second.
+    private async Task DrainAsync()
     {
-        if (_stopping.IsCancellationRequested)
-        {
-            return;
-        }
-
-        if (Prevention is not null)
-        {
-            await Prevention.DisposeAsync();
-        }
-
-        if (_fim is not null)
-        {
-            await _fim.DisposeAsync();
-        }
-
         await _responses.WhenAllAsync();
-
-        // Let analysis take what FIM and the responses produced, briefly (the stop must be quick); then stop the loops
-        // before intelligence goes. What is left stays in the durable queue for the next start.
         var deadline = time.GetUtcNow().AddSeconds(1);
         while (_queue is { Count: > 0 } && _analysis is { IsCompleted: false } && time.GetUtcNow() < deadline)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(20), time);
         }
+    }
 
-        await _stopping.CancelAsync();
-        await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask, _limits ?? Task.CompletedTask, _diskLoop ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
-        await _responses.WhenAllAsync();
+    // Last, once analysis has stopped: intelligence (analysis carried out its lookups), then the queue.
+    private async Task CloseAsync()
+    {
         await _intel.DisposeAsync();
-
         _queue?.Dispose();
         DeadLetters?.Dispose();
-        _stopping.Dispose();
     }
 }

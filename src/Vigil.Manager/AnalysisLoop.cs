@@ -86,12 +86,14 @@ internal sealed class AnalysisLoop(
     ResponseTasks responses,
     AlertIndexing? indexing,
     StageMonitor.Stage indexStage,
-    IAnalysisCommitHook hook,
-    CancellationToken stopping)
+    IAnalysisCommitHook hook)
 {
     private const int BatchSize = 4096;
     private long _alertCount;
     private AlertBatch? _written;
+
+    // The loop's own stop: the responses it starts run until then.
+    private CancellationToken _stopping;
 
     public const int MaxBatch = BatchSize;
 
@@ -104,6 +106,7 @@ internal sealed class AnalysisLoop(
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         using var _ = writer;
+        _stopping = cancellationToken;
         _written = indexing?.NewBatch();
         try
         {
@@ -228,7 +231,7 @@ internal sealed class AnalysisLoop(
                 {
                     try
                     {
-                        await execd.ExecuteAsync(effect.Json, stopping);
+                        await execd.ExecuteAsync(effect.Json, _stopping);
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException)
                     {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Vigil.Analysis;
 using Vigil.Analysis.Alerts;
@@ -41,7 +42,7 @@ internal sealed class ManagerHost(
     ManagerTransportOptions transportOptions,
     ILoggerFactory loggers,
     TextWriter output,
-    TimeProvider time) : IAgentEventHandler, IAsyncDisposable
+    TimeProvider time) : IAgentEventHandler
 {
     // Two analysis batches: enough that analysis never waits for the network, few enough that events waiting here
     // do not pile up in the managed heap (beyond it they wait, unparsed, in the connections' flow-control windows).
@@ -71,9 +72,9 @@ internal sealed class ManagerHost(
     private CertificateAuthority? _authority;
     private ManagerTransport? _transport;
     private ExecDaemon? _execd;
-    private Task? _analysis;
-    private Task? _background;
+    private ActiveResponseLogTailer? _tailer;
     private AnalysisLoop? _loop;
+    private string _caOrigin = "";
     private DeadLetterStore? _deadLetters;
 
     public long AlertCount => _loop?.AlertCount ?? 0;
@@ -83,7 +84,7 @@ internal sealed class ManagerHost(
     /// <summary>How long an active response waits in an agent's outbox for the agent to carry it out before an alert (200403) says it was not delivered.</summary>
     public TimeSpan ResponseDeadline { get; init; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>The alert index and live feed the dashboard reads; set before <see cref="StartAsync"/>, null for none.</summary>
+    /// <summary>The alert index and live feed the dashboard reads; set before the start, null for none.</summary>
     public AlertIndexing? Indexing { get; init; }
 
     internal IAgentDirectory? Registry => _directory;
@@ -101,10 +102,43 @@ internal sealed class ManagerHost(
     /// <summary>The agents' full scans as they report them (for /api/status).</summary>
     public AgentScans AgentScans { get; } = new(time);
 
-    /// <summary>Events a stage could not handle (null before <see cref="StartAsync"/>).</summary>
+    /// <summary>Events a stage could not handle (null before the start).</summary>
     public DeadLetterStore? DeadLetters => _deadLetters;
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The manager's stages in their start order, for <see cref="VigilHost"/>, which stops them in the reverse order:
+    /// the transport first (no agent's event comes in after it), then the drain (the responses under way end, and
+    /// analysis takes what the agents left in its channel), the loops, the responses they started, and last the stores
+    /// and intelligence (analysis carries out lookups, so it stops before intelligence goes; the local queue keeps what
+    /// is left).
+    /// </summary>
+    public IReadOnlyList<IHostedService> Services()
+    {
+        var disk = DiskWatch.Monitor(config, paths.Data, time);
+        List<IHostedService> services =
+        [
+            VigilHost.Stage(OpenAsync, CloseAsync),
+            VigilHost.OnStop(_responses.WhenAllAsync),
+            VigilHost.Loop("analysis-loop", token => _loop!.RunAsync(token), Stages),
+            VigilHost.Loop("local-queue", PumpLocalAsync, Stages),
+            VigilHost.Loop("execd", token => _execd!.RunTimeoutLoopAsync(token), Stages),
+            VigilHost.Loop("ar-log-tailer", token => _tailer!.RunAsync(TimeSpan.FromMilliseconds(100), token), Stages),
+            VigilHost.Loop("response-expiry", ExpireResponsesAsync, Stages),
+            VigilHost.Loop("disk", token => DiskWatch.RunAsync(disk, config, (message, t) => InjectAsync(message.Message, t), output, token)),
+        ];
+        if (Shared is not null)
+        {
+            // Active responses for agents on other managers go through the shared database (see ResponseRouter).
+            services.Add(VigilHost.Loop("response-routing", token => _router!.RunAsync(token), Stages));
+        }
+
+        services.Add(VigilHost.OnStop(DrainAsync));
+        services.Add(VigilHost.Stage(StartTransportAsync, StopTransportAsync));
+        return services;
+    }
+
+    // The stores, analysis, intelligence and execd, ready for the loops.
+    private async Task OpenAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(paths.Data);
         Directory.CreateDirectory(Path.GetDirectoryName(paths.ActiveResponseLog)!);
@@ -172,38 +206,29 @@ internal sealed class ManagerHost(
 
         // The manager is agent 000: `server` responses, and `local` ones for its own alerts, run here.
         _execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time, loggers.CreateLogger("Vigil.Response"));
-        var tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time) { Position = new QueueTailPosition(_local, "arlog"), Logger = loggers.CreateLogger("Vigil.Response") };
-        tailer.Anchor(); // before the loop carries out responses queued before a crash
-        _loop = new AnalysisLoop(guard, writer, _intel, _execd, _responses, Indexing, Stages.Register("index"), new RegistryCommit(this, writer.Ends), _stopping.Token)
+        _tailer = new ActiveResponseLogTailer(paths.ActiveResponseLog, sink, time) { Position = new QueueTailPosition(_local, "arlog"), Logger = loggers.CreateLogger("Vigil.Response") };
+        _tailer.Anchor(); // before the loop carries out responses queued before a crash
+        _loop = new AnalysisLoop(guard, writer, _intel, _execd, _responses, Indexing, Stages.Register("index"), new RegistryCommit(this, writer.Ends))
         {
             AgentScans = AgentScans,
         };
-        _analysis = Task.Run(() => _loop.RunAsync(_stopping.Token), CancellationToken.None);
-        var pumpLoop = PumpLocalAsync(_stopping.Token);
-        var execdLoop = _execd.RunTimeoutLoopAsync(_stopping.Token);
-        var tailerLoop = tailer.RunAsync(TimeSpan.FromMilliseconds(100), _stopping.Token);
-        var expiryLoop = ExpireResponsesAsync(_stopping.Token);
-        Stages.Watch("analysis-loop", _analysis, _stopping.Token);
-        Stages.Watch("local-queue", pumpLoop, _stopping.Token);
-        Stages.Watch("execd", execdLoop, _stopping.Token);
-        Stages.Watch("ar-log-tailer", tailerLoop, _stopping.Token);
-        Stages.Watch("response-expiry", expiryLoop, _stopping.Token);
-        var (_, diskLoop) = DiskWatch.Start(config, paths.Data, (message, token) => InjectAsync(message.Message, token), output, time, _stopping.Token);
-        var routingLoop = Task.CompletedTask;
         if (Shared is { } sharedRouting)
         {
-            // Active responses for agents on other managers go through the shared database (see ResponseRouter).
             _routing = new PostgresResponseRouting(sharedRouting.Database, sharedRouting.ManagerName, loggers.CreateLogger("Vigil.Storage.Postgres"), agent => _router?.Notified(agent));
             _router = new ResponseRouter(_routing, _registry, () => _transport?.Sessions, InjectAsync, ResponseDeadline, _logger, time);
-            routingLoop = Task.Run(() => _router.RunAsync(_stopping.Token), CancellationToken.None);
-            Stages.Watch("response-routing", routingLoop, _stopping.Token);
         }
 
-        _background = Task.WhenAll(pumpLoop, execdLoop, tailerLoop, expiryLoop, diskLoop, routingLoop);
-        _transport = await ManagerTransport.StartAsync(transportOptions, _authority, _directory, this, loggers, time, cancellationToken);
+        _caOrigin = caOrigin;
+    }
+
+    // Once the loops run: the agents may connect.
+    private async Task StartTransportAsync(CancellationToken cancellationToken)
+    {
+        var caOrigin = _caOrigin;
+        _transport = await ManagerTransport.StartAsync(transportOptions, _authority!, _directory!, this, loggers, time, cancellationToken);
         await output.WriteLineAsync($"vigil: manager on {config.SourcePath} ({rules.Rules.Count} rules)");
         await output.WriteLineAsync($"vigil: agents on {transportOptions.ListenAddress}:{transportOptions.AgentPort} (mutual TLS), enrollment on {transportOptions.ListenAddress}:{transportOptions.EnrollmentPort}");
-        await output.WriteLineAsync($"vigil: CA {Path.Combine(paths.Data, "ca", "ca.crt")} (sha256 {Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(_authority.Certificate.RawData))}{caOrigin})");
+        await output.WriteLineAsync($"vigil: CA {Path.Combine(paths.Data, "ca", "ca.crt")} (sha256 {Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(_authority!.Certificate.RawData))}{caOrigin})");
         foreach (var integration in IntelFanOut.Integrations(config))
         {
             await output.WriteLineAsync(WatchedBinding.Describe(integration, rules));
@@ -291,6 +316,7 @@ internal sealed class ManagerHost(
         private readonly Dictionary<AgentSession, ulong> _acknowledgements = [];
         private readonly Dictionary<string, ulong> _watermarks = new(StringComparer.Ordinal);
         private (long Json, long Log) _committedEnds = committedEnds;
+        private CancellationToken _stopping;
 
         private AgentRegistry Registry => host._registry!;
 
@@ -299,6 +325,7 @@ internal sealed class ManagerHost(
 
         public async ValueTask<IReadOnlyList<AnalysisItem>?> ReadAsync(CancellationToken cancellationToken)
         {
+            _stopping = cancellationToken;
             var reader = host._events.Reader;
             if (!await reader.WaitToReadAsync(cancellationToken))
             {
@@ -376,7 +403,7 @@ internal sealed class ManagerHost(
             }
 
             List<OutboxResponse> outbox = [.. effects.Select(ToOutbox)];
-            var sharedCommit = host.CommitShared(_watermarks, alertEnds, outbox);
+            var sharedCommit = host.CommitShared(_watermarks, alertEnds, outbox, _stopping);
             var queued = Registry.SaveBatch(_watermarks, alertEnds, outbox, sharedCommit);
             _committedEnds = alertEnds;
             foreach (var (agent, sequence) in _watermarks)
@@ -441,7 +468,7 @@ internal sealed class ManagerHost(
     // the two redoes the local one at start. While the database is down, analysis waits here (retrying each second):
     // nothing is acknowledged that the others could not know about, and agents keep their events in their durable
     // queues. Returns the shared commit's id; null when there was none (no agent events in the batch, or alone).
-    private string? CommitShared(IReadOnlyDictionary<string, ulong> watermarks, (long Json, long Log) alertEnds, IReadOnlyList<OutboxResponse> outbox)
+    private string? CommitShared(IReadOnlyDictionary<string, ulong> watermarks, (long Json, long Log) alertEnds, IReadOnlyList<OutboxResponse> outbox, CancellationToken stopping)
     {
         if (_sharedAgents is null || Shared is null)
         {
@@ -470,7 +497,7 @@ internal sealed class ManagerHost(
 
                 return commit.Id;
             }
-            catch (Core.VigilException ex) when (!ex.IsFatal && !_stopping.IsCancellationRequested)
+            catch (Core.VigilException ex) when (!ex.IsFatal && !stopping.IsCancellationRequested)
             {
                 if (downSince is null)
                 {
@@ -480,11 +507,11 @@ internal sealed class ManagerHost(
 
                 try
                 {
-                    Task.Delay(TimeSpan.FromSeconds(1), time, _stopping.Token).GetAwaiter().GetResult();
+                    Task.Delay(TimeSpan.FromSeconds(1), time, stopping).GetAwaiter().GetResult();
                 }
                 catch (OperationCanceledException)
                 {
-                    throw new OperationCanceledException("the manager stopped while the shared database was down", ex, _stopping.Token);
+                    throw new OperationCanceledException("the manager stopped while the shared database was down", ex, stopping);
                 }
             }
         }
@@ -557,25 +584,26 @@ internal sealed class ManagerHost(
         }
     }
 
-    public async ValueTask DisposeAsync()
+    // Before the loops stop: the responses under way end, and analysis takes what the agents left in its channel
+    // (for up to five seconds); then nothing more is injected.
+    private async Task DrainAsync()
     {
-        if (_stopping.IsCancellationRequested)
-        {
-            return;
-        }
+        await _responses.WhenAllAsync();
+        await HostLifetime.DrainAsync(_events.Reader, time);
+        await _stopping.CancelAsync();
+    }
 
+    private async Task StopTransportAsync()
+    {
         if (_transport is not null)
         {
             await _transport.DisposeAsync();
         }
+    }
 
-        await _responses.WhenAllAsync();
-        await HostLifetime.DrainAsync(_events.Reader, time);
-
-        // Analysis stops before intelligence goes (it carries out lookups); the local queue keeps what is left.
-        await _stopping.CancelAsync();
-        await Task.WhenAll(_analysis ?? Task.CompletedTask, _background ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
-        await _responses.WhenAllAsync();
+    // Last, once analysis has stopped: intelligence (analysis carried out its lookups), then the stores.
+    private async Task CloseAsync()
+    {
         await _intel.DisposeAsync();
         if (_sharedIntel is not null)
         {
@@ -593,5 +621,4 @@ internal sealed class ManagerHost(
         _authority?.Dispose();
         _stopping.Dispose();
     }
-
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Vigil.Analysis.Rules;
 using Vigil.Core.Configuration;
@@ -42,10 +43,11 @@ internal static class ManagerRun
     {
         ArgumentNullException.ThrowIfNull(settings);
         var (config, rules, paths, options) = (settings.Config, settings.Rules, settings.Paths, settings.Transport);
+        HostEnvironment.Export(paths.Home, paths.Data);
         using var loggers = HostLogging.Create(settings.LogJson);
         var time = TimeProvider.System;
         var managerName = $"{Dns.GetHostName()}:{options.AgentPort}";
-        await using var singletonJobs = settings.SharedDatabase is { } jobsDatabase ? SharedAlerts.Jobs(jobsDatabase, managerName, time, loggers) : null;
+        var singletonJobs = settings.SharedDatabase is { } jobsDatabase ? SharedAlerts.Jobs(jobsDatabase, managerName, time, loggers) : null;
         var indexLogger = loggers.CreateLogger<AlertIndexing>();
         var indexing = singletonJobs is null ? AlertIndexing.Open(paths.Data, indexLogger, time) : SharedAlerts.Open(singletonJobs, indexLogger, time);
         var host = new ManagerHost(config, rules, paths, options, loggers, Console.Out, time)
@@ -56,14 +58,21 @@ internal static class ManagerRun
                 ? new SharedStores(sharedDatabase, settings.CaPassword!, managerName)
                 : null,
         };
-        var fronted = new WebFrontedHost(host, indexing, settings.Web, Console.Out, loggers);
+        var web = new WebFront(indexing, settings.Web, Console.Out, loggers);
         await Console.Out.WriteLineAsync($"vigil: enrollment password from {settings.EnrollmentPasswordSource}");
         await using var systemd = SystemdNotifier.FromEnvironment(TimeProvider.System);
         systemd?.WatchStages(host.Stages);
+
+        IHostedService[] jobs = singletonJobs is null ? [] : [SharedAlerts.Service(singletonJobs)];
+
+        // The shared store's jobs and the index first (stopped last, once nothing writes to it), the manager's stages,
+        // the API in front.
         await VigilHost.RunAsync(
-            [VigilHost.Stage(token => fronted.StartAsync(
-                host.StartAsync,
-                () => new HostOperations(
+            [
+                .. jobs,
+                VigilHost.Stage(_ => Task.CompletedTask, indexing),
+                .. host.Services(),
+                web.Service(() => new HostOperations(
                     config,
                     rules,
                     HostOperations.LocalQuarantine(paths.Data, paths.ActiveResponseLog, time),
@@ -72,8 +81,8 @@ internal static class ManagerRun
                     host.Registry,
                     () => host.Transport,
                     indexing.Index)
-                { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters, AgentScans = host.AgentScans },
-                token), fronted)],
+                { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters, AgentScans = host.AgentScans }),
+            ],
             cancellationToken,
             systemd,
             $"agents on port {options.AgentPort}");
@@ -82,20 +91,26 @@ internal static class ManagerRun
     }
 
     /// <summary>`vigil run` (FIM, analysis, intelligence and active response in one process) until <paramref name="cancellationToken"/> is cancelled.</summary>
-    public static async Task RunAllInOneAsync(OssecConfig config, RuleSet rules, AllInOnePaths paths, WebOptions? web, CancellationToken cancellationToken)
+    /// <remarks>With <paramref name="logJson"/> (--log-json) the stages' log entries are JSON, as under `vigil manager`; the banner stays text.</remarks>
+    public static async Task RunAllInOneAsync(OssecConfig config, RuleSet rules, AllInOnePaths paths, WebOptions? web, CancellationToken cancellationToken, bool logJson = false)
     {
+        // Active-response programs started by execd (vigil remove-threat) find the same home, data and watched directories.
+        HostEnvironment.Export(paths.Home, paths.Data, config);
         var time = TimeProvider.System;
-        using var loggers = HostLogging.Create(json: false);
+        using var loggers = HostLogging.Create(logJson);
         var indexing = AlertIndexing.Open(paths.Data, loggers.CreateLogger<AlertIndexing>(), time);
         var host = new AllInOneHost(config, rules, paths, Console.Out, time) { Indexing = indexing, IsTerminal = FimConsole.IsTerminal, Loggers = loggers };
-        var fronted = new WebFrontedHost(host, indexing, web, Console.Out, loggers);
+        var front = new WebFront(indexing, web, Console.Out, loggers);
+
+        // The index first (stopped last), detection, the API in front (up during the first scan), then the first scan.
         await VigilHost.RunAsync(
-            [VigilHost.Stage(token => fronted.StartAsync(
-                host.StartAsync,
-                () => new HostOperations(config, rules, HostOperations.LocalQuarantine(paths.Data, paths.ActiveResponseLog, time), host.Intel, time)
-                { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters, LocalCoverage = host.Coverage },
-                token,
-                host.WaitUntilReadyAsync), fronted)],
+            [
+                VigilHost.Stage(_ => Task.CompletedTask, indexing),
+                .. host.Services(),
+                front.Service(() => new HostOperations(config, rules, HostOperations.LocalQuarantine(paths.Data, paths.ActiveResponseLog, time), host.Intel, time)
+                { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters, LocalCoverage = host.Coverage }),
+                .. host.ReadyServices(),
+            ],
             cancellationToken);
 
         await Console.Out.WriteLineAsync($"vigil: stopped ({host.AlertCount} alerts written)");

@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Vigil.Hosting;
 using Vigil.Storage.Postgres;
 using Vigil.Storage.Postgres.Alerts;
 using Vigil.Storage.Postgres.Leadership;
@@ -25,7 +27,7 @@ internal static class SharedAlerts
         return new StoreJobs(store, jobs);
     }
 
-    /// <summary>Starts indexing into the shared store (its retention is the leader's job) and the singleton jobs.</summary>
+    /// <summary>Starts indexing into the shared store (its retention is the leader's job; the singleton jobs are the host's stage <see cref="Service"/>).</summary>
     public static AlertIndexing Open(StoreJobs jobs, ILogger logger, TimeProvider time)
     {
         try
@@ -37,10 +39,18 @@ internal static class SharedAlerts
             AlertIndexingLog.PartitionsNotCreated(logger, ex.Message);
         }
 
-        var indexing = AlertIndexing.Open(jobs.Store, logger, time, runsRetention: false);
-        jobs.Jobs.Start();
-        return indexing;
+        return AlertIndexing.Open(jobs.Store, logger, time, runsRetention: false);
     }
+
+    /// <summary>The singleton jobs as a stage of the host: they run once it starts and end with its stop.</summary>
+    public static IHostedService Service(StoreJobs jobs) =>
+        VigilHost.Stage(
+            _ =>
+            {
+                jobs.Jobs.Start();
+                return Task.CompletedTask;
+            },
+            jobs);
 
     internal sealed record StoreJobs(PostgresAlertStore Store, SingletonJobs Jobs) : IAsyncDisposable
     {

@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Vigil.Cli;
 using Vigil.Core.Diagnostics;
 using Vigil.Core.Events;
+using Vigil.Hosting;
 using Vigil.Tests.Common;
 using Vigil.Transport;
 using Vigil.Transport.Agent;
@@ -30,6 +31,7 @@ public sealed class HostileEventsTests : IAsyncLifetime
     private const int Seed = 20261203;
     private readonly TempDirectory _temp = new("vigil-hostile");
     private ManagerHost? _manager;
+    private IAsyncDisposable? _running;
     private AllInOnePaths? _paths;
     private int _agentPort;
     private int _enrollmentPort;
@@ -52,14 +54,14 @@ public sealed class HostileEventsTests : IAsyncLifetime
         _enrollmentPort = FreePort();
         var options = new ManagerTransportOptions { AgentPort = _agentPort, EnrollmentPort = _enrollmentPort, DataDirectory = _paths.Data, Password = Password };
         _manager = new ManagerHost(config, rules, _paths, options, NullLoggerFactory.Instance, TextWriter.Null, TimeProvider.System);
-        await _manager.StartAsync(CancellationToken.None);
+        _running = await VigilHost.StartAsync(_manager.Services(), CancellationToken.None);
     }
 
     public async Task DisposeAsync()
     {
-        if (_manager is not null)
+        if (_running is not null)
         {
-            await _manager.DisposeAsync();
+            await _running.DisposeAsync();
         }
 
         _temp.Dispose();

@@ -1,7 +1,7 @@
 using Vigil.Core;
 using Vigil.Storage.Postgres;
 
-namespace Vigil.Cli;
+namespace Vigil.Manager;
 
 /// <summary>`--database`: the PostgreSQL several managers share, connected and migrated before anything starts; none by default.</summary>
 internal sealed class SharedDatabase : IAsyncDisposable

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using Vigil.Transport.Security;
 
-namespace Vigil.Cli.Hosts;
+namespace Vigil.Hosting;
 
 /// <summary>
 /// The enrollment password (authd.pass's role), never on the command line: a file given with --password-file, else
