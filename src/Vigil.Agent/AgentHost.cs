@@ -40,6 +40,7 @@ internal sealed class AgentHost(
     private FimService? _fim;
     private AgentEngines? _engines;
     private Task? _progress;
+    private Task? _engineReports;
     private PreventionStage? _prevention;
     private Task? _background;
     private Task? _limits;
@@ -77,6 +78,11 @@ internal sealed class AgentHost(
         await _fim.StartAsync(cancellationToken);
         var fim = _fim;
         _progress = Task.Run(() => new ScanProgressReporter(() => fim.Status, _queue, time).RunAsync(_stopping.Token), CancellationToken.None);
+        if (_engines.Engines.Count > 0)
+        {
+            var engines = _engines;
+            _engineReports = Task.Run(() => new EngineStatusReporter(() => [.. engines.Engines.Select(e => (e.Key, e.Engine.Status()))], _queue, time).RunAsync(_stopping.Token), CancellationToken.None);
+        }
         // On-access prevention (docs/prevention.md): the agent has no verdict cache, only the hash lists, and for a
         // held first execution its own YARA engines.
         var yara = _engines.Engines.Select(e => e.Engine.Engine).OfType<Vigil.Intel.Yara.YaraEngine>().ToList();
@@ -149,7 +155,7 @@ internal sealed class AgentHost(
 
         await _responses.WhenAllAsync();
         await _stopping.CancelAsync();
-        await Task.WhenAll(_background ?? Task.CompletedTask, _limits ?? Task.CompletedTask, _diskLoop ?? Task.CompletedTask, _progress ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
+        await Task.WhenAll(_background ?? Task.CompletedTask, _limits ?? Task.CompletedTask, _diskLoop ?? Task.CompletedTask, _progress ?? Task.CompletedTask, _engineReports ?? Task.CompletedTask).ContinueWith(_ => { }, TaskScheduler.Default);
         _queue?.Dispose();
         _stopping.Dispose();
     }

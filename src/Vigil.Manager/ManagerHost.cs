@@ -101,6 +101,9 @@ internal sealed class ManagerHost(
     /// <summary>The agents' full scans as they report them (for /api/status).</summary>
     public AgentScans AgentScans { get; } = new(time);
 
+    /// <summary>The agents' detection engines as they report them (for /api/engines), kept under the data directory.</summary>
+    public AgentEngineReports AgentEngines { get; } = new(AgentEngineReports.PathUnder(paths.Data), time);
+
     /// <summary>Events a stage could not handle (null before <see cref="StartAsync"/>).</summary>
     public DeadLetterStore? DeadLetters => _deadLetters;
 
@@ -177,6 +180,7 @@ internal sealed class ManagerHost(
         _loop = new AnalysisLoop(guard, writer, _intel, _execd, _responses, Indexing, Stages.Register("index"), new RegistryCommit(this, writer.Ends), _stopping.Token)
         {
             AgentScans = AgentScans,
+            AgentEngines = AgentEngines,
         };
         _analysis = Task.Run(() => _loop.RunAsync(_stopping.Token), CancellationToken.None);
         var pumpLoop = PumpLocalAsync(_stopping.Token);
@@ -590,6 +594,7 @@ internal sealed class ManagerHost(
         _local?.Dispose();
         _registry?.Dispose();
         _deadLetters?.Dispose();
+        AgentEngines.Dispose();
         _authority?.Dispose();
         _stopping.Dispose();
     }
