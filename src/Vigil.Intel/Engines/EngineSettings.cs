@@ -20,8 +20,9 @@ internal static class EngineSettings
     public static bool IsEngine(IntegrationOptions integration) => integration?.Name is Yara or ClamAv;
 
     /// <summary>
-    /// The first engine block whose options an engine cannot be made of (the message <see cref="YaraFrom"/> or
-    /// <see cref="ClamAvFrom"/> throws, at the block's ossec.conf line), or null: a host checks this before it starts.
+    /// The first engine block whose options an engine cannot be made of (the message <see cref="YaraFrom"/>,
+    /// <see cref="ClamAvFrom"/> or <see cref="RetroScanFrom"/> throws, at the first bad key's ossec.conf line), or
+    /// null: a host checks this before it starts.
     /// </summary>
     public static string? Unreadable(OssecConfig config)
     {
@@ -31,6 +32,7 @@ internal static class EngineSettings
             try
             {
                 _ = integration.Name == Yara ? (object)YaraFrom(integration, config.Home) : ClamAvFrom(integration, config.Home);
+                _ = RetroScanFrom(integration); // read when the engine is made: a bad retro_scan must stop start-up here too
             }
             catch (VigilException ex)
             {

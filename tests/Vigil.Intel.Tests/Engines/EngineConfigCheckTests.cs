@@ -172,6 +172,8 @@ public sealed class EngineConfigCheckTests : IDisposable
     [InlineData("custom-vigil-yara", "\"rules\": \"/r\",\n  \"reload_seconds\": \"soon\"", "reload_seconds", 5)]
     [InlineData("custom-vigil-yara", "\"rules\": \"/r\", \"max_file_size\": \"huge\"", "max_file_size", 4)]
     [InlineData("custom-vigil-clamav", "\"socket\": \"/s\",\n\n  \"timeout_seconds\": -1", "timeout_seconds", 6)]
+    [InlineData("custom-vigil-yara", "\"rules\": \"/r\",\n  \"retro_scan\": \"yes\"", "retro_scan", 5)]
+    [InlineData("custom-vigil-clamav", "\"socket\": \"/s\",\n  \"retro_scan_rate\": 0", "retro_scan_rate", 5)]
     public void Unreadable_BadKey_StartUpNamesTheLineConfigCheckNames(string engine, string options, string key, int line)
     {
         var result = Load(Block(engine, "{" + options + "}", ""));
