@@ -88,6 +88,9 @@ internal sealed class AgentHost(
                 }
             }),
             VigilHost.Loop("scan-progress", token => new ScanProgressReporter(() => _fim!.Status, _queue!, time).RunAsync(token)),
+            VigilHost.Loop("engine-status", token => _engines!.Engines.Count == 0
+                ? Task.CompletedTask
+                : new EngineStatusReporter(() => [.. _engines.Engines.Select(e => (e.Key, e.Engine.Status()))], _queue!, time).RunAsync(token)),
             VigilHost.Stage(StartPreventionAsync, async () =>
             {
                 if (_prevention is not null)

@@ -100,6 +100,9 @@ internal sealed class AnalysisLoop(
     /// <summary>Where the agents' scan_progress messages are noted (the manager's status page), if anywhere.</summary>
     public AgentScans? AgentScans { get; init; }
 
+    /// <summary>Where the agents' engine_status messages are kept (the Intelligence page), if anywhere.</summary>
+    public AgentEngineReports? AgentEngines { get; init; }
+
     /// <summary>Alerts written so far.</summary>
     public long AlertCount => Interlocked.Read(ref _alertCount);
 
@@ -131,6 +134,7 @@ internal sealed class AnalysisLoop(
                     }
 
                     AgentScans?.Observe(item.Message);
+                    AgentEngines?.Observe(item.Message);
 
                     var result = guard.Process(item.Message, item.Sequence);
                     try

@@ -150,10 +150,17 @@ internal sealed class HostOperations(
         return statuses;
     }
 
+    /// <summary>The agents' engines as they reported them to this manager (null: not tracked here).</summary>
+    public AgentEngineReports? AgentEngines { get; init; }
+
     public IReadOnlyList<Web.Api.EngineSummary> Engines() =>
         [.. intel.Engines.Select(e => (e.Key, Status: e.Engine.Status())).Select(e => new Web.Api.EngineSummary(
             e.Key, e.Status.Name, e.Status.Version, e.Status.State, e.Status.Problem, e.Status.Pending, e.Status.Scans, e.Status.CacheHits,
-            e.Status.RetroScan is { } r ? new Web.Api.RetroScanProgress(r.Version, r.Done, r.Total, r.Found, r.IsFinished) : null))];
+            e.Status.RetroScan is { } r ? new Web.Api.RetroScanProgress(r.Version, r.Done, r.Total, r.Found, r.IsFinished) : null)),
+        .. (AgentEngines?.Snapshot() ?? []).SelectMany(a => a.Engines.Select(e => new Web.Api.EngineSummary(
+            e.Key, e.Name, e.Version, e.State, e.Problem, e.Pending, e.Scans, e.CacheHits,
+            e.RetroScan is { } r ? new Web.Api.RetroScanProgress(r.Version, r.Done, r.Total, r.Found, r.Finished) : null,
+            a.AgentId, a.AgentName, a.Reported)))];
 
     public IReadOnlyList<RuleSummary> Rules() =>
         [.. rules.Rules.Select(r => new RuleSummary(r.Id, r.Level, r.Description, r.Groups, r.Source.File))];

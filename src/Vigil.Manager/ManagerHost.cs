@@ -102,6 +102,9 @@ internal sealed class ManagerHost(
     /// <summary>The agents' full scans as they report them (for /api/status).</summary>
     public AgentScans AgentScans { get; } = new(time);
 
+    /// <summary>The agents' detection engines as they report them (for /api/engines), kept under the data directory.</summary>
+    public AgentEngineReports AgentEngines { get; } = new(AgentEngineReports.PathUnder(paths.Data), time);
+
     /// <summary>Events a stage could not handle (null before the start).</summary>
     public DeadLetterStore? DeadLetters => _deadLetters;
 
@@ -211,6 +214,7 @@ internal sealed class ManagerHost(
         _loop = new AnalysisLoop(guard, writer, _intel, _execd, _responses, Indexing, Stages.Register("index"), new RegistryCommit(this, writer.Ends))
         {
             AgentScans = AgentScans,
+            AgentEngines = AgentEngines,
         };
         if (Shared is { } sharedRouting)
         {
@@ -618,6 +622,7 @@ internal sealed class ManagerHost(
         _local?.Dispose();
         _registry?.Dispose();
         _deadLetters?.Dispose();
+        AgentEngines.Dispose();
         _authority?.Dispose();
         _stopping.Dispose();
     }

@@ -81,7 +81,7 @@ internal static class ManagerRun
                     host.Registry,
                     () => host.Transport,
                     indexing.Index)
-                { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters, AgentScans = host.AgentScans }),
+                { Stages = host.Stages, DeadLetterStore = () => host.DeadLetters, AgentScans = host.AgentScans, AgentEngines = host.AgentEngines }),
             ],
             cancellationToken,
             systemd,

@@ -366,15 +366,25 @@ public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixtu
         await Expect(page.GetByTestId("intel-day")).ToHaveTextAsync("12 / 500 used · 488 left");
         await Expect(page.GetByTestId("intel-queue")).ToHaveTextAsync("2");
         await Expect(page.GetByTestId("intel-hit-rate")).ToHaveTextAsync("75.0 %");
-        await Expect(page.GetByTestId("engine-row")).ToHaveCountAsync(2);
-        var yara = page.Locator("[data-testid=engine-row][data-key=custom-vigil-yara]");
+        await Expect(page.GetByTestId("engine-row")).ToHaveCountAsync(3);
+        var yara = page.Locator("[data-testid=engine-row][data-key=custom-vigil-yara][data-agent='000']");
+        await Expect(yara.GetByTestId("engine-host")).ToHaveTextAsync("this host");
         await Expect(yara.GetByTestId("engine-version")).ToHaveTextAsync("aaaaaaaaaaaa");
         await Expect(yara.GetByTestId("engine-state")).ToHaveTextAsync("up");
         await Expect(yara.GetByTestId("engine-retro")).ToHaveTextAsync("120/500, 1 found");
-        var clam = page.Locator("[data-testid=engine-row][data-key=custom-vigil-clamav]");
+        var clam = page.Locator("[data-testid=engine-row][data-key=custom-vigil-clamav][data-agent='000']");
         await Expect(clam.GetByTestId("engine-state")).ToHaveTextAsync("down");
         await Expect(clam.GetByTestId("engine-retro")).ToHaveTextAsync("not started");
         await Expect(clam.GetByTestId("engine-error")).ToHaveTextAsync("clamd does not answer at /run/clamav/clamd.ctl");
+
+        // An agent's engine, as it reported it: its host, its own version, a rule file that does not compile (its
+        // previous rules stay in force) and its finished retro-scan.
+        var agentYara = page.Locator("[data-testid=engine-row][data-key=custom-vigil-yara][data-agent='001']");
+        await Expect(agentYara.GetByTestId("engine-host")).ToHaveTextAsync("web-01 (001)");
+        await Expect(agentYara.GetByTestId("engine-version")).ToHaveTextAsync("bbbbbbbbbbbb");
+        await Expect(agentYara.GetByTestId("engine-state")).ToHaveTextAsync("up");
+        await Expect(agentYara.GetByTestId("engine-error")).ToHaveTextAsync("/etc/vigil/yara/bad.yar:3: syntax error");
+        await Expect(agentYara.GetByTestId("engine-retro")).ToHaveTextAsync("done 30/30, 0 found");
         await browser.ShotAsync("intel");
         Assert.Empty(browser.Problems);
     }

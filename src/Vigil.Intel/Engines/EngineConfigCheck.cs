@@ -305,11 +305,8 @@ internal static class EngineConfigCheck
 
         private void Add(string? key, DiagnosticSeverity severity, string message)
         {
-            var options = _integration.OptionsSource;
-            var (file, line) = options.File.Length > 0
-                ? (options.File, options.Line + (key is not null && _lines.TryGetValue(key, out var offset) ? offset : 0))
-                : (_integration.Source.File, _integration.Source.Line);
-            Found.Add(new Diagnostic(file, line, severity, $"<integration> {Name} <options>: {message}"));
+            var at = EngineSettings.LineOf(_integration, key, _lines); // where start-up points too
+            Found.Add(new Diagnostic(at.File, at.Line, severity, $"<integration> {Name} <options>: {message}"));
         }
     }
 }

@@ -20,8 +20,9 @@ internal static class EngineSettings
     public static bool IsEngine(IntegrationOptions integration) => integration?.Name is Yara or ClamAv;
 
     /// <summary>
-    /// The first engine block whose options an engine cannot be made of (the message <see cref="YaraFrom"/> or
-    /// <see cref="ClamAvFrom"/> throws, at the block's ossec.conf line), or null: a host checks this before it starts.
+    /// The first engine block whose options an engine cannot be made of (the message <see cref="YaraFrom"/>,
+    /// <see cref="ClamAvFrom"/> or <see cref="RetroScanFrom"/> throws, at the first bad key's ossec.conf line), or
+    /// null: a host checks this before it starts.
     /// </summary>
     public static string? Unreadable(OssecConfig config)
     {
@@ -31,6 +32,7 @@ internal static class EngineSettings
             try
             {
                 _ = integration.Name == Yara ? (object)YaraFrom(integration, config.Home) : ClamAvFrom(integration, config.Home);
+                _ = RetroScanFrom(integration); // read when the engine is made: a bad retro_scan must stop start-up here too
             }
             catch (VigilException ex)
             {
@@ -226,9 +228,57 @@ internal static class EngineSettings
     {
         if (errors.Count > 0)
         {
-            var where = integration.Source.File.Length > 0 ? $"{integration.Source}: " : "";
+            // At the first bad key's line, where `vigil config check` points too.
+            var at = LineOf(integration, errors[0].Key);
+            var where = at.File.Length > 0 ? $"{at}: " : "";
             throw new VigilException($"{where}<integration> {integration.Name} <options>: {string.Join("; ", errors.Select(e => e.Message))}");
         }
+    }
+
+    /// <summary>
+    /// Where in ossec.conf a key of an engine block's options is (the last time it is given), or the options'
+    /// first line for null or a key not there; the block's line when the options have no place of their own.
+    /// </summary>
+    internal static SourceLocation LineOf(IntegrationOptions integration, string? key, IReadOnlyDictionary<string, int>? offsets = null)
+    {
+        ArgumentNullException.ThrowIfNull(integration);
+        var options = integration.OptionsSource;
+        if (options.File.Length == 0)
+        {
+            return integration.Source;
+        }
+
+        offsets ??= KeyOffsets(integration.Options);
+        return options with { Line = options.Line + (key is not null && offsets.TryGetValue(key, out var offset) ? offset : 0) };
+    }
+
+    /// <summary>Each top-level key of the options' JSON and its line within them (from 0; the last time it is given).</summary>
+    internal static Dictionary<string, int> KeyOffsets(string? json)
+    {
+        var lines = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            return lines;
+        }
+
+        var bytes = System.Text.Encoding.UTF8.GetBytes(json);
+        var reader = new System.Text.Json.Utf8JsonReader(bytes);
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType == System.Text.Json.JsonTokenType.PropertyName && reader.CurrentDepth == 1)
+                {
+                    lines[reader.GetString()!] = bytes.AsSpan(0, (int)reader.TokenStartIndex).Count((byte)'\n');
+                }
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // Not JSON: the configuration reader said so at its line; the keys read so far keep theirs.
+        }
+
+        return lines;
     }
 }
 

@@ -5,9 +5,10 @@ using Vigil.Core.Native;
 namespace Vigil.Intel.Files;
 
 /// <summary>
-/// Opens a file for reading only when it is a regular file reached without following a symbolic link in its last
-/// component (<c>O_NOFOLLOW</c>; <c>O_NONBLOCK</c> so a FIFO planted in its place cannot hang the reader), and
-/// hashes it. Expected failures are returned as text, never thrown.
+/// Opens a file for reading only when it is a regular file reached without following a symbolic link in any
+/// component of its path (openat2 with <c>RESOLVE_NO_SYMLINKS</c>, see <see cref="NoSymlinkOpen"/>: a watched
+/// directory swapped for a symlink cannot redirect the reader; <c>O_NONBLOCK</c> so a FIFO planted in its place cannot
+/// hang it), and hashes it. Expected failures are returned as text, never thrown.
 /// </summary>
 internal static class RegularFile
 {
@@ -22,10 +23,10 @@ internal static class RegularFile
     /// <summary>A read-only stream on <paramref name="path"/>, or null and the reason.</summary>
     public static FileStream? TryOpen(string path, out string? error)
     {
-        var handle = FileDescriptor.TryOpenAt(null, path, LibC.O_RDONLY | LibC.O_NONBLOCK | LibC.O_NOFOLLOW, 0, out var errno);
+        var handle = NoSymlinkOpen.TryOpen(path, LibC.O_RDONLY | LibC.O_NONBLOCK | LibC.O_NOFOLLOW, out var errno);
         if (handle is null)
         {
-            error = errno == LibC.ELOOP ? "symbolic link (not followed)" : LibC.Describe(errno);
+            error = errno == LibC.ELOOP ? NoSymlinkOpen.DescribeLoop(path) : LibC.Describe(errno);
             return null;
         }
 

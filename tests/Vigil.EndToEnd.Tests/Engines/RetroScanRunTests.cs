@@ -65,14 +65,17 @@ public sealed class RetroScanRunTests
     }
 
     [Fact]
-    public async Task Run_EngineOptionsThatCannotBeRead_OneMessageAtTheBlockAndNothingStarted()
+    public async Task Run_EngineOptionsThatCannotBeRead_OneMessageAtTheKeysLineAsConfigCheckAndNothingStarted()
     {
         using var temp = new TempDirectory("vigil-e2e-engine-options");
         var watched = temp.Combine("watched");
         Directory.CreateDirectory(watched);
         var home = WriteHome(temp, watched, temp.Combine("yara"));
         var config = Path.Combine(home, "config", "ossec.conf");
-        File.WriteAllText(config, File.ReadAllText(config).Replace("\"reload_seconds\": 1", "\"reload_seconds\": \"soon\"", StringComparison.Ordinal));
+        // The bad key on a line of its own, below the <integration> and <options> lines: both say that line.
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"reload_seconds\": 1", "\n      \"reload_seconds\": \"soon\"", StringComparison.Ordinal));
+        var line = Array.FindIndex(File.ReadAllLines(config), l => l.Contains("\"reload_seconds\"", StringComparison.Ordinal)) + 1;
+        Assert.Equal(10, line);
         var data = Path.Combine(home, "data");
 
         await using var vigil = VigilProcess.Start(["run", "--config", config, "--home", home, "--data-dir", data, "--web-port", "0"]);
@@ -84,11 +87,13 @@ public sealed class RetroScanRunTests
 
         Assert.True(vigil.HasExited, vigil.Output);
         Assert.Equal(3, vigil.ExitCode);
-        Assert.Contains($"{config}:", vigil.Output, StringComparison.Ordinal);
-        Assert.Contains("custom-vigil-yara <options>: reload_seconds", vigil.Output, StringComparison.Ordinal);
+        Assert.Contains($"vigil run: {config}:{line}: <integration> custom-vigil-yara <options>: reload_seconds", vigil.Output, StringComparison.Ordinal);
         Assert.Contains("nothing was started", vigil.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", vigil.Output, StringComparison.Ordinal); // a message, not a stack trace
         Assert.DoesNotContain("vigil: ready", vigil.Output, StringComparison.Ordinal);
+
+        var check = await TransportFixture.RunToEndAsync(["config", "check", "--config", config], new Dictionary<string, string> { ["VIGIL_HOME"] = home, ["VIGIL_DATA"] = data });
+        Assert.Contains($"{config}:{line}: error: <integration> custom-vigil-yara <options>: reload_seconds", check, StringComparison.Ordinal);
     }
 
     private static string WriteHome(TempDirectory temp, string watched, string rules)

@@ -168,6 +168,24 @@ public sealed class EngineConfigCheckTests : IDisposable
         Assert.Empty(Check(ClamAv($$"""{"clamd_conf": "{{conf}}", "stream_max_length": "10M"}""")));
     }
 
+    [Theory]
+    [InlineData("custom-vigil-yara", "\"rules\": \"/r\",\n  \"reload_seconds\": \"soon\"", "reload_seconds", 5)]
+    [InlineData("custom-vigil-yara", "\"rules\": \"/r\", \"max_file_size\": \"huge\"", "max_file_size", 4)]
+    [InlineData("custom-vigil-clamav", "\"socket\": \"/s\",\n\n  \"timeout_seconds\": -1", "timeout_seconds", 6)]
+    [InlineData("custom-vigil-yara", "\"rules\": \"/r\",\n  \"retro_scan\": \"yes\"", "retro_scan", 5)]
+    [InlineData("custom-vigil-clamav", "\"socket\": \"/s\",\n  \"retro_scan_rate\": 0", "retro_scan_rate", 5)]
+    public void Unreadable_BadKey_StartUpNamesTheLineConfigCheckNames(string engine, string options, string key, int line)
+    {
+        var result = Load(Block(engine, "{" + options + "}", ""));
+        var path = _temp.Combine("home", "config", "ossec.conf");
+
+        var error = Assert.Single(EngineConfigCheck.Check(result.Config, compileRules: false), d => d.Severity == DiagnosticSeverity.Error && d.Message.Contains(key, StringComparison.Ordinal));
+        var problem = EngineSettings.Unreadable(result.Config);
+
+        Assert.Equal((path, line), (error.File, error.Line));
+        Assert.StartsWith($"{path}:{line}: <integration> {engine} <options>: {key}", problem, StringComparison.Ordinal);
+    }
+
     private static string Yara(string options, string extra = "") => Block("custom-vigil-yara", options, extra);
 
     private static string ClamAv(string options) => Block("custom-vigil-clamav", options, "");

@@ -99,10 +99,36 @@ public sealed class EngineServiceTests : IAsyncLifetime
         Assert.Equal((0L, 0), (service.Status().Scans, service.Status().Pending));
     }
 
-    private EngineService Create(YaraOptions options)
+    /// <remarks>
+    /// A watched subdirectory swapped, after its file's event, for a symlink to a directory holding a matching file of
+    /// the same name: the last component is no symlink, so O_NOFOLLOW alone would read the file through the link.
+    /// </remarks>
+    [Fact]
+    public async Task Step_DirectoryInPathSwappedForSymlink_NeverScannedThroughAndSaidSo()
+    {
+        _rules.WriteFile("web.yar", YaraEngineTests.WebshellRule);
+        var log = new StringWriter();
+        var service = Create(new YaraOptions { Rules = [_rules.Path] }, new WriterLogger(log));
+        Directory.CreateDirectory(_files.Combine("watched", "sub"));
+        var path = Write(Path.Combine("watched", "sub", "a.php"), "clean\n");
+        await service.OnAlertAsync(Fim(path), "k1", CancellationToken.None);
+
+        Directory.CreateDirectory(_files.Combine("elsewhere"));
+        File.WriteAllText(_files.Combine("elsewhere", "a.php"), YaraEngineTests.WebshellSample);
+        Directory.Move(_files.Combine("watched", "sub"), _files.Combine("watched", "sub-old"));
+        Directory.CreateSymbolicLink(_files.Combine("watched", "sub"), _files.Combine("elsewhere"));
+        Assert.Equal(YaraEngineTests.WebshellSample, File.ReadAllText(path)); // by path, the swap leads to the match
+        await service.StepAsync(CancellationToken.None);
+
+        Assert.DoesNotContain(_sink.Messages, m => m.Message.Contains("Vigil_Test_Webshell", StringComparison.Ordinal));
+        Assert.Equal((0L, 0), (service.Status().Scans, service.Status().Pending));
+        Assert.Contains($"{path} not scanned by yara: a directory in its path is a symbolic link ({_files.Combine("watched", "sub")}, not followed)", log.ToString(), StringComparison.Ordinal);
+    }
+
+    private EngineService Create(YaraOptions options, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
         var store = EngineStore.Open(_files.Combine("engine.db"));
-        _service = new EngineService(new YaraEngine(options), new AlertSelector(new IntegrationOptions { Name = EngineSettings.Yara }), _sink, store, _time);
+        _service = new EngineService(new YaraEngine(options), new AlertSelector(new IntegrationOptions { Name = EngineSettings.Yara }), _sink, store, _time, logger);
         return _service;
     }
 

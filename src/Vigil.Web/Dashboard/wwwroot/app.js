@@ -890,12 +890,13 @@ async function renderIntel(ctx) {
     await loadEngines();
   }
 
-  // Detection engines (YARA, ClamAV): version, state, retro-scan progress, files waiting, last error.
+  // Detection engines (YARA, ClamAV) of this host and of the agents: version, state, retro-scan progress, files waiting,
+  // last error, and the host they run on (an agent's as it last reported them).
   const engineBody = h('tbody', {});
   const engineWrap = h('div', { class: 'table-wrap', hidden: true },
     h('h2', {}, 'Detection engines'),
     h('table', { class: 'records', 'data-testid': 'engine-table' },
-      h('thead', {}, h('tr', {}, ['Engine', 'Name', 'State', 'Version', 'Retro-scan', 'Waiting', 'Scans / cache hits', 'Last error']
+      h('thead', {}, h('tr', {}, ['Engine', 'Name', 'State', 'Version', 'Retro-scan', 'Waiting', 'Scans / cache hits', 'Last error', 'Host']
         .map((c) => h('th', { scope: 'col' }, c)))), engineBody));
   ctx.view.append(engineWrap);
 
@@ -916,7 +917,7 @@ async function renderIntel(ctx) {
     }
     if (!ctx.active) return;
     engineWrap.hidden = engines.length === 0;
-    engineBody.replaceChildren(...engines.map((e) => h('tr', { 'data-testid': 'engine-row', 'data-key': e.key },
+    engineBody.replaceChildren(...engines.map((e) => h('tr', { 'data-testid': 'engine-row', 'data-key': e.key, 'data-agent': e.agentId || '000' },
       h('td', {}, e.key),
       h('td', {}, e.name),
       h('td', { 'data-testid': 'engine-state' }, e.state === 'up' ? badge('up', 'status status-active') : badge(e.state, 'status status-disconnected')),
@@ -924,7 +925,9 @@ async function renderIntel(ctx) {
       h('td', { 'data-testid': 'engine-retro' }, retro(e)),
       h('td', {}, String(e.pending ?? 0)),
       h('td', {}, `${e.scans ?? 0} / ${e.cacheHits ?? 0}`),
-      h('td', { 'data-testid': 'engine-error' }, e.lastError || '—'))));
+      h('td', { 'data-testid': 'engine-error' }, e.lastError || '—'),
+      h('td', { 'data-testid': 'engine-host', title: e.reportedAt ? `reported ${e.reportedAt}` : '' },
+        !e.agentId || e.agentId === '000' ? 'this host' : `${e.agentName || ''} (${e.agentId})`))));
   }
 
   const refresh = setInterval(load, 5000);
