@@ -1,6 +1,8 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
+using Vigil.Core.Native;
 
 namespace Vigil.Core.Hashing;
 
@@ -25,9 +27,13 @@ internal sealed class ContentHasher(int bufferSize) : IDisposable
         Select(kinds, out var md5, out var sha1, out var sha256);
         long offset = 0;
         int read;
+        var isAdded = false;
         try
         {
-            while ((read = RandomAccess.Read(handle, buffer.Span, offset)) > 0)
+            // pread(2) itself: RandomAccess.Read first asks the descriptor whether it can seek (an lseek per file).
+            handle.DangerousAddRef(ref isAdded);
+            var fd = (int)handle.DangerousGetHandle();
+            while ((read = PRead(fd, buffer.Span, offset)) > 0)
             {
                 Append(md5, sha1, sha256, buffer.Span[..read]);
                 offset += read;
@@ -38,8 +44,37 @@ internal sealed class ContentHasher(int bufferSize) : IDisposable
             Reset(md5, sha1, sha256);
             throw;
         }
+        finally
+        {
+            if (isAdded)
+            {
+                handle.DangerousRelease();
+            }
+        }
 
         return Finish(md5, sha1, sha256, offset);
+    }
+
+    /// <summary>One pread(2), retried on EINTR; an error is an <see cref="IOException"/>, as RandomAccess gives it.</summary>
+    private static unsafe int PRead(int fd, Span<byte> buffer, long offset)
+    {
+        fixed (byte* start = buffer)
+        {
+            while (true)
+            {
+                var read = LibC.PRead(fd, start, (nuint)buffer.Length, offset);
+                if (read >= 0)
+                {
+                    return (int)read;
+                }
+
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno != LibC.EINTR)
+                {
+                    throw new IOException($"read: {LibC.Describe(errno)}");
+                }
+            }
+        }
     }
 
     /// <summary>Hashes <paramref name="stream"/> from its current position to its end.</summary>

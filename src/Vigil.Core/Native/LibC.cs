@@ -73,6 +73,9 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, EntryPoint = "read", SetLastError = true)]
     public static partial nint Read(int fd, byte* buffer, nuint count);
 
+    [LibraryImport(Lib, EntryPoint = "pread", SetLastError = true)]
+    public static partial nint PRead(int fd, byte* buffer, nuint count, long offset);
+
     [LibraryImport(Lib, EntryPoint = "fsync", SetLastError = true)]
     public static partial int FSync(int fd);
 

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 using Vigil.Core.Hashing;
 using Vigil.Core.Native;
 
@@ -21,7 +22,13 @@ internal static class RegularFile
     private static ContentHasher? t_hasher;
 
     /// <summary>A read-only stream on <paramref name="path"/>, or null and the reason.</summary>
-    public static FileStream? TryOpen(string path, out string? error)
+    public static FileStream? TryOpen(string path, out string? error) =>
+        TryOpenHandle(path, out error) is { } handle ? new FileStream(handle, FileAccess.Read, bufferSize: 0) : null;
+
+    /// <summary>
+    /// The descriptor alone (open, fstat; a FileStream around it would add three lseeks), or null and the reason.
+    /// </summary>
+    public static SafeFileHandle? TryOpenHandle(string path, out string? error)
     {
         var handle = NoSymlinkOpen.TryOpen(path, LibC.O_RDONLY | LibC.O_NONBLOCK | LibC.O_NOFOLLOW, out var errno);
         if (handle is null)
@@ -45,7 +52,7 @@ internal static class RegularFile
         }
 
         error = null;
-        return new FileStream(handle, FileAccess.Read, bufferSize: 0);
+        return handle;
     }
 
     /// <summary>
@@ -54,15 +61,15 @@ internal static class RegularFile
     /// </summary>
     public static (ContentHashes? Digest, string? Error) TryHash(string path, HashKinds kinds)
     {
-        using var stream = TryOpen(path, out var error);
-        if (stream is null)
+        using var handle = TryOpenHandle(path, out var error);
+        if (handle is null)
         {
             return (null, error);
         }
 
         try
         {
-            return ((t_hasher ??= new ContentHasher(BufferSize)).Hash(stream.SafeFileHandle, kinds), null);
+            return ((t_hasher ??= new ContentHasher(BufferSize)).Hash(handle, kinds), null);
         }
         catch (IOException ex)
         {
