@@ -17,6 +17,7 @@ using Vigil.Transport.Agent;
 using Vigil.Transport.Channel;
 using Vigil.Transport.Registry;
 using Vigil.Transport.Security;
+using Vigil.Web.Index;
 
 namespace Vigil.Manager;
 
@@ -310,7 +311,10 @@ internal sealed class ManagerHost(
             var batch = new List<AnalysisItem>();
             while (batch.Count < AnalysisLoop.MaxBatch && reader.TryRead(out var item))
             {
-                batch.Add(new AnalysisItem(item.Message, item.Sequence, item));
+                batch.Add(new AnalysisItem(item.Message, item.Sequence, item)
+                {
+                    Source = item is { IsLocal: false, Session: { } session } ? new AlertEventKey(session.Id, item.Sequence) : null,
+                });
             }
 
             return batch;
