@@ -70,6 +70,54 @@ public sealed class LiveManagerLeftTests(PostgresFixture postgres) : IClassFixtu
         await Console.Out.WriteLineAsync($"live manager left: A alerted {CountFor(a, files)} of {Files}, B {CountFor(b, files)}, both {both}; the store holds {Files}");
     }
 
+    [Fact]
+    public async Task Agent_ManagerFrozen_MovesToTheNextWithinTheHttp2PingBound()
+    {
+        using var fixture = new TransportFixture();
+        var name = await postgres.Server.CreateDatabaseAsync();
+        var caPassword = Path.Combine(fixture.AgentsRoot, "..", "ca.pass");
+        await File.WriteAllTextAsync(caPassword, "ca-secret-for-tests\n");
+        string[] shared = ["--database", postgres.Server.Url(name), "--database-password-file", postgres.Server.PasswordFile, "--ca-password-file", caPassword];
+        var a = fixture.AddManager("manager-a", shared);
+        var b = fixture.AddManager("manager-b", shared);
+        await using var managerA = a.Start();
+        await managerA.WaitForOutputAsync("vigil: manager ready", s_flow);
+        await using var managerB = b.Start();
+        await managerB.WaitForOutputAsync("vigil: manager ready", s_flow);
+        var web1 = await fixture.EnrollAsync("web-01", at: a);
+        await using var agent = VigilProcess.Start(
+            ["agent", "--home", web1.Home, "--data-dir", web1.Data, "--keep-alive", "1", "--manager", $"{a.AgentEndpoint},{b.AgentEndpoint}"]);
+        await agent.WaitForOutputAsync($"Connected to the manager at {a.AgentEndpoint}", s_flow);
+        var before = Path.Combine(web1.Watched, "before.txt");
+        await File.WriteAllTextAsync(before, "before");
+        await WaitForAsync(() => a.Alerts().Any(x => PathOf(x) == before), managerA, agent);
+
+        // SIGSTOP: the process stays, its sockets open, and nothing answers.
+        Signal("STOP", managerA.Id);
+        try
+        {
+            var frozen = System.Diagnostics.Stopwatch.StartNew();
+            var during = Path.Combine(web1.Watched, "during.txt");
+            await File.WriteAllTextAsync(during, "during");
+            await agent.WaitForOutputAsync($"Connected to the manager at {b.AgentEndpoint}", s_flow);
+            var moved = frozen.Elapsed;
+            await WaitForAsync(() => b.Alerts().Any(x => PathOf(x) == during), managerB, agent);
+            await Console.Out.WriteLineAsync($"frozen manager: agent connected to B {moved.TotalMilliseconds:0} ms after A was stopped");
+            Assert.True(moved < TimeSpan.FromSeconds(15), $"the agent took {moved} to leave the frozen manager:\n{agent.Output}");
+        }
+        finally
+        {
+            Signal("CONT", managerA.Id);
+        }
+    }
+
+    private static void Signal(string signal, int pid)
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
     private static string? PathOf(System.Text.Json.JsonElement alert) =>
         alert.TryGetProperty("syscheck", out var syscheck) && syscheck.TryGetProperty("path", out var path) ? path.GetString() : null;
 
