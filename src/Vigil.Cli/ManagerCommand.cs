@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net;
 using Vigil.Cli.Hosts;
+using Vigil.Core;
 using Vigil.Hosting;
 using Vigil.Manager;
 using Vigil.Transport;
@@ -86,14 +87,32 @@ internal static class ManagerCommand
                 return ExitCodes.Usage;
             }
 
-            var caPassword = SharedDatabase.ReadCaPassword(parseResult.GetValue(caPasswordFile));
-            if (parseResult.GetValue(database) is not null && caPassword is null)
+            // --database and its files win over ossec.conf's <database> block; either way no secret is on the command line.
+            var (databaseUrl, databasePasswordSource, caPasswordSource, databaseOrigin) = SharedDatabase.Resolve(
+                parseResult.GetValue(database), parseResult.GetValue(databasePasswordFile), parseResult.GetValue(caPasswordFile), config);
+            if (databaseOrigin is not null)
             {
-                await Console.Error.WriteLineAsync($"vigil manager: --database needs the CA password: --ca-password-file or ${Vigil.Storage.Postgres.SharedCertificateAuthority.PasswordVariable}");
+                await Console.Out.WriteLineAsync(databaseOrigin);
+            }
+
+            string? caPassword;
+            try
+            {
+                caPassword = SharedDatabase.ReadCaPassword(caPasswordSource);
+            }
+            catch (VigilException ex)
+            {
+                await Console.Error.WriteLineAsync($"vigil manager: {ex.Message}");
+                return ExitCodes.ConfigError;
+            }
+
+            if (databaseUrl is not null && caPassword is null)
+            {
+                await Console.Error.WriteLineAsync($"vigil manager: --database needs the CA password: --ca-password-file (<ca_password_file> of <database>) or ${Vigil.Storage.Postgres.SharedCertificateAuthority.PasswordVariable}");
                 return ExitCodes.Usage;
             }
 
-            await using var shared = await SharedDatabase.OpenAsync(parseResult.GetValue(database), parseResult.GetValue(databasePasswordFile), cancellationToken);
+            await using var shared = await SharedDatabase.OpenAsync(databaseUrl, databasePasswordSource, cancellationToken);
             if (shared.Error is { } databaseError)
             {
                 await Console.Error.WriteLineAsync($"vigil manager: {databaseError}");
