@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Vigil.Core;
 using Vigil.Hosting;
 using Vigil.Manager;
 using Vigil.Transport;
@@ -60,12 +61,30 @@ internal static class ManagerCommand
                 return ExitCodes.ConfigError;
             }
 
-            var caPassword = SharedDatabase.ReadCaPassword(parseResult.GetValue(caPasswordFile));
+            // --database and its files win over ossec.conf's <database> block; either way no secret is on the command line.
+            var (databaseUrl, databasePasswordSource, caPasswordSource, databaseOrigin) = SharedDatabase.Resolve(
+                parseResult.GetValue(database), parseResult.GetValue(databasePasswordFile), parseResult.GetValue(caPasswordFile), config);
+            if (databaseOrigin is not null)
+            {
+                await Console.Out.WriteLineAsync(databaseOrigin);
+            }
+
+            string? caPassword;
+            try
+            {
+                caPassword = SharedDatabase.ReadCaPassword(caPasswordSource);
+            }
+            catch (VigilException ex)
+            {
+                await Console.Error.WriteLineAsync($"vigil manager: {ex.Message}");
+                return ExitCodes.ConfigError;
+            }
+
             var bound = HostSettings.TryBind<ManagerSettings>(
                 s =>
                 {
                     s.Listen = parseResult.GetValue(listen)!;
-                    s.Database = parseResult.GetValue(database);
+                    s.Database = databaseUrl;
                     s.CaPassword = caPassword;
                 },
                 [ManagerSettings.Validator],
@@ -93,7 +112,7 @@ internal static class ManagerCommand
                 DataDirectory = data,
                 Password = password,
             };
-            await using var shared = await SharedDatabase.OpenAsync(parseResult.GetValue(database), parseResult.GetValue(databasePasswordFile), cancellationToken);
+            await using var shared = await SharedDatabase.OpenAsync(databaseUrl, databasePasswordSource, cancellationToken);
             if (shared.Error is { } databaseError)
             {
                 await Console.Error.WriteLineAsync($"vigil manager: {databaseError}");

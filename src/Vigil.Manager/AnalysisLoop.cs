@@ -9,7 +9,11 @@ using Vigil.Web.Index;
 namespace Vigil.Manager;
 
 /// <summary>One event taken for analysis, with what its host needs to commit and acknowledge it.</summary>
-internal sealed record AnalysisItem(EventMessage Message, ulong Sequence, object? Origin = null);
+internal sealed record AnalysisItem(EventMessage Message, ulong Sequence, object? Origin = null)
+{
+    /// <summary>The agent's event this is, when it is one: what a store several managers share keys its alerts by.</summary>
+    public AlertEventKey? Source { get; init; }
+}
 
 /// <summary>What an analysis batch decides beside its alerts, committed with them and carried out only then.</summary>
 internal enum AnalysisEffectKind
@@ -139,11 +143,11 @@ internal sealed class AnalysisLoop(
                     var result = guard.Process(item.Message, item.Sequence);
                     try
                     {
-                        Decide(result, effects);
+                        Decide(result, effects, item.Source);
                     }
                     catch (Exception ex)
                     {
-                        Decide(guard.Failed("routing", item.Message, item.Sequence, ex), effects: null);
+                        Decide(guard.Failed("routing", item.Message, item.Sequence, ex), effects: null, item.Source);
                     }
                 }
 
@@ -170,12 +174,12 @@ internal sealed class AnalysisLoop(
 
     // An alert's side effects, decided in the batch and committed with it. A notice of a failure (effects null) is
     // written and indexed but decides nothing more, so it cannot fail again.
-    private void Decide(AnalysisResult result, List<AnalysisEffect>? effects)
+    private void Decide(AnalysisResult result, List<AnalysisEffect>? effects, AlertEventKey? source)
     {
         if (result.IsWritten)
         {
             Interlocked.Increment(ref _alertCount);
-            _written?.Add(result.AlertUtf8!, AlertIndexing.FieldsOf(result, guard.Pipeline.Context));
+            _written?.Add(result.AlertUtf8!, AlertIndexing.FieldsOf(result, guard.Pipeline.Context), source);
             if (effects is null)
             {
                 return;

@@ -18,6 +18,7 @@ using Vigil.Transport.Agent;
 using Vigil.Transport.Channel;
 using Vigil.Transport.Registry;
 using Vigil.Transport.Security;
+using Vigil.Web.Index;
 
 namespace Vigil.Manager;
 
@@ -341,7 +342,10 @@ internal sealed class ManagerHost(
             var batch = new List<AnalysisItem>();
             while (batch.Count < AnalysisLoop.MaxBatch && reader.TryRead(out var item))
             {
-                batch.Add(new AnalysisItem(item.Message, item.Sequence, item));
+                batch.Add(new AnalysisItem(item.Message, item.Sequence, item)
+                {
+                    Source = item is { IsLocal: false, Session: { } session } ? new AlertEventKey(session.Id, item.Sequence) : null,
+                });
             }
 
             return batch;

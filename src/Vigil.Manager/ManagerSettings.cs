@@ -31,7 +31,7 @@ internal sealed class ManagerSettings
 
         if (settings.Database is not null && settings.CaPassword is null)
         {
-            yield return $"--database needs the CA password: --ca-password-file or ${SharedCertificateAuthority.PasswordVariable}";
+            yield return $"--database needs the CA password: --ca-password-file (<ca_password_file> of <database>) or ${SharedCertificateAuthority.PasswordVariable}";
         }
     }
 }

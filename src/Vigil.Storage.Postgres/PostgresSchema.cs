@@ -154,6 +154,20 @@ internal static class PostgresSchema
             PRIMARY KEY (origin, id));
         CREATE INDEX routed_responses_agent ON routed_responses(agent_id);
         """,
+
+        // 5: the events the alert store holds an alert of, one row per agent, event sequence and rule: a manager adds an
+        //    alert of an agent's event only if its row is new, so an event analysed on two managers (an agent that left
+        //    one still running) gives one alert in the store. ts is the alert's, for retention.
+        """
+        CREATE TABLE alert_events(
+            agent_id text NOT NULL,
+            event_seq bigint NOT NULL,
+            rule_id integer NOT NULL,
+            ts bigint NOT NULL,
+            manager text NOT NULL,
+            PRIMARY KEY (agent_id, event_seq, rule_id));
+        CREATE INDEX alert_events_ts ON alert_events(ts);
+        """,
     ];
 
     public static int LatestVersion => Migrations.Count;

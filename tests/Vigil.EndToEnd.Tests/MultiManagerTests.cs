@@ -17,14 +17,14 @@ public sealed class MultiManagerTests(PostgresFixture postgres) : IClassFixture<
         await using (var manager = fixture.StartManager(null, database))
         {
             await manager.WaitForOutputAsync("vigil: manager ready", s_flow);
-            Assert.Contains($"vigil: shared database postgres://vigil@127.0.0.1:{postgres.Server.Port}/{name} (schema version 4 created)", manager.Output, StringComparison.Ordinal);
+            Assert.Contains($"vigil: shared database postgres://vigil@127.0.0.1:{postgres.Server.Port}/{name} (schema version 5 created)", manager.Output, StringComparison.Ordinal);
             Assert.Equal(0, await manager.InterruptAsync(TimeSpan.FromSeconds(30)));
         }
 
         await using (var again = fixture.StartManager(null, database))
         {
             await again.WaitForOutputAsync("vigil: manager ready", s_flow);
-            Assert.Contains("(schema version 4)", again.Output, StringComparison.Ordinal);
+            Assert.Contains("(schema version 5)", again.Output, StringComparison.Ordinal);
             Assert.Equal(0, await again.InterruptAsync(TimeSpan.FromSeconds(30)));
         }
     }

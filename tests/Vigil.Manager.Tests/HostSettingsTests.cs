@@ -29,7 +29,7 @@ public sealed class HostSettingsTests
 
         Assert.False(bound);
         Assert.Equal(
-            ["--listen must be an IP address", "--database needs the CA password: --ca-password-file or $VIGIL_CA_PASSWORD"],
+            ["--listen must be an IP address", "--database needs the CA password: --ca-password-file (<ca_password_file> of <database>) or $VIGIL_CA_PASSWORD"],
             failures);
     }
 

@@ -12,7 +12,7 @@ public sealed class PostgresSchemaTests(PostgresFixture fixture) : IClassFixture
         Assert.Equal(PostgresSchema.LatestVersion, await database.MigrateAsync(CancellationToken.None));
 
         var tables = await fixture.Server.PsqlAsync(database.Source.ConnectionString.Split("Database=")[1].Split(';')[0], "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'");
-        Assert.Equal("agent_leases,agent_watermarks,agents,alert_quarantine,alert_rule_groups,alert_sources,alerts,ca_material,lookup_claims,manager_commits,routed_responses,verdicts,vigil_schema,vt_quota,vt_requests", tables);
+        Assert.Equal("agent_leases,agent_watermarks,agents,alert_events,alert_quarantine,alert_rule_groups,alert_sources,alerts,ca_material,lookup_claims,manager_commits,routed_responses,verdicts,vigil_schema,vt_quota,vt_requests", tables);
     }
 
     [Fact(Timeout = 120_000)]

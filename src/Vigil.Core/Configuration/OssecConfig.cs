@@ -39,6 +39,9 @@ public sealed record OssecConfig
     /// <summary>The agent's <c>&lt;client&gt;</c> block: the managers it connects to, in order.</summary>
     public ClientOptions Client { get; init; } = new();
 
+    /// <summary>Vigil's <c>&lt;database&gt;</c> block: the PostgreSQL a manager shares with others, if any.</summary>
+    public DatabaseOptions? Database { get; init; }
+
     /// <summary>Resolves a path from the configuration: absolute paths stay, relative ones resolve against <see cref="Home"/>.</summary>
     public string ResolvePath(string path) =>
         System.IO.Path.IsPathRooted(path) ? path : System.IO.Path.GetFullPath(System.IO.Path.Combine(Home, path));

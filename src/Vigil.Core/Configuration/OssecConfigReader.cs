@@ -98,6 +98,9 @@ internal sealed class OssecConfigReader(ConfigContext context)
                 case "client":
                     config = config with { Client = ClientReader.Read(context, block, config.Client) };
                     break;
+                case "database":
+                    config = config with { Database = DatabaseReader.Read(context, block, config.Database) };
+                    break;
                 default:
                     var name = block.Name.LocalName;
                     _unimplemented[name] = _unimplemented.TryGetValue(name, out var seen) ? (seen.First, seen.Count + 1) : (block, 1);

@@ -138,12 +138,14 @@ internal sealed class PostgresAlertStore(PostgresDatabase database, string manag
     public int Add(IReadOnlyList<AlertDocument> documents, long? sourceEnd, Action<IndexedAlert>? added = null)
     {
         var rows = new List<(AlertFields Fields, string Json)>(documents.Count);
+        var sources = new List<AlertEventKey?>(documents.Count);
         foreach (var document in documents)
         {
             var fields = document.Fields ?? AlertFields.ReadUtf8(document.Utf8.Span);
             if (fields is not null)
             {
                 rows.Add((fields, Encoding.UTF8.GetString(document.Utf8.Span)));
+                sources.Add(document.Event);
             }
         }
 
@@ -153,6 +155,7 @@ internal sealed class PostgresAlertStore(PostgresDatabase database, string manag
             using var connection = database.Source.OpenConnection();
             EnsurePartitions(connection, rows.Select(r => r.Fields.Timestamp.ToUnixTimeMilliseconds() / MillisecondsPerDay));
             using var transaction = connection.BeginTransaction();
+            rows = KeepFirstOfEachEvent(connection, transaction, rows, sources);
             var seqs = new List<long>(rows.Count);
             if (rows.Count > 0)
             {
@@ -241,6 +244,56 @@ internal sealed class PostgresAlertStore(PostgresDatabase database, string manag
         }
 
         return rows.Count;
+    }
+
+    /// <summary>
+    /// The rows to add: those of no agent's event, and those whose (agent, event sequence, rule) this transaction is the
+    /// first to claim in <c>alert_events</c>. A claim another manager holds uncommitted waits for its transaction, so two
+    /// managers adding the alert of one event at once add it once.
+    /// </summary>
+    private List<(AlertFields Fields, string Json)> KeepFirstOfEachEvent(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, List<(AlertFields Fields, string Json)> rows, List<AlertEventKey?> sources)
+    {
+        var keyed = Enumerable.Range(0, rows.Count).Where(i => sources[i] is not null).ToList();
+        if (keyed.Count == 0)
+        {
+            return rows;
+        }
+
+        using var claim = Command(connection, """
+            INSERT INTO alert_events(agent_id, event_seq, rule_id, ts, manager)
+            SELECT a, s, r, t, @p4 FROM unnest(@p0::text[], @p1::bigint[], @p2::integer[], @p3::bigint[]) AS k(a, s, r, t) ORDER BY a, s, r
+            ON CONFLICT DO NOTHING
+            RETURNING agent_id, event_seq, rule_id
+            """,
+            [
+                keyed.Select(i => sources[i]!.Value.AgentId).ToArray(),
+                keyed.Select(i => checked((long)sources[i]!.Value.Sequence)).ToArray(),
+                keyed.Select(i => rows[i].Fields.RuleId).ToArray(),
+                keyed.Select(i => rows[i].Fields.Timestamp.ToUnixTimeMilliseconds()).ToArray(),
+                managerName,
+            ]);
+        claim.Transaction = transaction;
+        var claimed = new HashSet<(string, long, int)>();
+        using (var reader = claim.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                claimed.Add((reader.GetString(0), reader.GetInt64(1), reader.GetInt32(2)));
+            }
+        }
+
+        var kept = new List<(AlertFields Fields, string Json)>(rows.Count);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            // A repeat within the batch itself claims once too: the first row takes the claim away.
+            if (sources[i] is not { } source || claimed.Remove((source.AgentId, (long)source.Sequence, rows[i].Fields.RuleId)))
+            {
+                kept.Add(rows[i]);
+            }
+        }
+
+        return kept;
     }
 
     private static void WriteNullable(NpgsqlBinaryImporter copy, string? value)
@@ -443,6 +496,11 @@ internal sealed class PostgresAlertStore(PostgresDatabase database, string manag
                 removed += delete.ExecuteNonQuery();
             }
 
+            using (var forget = Command(connection, "DELETE FROM alert_events WHERE ts < @p0", [cutoff]))
+            {
+                forget.ExecuteNonQuery();
+            }
+
             var today = now / MillisecondsPerDay;
             foreach (var (day, name) in Partitions(connection).Where(p => p.Day < today))
             {
@@ -471,6 +529,9 @@ internal sealed class PostgresAlertStore(PostgresDatabase database, string manag
         using var drop = Command(connection, $"DROP TABLE IF EXISTS {name}", []);
         drop.Transaction = transaction;
         drop.ExecuteNonQuery();
+        using var forget = Command(connection, "DELETE FROM alert_events WHERE ts < @p0", [(day + 1) * MillisecondsPerDay]);
+        forget.Transaction = transaction;
+        forget.ExecuteNonQuery();
         transaction.Commit();
         _days.Remove(day);
         return rows;

@@ -3,11 +3,11 @@ using Npgsql;
 
 namespace Vigil.Storage.Postgres.Leadership;
 
-/// <summary>One job that only one manager at a time runs (retention, purge): its name and what it does.</summary>
+/// <summary>One job that only one manager at a time runs (alert retention, partitions ahead): its name and what it does.</summary>
 internal sealed record SingletonJob(string Name, TimeSpan Period, Func<CancellationToken, Task> RunAsync);
 
 /// <summary>
-/// Runs the jobs of which one copy is enough for all the managers on the database (alert retention, purges), on
+/// Runs the jobs of which one copy is enough for all the managers on the database (alert retention, partitions ahead), on
 /// the one manager that holds the leader lock: a session advisory lock (<c>pg_try_advisory_lock</c>) on a connection
 /// of its own, kept open while it leads. A manager that dies, or whose connection breaks, loses the lock with its
 /// session, and another takes it at its next try (every <see cref="RetryPeriod"/>). A job that fails is logged and
@@ -146,7 +146,7 @@ internal sealed partial class SingletonJobs(PostgresDatabase database, string ma
         _stopping.Dispose();
     }
 
-    [LoggerMessage(EventIds.LeaderTaken, LogLevel.Information, "Manager {Manager} leads the singleton jobs (retention, purge) on the shared database")]
+    [LoggerMessage(EventIds.LeaderTaken, LogLevel.Information, "Manager {Manager} leads the singleton jobs (alert retention, partitions ahead) on the shared database")]
     private static partial void Leads(ILogger logger, string manager);
 
     [LoggerMessage(EventIds.LeaderLost, LogLevel.Warning, "Manager {Manager} lost the lead of the singleton jobs ({Reason}); it tries again")]

@@ -20,12 +20,15 @@ internal sealed class AlertBatch
 
     public int Count => _documents.Count;
 
-    /// <summary>Adds one alert document (its UTF-8 is copied), with its fields when the caller knows them.</summary>
-    public void Add(ReadOnlySpan<byte> utf8, AlertFields? fields = null)
+    /// <summary>
+    /// Adds one alert document (its UTF-8 is copied), with its fields when the caller knows them, and the agent's event
+    /// it is of, if any.
+    /// </summary>
+    public void Add(ReadOnlySpan<byte> utf8, AlertFields? fields = null, AlertEventKey? source = null)
     {
         if (utf8.Length > ChunkSize)
         {
-            _documents.Add(new AlertDocument(utf8.ToArray(), fields));
+            _documents.Add(new AlertDocument(utf8.ToArray(), fields, source));
             return;
         }
 
@@ -43,7 +46,7 @@ internal sealed class AlertBatch
         var memory = _chunks[_chunk].AsMemory(_used, utf8.Length);
         utf8.CopyTo(memory.Span);
         _used += utf8.Length;
-        _documents.Add(new AlertDocument(memory, fields));
+        _documents.Add(new AlertDocument(memory, fields, source));
     }
 
     /// <summary>Empties the batch, keeping its chunks for the next one (the documents handed out become invalid).</summary>

@@ -12,9 +12,13 @@ internal sealed record QuarantineChange(long QuarantineId, string State, string 
 /// <summary>
 /// One alert document for the index: its UTF-8 (the alerts.json line without its newline) and, when whoever wrote it
 /// already knows them, the fields the index would otherwise read out of it (they must be what <see cref="AlertFields.ReadUtf8"/>
-/// reads).
+/// reads). <paramref name="Event"/> names the agent's event the alert is of, when it is one (a store several managers
+/// share keeps one alert per event and rule).
 /// </summary>
-internal readonly record struct AlertDocument(ReadOnlyMemory<byte> Utf8, AlertFields? Fields = null);
+internal readonly record struct AlertDocument(ReadOnlyMemory<byte> Utf8, AlertFields? Fields = null, AlertEventKey? Event = null);
+
+/// <summary>An agent's event: the agent and the sequence it numbered the event with (never reused by that agent).</summary>
+internal readonly record struct AlertEventKey(string AgentId, ulong Sequence);
 
 /// <summary>What the index takes out of one alert document.</summary>
 internal sealed record AlertFields(

@@ -32,6 +32,7 @@ public sealed partial class ConfigurationReferenceTests
         { "ruleset", "<ruleset>{0}</ruleset>" },
         { "cluster", "<cluster>{0}</cluster>" },
         { "prevention", "<prevention>{0}</prevention>" },
+        { "database", "<database>{0}</database>" },
     };
 
     [Theory]

@@ -123,5 +123,73 @@ public sealed class PostgresAlertStoreTests(PostgresFixture fixture) : IClassFix
         Assert.Equal(6, store.Count());
     }
 
+    private static AlertDocument Document(string json, string agent, ulong sequence) =>
+        new(System.Text.Encoding.UTF8.GetBytes(json), Event: new AlertEventKey(agent, sequence));
+
+    [Fact(Timeout = 120_000)]
+    public async Task Add_OneEventAnalysedOnTwoManagers_IsStoredOnce()
+    {
+        await using var database = await OpenAsync();
+        using var a = new PostgresAlertStore(database, "mgr-a:1514", new AlertIndexOptions(), _time);
+        using var b = new PostgresAlertStore(database, "mgr-b:1514", new AlertIndexOptions(), _time);
+
+        // Events 1-3 of agent 001 analysed on A, then 2-5 on B (the agent left A while A was still analysing).
+        string Fim(ulong sequence, int rule = 550) =>
+            AlertSamples.Fim(AlertSamples.NewId(s_now.AddSeconds(sequence)), s_now.AddSeconds(sequence), $"/srv/f{sequence}", "001", "web01", rule: rule);
+        Assert.Equal(3, a.Add([.. new ulong[] { 1, 2, 3 }.Select(q => Document(Fim(q), "001", q))], sourceEnd: null));
+        Assert.Equal(2, b.Add([.. new ulong[] { 2, 3, 4, 5 }.Select(q => Document(Fim(q), "001", q))], sourceEnd: null));
+
+        // Another rule on the same event, the same sequence of another agent, and alerts of no agent's event all count.
+        Assert.Equal(4, b.Add(
+            [
+                Document(Fim(2, rule: 554), "001", 2),
+                Document(Fim(2), "002", 2),
+                new AlertDocument(System.Text.Encoding.UTF8.GetBytes(Fim(2))),
+                new AlertDocument(System.Text.Encoding.UTF8.GetBytes(Fim(2))),
+            ], sourceEnd: null));
+
+        // A repeat within one batch is one alert.
+        Assert.Equal(1, a.Add([Document(Fim(6), "001", 6), Document(Fim(6), "001", 6)], sourceEnd: null));
+
+        Assert.Equal(10, a.Count());
+        var perEvent = await fixture.Server.PsqlAsync(DatabaseName(database),
+            "SELECT string_agg(agent_id || ':' || event_seq || ':' || rule_id || '=' || manager, ',' ORDER BY agent_id, event_seq, rule_id) FROM alert_events");
+        Assert.Equal("001:1:550=mgr-a:1514,001:2:550=mgr-a:1514,001:2:554=mgr-b:1514,001:3:550=mgr-a:1514,001:4:550=mgr-b:1514,001:5:550=mgr-b:1514,001:6:550=mgr-a:1514,002:2:550=mgr-b:1514", perEvent);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Add_TwoManagersAtOnce_StoreEachEventOnce()
+    {
+        await using var database = await OpenAsync();
+        using var a = new PostgresAlertStore(database, "mgr-a:1514", new AlertIndexOptions(), _time);
+        using var b = new PostgresAlertStore(database, "mgr-b:1514", new AlertIndexOptions(), _time);
+        a.CreatePartitionsAhead();
+
+        // Both managers add the alerts of the same 2,000 events in batches of 50, concurrently.
+        int AddAll(PostgresAlertStore store) => Enumerable.Range(0, 40).Sum(batch => store.Add(
+            [.. Enumerable.Range(batch * 50 + 1, 50).Select(q => Document(
+                AlertSamples.Fim(AlertSamples.NewId(s_now), s_now, $"/srv/f{q}", "001", "web01"), "001", (ulong)q))], sourceEnd: null));
+        var added = await Task.WhenAll(Task.Run(() => AddAll(a)), Task.Run(() => AddAll(b)));
+
+        Assert.Equal(2000, added.Sum());
+        Assert.Equal(2000, a.Count());
+        Assert.Equal("2000", await fixture.Server.PsqlAsync(DatabaseName(database), "SELECT count(DISTINCT json::json->'syscheck'->>'path') FROM alerts"));
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task ApplyRetention_ForgetsTheEventsOfTheDaysItDrops()
+    {
+        await using var database = await OpenAsync();
+        using var store = new PostgresAlertStore(database, "mgr-a:1514", new AlertIndexOptions { MaxAge = TimeSpan.FromDays(2) }, _time);
+        store.Add(
+            [
+                Document(AlertSamples.Fim(AlertSamples.NewId(s_now.AddDays(-3)), s_now.AddDays(-3), "/old", "001", "web01"), "001", 1),
+                Document(AlertSamples.Fim(AlertSamples.NewId(s_now), s_now, "/new", "001", "web01"), "001", 2),
+            ], sourceEnd: null);
+
+        Assert.Equal(1, store.ApplyRetention());
+        Assert.Equal("2", await fixture.Server.PsqlAsync(DatabaseName(database), "SELECT string_agg(event_seq::text, ',') FROM alert_events"));
+    }
+
     private static string DatabaseName(PostgresDatabase database) => database.Source.ConnectionString.Split("Database=")[1].Split(';')[0];
 }
