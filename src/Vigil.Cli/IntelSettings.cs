@@ -27,19 +27,18 @@ internal sealed class IntelSettings
     /// The detection engines of the ossec.conf (custom-vigil-yara, custom-vigil-clamav blocks), ready to scan: YARA
     /// rules compiled, clamd asked for its version. Null after printing why one cannot be used.
     /// </summary>
-    public async Task<IReadOnlyList<Intel.Engines.IFileEngine>?> LoadEnginesAsync(ParseResult parseResult, string command, TextWriter error, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<Intel.Engines.IFileEngine>?> LoadEnginesAsync(ParseResult parseResult, string command, TextWriter error, CancellationToken cancellationToken) =>
+        LoadEnginesAsync(ReadConfig(parseResult), command, error, cancellationToken);
+
+    /// <summary>The engines of a configuration read by <see cref="ReadConfig"/> (none without one).</summary>
+    public static async Task<IReadOnlyList<Intel.Engines.IFileEngine>?> LoadEnginesAsync(ConfigLoadResult? result, string command, TextWriter error, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(parseResult);
         ArgumentNullException.ThrowIfNull(error);
-        var home = Paths.ResolveHome(parseResult);
-        var explicitPath = parseResult.GetValue(Config);
-        var path = Path.GetFullPath(explicitPath ?? Path.Combine(home, "config", "ossec.conf"));
-        if (explicitPath is null && !File.Exists(path))
+        if (result is null)
         {
             return [];
         }
 
-        var result = OssecConfigLoader.Load(path, new ConfigLoadOptions { Home = home });
         var engines = new List<Intel.Engines.IFileEngine>();
         try
         {
@@ -89,22 +88,34 @@ internal sealed class IntelSettings
     /// The settings, or null after printing the configuration's errors. With no --config and no ossec.conf under the
     /// home, the defaults apply and the key comes from VIGIL_VT_API_KEY.
     /// </summary>
-    public async Task<IntelOptions?> LoadAsync(ParseResult parseResult, string command, TextWriter error)
+    public Task<IntelOptions?> LoadAsync(ParseResult parseResult, string command, TextWriter error) =>
+        LoadAsync(ReadConfig(parseResult), command, error);
+
+    /// <summary>
+    /// The ossec.conf these settings name, read and checked once (a command that needs both the settings and the
+    /// engines reads it once); null when there is none: no --config and no ossec.conf under the home.
+    /// </summary>
+    public ConfigLoadResult? ReadConfig(ParseResult parseResult)
     {
         ArgumentNullException.ThrowIfNull(parseResult);
-        ArgumentNullException.ThrowIfNull(error);
         var home = Paths.ResolveHome(parseResult);
         var explicitPath = parseResult.GetValue(Config);
         var path = Path.GetFullPath(explicitPath ?? Path.Combine(home, "config", "ossec.conf"));
+        return explicitPath is null && !File.Exists(path) ? null : OssecConfigLoader.Load(path, new ConfigLoadOptions { Home = home });
+    }
+
+    /// <summary>The settings of a configuration read by <see cref="ReadConfig"/> (the defaults without one), or null after printing its errors.</summary>
+    public static async Task<IntelOptions?> LoadAsync(ConfigLoadResult? result, string command, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
         IReadOnlyList<IntegrationOptions> integrations;
-        if (explicitPath is null && !File.Exists(path))
+        if (result is null)
         {
             var key = Environment.GetEnvironmentVariable(OssecConfigLoader.VirusTotalKeyVariable)?.Trim() ?? "";
             integrations = [new IntegrationOptions { Name = "virustotal", ApiKey = new Secret(key) }];
         }
         else
         {
-            var result = OssecConfigLoader.Load(path, new ConfigLoadOptions { Home = home });
             if (result.HasErrors)
             {
                 foreach (var diagnostic in result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error))

@@ -52,12 +52,14 @@ internal static class ScanCommand
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
-        if (await settings.LoadAsync(parseResult, "scan", error) is not { } options)
+        // The ossec.conf is read once, for the settings and the engines.
+        var config = settings.ReadConfig(parseResult);
+        if (await IntelSettings.LoadAsync(config, "scan", error) is not { } options)
         {
             return ExitCodes.ConfigError;
         }
 
-        if (await settings.LoadEnginesAsync(parseResult, "scan", error, cancellationToken) is not { } engines)
+        if (await IntelSettings.LoadEnginesAsync(config, "scan", error, cancellationToken) is not { } engines)
         {
             return ExitCodes.ConfigError;
         }
