@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Text;
 using Microsoft.Win32.SafeHandles;
 
 namespace Vigil.Core.Native;
@@ -49,7 +48,10 @@ internal static unsafe partial class NoSymlinkOpen
             return FileDescriptor.TryOpenAt(null, path, flags, 0, out errno);
         }
 
-        var bytes = Encoding.UTF8.GetBytes(path + "\0");
+        // The bytes the text stands for (a name that is not UTF-8 is written with \xNN escapes, see PathBytes), NUL-terminated.
+        var raw = PathBytes.ToBytes(path);
+        var bytes = new byte[raw.Length + 1];
+        raw.CopyTo(bytes, 0);
         var how = new OpenHow { Flags = (ulong)(uint)(flags | LibC.O_CLOEXEC), Mode = 0, Resolve = ResolveNoSymlinks };
         while (true)
         {
