@@ -63,10 +63,21 @@ internal static class ConfigLoading
 
         if (!config.Syscheck.Disabled)
         {
-            foreach (var directory in config.Syscheck.Directories.Where(d => !Path.Exists(d.Path)))
+            foreach (var directory in config.Syscheck.Directories)
             {
-                found.Add(new Diagnostic(directory.Source.File, directory.Source.Line, DiagnosticSeverity.Warning,
-                    $"<directories> {directory.Path} does not exist on this host: nothing is monitored there until it is created"));
+                if (!Path.Exists(directory.Path))
+                {
+                    found.Add(new Diagnostic(directory.Source.File, directory.Source.Line, DiagnosticSeverity.Warning,
+                        $"<directories> {directory.Path} does not exist on this host: nothing is monitored there until it is created"));
+                }
+                else if (SymbolicLinks.FirstIn(directory.Path) is { } link)
+                {
+                    var real = SymbolicLinks.Resolve(directory.Path) ?? "the real directory (its links loop)";
+                    var problem = link.Path == Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory.Path)) && !directory.FollowSymbolicLink
+                        ? $"<directories> {directory.Path} is a symbolic link (to {link.Target}) and follow_symbolic_link is not set: only the link itself is monitored, nothing under it; name {real} instead"
+                        : $"<directories> {directory.Path} is reached through a symbolic link ({link.Path} -> {link.Target}): its files are monitored, but the YARA and ClamAV engines and the removal never open a file through a symbolic link, so they are neither scanned nor removed; name {real} instead";
+                    found.Add(new Diagnostic(directory.Source.File, directory.Source.Line, DiagnosticSeverity.Warning, problem));
+                }
             }
         }
 
