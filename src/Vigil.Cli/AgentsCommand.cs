@@ -18,11 +18,12 @@ internal static class AgentsCommand
         var remove = new Command("remove", "Remove an agent: its certificate is refused from now on (its id is not reused).") { id };
         var database = new Option<string?>("--database") { Description = "The managers' shared PostgreSQL (postgres://user@host:port/database), as given to `vigil manager`.", Recursive = true };
         var databasePasswordFile = new Option<FileInfo?>("--database-password-file") { Description = $"File holding the database password (default: ${Vigil.Storage.Postgres.PostgresDatabase.PasswordVariable}).", Recursive = true };
-        var command = new Command("agents", "The manager's agent registry.") { list, remove, database, databasePasswordFile };
+        var configOption = new Option<string?>("--config") { Description = "The manager's ossec.conf, for its <database> block (default: config/ossec.conf under the Vigil home).", Recursive = true };
+        var command = new Command("agents", "The manager's agent registry.") { list, remove, database, databasePasswordFile, configOption };
         paths.AddTo(command);
         list.SetAction(async (parseResult, cancellationToken) =>
         {
-            await using var registry = await OpenAsync(parseResult, paths, database, databasePasswordFile, cancellationToken);
+            await using var registry = await OpenAsync(parseResult, paths, database, databasePasswordFile, configOption, cancellationToken);
             if (registry.Error is { } error)
             {
                 await Console.Error.WriteLineAsync($"vigil agents: {error}");
@@ -46,7 +47,7 @@ internal static class AgentsCommand
         });
         remove.SetAction(async (parseResult, cancellationToken) =>
         {
-            await using var registry = await OpenAsync(parseResult, paths, database, databasePasswordFile, cancellationToken);
+            await using var registry = await OpenAsync(parseResult, paths, database, databasePasswordFile, configOption, cancellationToken);
             if (registry.Error is { } error)
             {
                 await Console.Error.WriteLineAsync($"vigil agents: {error}");
@@ -68,15 +69,41 @@ internal static class AgentsCommand
         root.Subcommands.Add(command);
     }
 
-    private static async Task<Registry> OpenAsync(ParseResult parseResult, HomeOptions paths, Option<string?> database, Option<FileInfo?> passwordFile, CancellationToken cancellationToken)
+    // The registry a `vigil manager` with the same options and configuration uses: --database, else the <database>
+    // block of its ossec.conf, else the SQLite one under the data directory.
+    private static async Task<Registry> OpenAsync(
+        ParseResult parseResult, HomeOptions paths, Option<string?> database, Option<FileInfo?> passwordFile, Option<string?> configOption, CancellationToken cancellationToken)
     {
-        if (parseResult.GetValue(database) is null)
+        var (url, password) = (parseResult.GetValue(database), parseResult.GetValue(passwordFile));
+        if (url is null)
+        {
+            var home = paths.ResolveHome(parseResult);
+            var configPath = Path.GetFullPath(parseResult.GetValue(configOption) ?? Path.Combine(home, "config", "ossec.conf"));
+            if (parseResult.GetValue(configOption) is not null || File.Exists(configPath))
+            {
+                var loaded = Vigil.Core.Configuration.OssecConfigLoader.Load(configPath, new Vigil.Core.Configuration.ConfigLoadOptions { Home = home });
+                if (loaded.Diagnostics.Where(d => d.Severity == Vigil.Core.Diagnostics.DiagnosticSeverity.Error).ToList() is { Count: > 0 } errors)
+                {
+                    // As `vigil manager`, which would not start on it: not the SQLite registry in place of a shared one.
+                    return new Registry(null, $"the configuration has errors (a manager would not start on it):{Environment.NewLine}{string.Join(Environment.NewLine, errors)}", null, null);
+                }
+
+                string? origin;
+                (url, password, _, origin) = SharedDatabase.Resolve(null, password, null, loaded.Config);
+                if (origin is not null)
+                {
+                    await Console.Error.WriteLineAsync(origin);
+                }
+            }
+        }
+
+        if (url is null)
         {
             var local = new AgentRegistry(AgentRegistry.PathUnder(paths.ResolveDataDir(parseResult)));
             return new Registry(local, null, local, null);
         }
 
-        var shared = await SharedDatabase.OpenAsync(parseResult.GetValue(database), parseResult.GetValue(passwordFile), cancellationToken, quiet: true);
+        var shared = await SharedDatabase.OpenAsync(url, password, cancellationToken, quiet: true);
         if (shared.Database is not { } opened)
         {
             await shared.DisposeAsync();

@@ -36,6 +36,13 @@ public sealed class DatabaseConfigTests(PostgresFixture postgres) : IClassFixtur
         var argv = await File.ReadAllTextAsync($"/proc/{manager.Id}/cmdline");
         Assert.DoesNotContain(postgres.Server.Password, argv, StringComparison.Ordinal);
         Assert.DoesNotContain("ca-secret-for-tests", argv, StringComparison.Ordinal);
+
+        // `vigil agents` reads the same block: the agent enrolled here is in the shared registry, not a local one.
+        await fixture.EnrollAsync("db-agent-01");
+        var list = await TransportFixture.RunToEndAsync(["agents", "list", "--json", "--home", fixture.ManagerHome, "--data-dir", Path.Combine(fixture.ManagerHome, "elsewhere")]);
+        Assert.Contains("\"db-agent-01\"", list, StringComparison.Ordinal);
+        Assert.Contains($"vigil: shared database from <database> at {config}:2", list, StringComparison.Ordinal);
+        Assert.Equal("1", await postgres.Server.PsqlAsync(name, "SELECT count(*) FROM agents WHERE name = 'db-agent-01'"));
         Assert.Equal(0, await manager.InterruptAsync(TimeSpan.FromSeconds(30)));
     }
 
