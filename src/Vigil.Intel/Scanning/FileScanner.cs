@@ -106,56 +106,41 @@ internal sealed class FileScanner
 
     private async IAsyncEnumerable<ScanResult> WalkAsync(string root, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        // The walk runs ahead of the verdicts by a window of files being read and hashed on several threads at
-        // once (reading and hashing are the cost); the verdicts come one at a time, in the walk's order.
-        var window = new Queue<(string Path, Task<(ContentHashes? Digest, string? Error)>? Hashing, ScanResult? Result)>();
-        var limit = Math.Max(1, HashingParallelism) * 16;
-        using var gate = new SemaphoreSlim(HashingParallelism);
-        var kinds = _local.Kinds;
+        // The walk runs ahead of the verdicts by a window of files being read and hashed on a few long-lived threads
+        // at once (reading and hashing are the cost); the verdicts come one at a time, in the walk's order.
+        using var hashing = new OrderedHashing(_local.Kinds, Math.Max(1, HashingParallelism));
         foreach (var (path, result) in Walk(root, cancellationToken))
         {
-            window.Enqueue(result is null ? (path, HashAsync(path, kinds, gate, cancellationToken), null) : (path, null, result));
-            while (window.Count >= limit)
+            while (hashing.IsFull)
             {
-                if (await NextAsync(window.Dequeue(), cancellationToken) is { } next)
+                if (await NextAsync(hashing.Take(cancellationToken), cancellationToken) is { } next)
                 {
                     yield return next;
                 }
             }
+
+            hashing.Add(path, result);
         }
 
-        while (window.Count > 0)
+        while (hashing.Count > 0)
         {
-            if (await NextAsync(window.Dequeue(), cancellationToken) is { } next)
+            if (await NextAsync(hashing.Take(cancellationToken), cancellationToken) is { } next)
             {
                 yield return next;
             }
         }
     }
 
-    private async Task<ScanResult?> NextAsync((string Path, Task<(ContentHashes? Digest, string? Error)>? Hashing, ScanResult? Result) item, CancellationToken cancellationToken)
+    private async Task<ScanResult?> NextAsync((string Path, ScanResult? Given, ContentHashes? Digest, string? Error) item, CancellationToken cancellationToken)
     {
-        if (item.Hashing is null)
+        if (item.Given is not null)
         {
-            return item.Result;
+            return item.Given;
         }
 
-        return await ClassifyAsync(item.Path, await item.Hashing, isWalked: true, cancellationToken) is { } result
+        return await ClassifyAsync(item.Path, (item.Digest, item.Error), isWalked: true, cancellationToken) is { } result
             ? await WithEnginesAsync(result, item.Path, cancellationToken)
             : null;
-    }
-
-    private static async Task<(ContentHashes? Digest, string? Error)> HashAsync(string path, HashKinds kinds, SemaphoreSlim gate, CancellationToken cancellationToken)
-    {
-        await gate.WaitAsync(cancellationToken);
-        try
-        {
-            return await Task.Run(() => RegularFile.TryHash(path, kinds), cancellationToken);
-        }
-        finally
-        {
-            gate.Release();
-        }
     }
 
     /// <summary>Depth first, names in byte order: each file to hash (no result yet), or a result to give as it is.</summary>
