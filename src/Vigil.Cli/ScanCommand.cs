@@ -66,11 +66,15 @@ internal static class ScanCommand
 
         using var disposeEngines = new EngineDisposal(engines);
         LocalIntel local;
-        IntelStore store;
+        IntelStore? store;
         try
         {
             local = LocalIntel.FromOptions(options);
-            store = IntelStore.Open(IntelSettings.DatabasePath(settings.Paths.ResolveDataDir(parseResult)));
+
+            // Without a key the database is only read (the verdict cache): when there is none, nothing is cached, so
+            // it is neither opened nor created.
+            var database = IntelSettings.DatabasePath(settings.Paths.ResolveDataDir(parseResult));
+            store = options.ApiKey.IsEmpty && !File.Exists(database) ? null : IntelStore.Open(database);
         }
         catch (VigilException ex)
         {

@@ -20,23 +20,36 @@ internal sealed class FileScanner
     private const int SnapshotLimit = 500_000;
     private readonly IntelOptions _options;
     private readonly LocalIntel _local;
-    private readonly VerdictCache _cache;
-    private readonly QuotaGate _quota;
+    private readonly VerdictCache? _cache;
+    private readonly QuotaGate? _quota;
     private readonly VirusTotalClient? _client;
     private readonly TimeProvider _time;
     private readonly bool _shouldWait;
     private string? _rejection;
 
-    public FileScanner(IntelOptions options, LocalIntel local, IntelStore store, VirusTotalClient? client, TimeProvider timeProvider, bool shouldWait)
+    /// <summary>
+    /// <paramref name="store"/> holds the verdict cache and the quota; it is null only without a client, when there is
+    /// no database yet (nothing cached).
+    /// </summary>
+    public FileScanner(IntelOptions options, LocalIntel local, IntelStore? store, VirusTotalClient? client, TimeProvider timeProvider, bool shouldWait)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (store is null && client is not null)
+        {
+            throw new ArgumentNullException(nameof(store), "a VirusTotal client needs the store (verdict cache and quota)");
+        }
+
         _options = options;
         _local = local;
-        _cache = new VerdictCache(store, options, timeProvider);
+        if (store is not null)
+        {
+            _cache = new VerdictCache(store, options, timeProvider);
 
-        // A scan is one pass over many files: the cache's hashes are read once, not asked file by file.
-        _cache.Snapshot(SnapshotLimit);
-        _quota = new QuotaGate(store, options, timeProvider);
+            // A scan is one pass over many files: the cache's hashes are read once, not asked file by file.
+            _cache.Snapshot(SnapshotLimit);
+            _quota = new QuotaGate(store, options, timeProvider);
+        }
+
         _client = client;
         _time = timeProvider;
         _shouldWait = shouldWait;
@@ -225,20 +238,20 @@ internal sealed class FileScanner
             }
         }
 
-        if (_cache.TryGet(digest.Sha256!) is { } cached)
+        if (_cache?.TryGet(digest.Sha256!) is { } cached)
         {
             return FromVerdict(shownPath, digest, cached, isCached: true);
         }
 
-        if (_client is null)
+        if (_client is null || _cache is null || _quota is null)
         {
             return new ScanResult(shownPath, ScanVerdict.Unknown, "no list match; VirusTotal not configured (no API key)") { Sha256 = digest.Sha256 };
         }
 
-        return await LookUpAsync(shownPath, digest, _client, cancellationToken);
+        return await LookUpAsync(shownPath, digest, _client, _cache, _quota, cancellationToken);
     }
 
-    private async Task<ScanResult> LookUpAsync(string path, ContentHashes digest, VirusTotalClient client, CancellationToken cancellationToken)
+    private async Task<ScanResult> LookUpAsync(string path, ContentHashes digest, VirusTotalClient client, VerdictCache cache, QuotaGate gate, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -247,7 +260,7 @@ internal sealed class FileScanner
                 return NotLookedUp(path, digest, _rejection);
             }
 
-            if (_quota.Check() is { } block)
+            if (gate.Check() is { } block)
             {
                 if (!_shouldWait)
                 {
@@ -265,18 +278,18 @@ internal sealed class FileScanner
                 continue;
             }
 
-            var outcome = await _quota.SendAsync(() => client.GetFileReportAsync(digest.Sha256!, cancellationToken));
+            var outcome = await gate.SendAsync(() => client.GetFileReportAsync(digest.Sha256!, cancellationToken));
             switch (outcome)
             {
                 case LookupOutcome.Verdict verdict:
-                    _cache.Put(verdict.Value);
+                    cache.Put(verdict.Value);
                     return FromVerdict(path, digest, verdict.Value, isCached: false);
                 case LookupOutcome.QuotaExceeded quota:
                     var now = _time.GetUtcNow();
                     var until = quota.RetryAfter is { } after ? now + after
                         : quota.Kind == QuotaKind.Daily ? QuotaGate.NextUtcMidnight(now)
                         : now + TimeSpan.FromMinutes(1);
-                    _quota.BackOff(until, quota.Kind == QuotaKind.Daily ? QuotaKind.Daily : QuotaKind.Minute);
+                    gate.BackOff(until, quota.Kind == QuotaKind.Daily ? QuotaKind.Daily : QuotaKind.Minute);
                     continue;
                 case LookupOutcome.Rejected rejected:
                     _rejection = $"not looked up: {client.Peer} rejected the API key";
