@@ -144,17 +144,27 @@ internal sealed class FileScanner
         }
     }
 
-    private async Task<ScanResult?> NextAsync((string Path, ScanResult? Given, ContentHashes? Digest, string? Error) item, CancellationToken cancellationToken)
+    private ValueTask<ScanResult?> NextAsync((string Path, ScanResult? Given, ContentHashes? Digest, string? Error) item, CancellationToken cancellationToken)
     {
         if (item.Given is not null)
         {
-            return item.Given;
+            return ValueTask.FromResult<ScanResult?>(item.Given);
         }
 
-        return await ClassifyAsync(item.Path, (item.Digest, item.Error), isWalked: true, cancellationToken) is { } result
+        // Without VirusTotal and engines nothing is awaited (the lists and the cache answer from memory): no state
+        // machine per file, and none of their generic code compiled by the JIT at start.
+        if (_client is null && Engines.Count == 0)
+        {
+            return ValueTask.FromResult(ClassifyLocally(item.Path, (item.Digest, item.Error), isWalked: true));
+        }
+
+        return NextWithLookupsAsync(item, cancellationToken);
+    }
+
+    private async ValueTask<ScanResult?> NextWithLookupsAsync((string Path, ScanResult? Given, ContentHashes? Digest, string? Error) item, CancellationToken cancellationToken) =>
+        await ClassifyAsync(item.Path, (item.Digest, item.Error), isWalked: true, cancellationToken) is { } result
             ? await WithEnginesAsync(result, item.Path, cancellationToken)
             : null;
-    }
 
     /// <summary>Depth first, names in byte order: each file to hash (no result yet), or a result to give as it is.</summary>
     private IEnumerable<(string Path, ScanResult? Result)> Walk(string root, CancellationToken cancellationToken)
@@ -175,7 +185,9 @@ internal sealed class FileScanner
             DirectoriesScanned++;
             var subdirectories = new List<string>();
             var files = new List<string>();
-            foreach (var entry in listed.OrderBy(e => e.Name, StringComparer.Ordinal))
+            // Names are unique in a directory: an unstable sort gives the same order as a stable one.
+            listed.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+            foreach (var entry in listed)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var path = Path.Combine(directory, entry.Name);
@@ -213,13 +225,33 @@ internal sealed class FileScanner
         var (digest, error) = hashed;
         if (digest is null)
         {
-            return isWalked && error == RegularFile.NotRegularFile ? null : Error(shownPath, error ?? "unreadable");
+            return Unhashed(shownPath, error, isWalked);
         }
 
         return await VerdictAsync(shownPath, digest.Value, cancellationToken) with { Size = digest.Value.Length };
     }
 
-    private async Task<ScanResult> VerdictAsync(string shownPath, ContentHashes digest, CancellationToken cancellationToken)
+    /// <summary><see cref="ClassifyAsync"/> without VirusTotal: the digest, the lists and the cache answer from memory.</summary>
+    private ScanResult? ClassifyLocally(string shownPath, (ContentHashes? Digest, string? Error) hashed, bool isWalked)
+    {
+        var (digest, error) = hashed;
+        if (digest is null)
+        {
+            return Unhashed(shownPath, error, isWalked);
+        }
+
+        return (LocalVerdict(shownPath, digest.Value) ?? NoKey(shownPath, digest.Value)) with { Size = digest.Value.Length };
+    }
+
+    /// <summary>A file that could not be hashed: an error, or nothing for a FIFO, socket or device met in a walk.</summary>
+    private static ScanResult? Unhashed(string shownPath, string? error, bool isWalked) =>
+        isWalked && error == RegularFile.NotRegularFile ? null : Error(shownPath, error ?? "unreadable");
+
+    private static ScanResult NoKey(string shownPath, ContentHashes digest) =>
+        new(shownPath, ScanVerdict.Unknown, "no list match; VirusTotal not configured (no API key)") { Sha256 = digest.Sha256 };
+
+    /// <summary>The verdict from the digest, the lists or the cache; null when only VirusTotal could tell.</summary>
+    private ScanResult? LocalVerdict(string shownPath, ContentHashes digest)
     {
         if (digest.Length == 0)
         {
@@ -238,14 +270,19 @@ internal sealed class FileScanner
             }
         }
 
-        if (_cache?.TryGet(digest.Sha256!) is { } cached)
+        return _cache?.TryGet(digest.Sha256!) is { } cached ? FromVerdict(shownPath, digest, cached, isCached: true) : null;
+    }
+
+    private async Task<ScanResult> VerdictAsync(string shownPath, ContentHashes digest, CancellationToken cancellationToken)
+    {
+        if (LocalVerdict(shownPath, digest) is { } known)
         {
-            return FromVerdict(shownPath, digest, cached, isCached: true);
+            return known;
         }
 
         if (_client is null || _cache is null || _quota is null)
         {
-            return new ScanResult(shownPath, ScanVerdict.Unknown, "no list match; VirusTotal not configured (no API key)") { Sha256 = digest.Sha256 };
+            return NoKey(shownPath, digest);
         }
 
         return await LookUpAsync(shownPath, digest, _client, _cache, _quota, cancellationToken);
