@@ -42,7 +42,7 @@ internal sealed class IntelSettings
         var engines = new List<Intel.Engines.IFileEngine>();
         try
         {
-            foreach (var integration in Manager.IntelFanOut.EngineIntegrations(result.Config))
+            foreach (var integration in IntelIntegrations.Engines(result.Config))
             {
                 if (integration.Name == Intel.Engines.EngineSettings.Yara)
                 {
@@ -127,7 +127,7 @@ internal sealed class IntelSettings
                 return null;
             }
 
-            integrations = [.. Manager.IntelFanOut.Integrations(result.Config)];
+            integrations = [.. IntelIntegrations.Lookups(result.Config)];
         }
 
         try

@@ -66,11 +66,15 @@ internal static class ScanCommand
 
         using var disposeEngines = new EngineDisposal(engines);
         LocalIntel local;
-        IntelStore store;
+        IntelStore? store;
         try
         {
             local = LocalIntel.FromOptions(options);
-            store = IntelStore.Open(IntelSettings.DatabasePath(settings.Paths.ResolveDataDir(parseResult)));
+
+            // Without a key the database is only read (the verdict cache): when there is none, nothing is cached, so
+            // it is neither opened nor created.
+            var database = IntelSettings.DatabasePath(settings.Paths.ResolveDataDir(parseResult));
+            store = options.ApiKey.IsEmpty && !File.Exists(database) ? null : IntelStore.Open(database);
         }
         catch (VigilException ex)
         {
@@ -84,14 +88,15 @@ internal static class ScanCommand
             var client = http is null ? null : new VirusTotalClient(http, options);
             var scanner = new FileScanner(options, local, store, client, TimeProvider.System, shouldWait) { Engines = engines };
             var (isMalicious, isFailed, notLookedUp) = (false, false, 0);
-            var counts = new Dictionary<ScanVerdict, int>();
+            // By verdict; an array, not a Dictionary keyed by the enum (its generic code is compiled by the JIT at every start).
+            var counts = new int[(int)ScanVerdict.Skipped + 1];
             long bytes = 0;
             await foreach (var result in scanner.ScanAsync(paths, cancellationToken))
             {
                 isMalicious |= result.Verdict == ScanVerdict.Malicious;
                 isFailed |= result.Verdict == ScanVerdict.Error;
                 notLookedUp += result.IsNotLookedUp ? 1 : 0;
-                counts[result.Verdict] = counts.GetValueOrDefault(result.Verdict) + 1;
+                counts[(int)result.Verdict]++;
                 bytes += result.Size ?? 0;
                 if (json || shown.Shows(result))
                 {
@@ -113,9 +118,9 @@ internal static class ScanCommand
         }
     }
 
-    private static string Summary(Dictionary<ScanVerdict, int> counts, int directories, long bytes, TimeSpan elapsed, bool hasVirusTotal)
+    private static string Summary(int[] counts, int directories, long bytes, TimeSpan elapsed, bool hasVirusTotal)
     {
-        int Count(ScanVerdict verdict) => counts.GetValueOrDefault(verdict);
+        int Count(ScanVerdict verdict) => counts[(int)verdict];
         var files = Count(ScanVerdict.Malicious) + Count(ScanVerdict.Clean) + Count(ScanVerdict.Unknown) + Count(ScanVerdict.Error);
         var text = new StringBuilder();
         text.AppendLine();

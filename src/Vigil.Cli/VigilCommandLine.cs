@@ -5,25 +5,41 @@ namespace Vigil.Cli;
 /// <summary>The `vigil` command tree: one class per command, composed here.</summary>
 internal static class VigilCommandLine
 {
-    public static RootCommand Build()
+    /// <summary>Each top-level command by its name, in the order `vigil --help` lists them.</summary>
+    internal static readonly (string Name, Action<RootCommand> AddTo)[] Commands =
+    [
+        ("run", RunCommand.AddTo),
+        ("manager", ManagerCommand.AddTo),
+        ("agent", AgentCommand.AddTo),
+        ("enroll", EnrollCommand.AddTo),
+        ("agents", AgentsCommand.AddTo),
+        ("eicar", EicarCommand.AddTo),
+        ("logtest", LogtestCommand.AddTo),
+        ("config", ConfigCheckCommand.AddTo),
+        ("remove-threat", static root => RemoveThreatCommand.AddTo(root, ConfigLoading.MonitoredDirectories)),
+        ("quarantine", QuarantineCommand.AddTo),
+        ("deadletter", DeadLetterCommand.AddTo),
+        ("integration", IntegrationCommand.AddTo),
+        ("scan", ScanCommand.AddTo),
+        ("vt", VtCommand.AddTo),
+        ("yara", YaraCommand.AddTo),
+        ("status", StatusCommand.AddTo),
+    ];
+
+    public static RootCommand Build() => Build(only: null);
+
+    /// <summary>The tree with every command, or with <paramref name="only"/> alone (one of <see cref="Commands"/>).</summary>
+    internal static RootCommand Build(string? only)
     {
         var root = new RootCommand("Vigil: real-time malware detection and removal for Linux hosts.");
-        RunCommand.AddTo(root);
-        ManagerCommand.AddTo(root);
-        AgentCommand.AddTo(root);
-        EnrollCommand.AddTo(root);
-        AgentsCommand.AddTo(root);
-        EicarCommand.AddTo(root);
-        LogtestCommand.AddTo(root);
-        ConfigCheckCommand.AddTo(root);
-        RemoveThreatCommand.AddTo(root, ConfigLoading.MonitoredDirectories);
-        QuarantineCommand.AddTo(root);
-        DeadLetterCommand.AddTo(root);
-        IntegrationCommand.AddTo(root);
-        ScanCommand.AddTo(root);
-        VtCommand.AddTo(root);
-        YaraCommand.AddTo(root);
-        StatusCommand.AddTo(root);
+        foreach (var (name, addTo) in Commands)
+        {
+            if (only is null || name == only)
+            {
+                addTo(root);
+            }
+        }
+
         foreach (var option in root.Options.OfType<VersionOption>())
         {
             option.Action = new PrintVersion();
@@ -51,7 +67,11 @@ internal static class VigilCommandLine
 
     public static async Task<int> InvokeAsync(string[] args)
     {
-        var parseResult = Build().Parse(args);
+        // A command line that starts with a command's name needs that command alone: a one-shot command such as
+        // `vigil scan` does not build the other fifteen (their options, and the JIT's work on them) at every start.
+        // Anything else (no command, --help, --version, a typo) gets the whole tree, for the full help and errors.
+        var only = args.Length > 0 ? CommandNamed(args[0]) : null;
+        var parseResult = Build(only).Parse(args);
         if (parseResult.Errors.Count == 0)
         {
             // Ctrl-C and SIGTERM cancel the command; a long-running role then drains and stops its stages, which
@@ -67,6 +87,19 @@ internal static class VigilCommandLine
 
         await Console.Error.WriteLineAsync($"vigil: see `vigil {string.Join(' ', CommandPath(parseResult.CommandResult))} --help`".Replace("vigil  --help", "vigil --help", StringComparison.Ordinal));
         return ExitCodes.Usage;
+    }
+
+    private static string? CommandNamed(string name)
+    {
+        foreach (var (known, _) in Commands)
+        {
+            if (known == name)
+            {
+                return known;
+            }
+        }
+
+        return null;
     }
 
     private static IEnumerable<string> CommandPath(System.CommandLine.Parsing.CommandResult result)

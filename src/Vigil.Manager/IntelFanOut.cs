@@ -20,12 +20,10 @@ internal sealed class IntelFanOut : IAsyncDisposable
     private readonly List<(string Key, EngineService Engine)> _engines = [];
 
     /// <summary>The integration blocks Vigil's intelligence runs (the others are Wazuh's own integrations).</summary>
-    public static IReadOnlyList<IntegrationOptions> Integrations(OssecConfig config) =>
-        [.. config.Integrations.Where(i => i.Name is "virustotal" or "custom-vigil-lists")];
+    public static IReadOnlyList<IntegrationOptions> Integrations(OssecConfig config) => IntelIntegrations.Lookups(config);
 
     /// <summary>The detection engines' blocks (custom-vigil-yara, custom-vigil-clamav); they run where the files are.</summary>
-    public static IReadOnlyList<IntegrationOptions> EngineIntegrations(OssecConfig config) =>
-        [.. config.Integrations.Where(EngineSettings.IsEngine)];
+    public static IReadOnlyList<IntegrationOptions> EngineIntegrations(OssecConfig config) => IntelIntegrations.Engines(config);
 
     /// <summary>The detection engines started by <see cref="StartEngines"/>, with their keys.</summary>
     public IReadOnlyList<(string Key, EngineService Engine)> Engines => _engines;

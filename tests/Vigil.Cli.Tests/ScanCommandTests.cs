@@ -57,6 +57,30 @@ public sealed class ScanCommandTests
     }
 
     [Fact]
+    public async Task Scan_WithoutKey_AnswersFromAnExistingCacheAndCreatesNoDatabase()
+    {
+        await using var h = await IntelCommandHarness.StartAsync();
+        var path = h.CreateFile("bad.bin", "bad content");
+        h.Emulator!.Add(EmulatedFile.For(Encoding.UTF8.GetBytes("bad content"), malicious: 5, undetected: 55, label: "trojan.x/y"));
+        Assert.Equal(1, (await h.RunAsync("scan", "--no-summary", path)).Code);
+
+        // The key gone, the cache the keyed scan filled still answers.
+        h.WriteConfig("", h.Emulator.BaseUrl.ToString());
+        var keyless = await h.RunAsync("scan", "--all", "--no-summary", path);
+        Assert.Equal(1, keyless.Code);
+        Assert.Equal($"malicious  {path}  virustotal 5/60 trojan.x/y (cached)", Lines(keyless.Output).Single());
+        Assert.Equal(1, h.Emulator.LookupCount);
+
+        // No key and no database: nothing is cached, and the scan does not create one.
+        await using var fresh = await IntelCommandHarness.StartWithoutKeyAsync();
+        var file = fresh.CreateFile("a.txt", "a");
+        var (code, output, _) = await fresh.RunAsync("scan", "--all", "--no-summary", file);
+        Assert.Equal(0, code);
+        Assert.Equal($"unknown  {file}  no list match; VirusTotal not configured (no API key)", Lines(output).Single());
+        Assert.False(File.Exists(Path.Combine(fresh.DataDir, "intel", "intel.db")));
+    }
+
+    [Fact]
     public async Task Scan_DirectoryTree_ScansEveryFileAndNeverFollowsSymlinks()
     {
         await using var h = await IntelCommandHarness.StartWithoutKeyAsync();

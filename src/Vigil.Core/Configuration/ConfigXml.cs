@@ -65,7 +65,8 @@ internal static partial class ConfigXml
 
     /// <summary>Wazuh's parser takes a bare <c>&amp;</c> literally (shell commands in <c>&lt;localfile&gt;</c> use
     /// <c>&amp;&amp;</c>); a strict XML parser rejects it, so a bare one is escaped first.</summary>
-    private static string EscapeBareAmpersands(string xml) => BareAmpersand().Replace(xml, "&amp;");
+    // Without an '&' there is nothing to escape (and Regex.Replace's machinery is not compiled at start for nothing).
+    private static string EscapeBareAmpersands(string xml) => xml.Contains('&', StringComparison.Ordinal) ? BareAmpersand().Replace(xml, "&amp;") : xml;
 
     private static string LineAt(string text, int line)
     {

@@ -4,7 +4,7 @@ using System.Xml.Linq;
 namespace Vigil.Core.Configuration;
 
 /// <summary>Reads one <c>&lt;integration&gt;</c> block (spec §4.1). The API key never appears in a message.</summary>
-internal static class IntegrationReader
+internal static partial class IntegrationReader
 {
     /// <summary>The environment variable that supplies the VirusTotal key when <c>&lt;api_key&gt;</c> is empty or absent.</summary>
     public const string VirusTotalKeyVariable = "VIGIL_VT_API_KEY";
@@ -123,8 +123,12 @@ internal static class IntegrationReader
 
     /// <summary>Whether an <c>api_key</c> is a template's stand-in (the guide's <c>YOUR_VIRUS_TOTAL_API_KEY</c> and its kin).</summary>
     internal static bool IsPlaceholder(string key) =>
-        System.Text.RegularExpressions.Regex.IsMatch(key, "^(<\\s*)?(YOUR|INSERT|PUT|REPLACE|ENTER)[ _-].*KEY(\\s*>)?$", System.Text.RegularExpressions.RegexOptions.IgnoreCase)
-        || key.Equals("CHANGEME", StringComparison.OrdinalIgnoreCase);
+        key.Length > 0 && (PlaceholderKey().IsMatch(key) || key.Equals("CHANGEME", StringComparison.OrdinalIgnoreCase));
+
+    // Generated at build time: an interpreted one is parsed and built again at every start, and this runs for every
+    // command that reads the configuration (`vigil scan` included).
+    [System.Text.RegularExpressions.GeneratedRegex("^(<\\s*)?(YOUR|INSERT|PUT|REPLACE|ENTER)[ _-].*KEY(\\s*>)?$", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex PlaceholderKey();
 
     private static string? ValidName(ConfigContext context, XElement element, string value)
     {

@@ -428,6 +428,11 @@ internal sealed partial class SyscheckReader(ConfigContext context)
     /// <summary>Expands <c>$NAME</c> and <c>${NAME}</c>; a variable that is not set skips the path with a warning.</summary>
     private string? ExpandEnvironment(XElement element, string path)
     {
+        if (!path.Contains('$', StringComparison.Ordinal))
+        {
+            return path;
+        }
+
         var missing = new List<string>();
         var expanded = EnvironmentReference().Replace(path, match =>
         {

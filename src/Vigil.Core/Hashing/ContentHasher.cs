@@ -20,7 +20,13 @@ internal sealed class ContentHasher(int bufferSize) : IDisposable
     private IncrementalHash? _sha256;
 
     /// <summary>Hashes the file behind <paramref name="handle"/> from offset 0 with pread, so the descriptor's position is irrelevant.</summary>
-    public ContentHashes Hash(SafeFileHandle handle, HashKinds kinds)
+    /// <param name="handle">The file.</param>
+    /// <param name="kinds">The digests to compute.</param>
+    /// <param name="knownLength">
+    /// The file's size from an fstat just before, or -1: a short read that reaches it is the end (no last pread that
+    /// returns 0); a file that grew since is read on to its end as without it.
+    /// </param>
+    public ContentHashes Hash(SafeFileHandle handle, HashKinds kinds, long knownLength = -1)
     {
         ArgumentNullException.ThrowIfNull(handle);
         var buffer = Buffer();
@@ -37,6 +43,10 @@ internal sealed class ContentHasher(int bufferSize) : IDisposable
             {
                 Append(md5, sha1, sha256, buffer.Span[..read]);
                 offset += read;
+                if (read < buffer.Length && knownLength >= 0 && offset >= knownLength)
+                {
+                    break;
+                }
             }
         }
         catch

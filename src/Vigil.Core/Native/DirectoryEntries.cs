@@ -4,7 +4,11 @@ using System.Runtime.InteropServices.Marshalling;
 namespace Vigil.Core.Native;
 
 /// <summary>One entry of a directory: its name (as <see cref="PathBytes"/> writes it), whether it is a directory, a symlink.</summary>
-internal readonly record struct DirectoryEntry(string Name, bool IsDirectory, bool IsSymlink);
+/// <remarks>
+/// A class: the framework's generic code over it (List, sorting) is then the shared, precompiled code for reference
+/// types, where a struct of this assembly has it compiled by the JIT at every start of a one-shot command.
+/// </remarks>
+internal sealed record DirectoryEntry(string Name, bool IsDirectory, bool IsSymlink);
 
 /// <summary>
 /// A directory's entries read with readdir(3): every name the kernel holds, also those that are not valid UTF-8

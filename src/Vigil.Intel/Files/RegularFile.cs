@@ -28,8 +28,12 @@ internal static class RegularFile
     /// <summary>
     /// The descriptor alone (open, fstat; a FileStream around it would add three lseeks), or null and the reason.
     /// </summary>
-    public static SafeFileHandle? TryOpenHandle(string path, out string? error)
+    public static SafeFileHandle? TryOpenHandle(string path, out string? error) => TryOpenHandle(path, out error, out _);
+
+    /// <summary><see cref="TryOpenHandle(string, out string?)"/>, with the size fstat gave.</summary>
+    public static SafeFileHandle? TryOpenHandle(string path, out string? error, out long length)
     {
+        length = -1;
         var handle = NoSymlinkOpen.TryOpen(path, LibC.O_RDONLY | LibC.O_NONBLOCK | LibC.O_NOFOLLOW, out var errno);
         if (handle is null)
         {
@@ -52,6 +56,7 @@ internal static class RegularFile
         }
 
         error = null;
+        length = stat.Size;
         return handle;
     }
 
@@ -61,7 +66,7 @@ internal static class RegularFile
     /// </summary>
     public static (ContentHashes? Digest, string? Error) TryHash(string path, HashKinds kinds)
     {
-        using var handle = TryOpenHandle(path, out var error);
+        using var handle = TryOpenHandle(path, out var error, out var length);
         if (handle is null)
         {
             return (null, error);
@@ -69,7 +74,7 @@ internal static class RegularFile
 
         try
         {
-            return ((t_hasher ??= new ContentHasher(BufferSize)).Hash(handle, kinds), null);
+            return ((t_hasher ??= new ContentHasher(BufferSize)).Hash(handle, kinds, length), null);
         }
         catch (IOException ex)
         {

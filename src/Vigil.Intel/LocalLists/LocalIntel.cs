@@ -15,7 +15,7 @@ internal sealed class LocalIntel(IReadOnlyList<HashList> lists)
     public IReadOnlyList<HashList> Lists => lists;
 
     /// <summary>The digests a scan computes: SHA-256 always (the verdict cache and VirusTotal key on it), MD5 and SHA-1 only where a list is written in them.</summary>
-    public HashKinds Kinds { get; } = lists.Aggregate(HashKinds.Sha256, (kinds, list) => kinds | list.Kinds);
+    public HashKinds Kinds { get; } = KindsOf(lists);
 
     public static LocalIntel FromOptions(IntelOptions options)
     {
@@ -92,5 +92,17 @@ internal sealed class LocalIntel(IReadOnlyList<HashList> lists)
             .Add("integration", Integration)
             .ToString();
         return new EventMessage(EventMessage.LocalFileQueue, EventMessage.AgentLocation(file.Agent, Integration), json);
+    }
+
+    // A loop, not Enumerable.Aggregate: its generic code over an enum is compiled by the JIT at every start.
+    private static HashKinds KindsOf(IReadOnlyList<HashList> lists)
+    {
+        var kinds = HashKinds.Sha256;
+        foreach (var list in lists)
+        {
+            kinds |= list.Kinds;
+        }
+
+        return kinds;
     }
 }

@@ -20,23 +20,36 @@ internal sealed class FileScanner
     private const int SnapshotLimit = 500_000;
     private readonly IntelOptions _options;
     private readonly LocalIntel _local;
-    private readonly VerdictCache _cache;
-    private readonly QuotaGate _quota;
+    private readonly VerdictCache? _cache;
+    private readonly QuotaGate? _quota;
     private readonly VirusTotalClient? _client;
     private readonly TimeProvider _time;
     private readonly bool _shouldWait;
     private string? _rejection;
 
-    public FileScanner(IntelOptions options, LocalIntel local, IntelStore store, VirusTotalClient? client, TimeProvider timeProvider, bool shouldWait)
+    /// <summary>
+    /// <paramref name="store"/> holds the verdict cache and the quota; it is null only without a client, when there is
+    /// no database yet (nothing cached).
+    /// </summary>
+    public FileScanner(IntelOptions options, LocalIntel local, IntelStore? store, VirusTotalClient? client, TimeProvider timeProvider, bool shouldWait)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (store is null && client is not null)
+        {
+            throw new ArgumentNullException(nameof(store), "a VirusTotal client needs the store (verdict cache and quota)");
+        }
+
         _options = options;
         _local = local;
-        _cache = new VerdictCache(store, options, timeProvider);
+        if (store is not null)
+        {
+            _cache = new VerdictCache(store, options, timeProvider);
 
-        // A scan is one pass over many files: the cache's hashes are read once, not asked file by file.
-        _cache.Snapshot(SnapshotLimit);
-        _quota = new QuotaGate(store, options, timeProvider);
+            // A scan is one pass over many files: the cache's hashes are read once, not asked file by file.
+            _cache.Snapshot(SnapshotLimit);
+            _quota = new QuotaGate(store, options, timeProvider);
+        }
+
         _client = client;
         _time = timeProvider;
         _shouldWait = shouldWait;
@@ -106,57 +119,52 @@ internal sealed class FileScanner
 
     private async IAsyncEnumerable<ScanResult> WalkAsync(string root, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        // The walk runs ahead of the verdicts by a window of files being read and hashed on several threads at
-        // once (reading and hashing are the cost); the verdicts come one at a time, in the walk's order.
-        var window = new Queue<(string Path, Task<(ContentHashes? Digest, string? Error)>? Hashing, ScanResult? Result)>();
-        var limit = Math.Max(1, HashingParallelism) * 16;
-        using var gate = new SemaphoreSlim(HashingParallelism);
-        var kinds = _local.Kinds;
+        // The walk runs ahead of the verdicts by a window of files being read and hashed on a few long-lived threads
+        // at once (reading and hashing are the cost); the verdicts come one at a time, in the walk's order.
+        using var hashing = new OrderedHashing(_local.Kinds, Math.Max(1, HashingParallelism));
         foreach (var (path, result) in Walk(root, cancellationToken))
         {
-            window.Enqueue(result is null ? (path, HashAsync(path, kinds, gate, cancellationToken), null) : (path, null, result));
-            while (window.Count >= limit)
+            while (hashing.IsFull)
             {
-                if (await NextAsync(window.Dequeue(), cancellationToken) is { } next)
+                if (await NextAsync(hashing.Take(cancellationToken), cancellationToken) is { } next)
                 {
                     yield return next;
                 }
             }
+
+            hashing.Add(path, result);
         }
 
-        while (window.Count > 0)
+        while (hashing.Count > 0)
         {
-            if (await NextAsync(window.Dequeue(), cancellationToken) is { } next)
+            if (await NextAsync(hashing.Take(cancellationToken), cancellationToken) is { } next)
             {
                 yield return next;
             }
         }
     }
 
-    private async Task<ScanResult?> NextAsync((string Path, Task<(ContentHashes? Digest, string? Error)>? Hashing, ScanResult? Result) item, CancellationToken cancellationToken)
+    private ValueTask<ScanResult?> NextAsync((string Path, ScanResult? Given, ContentHashes? Digest, string? Error) item, CancellationToken cancellationToken)
     {
-        if (item.Hashing is null)
+        if (item.Given is not null)
         {
-            return item.Result;
+            return ValueTask.FromResult<ScanResult?>(item.Given);
         }
 
-        return await ClassifyAsync(item.Path, await item.Hashing, isWalked: true, cancellationToken) is { } result
+        // Without VirusTotal and engines nothing is awaited (the lists and the cache answer from memory): no state
+        // machine per file, and none of their generic code compiled by the JIT at start.
+        if (_client is null && Engines.Count == 0)
+        {
+            return ValueTask.FromResult(ClassifyLocally(item.Path, (item.Digest, item.Error), isWalked: true));
+        }
+
+        return NextWithLookupsAsync(item, cancellationToken);
+    }
+
+    private async ValueTask<ScanResult?> NextWithLookupsAsync((string Path, ScanResult? Given, ContentHashes? Digest, string? Error) item, CancellationToken cancellationToken) =>
+        await ClassifyAsync(item.Path, (item.Digest, item.Error), isWalked: true, cancellationToken) is { } result
             ? await WithEnginesAsync(result, item.Path, cancellationToken)
             : null;
-    }
-
-    private static async Task<(ContentHashes? Digest, string? Error)> HashAsync(string path, HashKinds kinds, SemaphoreSlim gate, CancellationToken cancellationToken)
-    {
-        await gate.WaitAsync(cancellationToken);
-        try
-        {
-            return await Task.Run(() => RegularFile.TryHash(path, kinds), cancellationToken);
-        }
-        finally
-        {
-            gate.Release();
-        }
-    }
 
     /// <summary>Depth first, names in byte order: each file to hash (no result yet), or a result to give as it is.</summary>
     private IEnumerable<(string Path, ScanResult? Result)> Walk(string root, CancellationToken cancellationToken)
@@ -177,7 +185,9 @@ internal sealed class FileScanner
             DirectoriesScanned++;
             var subdirectories = new List<string>();
             var files = new List<string>();
-            foreach (var entry in listed.OrderBy(e => e.Name, StringComparer.Ordinal))
+            // Names are unique in a directory: an unstable sort gives the same order as a stable one.
+            listed.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+            foreach (var entry in listed)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var path = Path.Combine(directory, entry.Name);
@@ -215,13 +225,33 @@ internal sealed class FileScanner
         var (digest, error) = hashed;
         if (digest is null)
         {
-            return isWalked && error == RegularFile.NotRegularFile ? null : Error(shownPath, error ?? "unreadable");
+            return Unhashed(shownPath, error, isWalked);
         }
 
         return await VerdictAsync(shownPath, digest.Value, cancellationToken) with { Size = digest.Value.Length };
     }
 
-    private async Task<ScanResult> VerdictAsync(string shownPath, ContentHashes digest, CancellationToken cancellationToken)
+    /// <summary><see cref="ClassifyAsync"/> without VirusTotal: the digest, the lists and the cache answer from memory.</summary>
+    private ScanResult? ClassifyLocally(string shownPath, (ContentHashes? Digest, string? Error) hashed, bool isWalked)
+    {
+        var (digest, error) = hashed;
+        if (digest is null)
+        {
+            return Unhashed(shownPath, error, isWalked);
+        }
+
+        return (LocalVerdict(shownPath, digest.Value) ?? NoKey(shownPath, digest.Value)) with { Size = digest.Value.Length };
+    }
+
+    /// <summary>A file that could not be hashed: an error, or nothing for a FIFO, socket or device met in a walk.</summary>
+    private static ScanResult? Unhashed(string shownPath, string? error, bool isWalked) =>
+        isWalked && error == RegularFile.NotRegularFile ? null : Error(shownPath, error ?? "unreadable");
+
+    private static ScanResult NoKey(string shownPath, ContentHashes digest) =>
+        new(shownPath, ScanVerdict.Unknown, "no list match; VirusTotal not configured (no API key)") { Sha256 = digest.Sha256 };
+
+    /// <summary>The verdict from the digest, the lists or the cache; null when only VirusTotal could tell.</summary>
+    private ScanResult? LocalVerdict(string shownPath, ContentHashes digest)
     {
         if (digest.Length == 0)
         {
@@ -240,20 +270,25 @@ internal sealed class FileScanner
             }
         }
 
-        if (_cache.TryGet(digest.Sha256!) is { } cached)
-        {
-            return FromVerdict(shownPath, digest, cached, isCached: true);
-        }
-
-        if (_client is null)
-        {
-            return new ScanResult(shownPath, ScanVerdict.Unknown, "no list match; VirusTotal not configured (no API key)") { Sha256 = digest.Sha256 };
-        }
-
-        return await LookUpAsync(shownPath, digest, _client, cancellationToken);
+        return _cache?.TryGet(digest.Sha256!) is { } cached ? FromVerdict(shownPath, digest, cached, isCached: true) : null;
     }
 
-    private async Task<ScanResult> LookUpAsync(string path, ContentHashes digest, VirusTotalClient client, CancellationToken cancellationToken)
+    private async Task<ScanResult> VerdictAsync(string shownPath, ContentHashes digest, CancellationToken cancellationToken)
+    {
+        if (LocalVerdict(shownPath, digest) is { } known)
+        {
+            return known;
+        }
+
+        if (_client is null || _cache is null || _quota is null)
+        {
+            return NoKey(shownPath, digest);
+        }
+
+        return await LookUpAsync(shownPath, digest, _client, _cache, _quota, cancellationToken);
+    }
+
+    private async Task<ScanResult> LookUpAsync(string path, ContentHashes digest, VirusTotalClient client, VerdictCache cache, QuotaGate gate, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -262,7 +297,7 @@ internal sealed class FileScanner
                 return NotLookedUp(path, digest, _rejection);
             }
 
-            if (_quota.Check() is { } block)
+            if (gate.Check() is { } block)
             {
                 if (!_shouldWait)
                 {
@@ -280,18 +315,18 @@ internal sealed class FileScanner
                 continue;
             }
 
-            var outcome = await _quota.SendAsync(() => client.GetFileReportAsync(digest.Sha256!, cancellationToken));
+            var outcome = await gate.SendAsync(() => client.GetFileReportAsync(digest.Sha256!, cancellationToken));
             switch (outcome)
             {
                 case LookupOutcome.Verdict verdict:
-                    _cache.Put(verdict.Value);
+                    cache.Put(verdict.Value);
                     return FromVerdict(path, digest, verdict.Value, isCached: false);
                 case LookupOutcome.QuotaExceeded quota:
                     var now = _time.GetUtcNow();
                     var until = quota.RetryAfter is { } after ? now + after
                         : quota.Kind == QuotaKind.Daily ? QuotaGate.NextUtcMidnight(now)
                         : now + TimeSpan.FromMinutes(1);
-                    _quota.BackOff(until, quota.Kind == QuotaKind.Daily ? QuotaKind.Daily : QuotaKind.Minute);
+                    gate.BackOff(until, quota.Kind == QuotaKind.Daily ? QuotaKind.Daily : QuotaKind.Minute);
                     continue;
                 case LookupOutcome.Rejected rejected:
                     _rejection = $"not looked up: {client.Peer} rejected the API key";

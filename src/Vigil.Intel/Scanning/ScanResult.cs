@@ -1,5 +1,6 @@
 namespace Vigil.Intel.Scanning;
 
+/// <summary>What a scan says of a file; the values run from 0 with <see cref="Skipped"/> last (`vigil scan` counts by value).</summary>
 internal enum ScanVerdict
 {
     Malicious,

@@ -25,6 +25,29 @@ public sealed class ContentHasherTests
         Assert.Equal(content.Length, hashes.Length);
     }
 
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(3000, 3000)] // one short read that reaches the known length: the end
+    [InlineData(8192, 8192)] // whole buffers: read on to the pread that returns 0
+    [InlineData(10_000, 10_000)]
+    [InlineData(10_000, 6000)] // grew after the fstat: read on to its end
+    [InlineData(3000, 5000)] // shrank after the fstat
+    public void Hash_WithKnownLength_HashesTheWholeFileAsWithout(int size, long knownLength)
+    {
+        using var dir = new TempDirectory();
+        var content = new byte[size];
+        new Random(size).NextBytes(content);
+        var path = dir.Combine("data.bin");
+        File.WriteAllBytes(path, content);
+
+        using var hasher = new ContentHasher(bufferSize: 4096);
+        using var handle = File.OpenHandle(path);
+        var hashes = hasher.Hash(handle, HashKinds.Sha256, knownLength);
+
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(content)), hashes.Sha256);
+        Assert.Equal(content.Length, hashes.Length);
+    }
+
     [Fact]
     public void Hash_OnlyRequestedKinds_LeavesTheOthersNull()
     {
