@@ -67,6 +67,12 @@ internal static class RegularFile
             return (null, error);
         }
 
+        return TryHash(handle, kinds);
+    }
+
+    /// <summary>The requested digests of an open file, in one pass of pread on this thread, or null and the reason.</summary>
+    public static (ContentHashes? Digest, string? Error) TryHash(SafeFileHandle handle, HashKinds kinds)
+    {
         try
         {
             return ((t_hasher ??= new ContentHasher(BufferSize)).Hash(handle, kinds), null);

@@ -69,9 +69,9 @@ internal sealed class FileScanner
             {
                 // Named on the command line: a link is followed to its target; the result keeps the name given.
                 var target = FileStatus.TryGet(path, followLinks: false)?.IsSymlink == true ? LinkTarget(path) : path;
-                var hashed = await Task.Run(() => RegularFile.TryHash(target, _local.Kinds), cancellationToken);
-                var result = await ClassifyAsync(path, hashed, isWalked: false, cancellationToken) ?? Error(path, "not a regular file");
-                yield return await WithEnginesAsync(result, target, cancellationToken);
+                var hashed = await HashAsync(target, _local.Kinds, gate: null, cancellationToken);
+                var result = await ClassifyAsync(path, (hashed.Digest, hashed.Error), isWalked: false, cancellationToken) ?? Error(path, "not a regular file");
+                yield return WithEngines(result, hashed.Engines);
             }
             else
             {
@@ -108,8 +108,10 @@ internal sealed class FileScanner
     {
         // The walk runs ahead of the verdicts by a window of files being read and hashed on several threads at
         // once (reading and hashing are the cost); the verdicts come one at a time, in the walk's order.
-        var window = new Queue<(string Path, Task<(ContentHashes? Digest, string? Error)>? Hashing, ScanResult? Result)>();
-        var limit = Math.Max(1, HashingParallelism) * 16;
+        var window = new Queue<(string Path, Task<Hashed>? Hashing, ScanResult? Result)>();
+
+        // Wide enough that every engine has as many scans in flight as it runs at once (clamd's pipelined session).
+        var limit = Math.Max(Math.Max(1, HashingParallelism) * 16, 2 * Engines.Select(e => e.MaxConcurrentScans).DefaultIfEmpty(0).Max());
         using var gate = new SemaphoreSlim(HashingParallelism);
         var kinds = _local.Kinds;
         foreach (var (path, result) in Walk(root, cancellationToken))
@@ -133,29 +135,61 @@ internal sealed class FileScanner
         }
     }
 
-    private async Task<ScanResult?> NextAsync((string Path, Task<(ContentHashes? Digest, string? Error)>? Hashing, ScanResult? Result) item, CancellationToken cancellationToken)
+    private async Task<ScanResult?> NextAsync((string Path, Task<Hashed>? Hashing, ScanResult? Result) item, CancellationToken cancellationToken)
     {
         if (item.Hashing is null)
         {
             return item.Result;
         }
 
-        return await ClassifyAsync(item.Path, await item.Hashing, isWalked: true, cancellationToken) is { } result
-            ? await WithEnginesAsync(result, item.Path, cancellationToken)
+        var hashed = await item.Hashing;
+        return await ClassifyAsync(item.Path, (hashed.Digest, hashed.Error), isWalked: true, cancellationToken) is { } result
+            ? WithEngines(result, hashed.Engines)
             : null;
     }
 
-    private static async Task<(ContentHashes? Digest, string? Error)> HashAsync(string path, HashKinds kinds, SemaphoreSlim gate, CancellationToken cancellationToken)
+    /// <summary>A file's digests (or why not), and what every engine said of it (null: no engine ran).</summary>
+    private sealed record Hashed(ContentHashes? Digest, string? Error, IReadOnlyList<Engines.EngineResult>? Engines);
+
+    // One file, opened once without following a symlink: hashed (at most HashingParallelism at once, through the
+    // gate), then, when it is not empty, scanned by every engine through the same descriptor, so what the engines
+    // read is the file that was hashed. The engines run outside the gate, so the walk hashes on while clamd answers.
+    private async Task<Hashed> HashAsync(string path, HashKinds kinds, SemaphoreSlim? gate, CancellationToken cancellationToken)
     {
-        await gate.WaitAsync(cancellationToken);
+        using var handle = RegularFile.TryOpenHandle(path, out var error);
+        if (handle is null)
+        {
+            return new Hashed(null, error, null);
+        }
+
+        if (gate is not null)
+        {
+            await gate.WaitAsync(cancellationToken);
+        }
+
+        (ContentHashes? Digest, string? Error) hashed;
         try
         {
-            return await Task.Run(() => RegularFile.TryHash(path, kinds), cancellationToken);
+            hashed = await Task.Run(() => RegularFile.TryHash(handle, kinds), cancellationToken);
         }
         finally
         {
-            gate.Release();
+            gate?.Release();
         }
+
+        if (Engines.Count == 0 || hashed.Digest is not { Length: > 0 })
+        {
+            return new Hashed(hashed.Digest, hashed.Error, null);
+        }
+
+        await using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0);
+        var results = new List<Engines.EngineResult>(Engines.Count);
+        foreach (var engine in Engines)
+        {
+            results.Add(await engine.ScanAsync(stream, cancellationToken));
+        }
+
+        return new Hashed(hashed.Digest, null, results);
     }
 
     /// <summary>Depth first, names in byte order: each file to hash (no result yet), or a result to give as it is.</summary>
@@ -328,30 +362,12 @@ internal sealed class FileScanner
         };
     }
 
-    // Every engine reads the file through one descriptor opened without following a symlink; the content must still
-    // be the one hashed (a file changed in between is said so, not scanned as if it were the same).
-    private async Task<ScanResult> WithEnginesAsync(ScanResult result, string path, CancellationToken cancellationToken)
+    // What the engines said of the file (each read it through the descriptor it was hashed through).
+    private static ScanResult WithEngines(ScanResult result, IReadOnlyList<Engines.EngineResult>? results)
     {
-        if (Engines.Count == 0 || result.Sha256 is null || result.Size is null or 0)
+        if (results is null || result.Sha256 is null || result.Size is null or 0)
         {
             return result;
-        }
-
-        await using var stream = RegularFile.TryOpen(path, out var error);
-        if (stream is null)
-        {
-            return result with { Verdict = result.Verdict == ScanVerdict.Malicious ? ScanVerdict.Malicious : ScanVerdict.Error, Detail = $"{result.Detail}; engines: {error}" };
-        }
-
-        if (!string.Equals(FileHashes.Compute(stream.SafeFileHandle, 128 * 1024).Sha256, result.Sha256, StringComparison.OrdinalIgnoreCase))
-        {
-            return result with { Verdict = result.Verdict == ScanVerdict.Malicious ? ScanVerdict.Malicious : ScanVerdict.Error, Detail = $"{result.Detail}; engines: the file changed while it was scanned" };
-        }
-
-        var results = new List<Engines.EngineResult>();
-        foreach (var engine in Engines)
-        {
-            results.Add(await engine.ScanAsync(stream, cancellationToken));
         }
 
         var found = results.Where(r => r.Outcome == Intel.Engines.EngineOutcome.Detected).ToList();
