@@ -60,6 +60,9 @@ public sealed class ClamdProcess : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The running clamd's process id (null while stopped).</summary>
+    public int? ProcessId => _process?.Id;
+
     /// <summary>What clamd printed (its log, in the foreground).</summary>
     public string Log
     {
