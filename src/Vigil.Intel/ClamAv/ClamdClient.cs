@@ -135,17 +135,21 @@ internal sealed class ClamdClient(ClamdEndpoint endpoint, TimeSpan timeout, int 
             }
 
             _opened = null;
-            return _session = OpenSessionAsync();
+            return _session = Task.Run(OpenSession);
         }
     }
 
-    private async Task<ClamdSession> OpenSessionAsync()
+    // A blocking socket, so that the session's reader thread reads with plain recv (no round trip through the
+    // socket engine's epoll thread and the thread pool for each reply); SO_SNDTIMEO bounds the connect too (a unix
+    // connect waits that long for room in the listener's backlog) and every send.
+    private ClamdSession OpenSession()
     {
-        using var deadline = new CancellationTokenSource(timeout);
-        var socket = await ConnectAsync(deadline.Token);
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            var session = await ClamdSession.StartAsync(socket, endpoint, deadline.Token);
+            socket.SendTimeout = (int)Math.Clamp(timeout.TotalMilliseconds, 1, int.MaxValue);
+            socket.Connect(new UnixDomainSocketEndPoint(endpoint.UnixPath!));
+            var session = ClamdSession.Start(socket, endpoint);
             lock (_sessionLock)
             {
                 if (_isDisposed)
