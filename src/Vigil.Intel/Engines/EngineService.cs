@@ -25,6 +25,7 @@ internal sealed record EngineStatus(string Name, string? Version, string State, 
 internal sealed partial class EngineService : IFileIntelligence
 {
     private const int BatchSize = 16;
+    private const long LargeFile = 1024 * 1024;
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan HealthInterval = TimeSpan.FromSeconds(2);
 
@@ -286,6 +287,14 @@ internal sealed partial class EngineService : IFileIntelligence
 
         try
         {
+            // This may run on the thread that completed the previous scan (clamd's session reader runs its callers'
+            // continuations): a large file is hashed on the thread pool, so that the replies to the other scans in
+            // flight are not held up behind it.
+            if (stream.Length > LargeFile)
+            {
+                await Task.Yield();
+            }
+
             // Only the SHA-256 the cache is asked with: MD5 and SHA-1 are read for a file something is said of (most
             // files are clean, and a repeated clean content is then one SHA-256 and a lookup in memory).
             var (sha256, length) = EngineHashing.Sha256(stream.SafeFileHandle);
