@@ -18,6 +18,7 @@ namespace Vigil.Intel.Scanning;
 internal sealed class FileScanner
 {
     private const int SnapshotLimit = 500_000;
+    private const long InlineHashLimit = 256 * 1024;
     private readonly IntelOptions _options;
     private readonly LocalIntel _local;
     private readonly VerdictCache _cache;
@@ -170,7 +171,12 @@ internal sealed class FileScanner
         (ContentHashes? Digest, string? Error) hashed;
         try
         {
-            hashed = await Task.Run(() => RegularFile.TryHash(handle, kinds), cancellationToken);
+            // A small file is hashed where it is (a hop to another thread costs more than its hash); a large one on
+            // the thread pool, so that several are hashed at once and the thread walking (or reading clamd's replies)
+            // is not held up.
+            hashed = RandomAccess.GetLength(handle) <= InlineHashLimit
+                ? RegularFile.TryHash(handle, kinds)
+                : await Task.Run(() => RegularFile.TryHash(handle, kinds), cancellationToken);
         }
         finally
         {
