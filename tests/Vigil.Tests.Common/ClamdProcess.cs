@@ -60,6 +60,9 @@ public sealed class ClamdProcess : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The running clamd's process id (null while stopped).</summary>
+    public int? ProcessId => _process?.Id;
+
     /// <summary>What clamd printed (its log, in the foreground).</summary>
     public string Log
     {
@@ -126,6 +129,7 @@ public sealed class ClamdProcess : IAsyncDisposable
         _process = null;
         if (!process.HasExited)
         {
+            Process.Start("kill", ["-CONT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])?.WaitForExit(); // a paused clamd ends too
             Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])?.WaitForExit();
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             try
@@ -141,6 +145,35 @@ public sealed class ClamdProcess : IAsyncDisposable
 
         process.Dispose();
         File.Delete(SocketPath);
+    }
+
+    /// <summary>Kills clamd (SIGKILL: no shutdown of its own, its connections drop as they are) and waits for it.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is not { } process)
+        {
+            return;
+        }
+
+        _process = null;
+        process.Kill();
+        await process.WaitForExitAsync();
+        process.Dispose();
+        File.Delete(SocketPath);
+    }
+
+    /// <summary>Freezes clamd (SIGSTOP): it holds its connections and answers nothing until <see cref="Resume"/>.</summary>
+    public void Pause() => Signal("-STOP");
+
+    /// <summary>Lets a paused clamd go on (SIGCONT).</summary>
+    public void Resume() => Signal("-CONT");
+
+    private void Signal(string signal)
+    {
+        if (_process is { HasExited: false } process)
+        {
+            Process.Start("kill", [signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])?.WaitForExit();
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -65,14 +65,23 @@ internal sealed class ClamAvEngine : IFileEngine, IDisposable
 
         StreamMaxLength = options.StreamMaxLength ?? conf?.StreamMaxLength ?? ClamdConf.DefaultStreamMaxLength;
         _databaseDirectory = conf?.DatabaseDirectory;
-        _client = new ClamdClient(endpoint, options.Timeout);
+        _client = new ClamdClient(endpoint, options.Timeout, conf?.MaxInFlight ?? ClamdClient.DefaultMaxInFlight);
     }
 
     public string Name => "clamav";
 
     public string? Version { get; private set; }
 
+    /// <summary>
+    /// FILDES requests kept in flight on the session (from clamd.conf's MaxThreads and MaxQueue); over TCP each scan
+    /// is a connection of its own, as many at once.
+    /// </summary>
+    public int MaxConcurrentScans => _client.MaxInFlight;
+
     public ClamdEndpoint Endpoint => _client.Endpoint;
+
+    /// <summary>The client (its session's in-flight counts, for status and tests).</summary>
+    internal ClamdClient Client => _client;
 
     public long StreamMaxLength { get; }
 
@@ -132,7 +141,8 @@ internal sealed class ClamAvEngine : IFileEngine, IDisposable
         ClamdReply reply;
         try
         {
-            file.Position = 0; // the descriptor's offset is shared with clamd
+            // The descriptor's offset is shared with clamd, but clamd reads with pread from the start (libclamav's
+            // fmap), and INSTREAM reads with pread here: no seek is needed.
             reply = Endpoint.IsUnix
                 ? await _client.ScanDescriptorAsync(file.SafeFileHandle, cancellationToken)
                 : await _client.ScanStreamAsync(file.SafeFileHandle, length, cancellationToken);

@@ -18,20 +18,34 @@ internal sealed class ClamdUnavailableException(string message, Exception? inner
 
 /// <summary>
 /// A small clamd client: one connection per command (clamd closes it after one reply outside a session) except for
-/// FILDES, which goes over kept IDSESSION connections; <c>z</c> commands (NUL-terminated), every command bounded by a
-/// deadline. FILDES passes the open descriptor with
-/// SCM_RIGHTS; INSTREAM sends 4-byte big-endian length-prefixed chunks, never more than the stream limit.
+/// FILDES, which goes over one kept IDSESSION connection with up to <see cref="MaxInFlight"/> requests in flight
+/// (<see cref="ClamdSession"/>); <c>z</c> commands (NUL-terminated), every command bounded by a deadline. FILDES passes
+/// the open descriptor with SCM_RIGHTS; INSTREAM sends 4-byte big-endian length-prefixed chunks, never more than the
+/// stream limit.
 /// </summary>
-internal sealed class ClamdClient(ClamdEndpoint endpoint, TimeSpan timeout) : IDisposable
+internal sealed class ClamdClient(ClamdEndpoint endpoint, TimeSpan timeout, int maxInFlight = ClamdClient.DefaultMaxInFlight) : IDisposable
 {
+    /// <summary>FILDES requests in flight when clamd's own limits are not known (no clamd.conf was read).</summary>
+    public const int DefaultMaxInFlight = 8;
+
     private const int ChunkSize = 64 * 1024;
 
-    /// <summary>Idle sessions kept for the next scans (clamd's default MaxThreads is 10).</summary>
-    private const int MaxKeptSessions = 8;
-
-    private readonly System.Collections.Concurrent.ConcurrentQueue<ClamdSession> _sessions = new();
+    private readonly SemaphoreSlim _slots = new(Math.Max(1, maxInFlight));
+    private readonly Lock _sessionLock = new();
+    private Task<ClamdSession>? _session;
+    private ClamdSession? _opened; // _session's, once it opened
+    private bool _isDisposed;
 
     public ClamdEndpoint Endpoint => endpoint;
+
+    /// <summary>FILDES requests sent and not yet answered, at most (callers that keep this many in flight use clamd fully).</summary>
+    public int MaxInFlight { get; } = Math.Max(1, maxInFlight);
+
+    /// <summary>FILDES requests in flight on the session now.</summary>
+    public int InFlight => _opened?.InFlight ?? 0;
+
+    /// <summary>The most FILDES requests that were in flight at once on the session now.</summary>
+    public int PeakInFlight => _opened?.PeakInFlight ?? 0;
 
     /// <summary>Sends <c>z</c><paramref name="command"/> and returns the reply without its NUL.</summary>
     public async Task<string> CommandAsync(string command, CancellationToken cancellationToken)
@@ -50,62 +64,109 @@ internal sealed class ClamdClient(ClamdEndpoint endpoint, TimeSpan timeout) : ID
     }
 
     /// <summary>
-    /// FILDES: clamd reads the file through the descriptor itself (unix socket only). The command goes over a kept
-    /// IDSESSION connection (one command in flight on each, so replies come in order), which saves a connection and
-    /// clamd's start of a new client per file; a kept session clamd closed meanwhile (IdleTimeout, a restart) is
-    /// replaced once.
+    /// FILDES: clamd reads the file through the descriptor itself (unix socket only), over the kept session, so a
+    /// file costs one sendmsg and one reply, not a connection and clamd's start of a client. A session that closed
+    /// under this request (clamd's IdleTimeout, a restart) is replaced once; a request not answered by the deadline
+    /// ends the session (clamd's state is unknown), and every scan pending on it answers Unavailable at once.
     /// </summary>
     public async Task<ClamdReply> ScanDescriptorAsync(SafeFileHandle file, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(file);
         using var deadline = Deadline(cancellationToken);
+        ClamdSession? session = null;
+        var isSlotTaken = false;
         try
         {
+            await _slots.WaitAsync(deadline.Token);
+            isSlotTaken = true;
             for (var attempt = 0; ; attempt++)
             {
-                var isKept = _sessions.TryDequeue(out var session);
-                session ??= new ClamdSession(await ConnectAsync(deadline.Token));
+                session = await Session().WaitAsync(deadline.Token);
                 try
                 {
-                    var reply = await session.ScanDescriptorAsync(file, deadline.Token);
-                    Keep(session, reply);
-                    return reply;
+                    return await session.ScanDescriptorAsync(file, timeout).WaitAsync(deadline.Token);
                 }
-                catch (Exception ex) when (isKept && attempt == 0 && ex is SocketException or IOException)
+                catch (ClamdSessionException ex) when (ex.IsClosed && attempt == 0)
                 {
-                    session.Dispose();
-                }
-                catch
-                {
-                    session.Dispose();
-                    throw;
+                    // once more on a new session
                 }
             }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            session?.Fail($"did not answer FILDES within {timeout.TotalSeconds:0.#} s", isClosed: true);
+            throw new ClamdUnavailableException($"{endpoint} did not answer FILDES within {timeout.TotalSeconds:0.#} s");
+        }
+        catch (ClamdSessionException ex)
+        {
+            throw new ClamdUnavailableException(ex.Message, ex);
         }
         catch (Exception ex) when (IsPeerFailure(ex, cancellationToken))
         {
             throw Unavailable("FILDES", ex);
         }
+        finally
+        {
+            if (isSlotTaken)
+            {
+                _slots.Release();
+            }
+        }
     }
 
     public void Dispose()
     {
-        while (_sessions.TryDequeue(out var session))
+        lock (_sessionLock)
         {
-            session.Dispose();
+            _isDisposed = true;
+            _opened?.Dispose();
         }
     }
 
-    // Only a session whose last reply was a verdict is kept: after an error clamd may have ended it.
-    private void Keep(ClamdSession session, ClamdReply reply)
+    // The open session, or a new one (shared by the scans that ask while it connects).
+    private Task<ClamdSession> Session()
     {
-        if (reply is ClamdReply.Clean or ClamdReply.Found && _sessions.Count < MaxKeptSessions)
+        lock (_sessionLock)
         {
-            _sessions.Enqueue(session);
+            ObjectDisposedException.ThrowIf(_isDisposed, this);
+            if (_session is { } current && (!current.IsCompleted || current.IsCompletedSuccessfully && _opened is { IsOpen: true }))
+            {
+                return current;
+            }
+
+            _opened = null;
+            return _session = Task.Run(OpenSession);
         }
-        else
+    }
+
+    // A blocking socket, so that the session's reader thread reads with plain recv (no round trip through the
+    // socket engine's epoll thread and the thread pool for each reply); SO_SNDTIMEO bounds the connect too (a unix
+    // connect waits that long for room in the listener's backlog) and every send.
+    private ClamdSession OpenSession()
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
         {
-            session.Dispose();
+            socket.SendTimeout = (int)Math.Clamp(timeout.TotalMilliseconds, 1, int.MaxValue);
+            socket.Connect(new UnixDomainSocketEndPoint(endpoint.UnixPath!));
+            var session = ClamdSession.Start(socket, endpoint);
+            lock (_sessionLock)
+            {
+                if (_isDisposed)
+                {
+                    session.Dispose();
+                    throw new ObjectDisposedException(nameof(ClamdClient));
+                }
+
+                _opened = session;
+            }
+
+            return session;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
         }
     }
 
@@ -226,40 +287,4 @@ internal sealed class ClamdClient(ClamdEndpoint endpoint, TimeSpan timeout) : ID
         new(ex is OperationCanceledException
             ? $"{endpoint} did not answer {command} within {timeout.TotalSeconds:0.#} s"
             : $"{endpoint}: {command} failed: {ex.Message}", ex);
-}
-
-/// <summary>
-/// One IDSESSION connection: each reply is the request's number (from 1), <c>": "</c>, and the reply as outside a
-/// session. One request at a time, so a reply names the request just sent, or the session is not trusted again.
-/// </summary>
-internal sealed class ClamdSession(Socket socket) : IDisposable
-{
-    private bool _isStarted;
-    private int _lastId;
-
-    public async Task<ClamdReply> ScanDescriptorAsync(SafeFileHandle file, CancellationToken cancellationToken)
-    {
-        if (!_isStarted)
-        {
-            await socket.SendAsync("zIDSESSION\0"u8.ToArray(), SocketFlags.None, cancellationToken);
-            _isStarted = true;
-        }
-
-        await socket.SendAsync("zFILDES\0"u8.ToArray(), SocketFlags.None, cancellationToken);
-        FdPassing.Send(socket, (int)file.DangerousGetHandle());
-        var id = ++_lastId;
-        var reply = await ClamdClient.ReadReplyAsync(socket, cancellationToken);
-        return Parse(reply, id);
-    }
-
-    /// <summary>A session's reply to request <paramref name="id"/>: <c>"{id}: fd[N]: OK"</c> and the like.</summary>
-    internal static ClamdReply Parse(string reply, int id)
-    {
-        var prefix = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{id}: ");
-        return reply.StartsWith(prefix, StringComparison.Ordinal)
-            ? ClamdReply.Parse(reply.AsSpan(prefix.Length))
-            : new ClamdReply.Malformed($"not the reply to session request {id}: '{(reply.Length <= 80 ? reply : reply[..80] + "…")}'");
-    }
-
-    public void Dispose() => socket.Dispose();
 }

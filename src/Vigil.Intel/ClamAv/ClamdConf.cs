@@ -3,11 +3,27 @@ using Vigil.Core;
 
 namespace Vigil.Intel.ClamAv;
 
-/// <summary>What Vigil takes from a clamd.conf: where clamd listens, its stream limit and its database directory.</summary>
+/// <summary>
+/// What Vigil takes from a clamd.conf: where clamd listens, its stream limit, its database directory, and its thread
+/// and queue limits (how many requests Vigil keeps in flight).
+/// </summary>
 internal sealed record ClamdConf(string Path, string? LocalSocket, string? TcpAddress, int? TcpPort, long StreamMaxLength, string? DatabaseDirectory)
 {
     /// <summary>clamd's own default StreamMaxLength (25 MiB).</summary>
     public const long DefaultStreamMaxLength = 25L * 1024 * 1024;
+
+    /// <summary>clamd's scanner threads (its default is 10).</summary>
+    public int MaxThreads { get; init; } = 10;
+
+    /// <summary>clamd's queue of requests waiting for a thread (its default is 100; clamd raises it to 2 × MaxThreads).</summary>
+    public int MaxQueue { get; init; } = 100;
+
+    /// <summary>
+    /// FILDES requests to keep in flight: four times the threads, so a thread that ends a scan finds the next ones
+    /// queued while Vigil reads a reply and sends the next request, and never more than half the queue. clamd stops reading every client (its one receive thread waits) while the
+    /// session requests it queued fill half of MaxQueue (clamd/thrmgr.c, <c>thrmgr_contended</c>).
+    /// </summary>
+    public int MaxInFlight => Math.Max(1, Math.Min(4 * MaxThreads, Math.Max(MaxQueue, 2 * MaxThreads) / 2));
 
     /// <summary>Reads a clamd.conf; throws <see cref="VigilException"/> naming file:line for a bad value.</summary>
     public static ClamdConf Load(string path)
@@ -63,6 +79,12 @@ internal sealed record ClamdConf(string Path, string? LocalSocket, string? TcpAd
                 case "DATABASEDIRECTORY":
                     conf = conf with { DatabaseDirectory = value };
                     break;
+                case "MAXTHREADS":
+                    conf = conf with { MaxThreads = Count(path, lineNumber, key, value) };
+                    break;
+                case "MAXQUEUE":
+                    conf = conf with { MaxQueue = Count(path, lineNumber, key, value) };
+                    break;
                 default:
                     break;
             }
@@ -70,6 +92,11 @@ internal sealed record ClamdConf(string Path, string? LocalSocket, string? TcpAd
 
         return conf;
     }
+
+    private static int Count(string path, int line, string key, string value) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
+            ? n
+            : throw new ClamdConfException(path, line, $"{key} must be a positive number, got '{value}'");
 
     /// <summary>clamd's sizes: a number with an optional K or M suffix (and G, which clamd's parser also takes).</summary>
     public static long? ParseSize(string value)

@@ -51,27 +51,41 @@ internal sealed partial class EngineService
             return false;
         }
 
+        // The batch is judged at once (as many as the engine scans at once), then concluded in the walk's order, so
+        // the cursor only moves past files that were answered.
         var files = baseline.NewestFirst(state.Cursor, RetroBatch);
-        foreach (var file in files)
+        var alerts = files.Select(f => (FileAlert?)new FileAlert { AlertId = "", Agent = new AgentIdentity("000", "", null), Path = f.Path }).ToList();
+        var judged = await JudgeAllAsync(alerts, isRetro: true, cancellationToken);
+        try
         {
-            var (outcome, _) = await ScanFileAsync(new FileAlert { AlertId = "", Agent = new AgentIdentity("000", "", null), Path = file.Path }, $"engine:{_engine.Name}:retro:{version}:{file.Path}", isRetro: true, cancellationToken);
-            if (outcome == EngineOutcome.Unavailable)
+            for (var i = 0; i < files.Count; i++)
             {
-                return false; // the cursor stays before this file: it is scanned once the engine is back
-            }
+                var file = files[i];
+                var outcome = judged[i] is { } judgement
+                    ? await ConcludeAsync(alerts[i]!, judgement, $"engine:{_engine.Name}:retro:{version}:{file.Path}", isRetro: true)
+                    : null;
+                if (outcome == EngineOutcome.Unavailable)
+                {
+                    return false; // the cursor stays before this file: it is scanned once the engine is back
+                }
 
-            state = state with
-            {
-                Cursor = file,
-                Done = state.Done + 1,
-                Total = Math.Max(state.Total, state.Done + 1),
-                Found = state.Found + (outcome == EngineOutcome.Detected ? 1 : 0),
-            };
-            Save(state);
-            if (_engine.Version != version)
-            {
-                return true; // new rules meanwhile: the next step starts over for them
+                state = state with
+                {
+                    Cursor = file,
+                    Done = state.Done + 1,
+                    Total = Math.Max(state.Total, state.Done + 1),
+                    Found = state.Found + (outcome == EngineOutcome.Detected ? 1 : 0),
+                };
+                Save(state);
+                if (_engine.Version != version)
+                {
+                    return true; // new rules meanwhile: the next step starts over for them
+                }
             }
+        }
+        finally
+        {
+            Close(judged);
         }
 
         if (files.Count < RetroBatch)

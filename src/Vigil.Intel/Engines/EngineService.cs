@@ -25,6 +25,7 @@ internal sealed record EngineStatus(string Name, string? Version, string State, 
 internal sealed partial class EngineService : IFileIntelligence
 {
     private const int BatchSize = 16;
+    private const long LargeFile = 1024 * 1024;
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan HealthInterval = TimeSpan.FromSeconds(2);
 
@@ -153,18 +154,19 @@ internal sealed partial class EngineService : IFileIntelligence
             return false; // files wait until the engine can answer
         }
 
-        var rows = _store.Pending(BatchSize);
-        foreach (var (id, alert) in rows)
+        var batch = Batch;
+        var rows = _store.Pending(batch);
+        if (!await ProcessAsync(rows, cancellationToken))
         {
-            if (!await ProcessAsync(id, alert, cancellationToken))
-            {
-                return false;
-            }
+            return false;
         }
 
         // Realtime files first: the retro-scan goes on only while none waits.
-        return rows.Count == BatchSize || (rows.Count == 0 && await RetroStepAsync(cancellationToken));
+        return rows.Count == batch || (rows.Count == 0 && await RetroStepAsync(cancellationToken));
     }
+
+    // Files taken from the queue at once: enough that the engine's scans in flight stay full across a batch.
+    private int Batch => Math.Max(BatchSize, 2 * Math.Max(1, _engine.MaxConcurrentScans));
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -206,105 +208,174 @@ internal sealed partial class EngineService : IFileIntelligence
         }
     }
 
-    // false: the engine cannot answer now; the file stays queued.
-    private async Task<bool> ProcessAsync(long id, string alertJson, CancellationToken cancellationToken)
+    // The batch's files are judged at once (as many as the engine scans at once), then concluded one by one in queue
+    // order; false when the engine could not answer some of them (those stay queued).
+    private async Task<bool> ProcessAsync(IReadOnlyList<(long Id, string Alert)> rows, CancellationToken cancellationToken)
     {
-        FileAlert? file;
-        using (var document = JsonDocument.Parse(alertJson))
+        var files = new FileAlert?[rows.Count];
+        for (var i = 0; i < rows.Count; i++)
         {
-            file = FileAlert.TryParse(document.RootElement);
+            using var document = JsonDocument.Parse(rows[i].Alert);
+            files[i] = FileAlert.TryParse(document.RootElement);
         }
 
-        if (file is null)
+        var judged = await JudgeAllAsync(files, isRetro: false, cancellationToken);
+        var isAnswered = true;
+        try
         {
-            _store.Complete(id);
-            return true;
+            for (var i = 0; i < rows.Count; i++)
+            {
+                if (files[i] is { } file && judged[i] is { } judgement
+                    && await ConcludeAsync(file, judgement, $"engine:{_engine.Name}:{rows[i].Id}", isRetro: false) == EngineOutcome.Unavailable)
+                {
+                    isAnswered = false; // the file stays queued
+                    continue;
+                }
+
+                _store.Complete(rows[i].Id);
+            }
+        }
+        finally
+        {
+            Close(judged);
         }
 
-        var (outcome, _) = await ScanFileAsync(file, $"engine:{_engine.Name}:{id}", isRetro: false, cancellationToken);
-        if (outcome == EngineOutcome.Unavailable)
-        {
-            return false;
-        }
-
-        _store.Complete(id);
-        return true;
+        return isAnswered;
     }
 
-    // Opens, hashes and scans one file (the verdict cache first) and publishes what is to be said of it: every
-    // answer but Clean for a realtime file, only a detection for a retro-scanned one (a baseline full of large files
-    // is not one alert each). Null when the file cannot be opened or is empty.
-    private async Task<(EngineOutcome? Outcome, EngineResult? Result)> ScanFileAsync(FileAlert file, string key, bool isRetro, CancellationToken cancellationToken)
+    /// <summary>What one file was judged: its open stream (kept for the message), SHA-256, identity and result.</summary>
+    private sealed record Judgement(FileStream Stream, string Sha256, string? Identity, EngineResult? Result, EngineOutcome? Earlier);
+
+    // Up to the engine's MaxConcurrentScans files opened, hashed and scanned at once; null for a file that was not.
+    private async Task<Judgement?[]> JudgeAllAsync(IReadOnlyList<FileAlert?> files, bool isRetro, CancellationToken cancellationToken)
+    {
+        var judged = new Judgement?[files.Count];
+        try
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(0, files.Count),
+                new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _engine.MaxConcurrentScans), CancellationToken = cancellationToken },
+                async (i, token) => judged[i] = files[i] is { } file ? await JudgeAsync(file, isRetro, token) : null);
+        }
+        catch
+        {
+            Close(judged);
+            throw;
+        }
+
+        return judged;
+    }
+
+    private static void Close(Judgement?[] judged)
+    {
+        foreach (var judgement in judged)
+        {
+            judgement?.Stream.Dispose();
+        }
+    }
+
+    // Opens, hashes and scans one file (the verdict cache first). Null when the file cannot be opened or is empty.
+    // Safe to run for several files at once: it only reads what was judged, the store locks, the counters are atomic.
+    private async Task<Judgement?> JudgeAsync(FileAlert file, bool isRetro, CancellationToken cancellationToken)
     {
         // Never by path: the descriptor, opened without following a symlink, is what every engine reads.
-        await using var stream = RegularFile.TryOpen(file.Path, out var error);
+        var stream = RegularFile.TryOpen(file.Path, out var error);
         if (stream is null)
         {
             Log.NotScanned(_logger, file.Path, _engine.Name, error ?? "cannot be opened");
-            return (null, null);
+            return null;
         }
 
-        // Only the SHA-256 the cache is asked with: MD5 and SHA-1 are read for a file something is said of (most
-        // files are clean, and a repeated clean content is then one SHA-256 and a lookup in memory).
-        var (sha256, length) = EngineHashing.Sha256(stream.SafeFileHandle);
-        if (length == 0)
+        try
         {
-            return (null, null);
-        }
-
-        // The retro-scan and a realtime scan can meet on one file (written while the baseline was walked): the one
-        // that comes second says nothing of the very same file (inode, change time and content) the other judged,
-        // when the other said all it would say.
-        var identity = Identity(stream, sha256);
-        if (identity is not null && _judgedVersion == _engine.Version && _judged.TryGetValue(identity, out var earlier) && earlier.IsRetro != isRetro
-            && SaidAll(earlier.IsRetro, earlier.Outcome))
-        {
-            return (earlier.Outcome, null);
-        }
-
-        EngineResult result;
-        if (_engine.Version is { } version && _store.TryGetVerdict(sha256, _engine.Name, version) is { } cached)
-        {
-            Interlocked.Increment(ref _cacheHits);
-            result = cached;
-        }
-        else
-        {
-            Interlocked.Increment(ref _scans);
-            result = await _engine.ScanAsync(stream, cancellationToken);
-            if (result.IsCacheable)
+            // This may run on the thread that completed the previous scan (clamd's session reader runs its callers'
+            // continuations): a large file is hashed on the thread pool, so that the replies to the other scans in
+            // flight are not held up behind it.
+            if (stream.Length > LargeFile)
             {
-                _store.PutVerdict(sha256, result);
+                await Task.Yield();
             }
+
+            // Only the SHA-256 the cache is asked with: MD5 and SHA-1 are read for a file something is said of (most
+            // files are clean, and a repeated clean content is then one SHA-256 and a lookup in memory).
+            var (sha256, length) = EngineHashing.Sha256(stream.SafeFileHandle);
+            if (length == 0)
+            {
+                await stream.DisposeAsync();
+                return null;
+            }
+
+            // The retro-scan and a realtime scan can meet on one file (written while the baseline was walked): the one
+            // that comes second says nothing of the very same file (inode, change time and content) the other judged,
+            // when the other said all it would say.
+            var identity = Identity(stream, sha256);
+            if (identity is not null && _judgedVersion == _engine.Version && _judged.TryGetValue(identity, out var earlier) && earlier.IsRetro != isRetro
+                && SaidAll(earlier.IsRetro, earlier.Outcome))
+            {
+                return new Judgement(stream, sha256, identity, null, earlier.Outcome);
+            }
+
+            EngineResult result;
+            if (_engine.Version is { } version && _store.TryGetVerdict(sha256, _engine.Name, version) is { } cached)
+            {
+                Interlocked.Increment(ref _cacheHits);
+                result = cached;
+            }
+            else
+            {
+                Interlocked.Increment(ref _scans);
+                result = await _engine.ScanAsync(stream, cancellationToken);
+                if (result.IsCacheable)
+                {
+                    _store.PutVerdict(sha256, result);
+                }
+            }
+
+            return new Judgement(stream, sha256, identity, result, null);
+        }
+        catch
+        {
+            await stream.DisposeAsync();
+            throw;
+        }
+    }
+
+    // Publishes what is to be said of a judged file: every answer but Clean for a realtime file, only a detection for
+    // a retro-scanned one (a baseline full of large files is not one alert each). One at a time, in order, never
+    // while files are being judged (so what was judged is only written here).
+    private async Task<EngineOutcome?> ConcludeAsync(FileAlert file, Judgement judgement, string key, bool isRetro)
+    {
+        if (judgement.Result is not { } result)
+        {
+            return judgement.Earlier;
         }
 
         if (result.Outcome == EngineOutcome.Unavailable)
         {
             await ReportStateAsync(EngineMessages.Down, result.Detail ?? "the engine cannot be reached");
-            return (result.Outcome, result);
+            return result.Outcome;
         }
 
-        if (identity is not null)
+        if (judgement.Identity is { } identity)
         {
             Remember(identity, isRetro, result.Outcome);
         }
 
         if (result.Outcome == EngineOutcome.Detected || (!isRetro && result.Outcome != EngineOutcome.Clean))
         {
-            var hashes = EngineHashing.All(stream.SafeFileHandle);
-            if (hashes.Sha256 != sha256)
+            var hashes = EngineHashing.All(judgement.Stream.SafeFileHandle);
+            if (hashes.Sha256 != judgement.Sha256)
             {
                 // Written again while it was judged: the verdict is of a content no longer there, and FIM reports
                 // the new one, which is judged then.
                 Log.NotScanned(_logger, file.Path, _engine.Name, "its content changed while it was scanned");
-                return (null, null);
+                return null;
             }
 
             Log.Result(_logger, file.Path, _engine.Name, result.Outcome.ToString(), result.Name ?? result.Detail ?? "");
             await _sink.PublishBatchAsync([EngineMessages.Result(file, hashes, result, isRetro)], [key], CancellationToken.None);
         }
 
-        return (result.Outcome, result);
+        return result.Outcome;
     }
 
     // What was judged under the current engine version, by which side: bounded, and forgotten when the version changes.

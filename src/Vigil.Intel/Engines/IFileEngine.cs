@@ -32,6 +32,9 @@ internal interface IFileEngine
     /// <summary>The rules' or the signature database's version; null while unknown.</summary>
     public string? Version { get; }
 
+    /// <summary>Scans the engine runs at once; callers keep this many in flight to use it fully.</summary>
+    public int MaxConcurrentScans { get; }
+
     /// <summary>Scans from the file's start whatever its position; never throws for a bad file or a peer that is down.</summary>
     public Task<EngineResult> ScanAsync(FileStream file, CancellationToken cancellationToken);
 }

@@ -72,6 +72,15 @@ internal static class RegularFile
             return (null, error);
         }
 
+        return TryHash(handle, kinds, length);
+    }
+
+    /// <summary>
+    /// The requested digests of an open file, in one pass of pread on this thread, or null and the reason;
+    /// <paramref name="length"/> is the size fstat gave, when known (-1: read to the end).
+    /// </summary>
+    public static (ContentHashes? Digest, string? Error) TryHash(SafeFileHandle handle, HashKinds kinds, long length = -1)
+    {
         try
         {
             return ((t_hasher ??= new ContentHasher(BufferSize)).Hash(handle, kinds, length), null);

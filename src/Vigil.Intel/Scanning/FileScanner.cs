@@ -18,6 +18,7 @@ namespace Vigil.Intel.Scanning;
 internal sealed class FileScanner
 {
     private const int SnapshotLimit = 500_000;
+    private const long InlineHashLimit = 256 * 1024;
     private readonly IntelOptions _options;
     private readonly LocalIntel _local;
     private readonly VerdictCache? _cache;
@@ -73,7 +74,7 @@ internal sealed class FileScanner
             var status = FileStatus.TryGet(path, followLinks: true, out var errno);
             if (status?.IsDirectory == true)
             {
-                await foreach (var result in WalkAsync(path, cancellationToken))
+                await foreach (var result in WalkTreeAsync(path, cancellationToken))
                 {
                     yield return result;
                 }
@@ -82,9 +83,9 @@ internal sealed class FileScanner
             {
                 // Named on the command line: a link is followed to its target; the result keeps the name given.
                 var target = FileStatus.TryGet(path, followLinks: false)?.IsSymlink == true ? LinkTarget(path) : path;
-                var hashed = await Task.Run(() => RegularFile.TryHash(target, _local.Kinds), cancellationToken);
-                var result = await ClassifyAsync(path, hashed, isWalked: false, cancellationToken) ?? Error(path, "not a regular file");
-                yield return await WithEnginesAsync(result, target, cancellationToken);
+                var hashed = await HashAsync(target, _local.Kinds, gate: null, cancellationToken);
+                var result = await ClassifyAsync(path, (hashed.Digest, hashed.Error), isWalked: false, cancellationToken) ?? Error(path, "not a regular file");
+                yield return WithEngines(result, hashed.Engines);
             }
             else
             {
@@ -117,7 +118,10 @@ internal sealed class FileScanner
         }
     }
 
-    private async IAsyncEnumerable<ScanResult> WalkAsync(string root, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private IAsyncEnumerable<ScanResult> WalkTreeAsync(string root, CancellationToken cancellationToken) =>
+        Engines.Count == 0 ? WalkHashingAsync(root, cancellationToken) : WalkWithEnginesAsync(root, cancellationToken);
+
+    private async IAsyncEnumerable<ScanResult> WalkHashingAsync(string root, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // The walk runs ahead of the verdicts by a window of files being read and hashed on a few long-lived threads
         // at once (reading and hashing are the cost); the verdicts come one at a time, in the walk's order.
@@ -151,9 +155,9 @@ internal sealed class FileScanner
             return ValueTask.FromResult<ScanResult?>(item.Given);
         }
 
-        // Without VirusTotal and engines nothing is awaited (the lists and the cache answer from memory): no state
-        // machine per file, and none of their generic code compiled by the JIT at start.
-        if (_client is null && Engines.Count == 0)
+        // Without VirusTotal nothing is awaited (the lists and the cache answer from memory): no state machine per
+        // file, and none of their generic code compiled by the JIT at start.
+        if (_client is null)
         {
             return ValueTask.FromResult(ClassifyLocally(item.Path, (item.Digest, item.Error), isWalked: true));
         }
@@ -162,9 +166,100 @@ internal sealed class FileScanner
     }
 
     private async ValueTask<ScanResult?> NextWithLookupsAsync((string Path, ScanResult? Given, ContentHashes? Digest, string? Error) item, CancellationToken cancellationToken) =>
-        await ClassifyAsync(item.Path, (item.Digest, item.Error), isWalked: true, cancellationToken) is { } result
-            ? await WithEnginesAsync(result, item.Path, cancellationToken)
+        await ClassifyAsync(item.Path, (item.Digest, item.Error), isWalked: true, cancellationToken);
+
+    private async IAsyncEnumerable<ScanResult> WalkWithEnginesAsync(string root, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // The walk runs ahead of the verdicts by a window of files being read and hashed on several threads at
+        // once (reading and hashing are the cost); the verdicts come one at a time, in the walk's order.
+        var window = new Queue<(string Path, Task<Hashed>? Hashing, ScanResult? Result)>();
+
+        // Wide enough that every engine has as many scans in flight as it runs at once (clamd's pipelined session).
+        var limit = Math.Max(Math.Max(1, HashingParallelism) * 16, 2 * Engines.Select(e => e.MaxConcurrentScans).DefaultIfEmpty(0).Max());
+        using var gate = new SemaphoreSlim(HashingParallelism);
+        var kinds = _local.Kinds;
+        foreach (var (path, result) in Walk(root, cancellationToken))
+        {
+            window.Enqueue(result is null ? (path, HashAsync(path, kinds, gate, cancellationToken), null) : (path, null, result));
+            while (window.Count >= limit)
+            {
+                if (await NextWithEnginesAsync(window.Dequeue(), cancellationToken) is { } next)
+                {
+                    yield return next;
+                }
+            }
+        }
+
+        while (window.Count > 0)
+        {
+            if (await NextWithEnginesAsync(window.Dequeue(), cancellationToken) is { } next)
+            {
+                yield return next;
+            }
+        }
+    }
+
+    private async Task<ScanResult?> NextWithEnginesAsync((string Path, Task<Hashed>? Hashing, ScanResult? Result) item, CancellationToken cancellationToken)
+    {
+        if (item.Hashing is null)
+        {
+            return item.Result;
+        }
+
+        var hashed = await item.Hashing;
+        return await ClassifyAsync(item.Path, (hashed.Digest, hashed.Error), isWalked: true, cancellationToken) is { } result
+            ? WithEngines(result, hashed.Engines)
             : null;
+    }
+
+    /// <summary>A file's digests (or why not), and what every engine said of it (null: no engine ran).</summary>
+    private sealed record Hashed(ContentHashes? Digest, string? Error, IReadOnlyList<Engines.EngineResult>? Engines);
+
+    // One file, opened once without following a symlink: hashed (at most HashingParallelism at once, through the
+    // gate), then, when it is not empty, scanned by every engine through the same descriptor, so what the engines
+    // read is the file that was hashed. The engines run outside the gate, so the walk hashes on while clamd answers.
+    private async Task<Hashed> HashAsync(string path, HashKinds kinds, SemaphoreSlim? gate, CancellationToken cancellationToken)
+    {
+        using var handle = RegularFile.TryOpenHandle(path, out var error);
+        if (handle is null)
+        {
+            return new Hashed(null, error, null);
+        }
+
+        if (gate is not null)
+        {
+            await gate.WaitAsync(cancellationToken);
+        }
+
+        (ContentHashes? Digest, string? Error) hashed;
+        try
+        {
+            // A small file is hashed where it is (a hop to another thread costs more than its hash); a large one on
+            // the thread pool, so that several are hashed at once and the thread walking (or reading clamd's replies)
+            // is not held up.
+            hashed = RandomAccess.GetLength(handle) <= InlineHashLimit
+                ? RegularFile.TryHash(handle, kinds)
+                : await Task.Run(() => RegularFile.TryHash(handle, kinds), cancellationToken);
+        }
+        finally
+        {
+            gate?.Release();
+        }
+
+        if (Engines.Count == 0 || hashed.Digest is not { Length: > 0 })
+        {
+            return new Hashed(hashed.Digest, hashed.Error, null);
+        }
+
+        await using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0);
+        var results = new List<Engines.EngineResult>(Engines.Count);
+        foreach (var engine in Engines)
+        {
+            results.Add(await engine.ScanAsync(stream, cancellationToken));
+        }
+
+        return new Hashed(hashed.Digest, null, results);
+    }
 
     /// <summary>Depth first, names in byte order: each file to hash (no result yet), or a result to give as it is.</summary>
     private IEnumerable<(string Path, ScanResult? Result)> Walk(string root, CancellationToken cancellationToken)
@@ -363,30 +458,12 @@ internal sealed class FileScanner
         };
     }
 
-    // Every engine reads the file through one descriptor opened without following a symlink; the content must still
-    // be the one hashed (a file changed in between is said so, not scanned as if it were the same).
-    private async Task<ScanResult> WithEnginesAsync(ScanResult result, string path, CancellationToken cancellationToken)
+    // What the engines said of the file (each read it through the descriptor it was hashed through).
+    private static ScanResult WithEngines(ScanResult result, IReadOnlyList<Engines.EngineResult>? results)
     {
-        if (Engines.Count == 0 || result.Sha256 is null || result.Size is null or 0)
+        if (results is null || result.Sha256 is null || result.Size is null or 0)
         {
             return result;
-        }
-
-        await using var stream = RegularFile.TryOpen(path, out var error);
-        if (stream is null)
-        {
-            return result with { Verdict = result.Verdict == ScanVerdict.Malicious ? ScanVerdict.Malicious : ScanVerdict.Error, Detail = $"{result.Detail}; engines: {error}" };
-        }
-
-        if (!string.Equals(FileHashes.Compute(stream.SafeFileHandle, 128 * 1024).Sha256, result.Sha256, StringComparison.OrdinalIgnoreCase))
-        {
-            return result with { Verdict = result.Verdict == ScanVerdict.Malicious ? ScanVerdict.Malicious : ScanVerdict.Error, Detail = $"{result.Detail}; engines: the file changed while it was scanned" };
-        }
-
-        var results = new List<Engines.EngineResult>();
-        foreach (var engine in Engines)
-        {
-            results.Add(await engine.ScanAsync(stream, cancellationToken));
         }
 
         var found = results.Where(r => r.Outcome == Intel.Engines.EngineOutcome.Detected).ToList();

@@ -35,10 +35,13 @@ internal sealed class YaraEngine : Engines.IFileEngine, IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
-        _slots = new SemaphoreSlim(Math.Clamp(options.MaxConcurrentScans, 1, YaraNative.MaxThreads));
+        MaxConcurrentScans = Math.Clamp(options.MaxConcurrentScans, 1, YaraNative.MaxThreads);
+        _slots = new SemaphoreSlim(MaxConcurrentScans);
     }
 
     public YaraOptions Options => _options;
+
+    public int MaxConcurrentScans { get; }
 
     public string Name => "yara";
 

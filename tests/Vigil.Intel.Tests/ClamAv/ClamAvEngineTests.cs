@@ -103,17 +103,6 @@ public sealed class ClamAvEngineTests : IAsyncLifetime
         Assert.Equal(ClamAvHealth.Up, engine.Health);
     }
 
-    [Theory]
-    [InlineData("3: fd[12]: OK", 3, "Clean")]
-    [InlineData("3: stream: Eicar-Test FOUND", 3, "Found")]
-    [InlineData("2: fd[12]: OK", 3, "Malformed")]
-    [InlineData("fd[12]: OK", 1, "Malformed")]
-    [InlineData("13: fd[12]: OK", 1, "Malformed")]
-    public void SessionParse_ReplyMustNameTheRequestJustSent(string reply, int id, string kind)
-    {
-        Assert.Equal(kind, ClamdSession.Parse(reply, id).GetType().Name);
-    }
-
     [Fact]
     public async Task CheckAsync_DatabaseEmptied_NoDatabase()
     {

@@ -37,4 +37,33 @@ public sealed class ClamdConfTests
     [InlineData("1000", 1000L)]
     [InlineData("1G", 1024L * 1024 * 1024)]
     public void ParseSize_Suffixes(string text, long expected) => Assert.Equal(expected, ClamdConf.ParseSize(text));
+
+    [Theory]
+    [InlineData(null, null, 40)] // clamd's defaults: 10 threads, a queue of 100
+    [InlineData("4", null, 16)]
+    [InlineData("50", "100", 50)] // never more than half the queue
+    [InlineData("4", "4", 4)] // clamd raises MaxQueue to 2 × MaxThreads
+    [InlineData("1", "1", 1)]
+    public void MaxInFlight_FourTimesTheThreadsAtMostHalfTheQueue(string? threads, string? queue, int expected)
+    {
+        var lines = new List<string>();
+        if (threads is not null)
+        {
+            lines.Add($"MaxThreads {threads}");
+        }
+
+        if (queue is not null)
+        {
+            lines.Add($"MaxQueue {queue}");
+        }
+
+        Assert.Equal(expected, ClamdConf.Parse("clamd.conf", lines).MaxInFlight);
+    }
+
+    [Fact]
+    public void Parse_BadMaxThreads_NamesFileAndLine()
+    {
+        var ex = Assert.Throws<ClamdConfException>(() => ClamdConf.Parse("/etc/clamav/clamd.conf", ["MaxThreads 0"]));
+        Assert.Equal("/etc/clamav/clamd.conf:1: MaxThreads must be a positive number, got '0'", ex.Message);
+    }
 }
