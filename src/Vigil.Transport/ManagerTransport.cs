@@ -68,7 +68,15 @@ internal sealed class ManagerTransport(WebApplication app, ManagerTransportConte
 
         var serverCertificate = authority.IssueServerCertificate(hosts);
         var refusals = loggerFactory.CreateLogger("Vigil.Transport");
-        var builder = WebApplication.CreateSlimBuilder();
+        // The listeners read no configuration file. Without these options the web host takes the current directory as
+        // its content root and watches it, and every directory below it, for a changed appsettings.json: a manager started
+        // in / (systemd's default) would put an inotify watch on every directory of the host, and every file written
+        // below its working directory would wake a thread of the manager.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));

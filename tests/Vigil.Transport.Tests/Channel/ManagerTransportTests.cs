@@ -39,6 +39,27 @@ public sealed class ManagerTransportTests : IAsyncLifetime
     }
 
     [Fact]
+    public void StartAsync_Listening_WatchesNoDirectory()
+    {
+        // Every inotify watch of this process (a web host watching its working directory for appsettings.json holds
+        // one per directory below it); the transport must hold none.
+        var watches = 0;
+        foreach (var fd in Directory.GetFiles("/proc/self/fdinfo"))
+        {
+            try
+            {
+                watches += File.ReadLines(fd).Count(line => line.StartsWith("inotify wd:", StringComparison.Ordinal));
+            }
+            catch (IOException)
+            {
+                // closed meanwhile
+            }
+        }
+
+        Assert.Equal(0, watches);
+    }
+
+    [Fact]
     public void LoadOrCreate_FirstStart_KeyIsOwnerOnly()
     {
         var mode = File.GetUnixFileMode(_temp.Combine("manager", "ca", "ca.key"));
