@@ -65,9 +65,9 @@ internal static unsafe partial class FdPassing
     /// The whole FILDES request in one sendmsg: the command, its NUL and the byte that carries <paramref name="fd"/>.
     /// clamd reads a unix stream socket with recvmsg, which never reads past a segment carrying descriptors, so the
     /// descriptor arrives with the end of its own command, as when clamdscan sends the command and the byte apart; one
-    /// call instead of two, and one wake-up of clamd's receive thread instead of two. The socket is non-blocking
-    /// (.NET's async I/O): a full send buffer is waited on for up to <paramref name="timeoutMs"/>. Throws
-    /// <see cref="SocketException"/> on failure.
+    /// call instead of two, and one wake-up of clamd's receive thread instead of two. The session's socket is
+    /// blocking with SO_SNDTIMEO set; a full send buffer (EAGAIN, also from a non-blocking socket) is waited on with
+    /// poll for up to <paramref name="timeoutMs"/> more. Throws <see cref="SocketException"/> on failure.
     /// </summary>
     public static void SendFildes(nint socket, int fd, int timeoutMs)
     {
