@@ -47,7 +47,14 @@ internal sealed class VigilWebServer : IAsyncDisposable
             : IPAddress.TryParse(options.ListenAddress, out var parsed) ? parsed
             : throw new VigilException($"the dashboard's listen address '{options.ListenAddress}' is not an IP address (use 127.0.0.1, ::1, 0.0.0.0 or localhost)", isFatal: true);
         var certificate = LoadCertificate(options);
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        // The dashboard reads no configuration file. With reload on change the web host would watch its content root,
+        // and every directory below it, for a changed appsettings.json: one inotify watch per directory of the
+        // application folder, and a thread woken by every file written below it.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggers);
         builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
