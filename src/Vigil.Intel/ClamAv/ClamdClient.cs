@@ -35,6 +35,7 @@ internal sealed class ClamdClient(ClamdEndpoint endpoint, TimeSpan timeout, int 
     private Task<ClamdSession>? _session;
     private ClamdSession? _opened; // _session's, once it opened
     private bool _isDisposed;
+    private int _sessionsOpened;
 
     public ClamdEndpoint Endpoint => endpoint;
 
@@ -46,6 +47,12 @@ internal sealed class ClamdClient(ClamdEndpoint endpoint, TimeSpan timeout, int 
 
     /// <summary>The most FILDES requests that were in flight at once on the session now.</summary>
     public int PeakInFlight => _opened?.PeakInFlight ?? 0;
+
+    /// <summary>FILDES requests on the session now that were given up on at their deadline and not answered yet.</summary>
+    public int Abandoned => _opened?.Abandoned ?? 0;
+
+    /// <summary>IDSESSION connections opened so far.</summary>
+    public int SessionsOpened => Volatile.Read(ref _sessionsOpened);
 
     /// <summary>Sends <c>z</c><paramref name="command"/> and returns the reply without its NUL.</summary>
     public async Task<string> CommandAsync(string command, CancellationToken cancellationToken)
@@ -66,14 +73,14 @@ internal sealed class ClamdClient(ClamdEndpoint endpoint, TimeSpan timeout, int 
     /// <summary>
     /// FILDES: clamd reads the file through the descriptor itself (unix socket only), over the kept session, so a
     /// file costs one sendmsg and one reply, not a connection and clamd's start of a client. A session that closed
-    /// under this request (clamd's IdleTimeout, a restart) is replaced once; a request not answered by the deadline
-    /// ends the session (clamd's state is unknown), and every scan pending on it answers Unavailable at once.
+    /// under this request (clamd's IdleTimeout, a restart) is replaced once. A request not answered by the deadline
+    /// is Unavailable (naming the file) and abandoned: the other scans on the session go on, and its late reply is
+    /// dropped; more than <see cref="MaxInFlight"/> abandoned requests end the session.
     /// </summary>
     public async Task<ClamdReply> ScanDescriptorAsync(SafeFileHandle file, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(file);
         using var deadline = Deadline(cancellationToken);
-        ClamdSession? session = null;
         var isSlotTaken = false;
         try
         {
@@ -81,10 +88,17 @@ internal sealed class ClamdClient(ClamdEndpoint endpoint, TimeSpan timeout, int 
             isSlotTaken = true;
             for (var attempt = 0; ; attempt++)
             {
-                session = await Session().WaitAsync(deadline.Token);
+                var session = await Session().WaitAsync(deadline.Token);
+                var reply = session.ScanDescriptorAsync(file, timeout, out var id);
                 try
                 {
-                    return await session.ScanDescriptorAsync(file, timeout).WaitAsync(deadline.Token);
+                    return await reply.WaitAsync(deadline.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Only this request ends: a slow file must not fail the scans beside it, or send them again.
+                    session.Abandon(id);
+                    throw;
                 }
                 catch (ClamdSessionException ex) when (ex.IsClosed && attempt == 0)
                 {
@@ -94,8 +108,7 @@ internal sealed class ClamdClient(ClamdEndpoint endpoint, TimeSpan timeout, int 
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            session?.Fail($"did not answer FILDES within {timeout.TotalSeconds:0.#} s", isClosed: true);
-            throw new ClamdUnavailableException($"{endpoint} did not answer FILDES within {timeout.TotalSeconds:0.#} s");
+            throw new ClamdUnavailableException($"{endpoint} did not answer FILDES within {timeout.TotalSeconds:0.#} s for {Named(file)}");
         }
         catch (ClamdSessionException ex)
         {
@@ -149,7 +162,8 @@ internal sealed class ClamdClient(ClamdEndpoint endpoint, TimeSpan timeout, int 
         {
             socket.SendTimeout = (int)Math.Clamp(timeout.TotalMilliseconds, 1, int.MaxValue);
             socket.Connect(new UnixDomainSocketEndPoint(endpoint.UnixPath!));
-            var session = ClamdSession.Start(socket, endpoint);
+            var session = ClamdSession.Start(socket, endpoint, MaxInFlight);
+            Interlocked.Increment(ref _sessionsOpened);
             lock (_sessionLock)
             {
                 if (_isDisposed)
@@ -277,6 +291,19 @@ internal sealed class ClamdClient(ClamdEndpoint endpoint, TimeSpan timeout, int 
         }
 
         return Encoding.UTF8.GetString(reply, 0, length);
+    }
+
+    // The file as the kernel names the descriptor now (the engines are given descriptors, not paths): for a message only.
+    private static string Named(SafeFileHandle file)
+    {
+        try
+        {
+            return new FileInfo($"/proc/self/fd/{file.DangerousGetHandle()}").LinkTarget ?? $"fd {file.DangerousGetHandle()}";
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return $"fd {file.DangerousGetHandle()}";
+        }
     }
 
     private static bool IsPeerFailure(Exception ex, CancellationToken cancellationToken) =>

@@ -18,7 +18,8 @@ internal sealed class ClamdSessionException(string message, bool isClosed, Excep
 /// the like) when its scan ends, so replies come in any order. One reader completes each pending scan by its number.
 /// A reply Vigil does not understand or that names no request in flight, a reply longer than clamd writes, or a
 /// connection that closes ends the session: every scan still pending fails with <see cref="ClamdSessionException"/>
-/// at once (none waits for a reply that cannot come).
+/// at once (none waits for a reply that cannot come). A request its caller gave up on (<see cref="Abandon"/>) is
+/// remembered, so that its late reply is read and dropped; more than the session's bound of them ends it.
 /// </summary>
 internal sealed class ClamdSession : IDisposable
 {
@@ -31,15 +32,18 @@ internal sealed class ClamdSession : IDisposable
     private readonly ClamdEndpoint _endpoint;
     private readonly Lock _lock = new();
     private readonly Dictionary<int, TaskCompletionSource<ClamdReply>> _pending = [];
+    private readonly HashSet<int> _abandoned = [];
+    private readonly int _maxAbandoned;
     private int _lastId;
     private int _peakInFlight;
     private volatile ClamdSessionException? _failure;
 
-    private ClamdSession(Socket socket, ClamdEndpoint endpoint)
+    private ClamdSession(Socket socket, ClamdEndpoint endpoint, int maxAbandoned)
     {
         _socket = socket;
         _fd = socket.Handle;
         _endpoint = endpoint;
+        _maxAbandoned = maxAbandoned;
 
         // Its own thread, blocked in recv: a reply wakes it directly, and it completes every scan the read holds.
         new Thread(ReadReplies) { IsBackground = true, Name = "clamd session" }.Start();
@@ -60,25 +64,43 @@ internal sealed class ClamdSession : IDisposable
         }
     }
 
+    /// <summary>Requests given up on whose replies have not come yet.</summary>
+    public int Abandoned
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _abandoned.Count;
+            }
+        }
+    }
+
     /// <summary>The most requests that were in flight at once.</summary>
     public int PeakInFlight => Volatile.Read(ref _peakInFlight);
 
-    /// <summary>Starts a session on a connected blocking socket (it is the session's from now on).</summary>
-    public static ClamdSession Start(Socket socket, ClamdEndpoint endpoint)
+    /// <summary>
+    /// Starts a session on a connected blocking socket (it is the session's from now on); more than
+    /// <paramref name="maxAbandoned"/> requests given up on and not answered yet end it.
+    /// </summary>
+    public static ClamdSession Start(Socket socket, ClamdEndpoint endpoint, int maxAbandoned)
     {
         ArgumentNullException.ThrowIfNull(socket);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxAbandoned);
         socket.Send("zIDSESSION\0"u8);
-        return new ClamdSession(socket, endpoint);
+        return new ClamdSession(socket, endpoint, maxAbandoned);
     }
 
     /// <summary>
     /// Sends FILDES with <paramref name="file"/> and returns the reply to come (clamd reads the file with pread from
-    /// its start, so the descriptor's offset does not matter). Fails with <see cref="ClamdSessionException"/> when the
-    /// session ends first; a send that cannot go within <paramref name="sendTimeout"/> ends the session.
+    /// its start, so the descriptor's offset does not matter), and in <paramref name="id"/> the request's number for
+    /// <see cref="Abandon"/>. Fails with <see cref="ClamdSessionException"/> when the session ends first; a send that
+    /// cannot go within <paramref name="sendTimeout"/> ends the session.
     /// </summary>
-    public Task<ClamdReply> ScanDescriptorAsync(SafeFileHandle file, TimeSpan sendTimeout)
+    public Task<ClamdReply> ScanDescriptorAsync(SafeFileHandle file, TimeSpan sendTimeout, out int id)
     {
         ArgumentNullException.ThrowIfNull(file);
+        id = 0;
         // Completed on the reader's thread, which then runs the caller's continuation itself (it ends the file and
         // sends the next request, as clamdscan's one loop does): a hop through the thread pool for every reply cost
         // 3 to 4 times the client's cpu (its idle workers spin), cpu clamd then lacks on a small machine. A caller
@@ -92,7 +114,7 @@ internal sealed class ClamdSession : IDisposable
             }
 
             // The number is taken and the request sent under one lock: clamd numbers requests as they arrive.
-            var id = ++_lastId;
+            id = ++_lastId;
             _pending.Add(id, reply);
             _peakInFlight = Math.Max(_peakInFlight, _pending.Count);
             try
@@ -114,6 +136,31 @@ internal sealed class ClamdSession : IDisposable
         return reply.Task;
     }
 
+    /// <summary>
+    /// Gives up on request <paramref name="id"/> (its caller stopped waiting: a deadline) without ending the session:
+    /// its reply, when it comes, is read and dropped. clamd still scans the file, so more than the session's bound of
+    /// such requests not answered yet ends the session (clamd is likely stuck), as the connection closing would.
+    /// </summary>
+    public void Abandon(int id)
+    {
+        int abandoned;
+        lock (_lock)
+        {
+            if (_failure is not null || !_pending.Remove(id))
+            {
+                return; // answered meanwhile, or the session already ended
+            }
+
+            _abandoned.Add(id);
+            abandoned = _abandoned.Count;
+        }
+
+        if (abandoned > _maxAbandoned)
+        {
+            Fail($"left {abandoned} requests unanswered past their deadline", isClosed: true);
+        }
+    }
+
     /// <summary>Ends the session: every pending scan fails with <paramref name="reason"/> (the peer is named first).</summary>
     public void Fail(string reason, bool isClosed)
     {
@@ -129,6 +176,7 @@ internal sealed class ClamdSession : IDisposable
             _failure = failure = new ClamdSessionException($"{_endpoint}: {reason}", isClosed);
             pending = [.. _pending.Values];
             _pending.Clear();
+            _abandoned.Clear();
         }
 
         try
@@ -215,9 +263,15 @@ internal sealed class ClamdSession : IDisposable
         }
 
         TaskCompletionSource<ClamdReply>? scan;
+        bool isLate;
         lock (_lock)
         {
-            _pending.Remove(id, out scan);
+            isLate = !_pending.Remove(id, out scan) && _abandoned.Remove(id);
+        }
+
+        if (isLate)
+        {
+            return true; // its caller gave up on it
         }
 
         if (scan is null)

@@ -86,7 +86,7 @@ public sealed class ClamdSessionTests : IAsyncLifetime
             var clock = Stopwatch.StartNew();
             var down = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => ScanAsync(engine, eicar)));
             Assert.All(down, r => Assert.Equal(EngineOutcome.Unavailable, r.Outcome));
-            Assert.All(down, r => Assert.Contains("did not answer FILDES within 2 s", r.Detail, StringComparison.Ordinal));
+            Assert.All(down, r => Assert.Contains($"did not answer FILDES within 2 s for {eicar}", r.Detail, StringComparison.Ordinal));
             Assert.InRange(clock.Elapsed, timeout * 0.9, timeout * 4);
         }
         finally
@@ -94,7 +94,91 @@ public sealed class ClamdSessionTests : IAsyncLifetime
             _clamd.Resume();
         }
 
+        // The five were abandoned, not the session: their late replies are read and dropped on the same connection.
+        await WaitUntilAsync(() => engine.Client.Abandoned == 0);
         Assert.Equal((EngineOutcome.Detected, ClamdProcess.EicarSignature), Pair(await ScanAsync(engine, eicar)));
+        Assert.Equal(1, engine.Client.SessionsOpened);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ScanDescriptorAsync_OneRequestPastItsDeadline_OnlyItIsUnavailableTheSessionGoesOn()
+    {
+        // Request 1 is answered only after its caller gave up; 2 at once; 3 after 1's late reply, all on one connection.
+        var isFirstRead = new TaskCompletionSource();
+        var isFirstAbandoned = new TaskCompletionSource();
+        var connections = 0;
+        await using var peer = new FakeClamd(_files.Combine("fake-late.sock"), async socket =>
+        {
+            var requests = await SessionRequests.StartAsync(socket);
+            if (Interlocked.Increment(ref connections) > 1)
+            {
+                await requests.AnswerEachAsync(); // a new session (the old behaviour): everything at once
+                return;
+            }
+
+            await requests.NextAsync(1);
+            isFirstRead.SetResult();
+            await requests.NextAsync(2);
+            await requests.SendAsync("2: fd[3]: OK");
+            await requests.NextAsync(3);
+            await isFirstAbandoned.Task;
+            await requests.SendAsync("1: fd[3]: OK"); // late
+            await requests.SendAsync("3: fd[3]: OK");
+            await requests.AnswerEachAsync();
+        });
+        var timeout = TimeSpan.FromSeconds(2);
+        using var client = new ClamdClient(new ClamdEndpoint(peer.Path, null, 0), timeout);
+        var slowPath = Write("slow.txt", "slow\n"u8.ToArray());
+        await using var slow = RegularFile.TryOpen(slowPath, out _)!;
+        await using var fast = RegularFile.TryOpen(Write("fast.txt", "fast\n"u8.ToArray()), out _)!;
+
+        var first = client.ScanDescriptorAsync(slow.SafeFileHandle, CancellationToken.None);
+        await isFirstRead.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.IsType<ClamdReply.Clean>(await client.ScanDescriptorAsync(fast.SafeFileHandle, CancellationToken.None));
+        await Task.Delay(timeout / 2); // so that the third's deadline comes well after the first's
+        var third = client.ScanDescriptorAsync(fast.SafeFileHandle, CancellationToken.None);
+
+        var ex = await Assert.ThrowsAsync<ClamdUnavailableException>(() => first);
+        Assert.Equal($"clamd at {peer.Path} did not answer FILDES within 2 s for {slowPath}", ex.Message);
+        Assert.False(third.IsCompleted);
+        Assert.Equal(1, client.Abandoned);
+        isFirstAbandoned.SetResult();
+
+        Assert.IsType<ClamdReply.Clean>(await third);
+        Assert.Equal(0, client.Abandoned); // the late reply came before the third's, and was dropped
+        Assert.IsType<ClamdReply.Clean>(await client.ScanDescriptorAsync(fast.SafeFileHandle, CancellationToken.None));
+        Assert.Equal(1, peer.Connections);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ScanDescriptorAsync_MoreAbandonedThanMaxInFlight_TheSessionEnds()
+    {
+        await using var peer = new FakeClamd(_files.Combine("fake-stuck.sock"), async socket =>
+        {
+            var requests = await SessionRequests.StartAsync(socket);
+            while (await requests.NextAsync() > 0)
+            {
+                // never answered
+            }
+        });
+        var timeout = TimeSpan.FromSeconds(0.5);
+        using var client = new ClamdClient(new ClamdEndpoint(peer.Path, null, 0), timeout, maxInFlight: 2);
+        await using var file = RegularFile.TryOpen(Write("stuck.txt", "stuck\n"u8.ToArray()), out _)!;
+
+        async Task<string> TimedOutAsync() =>
+            (await Assert.ThrowsAsync<ClamdUnavailableException>(() => client.ScanDescriptorAsync(file.SafeFileHandle, CancellationToken.None))).Message;
+
+        for (var i = 1; i <= 2; i++)
+        {
+            Assert.Contains("did not answer FILDES within 0.5 s", await TimedOutAsync(), StringComparison.Ordinal);
+            Assert.Equal(1, peer.Connections); // one abandoned request does not end the session
+            Assert.Equal(i, client.Abandoned);
+        }
+
+        await TimedOutAsync(); // a third, over the bound of 2: the session ends
+        Assert.Equal(0, client.Abandoned);
+        await TimedOutAsync();
+        Assert.Equal(2, peer.Connections);
     }
 
     [Theory(Timeout = 60_000)]
@@ -285,12 +369,72 @@ public sealed class ClamdSessionTests : IAsyncLifetime
         }
     }
 
+    /// <summary>The requests of one session as a peer reads them: IDSESSION, then FILDES after FILDES (9 bytes each).</summary>
+    private sealed class SessionRequests
+    {
+        private readonly Socket _socket;
+        private int _read;
+
+        private SessionRequests(Socket socket) => _socket = socket;
+
+        public static async Task<SessionRequests> StartAsync(Socket socket)
+        {
+            var requests = new SessionRequests(socket);
+            Assert.Equal("zIDSESSION\0", Encoding.ASCII.GetString(await requests.ReadAsync("zIDSESSION\0".Length) ?? []));
+            return requests;
+        }
+
+        /// <summary>The next request's number, or 0 when the client closed the connection.</summary>
+        public async Task<int> NextAsync()
+        {
+            if (await ReadAsync("zFILDES\0\0".Length) is not { } request)
+            {
+                return 0;
+            }
+
+            Assert.Equal("zFILDES\0\0", Encoding.ASCII.GetString(request));
+            return ++_read;
+        }
+
+        public async Task NextAsync(int expected) => Assert.Equal(expected, await NextAsync());
+
+        public Task SendAsync(string reply) => _socket.SendAsync(Encoding.ASCII.GetBytes(reply + "\0"), SocketFlags.None);
+
+        /// <summary>Answers each request that comes OK at once, until the client closes the connection.</summary>
+        public async Task AnswerEachAsync()
+        {
+            int id;
+            while ((id = await NextAsync()) > 0)
+            {
+                await SendAsync($"{id}: fd[3]: OK");
+            }
+        }
+
+        private async Task<byte[]?> ReadAsync(int length)
+        {
+            var bytes = new byte[length];
+            for (var at = 0; at < length;)
+            {
+                var read = await _socket.ReceiveAsync(bytes.AsMemory(at), SocketFlags.None);
+                if (read == 0)
+                {
+                    return null;
+                }
+
+                at += read;
+            }
+
+            return bytes;
+        }
+    }
+
     /// <summary>A unix-socket peer that runs <c>handler</c> on each connection, then closes it.</summary>
     private sealed class FakeClamd : IAsyncDisposable
     {
         private readonly Socket _listener = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         private readonly CancellationTokenSource _stop = new();
         private readonly Task _accepting;
+        private int _connections;
 
         public FakeClamd(string path, Func<Socket, Task> handler)
         {
@@ -301,6 +445,9 @@ public sealed class ClamdSessionTests : IAsyncLifetime
         }
 
         public string Path { get; }
+
+        /// <summary>Connections accepted so far.</summary>
+        public int Connections => Volatile.Read(ref _connections);
 
         public async ValueTask DisposeAsync()
         {
@@ -319,6 +466,7 @@ public sealed class ClamdSessionTests : IAsyncLifetime
                 while (true)
                 {
                     var socket = await _listener.AcceptAsync(_stop.Token);
+                    Interlocked.Increment(ref _connections);
                     connections.Add(Task.Run(async () =>
                     {
                         using (socket)
