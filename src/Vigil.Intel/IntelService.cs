@@ -47,7 +47,7 @@ internal sealed partial class IntelService : IAlertSink, IFileIntelligence
     private DateTimeOffset _retryAt;
 
     /// <summary>The manager's constructor: one instance per virustotal (or custom-vigil-lists) integration block.</summary>
-    public IntelService(IntegrationOptions integration, IEventSink sink, string databasePath, TimeProvider timeProvider, ILogger<IntelService>? logger = null)
+    public IntelService(IntegrationOptions integration, IEventSink sink, string databasePath, TimeProvider timeProvider, ILogger? logger = null)
         : this(IntelOptions.FromIntegration(integration), new AlertSelector(integration), sink, IntelStore.Open(databasePath), timeProvider, logger, http: null)
     {
     }

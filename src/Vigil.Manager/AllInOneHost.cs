@@ -153,8 +153,8 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
         var analysisLogger = Loggers.CreateLogger("Vigil.Manager");
         var guard = new AnalysisGuard(pipeline, DeadLetters, Stages.Register("analysis"), m => ManagerLog.EventFailed(analysisLogger, m));
 
-        _intel = IntelFanOut.Start(config, rules, sink, paths.IntelDatabase, time);
-        _intel.StartEngines(config, rules, sink, paths.EngineDatabase, time);
+        _intel = IntelFanOut.Start(config, rules, sink, paths.IntelDatabase, time, Loggers);
+        _intel.StartEngines(config, rules, sink, paths.EngineDatabase, time, Loggers);
         _execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time, Loggers.CreateLogger("Vigil.Response"));
 
         // The AR log goes back into the pipeline as logcollector sends it to Wazuh (so 657/100092/100093 fire),

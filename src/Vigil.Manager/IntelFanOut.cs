@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
 using Vigil.Analysis.Rules;
 using Vigil.Core.Configuration;
 using Vigil.Core.Events;
@@ -30,16 +31,18 @@ internal sealed class IntelFanOut : IAsyncDisposable
 
     /// <summary>
     /// Starts an engine per engine block (`vigil run`: the files are here); <paramref name="databasePath"/> gives the
-    /// store of the engine of that key. Bad options throw VigilException naming the block.
+    /// store of the engine of that key; each engine logs to <paramref name="loggers"/> under <c>Vigil.Engines</c>, as
+    /// on an agent. Bad options throw VigilException naming the block.
     /// </summary>
-    public void StartEngines(OssecConfig config, RuleSet rules, IEventSink sink, Func<string, string> databasePath, TimeProvider time)
+    public void StartEngines(OssecConfig config, RuleSet rules, IEventSink sink, Func<string, string> databasePath, TimeProvider time, ILoggerFactory loggers)
     {
+        ArgumentNullException.ThrowIfNull(loggers);
         ArgumentNullException.ThrowIfNull(config);
         foreach (var integration in EngineIntegrations(config))
         {
             var count = _engines.Count(e => e.Key == integration.Name || e.Key.StartsWith(integration.Name + "#", StringComparison.Ordinal));
             var key = count == 0 ? integration.Name : string.Create(CultureInfo.InvariantCulture, $"{integration.Name}#{count + 1}");
-            var engine = EngineService.Create(integration, new AlertSelector(WatchedBinding.Bind(integration, rules)), sink, databasePath(key), config.Home, time);
+            var engine = EngineService.Create(integration, new AlertSelector(WatchedBinding.Bind(integration, rules)), sink, databasePath(key), config.Home, time, loggers.CreateLogger("Vigil.Engines"));
             engine.Start();
             _engines.Add((key, engine));
         }
@@ -57,19 +60,24 @@ internal sealed class IntelFanOut : IAsyncDisposable
     /// <summary>No intelligence (before a host starts).</summary>
     public static IntelFanOut None { get; } = new();
 
-    /// <summary>Starts a service per integration; <paramref name="databasePath"/> gives the n-th one's store.</summary>
-    public static IntelFanOut Start(OssecConfig config, RuleSet rules, IEventSink sink, Func<int, string> databasePath, TimeProvider time, Intel.VirusTotal.ISharedIntel? shared = null)
+    /// <summary>
+    /// Starts a service per integration; <paramref name="databasePath"/> gives the n-th one's store. Each service
+    /// logs to <paramref name="loggers"/> under <c>Vigil.Intel.</c> and its key (<c>Vigil.Intel.virustotal#2</c>), so
+    /// that a failure names the integration block as well as the peer.
+    /// </summary>
+    public static IntelFanOut Start(OssecConfig config, RuleSet rules, IEventSink sink, Func<int, string> databasePath, TimeProvider time, ILoggerFactory loggers, Intel.VirusTotal.ISharedIntel? shared = null)
     {
+        ArgumentNullException.ThrowIfNull(loggers);
         var fanOut = new IntelFanOut();
         var index = 0;
         foreach (var integration in Integrations(config))
         {
             var path = databasePath(index++);
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var service = new IntelService(WatchedBinding.Bind(integration, rules), sink, path, time) { Shared = shared };
-            service.Start();
             var count = fanOut._services.Count(s => s.Integration.Name == integration.Name);
             var key = count == 0 ? integration.Name : string.Create(CultureInfo.InvariantCulture, $"{integration.Name}#{count + 1}");
+            var service = new IntelService(WatchedBinding.Bind(integration, rules), sink, path, time, loggers.CreateLogger($"Vigil.Intel.{key}")) { Shared = shared };
+            service.Start();
             fanOut._services.Add((key, integration, service));
         }
 

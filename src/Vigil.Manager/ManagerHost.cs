@@ -206,7 +206,7 @@ internal sealed class ManagerHost(
             _sharedIntel = new PostgresSharedIntel(sharedIntel.Database, sharedIntel.ManagerName, loggers.CreateLogger("Vigil.Storage.Postgres"));
         }
 
-        _intel = IntelFanOut.Start(config, rules, sink, paths.IntelDatabase, time, _sharedIntel);
+        _intel = IntelFanOut.Start(config, rules, sink, paths.IntelDatabase, time, loggers, _sharedIntel);
 
         // The manager is agent 000: `server` responses, and `local` ones for its own alerts, run here.
         _execd = ExecdFactory.Create(config, paths.Home, paths.Data, paths.ActiveResponseLog, time, loggers.CreateLogger("Vigil.Response"));
