@@ -31,7 +31,7 @@ internal sealed class AgentBurstScenario : IScenario
 
     public string Name => "agent-burst";
 
-    public string Description => "a real agent's events/s end to end and memory for a burst of N new files, live and from a backlog (--files 20000 [--runs 2] [--baseline-dir DIR])";
+    public string Description => "a real agent's events/s end to end and memory for a burst of N new files, live and from a backlog (--files 20000 [--runs 2] [--baseline-dir DIR] [--modes live,backlog])";
 
     private sealed record Result(string Build, string Mode, int Files, long Alerts, double WriteSeconds, double TotalSeconds, double SteadySeconds, long AgentPeakKb, double AgentCpu, double ManagerCpu)
     {
@@ -45,6 +45,13 @@ internal sealed class AgentBurstScenario : IScenario
         var files = Option(args, "--files", 20_000);
         var runs = Option(args, "--runs", 2);
         var baseline = TextOption(args, "--baseline-dir") is { } dir ? Path.GetFullPath(dir) : null;
+        var modes = (TextOption(args, "--modes") ?? "live,backlog").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (modes.Length == 0 || modes.Any(m => m is not ("live" or "backlog")))
+        {
+            await Console.Error.WriteLineAsync("agent-burst: --modes takes live, backlog or both (live,backlog)");
+            return 2;
+        }
+
         if (!await EnsureBuiltAsync() || (baseline is not null && !await EnsureBuiltAsync(baseline)))
         {
             return 2;
@@ -58,7 +65,7 @@ internal sealed class AgentBurstScenario : IScenario
         {
             foreach (var (build, checkout) in baseline is null ? [("head", (string?)null)] : new[] { ("baseline", (string?)baseline), ("head", null) })
             {
-                foreach (var mode in new[] { "live", "backlog" })
+                foreach (var mode in modes)
                 {
                     var result = await RunOnceAsync(build, checkout, mode, files);
                     if (result is null)
@@ -90,7 +97,7 @@ internal sealed class AgentBurstScenario : IScenario
 
         if (baseline is not null)
         {
-            foreach (var mode in new[] { "live", "backlog" })
+            foreach (var mode in modes)
             {
                 var head = Median(results.Where(r => r.Mode == mode && r.Build == "head").Select(r => r.Rate));
                 var before = Median(results.Where(r => r.Mode == mode && r.Build == "baseline").Select(r => r.Rate));

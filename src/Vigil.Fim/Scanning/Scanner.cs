@@ -197,6 +197,9 @@ internal sealed class Scanner(PathScope scope, FileInspector inspector, Baseline
                 continue;
             }
 
+            // In name order: the baseline's rows are keyed by path, so a directory's files then go into the same few
+            // B-tree pages one after another instead of a random page each (readdir's order is the file system's hash order).
+            listed.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
             var children = listed.Select(e => (Path: Path.Join(current, e.Name), IsDirectory: e.IsDirectory && !e.IsSymlink));
 
             foreach (var (path, isDirectory) in children)
