@@ -44,7 +44,7 @@ internal static class AgentCommand
                 credentials = credentials with { Manager = endpoint };
             }
 
-            var (config, _, diagnostics) = ConfigLoading.Load(parseResult.GetValue(configOption), null, home);
+            var (config, diagnostics) = ConfigLoading.LoadWithoutRules(parseResult.GetValue(configOption), home);
 
             // The integrations run on the manager: their notices (no VirusTotal key, …) are not the agent's to give.
             ConfigLoading.Print([.. diagnostics.Where(d => !ConfigLoading.IsIntegrationNotice(d))], Console.Error);

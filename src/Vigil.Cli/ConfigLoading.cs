@@ -12,6 +12,17 @@ internal static class ConfigLoading
     /// resolve against <paramref name="home"/> (default: <see cref="VigilPaths.Home"/>).</summary>
     /// <remarks>With <c>addRules</c>, <c>ruleFiles</c> load after the configuration's rules (a file it already names
     /// loads once) instead of in their place.</remarks>
+    /// <summary>
+    /// The configuration alone, without its decoders and rules: for the agent, which analyses nothing (the manager
+    /// does), so neither reads nor compiles a ruleset it would not use (a fifth of its start).
+    /// </summary>
+    public static (OssecConfig Config, IReadOnlyList<Diagnostic> Diagnostics) LoadWithoutRules(string? configPath, string? home = null)
+    {
+        home ??= VigilPaths.Home;
+        var result = OssecConfigLoader.Load(Path.GetFullPath(configPath ?? Path.Combine(home, "config", "ossec.conf")), new ConfigLoadOptions { Home = home });
+        return (result.Config, result.Diagnostics);
+    }
+
     public static (OssecConfig Config, RuleSet Rules, IReadOnlyList<Diagnostic> Diagnostics) Load(
         string? configPath, IReadOnlyList<string>? ruleFiles, string? home = null, bool addRules = false)
     {
