@@ -283,7 +283,7 @@ internal sealed class AgentBurstScenario : IScenario
         }
     }
 
-    // Both hosts get the ruleset with the seed's local rules (each checks its whole configuration at start).
+    // Both hosts get the ruleset with the seed's local rules in their configuration (the manager loads them; the agent reads none).
     private static void WriteConfig(TempDirectory temp, string checkout, string relative, string syscheck)
     {
         var ruleset = $"""<ruleset><rule_dir>{Path.Combine(checkout, "ruleset", "rules")}</rule_dir><rule_include>config/rules/local_rules.xml</rule_include></ruleset>""";
