@@ -43,7 +43,9 @@ public sealed class VigilWebServerWatchTests : IDisposable
             new WebOptions { DataDirectory = _directory.Path, Port = 0, InitialAdminPassword = "watch test password" },
             _index, new AlertFeed(), new FakeManagerOperations(), NullLoggerFactory.Instance, _time, TextWriter.Null, CancellationToken.None);
 
-        Assert.Equal(before, InotifyWatches());
+        // At most as many as before: a host that an earlier test disposed may give its watches back meanwhile.
+        var after = InotifyWatches();
+        Assert.True(after <= before, $"the web host added {after - before} inotify watches ({before} before it started, {after} while it listens)");
     }
 
     private static int InotifyWatches()
