@@ -314,22 +314,7 @@ internal sealed partial class EngineService : IFileIntelligence
                 return new Judgement(stream, sha256, identity, null, earlier.Outcome);
             }
 
-            EngineResult result;
-            if (_engine.Version is { } version && _store.TryGetVerdict(sha256, _engine.Name, version) is { } cached)
-            {
-                Interlocked.Increment(ref _cacheHits);
-                result = cached;
-            }
-            else
-            {
-                Interlocked.Increment(ref _scans);
-                result = await _engine.ScanAsync(stream, cancellationToken);
-                if (result.IsCacheable)
-                {
-                    _store.PutVerdict(sha256, result);
-                }
-            }
-
+            var result = await VerdictAsync(stream, sha256, cancellationToken);
             return new Judgement(stream, sha256, identity, result, null);
         }
         catch
@@ -381,6 +366,71 @@ internal sealed partial class EngineService : IFileIntelligence
     // What was judged under the current engine version, by which side: bounded, and forgotten when the version changes.
     private const int JudgedLimit = 16_384;
     private readonly Dictionary<string, (bool IsRetro, EngineOutcome Outcome)> _judged = new(StringComparer.Ordinal);
+    // Scans in flight by SHA-256 and engine version: files of one content judged at once (one batch) are scanned once.
+    private readonly Dictionary<(string Sha256, string Version), Task<EngineResult>> _scanning = [];
+
+    // The verdict on one content: the cache, else a scan of it already in flight, else a scan of this file.
+    private async Task<EngineResult> VerdictAsync(FileStream stream, string sha256, CancellationToken cancellationToken)
+    {
+        if (_engine.Version is not { } version)
+        {
+            Interlocked.Increment(ref _scans);
+            return await _engine.ScanAsync(stream, cancellationToken);
+        }
+
+        var key = (sha256, version);
+        var scan = new TaskCompletionSource<EngineResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task<EngineResult>? running;
+        lock (_scanning)
+        {
+            if (!_scanning.TryGetValue(key, out running))
+            {
+                _scanning.Add(key, scan.Task);
+            }
+        }
+
+        if (running is not null)
+        {
+            Interlocked.Increment(ref _cacheHits);
+            return await running;
+        }
+
+        try
+        {
+            EngineResult result;
+            if (_store.TryGetVerdict(sha256, _engine.Name, version) is { } cached)
+            {
+                Interlocked.Increment(ref _cacheHits);
+                result = cached;
+            }
+            else
+            {
+                Interlocked.Increment(ref _scans);
+                result = await _engine.ScanAsync(stream, cancellationToken);
+                if (result.IsCacheable)
+                {
+                    _store.PutVerdict(sha256, result);
+                }
+            }
+
+            scan.SetResult(result);
+            return result;
+        }
+        catch (Exception exception)
+        {
+            scan.SetException(exception); // a file that joined fails as this one does
+            _ = scan.Task.Exception; // observed here when none joined
+            throw;
+        }
+        finally
+        {
+            lock (_scanning)
+            {
+                _scanning.Remove(key);
+            }
+        }
+    }
+
     private string? _judgedVersion;
 
     // A realtime scan says every outcome but Clean; the retro-scan only a detection, so its "not scanned" (over the

@@ -56,6 +56,33 @@ public sealed class EngineServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Step_ManyFilesOfOneContentAtOnce_ScannedOnce()
+    {
+        // The real YARA engine behind a scan that takes a while (as a clamd scan does): the scans of a batch overlap.
+        _rules.WriteFile("web.yar", YaraEngineTests.WebshellRule);
+        var yara = new YaraEngine(new YaraOptions { Rules = [_rules.Path], MaxConcurrentScans = 4 });
+        Assert.NotNull(yara.Reload().Version);
+        using var slow = new SlowEngine(yara);
+        var service = _service = new EngineService(slow, new AlertSelector(new IntegrationOptions { Name = EngineSettings.Yara }), _sink,
+            EngineStore.Open(_files.Combine("engine.db")), _time);
+        for (var round = 0; round < 5; round++)
+        {
+            // A new content each round, in eight files judged together (four scans at once).
+            var content = YaraEngineTests.WebshellSample + "// " + round + "\n";
+            for (var i = 0; i < 8; i++)
+            {
+                await service.OnAlertAsync(Fim(Write($"r{round}-{i}.php", content)), $"k{round}-{i}", CancellationToken.None);
+            }
+
+            await service.StepAsync(CancellationToken.None);
+        }
+
+        Assert.Equal((5L, 35L, 0), (service.Status().Scans, service.Status().CacheHits, service.Status().Pending));
+        Assert.Equal(5, slow.Scans);
+        Assert.Equal(40, _sink.Messages.Count(m => m.Message.Contains("Vigil_Test_Webshell", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task Step_NoRulesCompile_FilesWaitAndOneReloadError()
     {
         var rule = _rules.WriteFile("web.yar", "rule Broken\n{\n    condition:\n        $x\n}\n");
@@ -159,5 +186,28 @@ public sealed class EngineServiceTests : IAsyncLifetime
 
         _rules.Dispose();
         _files.Dispose();
+    }
+
+    /// <summary>An engine whose every scan waits 50 ms before the real engine scans.</summary>
+    private sealed class SlowEngine(YaraEngine inner) : IFileEngine, IDisposable
+    {
+        private int _scans;
+
+        public int Scans => _scans;
+
+        public string Name => inner.Name;
+
+        public string? Version => inner.Version;
+
+        public int MaxConcurrentScans => inner.MaxConcurrentScans;
+
+        public async Task<EngineResult> ScanAsync(FileStream file, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _scans);
+            await Task.Delay(50, cancellationToken);
+            return await inner.ScanAsync(file, cancellationToken);
+        }
+
+        public void Dispose() => inner.Dispose();
     }
 }
