@@ -61,7 +61,8 @@ public sealed partial class ManagerDashboardTests
         await fixture.WaitForAlertsAsync(alerts => alerts.Any(a => TransportFixture.RuleId(a) == "200300"), s_flow, manager, agent2);
         Assert.True(File.Exists(eicar), "the file is back on agent 2");
         Assert.Equal(Eicar.Sha256, Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(eicar))));
-        Assert.Contains("Quarantine command from the manager done", agent2.Output, StringComparison.Ordinal);
+        // The agent says so once the restore has returned: after the log line the alert comes from, so it may follow it.
+        await agent2.WaitForOutputAsync("Quarantine command from the manager done", s_flow);
         Assert.DoesNotContain("Quarantine command", agent1.Output, StringComparison.Ordinal);
         var restored = await WaitForQuarantineAsync(client, "002", eicar, "restored");
         Assert.Equal(id, restored.GetProperty("id").GetInt64());

@@ -124,9 +124,26 @@ internal sealed class IntelHarness : IAsyncDisposable
     public async Task DriveUntilAsync(Func<bool> condition, int timeoutSeconds = 30)
     {
         var deadline = Environment.TickCount64 + (timeoutSeconds * 1000L);
+        (DateTimeOffset Until, long Since)? reached = null;
         while (!condition())
         {
             Assert.True(Environment.TickCount64 < deadline, $"condition not reached; {Sink.Count} events, {Service.PendingCount} pending, waiting until {Service.WaitingUntil:O}, idle {Service.IsIdle}, clock {Time.GetUtcNow():O}");
+
+            // A wait whose end the clock has reached, still shown a second later: its timer is due a moment after the end
+            // shown (a real clock would move on by itself). Move the fake clock a millisecond, as the real one would.
+            if (Service.WaitingUntil is { } shown && shown <= Time.GetUtcNow())
+            {
+                if (reached is not { } seen || seen.Until != shown)
+                {
+                    reached = (shown, Environment.TickCount64);
+                }
+                else if (Environment.TickCount64 - seen.Since > 1000)
+                {
+                    Time.Advance(TimeSpan.FromMilliseconds(1));
+                    reached = null;
+                }
+            }
+
             // Jump to the end of the wait, and only while it lies ahead: once it has passed, the worker is waking and
             // may be sending a request, and moving the fake clock then would fire that request's timeout.
             if (Service.WaitingUntil is { } until && until > Time.GetUtcNow())
