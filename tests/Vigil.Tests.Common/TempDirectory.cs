@@ -8,6 +8,12 @@ public sealed class TempDirectory : IDisposable
         Path = Directory.CreateTempSubdirectory(prefix + "-").FullName;
     }
 
+    /// <summary>A fresh directory under <paramref name="parent"/> (another file system than the temp folder's).</summary>
+    public TempDirectory(string prefix, string parent)
+    {
+        Path = Directory.CreateDirectory(System.IO.Path.Combine(parent, $"{prefix}-{Guid.NewGuid():N}")).FullName;
+    }
+
     /// <summary>The directory's full path.</summary>
     public string Path { get; }
 

@@ -23,7 +23,8 @@ namespace Vigil.Benchmarks.Transport;
 /// Measured as well: the agent's and the manager's RSS idle and at the peak (sampled every 50 ms) and their cpu.
 /// Baseline in the same run: with <c>--baseline-dir DIR</c> (another checkout, built: `DIR/vigil` runs it) every
 /// round runs the baseline first, then this checkout, <c>--runs</c> rounds (default 2); the medians and the ratio
-/// are printed at the end. Without it, this checkout only.
+/// are printed at the end. Without it, this checkout only. With <c>--burst-dir DIR</c> the watched directory is made
+/// under DIR (a fresh tmpfs, say), so the writer is not slowed by the root file system (bench/README.md).
 /// </summary>
 internal sealed class AgentBurstScenario : IScenario
 {
@@ -31,7 +32,7 @@ internal sealed class AgentBurstScenario : IScenario
 
     public string Name => "agent-burst";
 
-    public string Description => "a real agent's events/s end to end and memory for a burst of N new files, live and from a backlog (--files 20000 [--runs 2] [--baseline-dir DIR] [--modes live,backlog])";
+    public string Description => "a real agent's events/s end to end and memory for a burst of N new files, live and from a backlog (--files 20000 [--runs 2] [--baseline-dir DIR] [--modes live,backlog] [--burst-dir DIR])";
 
     private sealed record Result(string Build, string Mode, int Files, long Alerts, double WriteSeconds, double TotalSeconds, double SteadySeconds, long AgentPeakKb, double AgentCpu, double ManagerCpu)
     {
@@ -46,6 +47,12 @@ internal sealed class AgentBurstScenario : IScenario
         var runs = Option(args, "--runs", 2);
         var baseline = TextOption(args, "--baseline-dir") is { } dir ? Path.GetFullPath(dir) : null;
         var modes = (TextOption(args, "--modes") ?? "live,backlog").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var burstDir = TextOption(args, "--burst-dir") is { } burst ? Path.GetFullPath(burst) : null;
+        if (burstDir is not null && !Directory.Exists(burstDir))
+        {
+            await Console.Error.WriteLineAsync($"agent-burst: --burst-dir {burstDir} does not exist");
+            return 2;
+        }
         if (modes.Length == 0 || modes.Any(m => m is not ("live" or "backlog")))
         {
             await Console.Error.WriteLineAsync("agent-burst: --modes takes live, backlog or both (live,backlog)");
@@ -58,7 +65,7 @@ internal sealed class AgentBurstScenario : IScenario
         }
 
         await Console.Out.WriteLineAsync($"host: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; one agent, {files:N0} new files; {runs} round(s)"
-            + (baseline is null ? "" : $"; baseline {baseline}"));
+            + (baseline is null ? "" : $"; baseline {baseline}") + (burstDir is null ? "" : $"; the burst's files under {burstDir}"));
         var results = new List<Result>();
         var ok = true;
         for (var round = 1; round <= runs; round++)
@@ -67,7 +74,7 @@ internal sealed class AgentBurstScenario : IScenario
             {
                 foreach (var mode in modes)
                 {
-                    var result = await RunOnceAsync(build, checkout, mode, files);
+                    var result = await RunOnceAsync(build, checkout, mode, files, burstDir);
                     if (result is null)
                     {
                         ok = false;
@@ -114,15 +121,16 @@ internal sealed class AgentBurstScenario : IScenario
         return sorted.Length == 0 ? 0 : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    private static async Task<Result?> RunOnceAsync(string build, string? checkout, string mode, int files)
+    private static async Task<Result?> RunOnceAsync(string build, string? checkout, string mode, int files, string? burstDir)
     {
         var root = checkout ?? RepositoryPaths.Get();
         using var temp = new TempDirectory("vigil-bench-agent-burst");
+        using var burst = burstDir is null ? null : new TempDirectory("vigil-bench-agent-burst", burstDir);
         var managerHome = temp.Combine("manager");
         var managerData = Path.Combine(managerHome, "data");
         var agentHome = temp.Combine("agent");
         var agentData = Path.Combine(agentHome, "data");
-        var watched = temp.Combine("watched");
+        var watched = burst?.Combine("watched") ?? temp.Combine("watched");
         Directory.CreateDirectory(watched);
         WriteConfig(temp, root, "manager", "<disabled>yes</disabled>");
         WriteConfig(temp, root, "agent", $"""<disabled>no</disabled><max_eps>0</max_eps><directories realtime="yes">{watched}</directories>""");
