@@ -77,8 +77,14 @@ internal sealed partial class EngineService : IFileIntelligence
     internal bool IsIdle { get; private set; }
 
     public EngineStatus Status() => new(
-        _engine.Name, _engine.Version, _reportedState ?? "up", _yara?.LastErrors.FirstOrDefault()?.ToString() ?? _clamAv?.Problem,
+        _engine.Name, _engine.Version, _reportedState ?? YaraState(), _yara?.LastErrors.FirstOrDefault()?.ToString() ?? _clamAv?.Problem,
         _store.PendingCount(), Interlocked.Read(ref _cacheHits), Interlocked.Read(ref _scans), RetroScan);
+
+    // YARA's state: "down" while no rules compile (files wait), "reload_error" while an edit does not compile and the
+    // previous rules stay in force, else "up". ClamAV's comes from its health checks.
+    private string YaraState() => _yara is not { LastErrors.Count: > 0 } ? "up"
+        : _yara.Version is null ? EngineMessages.Down
+        : EngineMessages.ReloadError;
 
     // What `vigil status` reads, written when it changed (and the counters at most every few seconds).
     internal void SaveStatus()

@@ -101,12 +101,22 @@ public sealed class EngineServiceTests : IAsyncLifetime
         Assert.Contains($"{rule}:", engine.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Contains("files wait", engine.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(1, service.Status().Pending);
+        Assert.Equal("down", service.Status().State); // `vigil status` and the dashboard must not say "up"
+        Assert.Contains($"{rule}:", service.Status().Problem, StringComparison.Ordinal);
 
         File.WriteAllText(rule, YaraEngineTests.WebshellRule);
         _time.Advance(TimeSpan.FromSeconds(3));
         await service.StepAsync(CancellationToken.None);
 
         Assert.Equal(0, service.Status().Pending);
+        Assert.Equal(("up", null), (service.Status().State, service.Status().Problem));
+
+        // A broken edit of rules in force: the previous rules go on scanning, and the state says the edit failed.
+        File.WriteAllText(rule, "rule Broken\n{\n    condition:\n        $y\n}\n");
+        _time.Advance(TimeSpan.FromSeconds(3));
+        await service.StepAsync(CancellationToken.None);
+        Assert.Equal("reload_error", service.Status().State);
+        Assert.NotNull(service.Status().Version);
         Assert.Contains(_sink.Messages, m => m.Message.Contains("\"yara_rule\": \"Vigil_Test_Webshell\"", StringComparison.Ordinal));
     }
 
