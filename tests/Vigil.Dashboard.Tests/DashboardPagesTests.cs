@@ -382,7 +382,7 @@ public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixtu
         var agentYara = page.Locator("[data-testid=engine-row][data-key=custom-vigil-yara][data-agent='001']");
         await Expect(agentYara.GetByTestId("engine-host")).ToHaveTextAsync("web-01 (001)");
         await Expect(agentYara.GetByTestId("engine-version")).ToHaveTextAsync("bbbbbbbbbbbb");
-        await Expect(agentYara.GetByTestId("engine-state")).ToHaveTextAsync("up");
+        await Expect(agentYara.GetByTestId("engine-state")).ToHaveTextAsync("reload_error");
         await Expect(agentYara.GetByTestId("engine-error")).ToHaveTextAsync("/etc/vigil/yara/bad.yar:3: syntax error");
         await Expect(agentYara.GetByTestId("engine-retro")).ToHaveTextAsync("done 30/30, 0 found");
         await browser.ShotAsync("intel");

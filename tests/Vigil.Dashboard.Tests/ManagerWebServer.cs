@@ -202,7 +202,7 @@ internal sealed class RecordingOperations(AlertIndex index, AlertFeed feed) : IM
     [
         new("custom-vigil-yara", "yara", new string('a', 64), "up", null, 0, 40, 2, new(new string('a', 64), 120, 500, 1, false)),
         new("custom-vigil-clamav", "clamav", "ClamAV 1.4.6/27000", "down", "clamd does not answer at /run/clamav/clamd.ctl", 3, 9, 0, null),
-        new("custom-vigil-yara", "yara", new string('b', 64), "up", "/etc/vigil/yara/bad.yar:3: syntax error", 0, 7, 0, new(new string('b', 64), 30, 30, 0, true),
+        new("custom-vigil-yara", "yara", new string('b', 64), "reload_error", "/etc/vigil/yara/bad.yar:3: syntax error", 0, 7, 0, new(new string('b', 64), 30, 30, 0, true),
             "001", "web-01", new DateTimeOffset(2026, 12, 7, 11, 0, 0, TimeSpan.Zero)),
     ];
 

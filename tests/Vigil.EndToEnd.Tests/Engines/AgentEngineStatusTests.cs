@@ -68,7 +68,7 @@ public sealed partial class AgentEngineStatusTests
             File.WriteAllText(Path.Combine(rules, "broken.yar"), "rule Broken {\n  condition:\n    nonsense(\n}\n");
             reported = await WaitForEngineAsync(client, manager, e => e.GetProperty("lastError").GetString() is { } error && error.Contains("broken.yar", StringComparison.Ordinal));
             Assert.Equal(version, reported.GetProperty("version").GetString());
-            Assert.Equal("up", reported.GetProperty("state").GetString()); // the previous rules stay in force
+            Assert.Equal("reload_error", reported.GetProperty("state").GetString()); // the previous rules stay in force, the edit failed
 
             Assert.Equal(0, await agent.InterruptAsync(TimeSpan.FromSeconds(30)));
             Assert.Equal(0, await manager.InterruptAsync(TimeSpan.FromSeconds(30)));
