@@ -156,7 +156,7 @@ internal sealed class AgentHost(
         await console.ShowFirstScanAsync(cancellationToken);
         foreach (var directory in config.Syscheck.Directories)
         {
-            await output.WriteLineAsync(WatchedDirectories.Describe(directory));
+            await output.WriteLineAsync(WatchedDirectories.Describe(directory, config.Syscheck));
         }
 
         foreach (var line in console.Coverage())

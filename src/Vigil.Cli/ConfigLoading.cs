@@ -81,6 +81,10 @@ internal static class ConfigLoading
                     found.Add(new Diagnostic(directory.Source.File, directory.Source.Line, DiagnosticSeverity.Warning,
                         $"<directories> {directory.Path} does not exist on this host: nothing is monitored there until it is created"));
                 }
+                else if (Vigil.Fim.Scanning.SkippedDirectories.Explain(directory.Path, config.Syscheck) is { } skipped)
+                {
+                    found.Add(new Diagnostic(directory.Source.File, directory.Source.Line, DiagnosticSeverity.Warning, $"<directories> {skipped}"));
+                }
                 else if (SymbolicLinks.FirstIn(directory.Path) is { } link)
                 {
                     var real = SymbolicLinks.Resolve(directory.Path) ?? "the real directory (its links loop)";

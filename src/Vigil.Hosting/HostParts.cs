@@ -154,9 +154,14 @@ internal static class WatchedBinding
 /// <summary>How the hosts describe a watched directory at start: never "watching" one that is not there.</summary>
 internal static class WatchedDirectories
 {
-    public static string Describe(DirectoryOptions directory)
+    public static string Describe(DirectoryOptions directory, SyscheckOptions syscheck)
     {
         var how = $"{directory.Mode}{(directory.ReportChanges ? ", report_changes" : "")}";
+        if (Path.Exists(directory.Path) && Vigil.Fim.Scanning.SkippedDirectories.Explain(directory.Path, syscheck) is { } skipped)
+        {
+            return $"vigil: warning: {skipped}";
+        }
+
         if (Directory.Exists(directory.Path))
         {
             return $"vigil: watching {directory.Path} ({how})";

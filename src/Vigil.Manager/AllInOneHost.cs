@@ -288,7 +288,7 @@ internal sealed class AllInOneHost(OssecConfig config, RuleSet rules, AllInOnePa
 
         foreach (var directory in syscheck.Directories)
         {
-            text.WriteLine(WatchedDirectories.Describe(directory));
+            text.WriteLine(WatchedDirectories.Describe(directory, syscheck));
         }
 
         foreach (var integration in IntelFanOut.Integrations(config))

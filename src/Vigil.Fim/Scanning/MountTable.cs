@@ -51,18 +51,17 @@ internal sealed class MountTable
     }
 
     /// <summary>Whether skip_* options exclude this path (by path prefix and by filesystem type).</summary>
-    public bool IsSkipped(string path, Vigil.Core.Configuration.SyscheckOptions options)
-    {
-        if ((options.SkipProc && Under(path, "/proc")) || (options.SkipSys && Under(path, "/sys")) || (options.SkipDev && Under(path, "/dev")))
-        {
-            return true;
-        }
+    public bool IsSkipped(string path, Vigil.Core.Configuration.SyscheckOptions options) => SkippedBy(path, options) is not null;
 
+    /// <summary>The skip_* option that excludes this path ("skip_dev", ...), or null when none does.</summary>
+    public string? SkippedBy(string path, Vigil.Core.Configuration.SyscheckOptions options)
+    {
         var type = FileSystemOf(path);
-        return (options.SkipNfs && s_network.Contains(type))
-            || (options.SkipProc && type == "proc")
-            || (options.SkipSys && type is "sysfs" or "cgroup" or "cgroup2" or "securityfs" or "debugfs" or "tracefs")
-            || (options.SkipDev && type is "devtmpfs" or "devpts" or "mqueue");
+        return (options.SkipProc && (Under(path, "/proc") || type == "proc")) ? "skip_proc"
+            : (options.SkipSys && (Under(path, "/sys") || type is "sysfs" or "cgroup" or "cgroup2" or "securityfs" or "debugfs" or "tracefs")) ? "skip_sys"
+            : (options.SkipDev && (Under(path, "/dev") || type is "devtmpfs" or "devpts" or "mqueue")) ? "skip_dev"
+            : (options.SkipNfs && s_network.Contains(type)) ? "skip_nfs"
+            : null;
     }
 
     private static bool Under(string path, string root) =>
@@ -71,4 +70,20 @@ internal sealed class MountTable
     private static string Unescape(string field) =>
         field.Replace("\\040", " ", StringComparison.Ordinal).Replace("\\011", "\t", StringComparison.Ordinal)
             .Replace("\\012", "\n", StringComparison.Ordinal).Replace("\\134", "\\", StringComparison.Ordinal);
+}
+
+/// <summary>Why FIM leaves a configured directory out, for the hosts' start lines and `vigil config check`.</summary>
+public static class SkippedDirectories
+{
+    /// <summary>
+    /// A sentence naming the skip_* option that leaves <paramref name="path"/> out (/dev/shm under skip_dev, an NFS
+    /// share under skip_nfs) and how to take it in; null when FIM monitors it.
+    /// </summary>
+    public static string? Explain(string path, Vigil.Core.Configuration.SyscheckOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return MountTable.Load().SkippedBy(Path.GetFullPath(path), options) is { } option
+            ? $"{path} is left out by <{option}> (yes by default): nothing under it is monitored; set <{option}>no</{option}> in <syscheck> to monitor it"
+            : null;
+    }
 }
