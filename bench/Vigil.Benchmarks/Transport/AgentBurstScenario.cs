@@ -24,7 +24,9 @@ namespace Vigil.Benchmarks.Transport;
 /// Baseline in the same run: with <c>--baseline-dir DIR</c> (another checkout, built: `DIR/vigil` runs it) every
 /// round runs the baseline first, then this checkout, <c>--runs</c> rounds (default 2); the medians and the ratio
 /// are printed at the end. Without it, this checkout only. With <c>--burst-dir DIR</c> the watched directory is made
-/// under DIR (a fresh tmpfs, say), so the writer is not slowed by the root file system (bench/README.md).
+/// under DIR (a fresh tmpfs, say), so the writer is not slowed by the root file system (bench/README.md). With
+/// <c>--rate R</c> the live writer is paced at R files a second: the agent's and the manager's cpu then show what a
+/// steady trickle costs each event.
 /// </summary>
 internal sealed class AgentBurstScenario : IScenario
 {
@@ -32,7 +34,7 @@ internal sealed class AgentBurstScenario : IScenario
 
     public string Name => "agent-burst";
 
-    public string Description => "a real agent's events/s end to end and memory for a burst of N new files, live and from a backlog (--files 20000 [--runs 2] [--baseline-dir DIR] [--modes live,backlog] [--burst-dir DIR])";
+    public string Description => "a real agent's events/s end to end and memory for a burst of N new files, live and from a backlog (--files 20000 [--runs 2] [--baseline-dir DIR] [--modes live,backlog] [--burst-dir DIR] [--rate FILES_PER_S])";
 
     private sealed record Result(string Build, string Mode, int Files, long Alerts, double WriteSeconds, double TotalSeconds, double SteadySeconds, long AgentPeakKb, double AgentCpu, double ManagerCpu)
     {
@@ -48,6 +50,7 @@ internal sealed class AgentBurstScenario : IScenario
         var baseline = TextOption(args, "--baseline-dir") is { } dir ? Path.GetFullPath(dir) : null;
         var modes = (TextOption(args, "--modes") ?? "live,backlog").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var burstDir = TextOption(args, "--burst-dir") is { } burst ? Path.GetFullPath(burst) : null;
+        var rate = Option(args, "--rate", 0);
         if (burstDir is not null && !Directory.Exists(burstDir))
         {
             await Console.Error.WriteLineAsync($"agent-burst: --burst-dir {burstDir} does not exist");
@@ -65,7 +68,7 @@ internal sealed class AgentBurstScenario : IScenario
         }
 
         await Console.Out.WriteLineAsync($"host: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; one agent, {files:N0} new files; {runs} round(s)"
-            + (baseline is null ? "" : $"; baseline {baseline}") + (burstDir is null ? "" : $"; the burst's files under {burstDir}"));
+            + (baseline is null ? "" : $"; baseline {baseline}") + (burstDir is null ? "" : $"; the burst's files under {burstDir}") + (rate > 0 ? $"; live written at {rate:N0} files/s" : ""));
         var results = new List<Result>();
         var ok = true;
         for (var round = 1; round <= runs; round++)
@@ -74,7 +77,7 @@ internal sealed class AgentBurstScenario : IScenario
             {
                 foreach (var mode in modes)
                 {
-                    var result = await RunOnceAsync(build, checkout, mode, files, burstDir);
+                    var result = await RunOnceAsync(build, checkout, mode, files, burstDir, rate);
                     if (result is null)
                     {
                         ok = false;
@@ -121,7 +124,7 @@ internal sealed class AgentBurstScenario : IScenario
         return sorted.Length == 0 ? 0 : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    private static async Task<Result?> RunOnceAsync(string build, string? checkout, string mode, int files, string? burstDir)
+    private static async Task<Result?> RunOnceAsync(string build, string? checkout, string mode, int files, string? burstDir, int rate)
     {
         var root = checkout ?? RepositoryPaths.Get();
         using var temp = new TempDirectory("vigil-bench-agent-burst");
@@ -173,7 +176,7 @@ internal sealed class AgentBurstScenario : IScenario
             {
                 agentCpuBefore = CpuSeconds(agent.Id);
                 clock.Start();
-                await WriteFilesAsync(watched, files, content);
+                await WriteFilesAsync(watched, files, content, rate);
                 written = clock.Elapsed;
             }
             else
@@ -183,7 +186,7 @@ internal sealed class AgentBurstScenario : IScenario
                 await agent.WaitForExitAsync();
                 agent.Dispose();
                 var writing = Stopwatch.StartNew();
-                await WriteFilesAsync(watched, files, content);
+                await WriteFilesAsync(watched, files, content, rate: 0);
                 written = writing.Elapsed;
                 clock.Start();
                 agent = Start(checkout, agentArguments);
@@ -243,9 +246,10 @@ internal sealed class AgentBurstScenario : IScenario
     }
 
     // Plain blocking writes on a thread of their own: the asynchronous file API costs this writer several times the
-    // kernel's own work per file, and the live figure measured the writer instead of the agent.
-    private static Task WriteFilesAsync(string directory, int files, byte[] content) =>
-        Task.Factory.StartNew(
+    // kernel's own work per file, and the live figure measured the writer instead of the agent. With a rate, paced
+    // (20 files, then a sleep until they are due): a steady trickle, where each event costs more than in a burst.
+    private static Task WriteFilesAsync(string directory, int files, byte[] content, int rate) => rate <= 0
+        ? Task.Factory.StartNew(
             () =>
             {
                 for (var i = 0; i < files; i++)
@@ -255,7 +259,19 @@ internal sealed class AgentBurstScenario : IScenario
             },
             CancellationToken.None,
             TaskCreationOptions.LongRunning,
-            TaskScheduler.Default);
+            TaskScheduler.Default)
+        : Task.Run(async () =>
+        {
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < files; i++)
+            {
+                await File.WriteAllBytesAsync(Path.Combine(directory, $"f{i:D6}.txt"), content); // paced: its cost is no bound here
+                if (i % 20 == 19 && TimeSpan.FromSeconds((i + 1.0) / rate) - clock.Elapsed is { Ticks: > 0 } ahead)
+                {
+                    await Task.Delay(ahead, TimeProvider.System);
+                }
+            }
+        });
 
     // FIM "file added" alerts (rule 554) for the burst's files; the connection notices and the like are not counted.
     // Read on from where the last count ended (whole lines only), so counting does not compete with the pipeline.

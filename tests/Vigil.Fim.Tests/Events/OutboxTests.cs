@@ -36,4 +36,93 @@ public sealed class OutboxTests
         await run;
         Assert.False(outbox.HasBacklog());
     }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Run_EventsTrickleIn_GatheredIntoFewBatches_AndOneAfterAQuietMomentGoesAlone()
+    {
+        using var temp = new TempDir();
+        using var store = new BaselineStore(temp.Combine("fim.db"));
+        var sink = new BatchSink();
+        var outbox = new Outbox(store.ConnectionString, sink, maxEps: 0, TimeProvider.System);
+        using var cts = new CancellationTokenSource();
+        var run = outbox.RunAsync(cts.Token);
+
+        // 200 events, one every 2 ms (as realtime FIM commits them at 500 a second), each notified on its own.
+        for (var i = 0; i < 200; i++)
+        {
+            store.Enqueue(new EventMessage('8', "syscheck", $"m{i}"));
+            outbox.Notify();
+            await Task.Delay(2);
+        }
+
+        await sink.WaitUntilAsync(() => sink.Messages.Count == 200);
+        Assert.Equal([.. Enumerable.Range(0, 200).Select(i => $"m{i}")], sink.Messages);
+        Assert.True(sink.Batches.Count <= 40, $"{sink.Batches.Count} batches for 200 events that trickled in: {string.Join(",", sink.Batches)}");
+
+        // Quiet for a while, then one event: it is not held back to gather others.
+        await Task.Delay(500);
+        var before = sink.Batches.Count;
+        store.Enqueue(new EventMessage('8', "syscheck", "alone"));
+        outbox.Notify();
+        await sink.WaitUntilAsync(() => sink.Messages.Count == 201);
+        Assert.Equal([1], sink.Batches.Skip(before));
+
+        await cts.CancelAsync();
+        await run;
+        Assert.False(outbox.HasBacklog());
+    }
+
+    /// <summary>Records each batch's size; the messages in order.</summary>
+    private sealed class BatchSink : IEventSink
+    {
+        private readonly Lock _gate = new();
+        private readonly List<int> _batches = [];
+        private readonly List<string> _messages = [];
+
+        public IReadOnlyList<int> Batches
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return [.. _batches];
+                }
+            }
+        }
+
+        public IReadOnlyList<string> Messages
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return [.. _messages];
+                }
+            }
+        }
+
+        public ValueTask PublishAsync(EventMessage message, CancellationToken cancellationToken) =>
+            PublishBatchAsync([message], null, cancellationToken);
+
+        public ValueTask PublishBatchAsync(IReadOnlyList<EventMessage> messages, IReadOnlyList<string>? keys, CancellationToken cancellationToken)
+        {
+            lock (_gate)
+            {
+                _batches.Add(messages.Count);
+                _messages.AddRange(messages.Select(m => m.Message));
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        public async Task WaitUntilAsync(Func<bool> condition)
+        {
+            var deadline = Environment.TickCount64 + 10_000;
+            while (!condition())
+            {
+                Assert.True(Environment.TickCount64 < deadline, $"{Messages.Count} messages in {Batches.Count} batches");
+                await Task.Delay(5);
+            }
+        }
+    }
 }
