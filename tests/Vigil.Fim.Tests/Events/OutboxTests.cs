@@ -38,7 +38,7 @@ public sealed class OutboxTests
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task Run_EventsTrickleIn_GatheredIntoFewBatches_AndOneAfterAQuietMomentGoesAlone()
+    public async Task Run_EventsStreamIn_GatheredIntoFewBatches_ButAFewGoAtOnce()
     {
         using var temp = new TempDir();
         using var store = new BaselineStore(temp.Combine("fim.db"));
@@ -47,25 +47,36 @@ public sealed class OutboxTests
         using var cts = new CancellationTokenSource();
         var run = outbox.RunAsync(cts.Token);
 
-        // 200 events, one every 2 ms (as realtime FIM commits them at 500 a second), each notified on its own.
-        for (var i = 0; i < 200; i++)
+        // A few events 60 ms apart (a file now and then, as the guide's chain writes them): each goes alone, at once.
+        for (var i = 0; i < 6; i++)
+        {
+            store.Enqueue(new EventMessage('8', "syscheck", $"a{i}"));
+            outbox.Notify();
+            await Task.Delay(60);
+        }
+
+        await sink.WaitUntilAsync(() => sink.Messages.Count == 6);
+        Assert.Equal([1, 1, 1, 1, 1, 1], sink.Batches);
+
+        // Then 600 events, one every 2 ms (as realtime FIM commits them at several hundred a second), each notified alone.
+        for (var i = 0; i < 600; i++)
         {
             store.Enqueue(new EventMessage('8', "syscheck", $"m{i}"));
             outbox.Notify();
             await Task.Delay(2);
         }
 
-        await sink.WaitUntilAsync(() => sink.Messages.Count == 200);
-        Assert.Equal([.. Enumerable.Range(0, 200).Select(i => $"m{i}")], sink.Messages);
-        Assert.True(sink.Batches.Count <= 40, $"{sink.Batches.Count} batches for 200 events that trickled in: {string.Join(",", sink.Batches)}");
+        await sink.WaitUntilAsync(() => sink.Messages.Count == 606);
+        Assert.Equal([.. Enumerable.Range(0, 6).Select(i => $"a{i}"), .. Enumerable.Range(0, 600).Select(i => $"m{i}")], sink.Messages);
+        var streamed = sink.Batches.Skip(6).ToList();
+        Assert.True(streamed.Count <= 150, $"{streamed.Count} batches for 600 events that streamed in: {string.Join(",", streamed)}");
 
         // Quiet for a while, then one event: it is not held back to gather others.
         await Task.Delay(500);
-        var before = sink.Batches.Count;
         store.Enqueue(new EventMessage('8', "syscheck", "alone"));
         outbox.Notify();
-        await sink.WaitUntilAsync(() => sink.Messages.Count == 201);
-        Assert.Equal([1], sink.Batches.Skip(before));
+        await sink.WaitUntilAsync(() => sink.Messages.Count == 607);
+        Assert.Equal(1, sink.Batches[^1]);
 
         await cts.CancelAsync();
         await run;
