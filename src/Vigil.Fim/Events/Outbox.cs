@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Data.Sqlite;
 using Vigil.Core.Events;
 
@@ -14,25 +13,6 @@ namespace Vigil.Fim.Events;
 internal sealed class Outbox(string connectionString, IEventSink sink, int maxEps, TimeProvider time)
 {
     private const int BatchSize = 1024;
-
-    /// <summary>
-    /// How long the sender lets events gather while they stream in: at least <see cref="StreamEvents"/> sent in the
-    /// last <see cref="StreamWindow"/> (200 a second), the last batch not full. At 2,000 new files a second, sent one
-    /// by one, each event cost the agent about 250 µs of cpu and the manager 210 µs; gathered 50 ms at a time, about
-    /// 170 and 120 (`agent-burst --rate`, bench/results/agent-burst.txt). Below that rate (a file now and then, a
-    /// removal's own deletion event) every event goes at once: gathering there saved nothing and cost the guide's
-    /// chain 50 ms (e2e-quarantine). Real time on purpose: it only groups work, it decides nothing.
-    /// </summary>
-    internal static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(50);
-
-    private const int StreamEvents = 50;
-    private const int StreamBatch = 256;
-    private static readonly TimeSpan StreamWindow = TimeSpan.FromMilliseconds(250);
-
-    // The batches sent within the last StreamWindow (when, how many events), oldest first.
-    private readonly Queue<(long At, int Count)> _recent = new();
-    private int _recentEvents;
-    private int _lastCount;
 
     private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
     private long _windowStart;
@@ -66,12 +46,7 @@ internal sealed class Outbox(string connectionString, IEventSink sink, int maxEp
             {
                 try
                 {
-                    if (await _signal.WaitAsync(TimeSpan.FromSeconds(1), cancellationToken) && IsStreaming())
-                    {
-                        // Events stream in one after another: let the next ones gather, so that they are one commit
-                        // (one fsync in the agent's queue) and one message to the manager, not one each.
-                        await Task.Delay(Linger, TimeProvider.System, cancellationToken);
-                    }
+                    await _signal.WaitAsync(TimeSpan.FromSeconds(1), cancellationToken);
                 }
                 catch (OperationCanceledException)
                 {
@@ -81,7 +56,6 @@ internal sealed class Outbox(string connectionString, IEventSink sink, int maxEp
                 continue;
             }
 
-            Sent(batch.Count);
             long last = -1;
             try
             {
@@ -102,29 +76,6 @@ internal sealed class Outbox(string connectionString, IEventSink sink, int maxEp
                     Delete(connection, last);
                 }
             }
-        }
-    }
-
-    private void Sent(int count)
-    {
-        ForgetOld();
-        _recent.Enqueue((Stopwatch.GetTimestamp(), count));
-        _recentEvents += count;
-        _lastCount = count;
-    }
-
-    private bool IsStreaming()
-    {
-        ForgetOld();
-        return _lastCount < StreamBatch && _recentEvents >= StreamEvents;
-    }
-
-    private void ForgetOld()
-    {
-        while (_recent.TryPeek(out var oldest) && Stopwatch.GetElapsedTime(oldest.At) >= StreamWindow)
-        {
-            _recent.Dequeue();
-            _recentEvents -= oldest.Count;
         }
     }
 
