@@ -36,4 +36,147 @@ public sealed class OutboxTests
         await run;
         Assert.False(outbox.HasBacklog());
     }
+
+    [Fact]
+    public void StreamGauge_AStreamOnly_NotAFewEventsNorAFullBatch()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var gauge = new StreamGauge(time);
+        Assert.False(gauge.IsStreaming);
+
+        // A file now and then (an added event, the removal's deleted event, 60 ms apart): no stream.
+        for (var i = 0; i < 10; i++)
+        {
+            gauge.Sent(1);
+            time.Advance(TimeSpan.FromMilliseconds(60));
+            Assert.False(gauge.IsStreaming);
+        }
+
+        // After a quiet moment, 400 events a second, one at a time: a stream once 50 were sent within 250 ms.
+        time.Advance(StreamGauge.Window);
+        for (var i = 1; i <= 60; i++)
+        {
+            gauge.Sent(1);
+            time.Advance(TimeSpan.FromMilliseconds(2.5));
+            Assert.Equal(i >= 50, gauge.IsStreaming);
+        }
+
+        // A full batch (a burst): the next read does not wait.
+        gauge.Sent(StreamGauge.FullBatch);
+        Assert.False(gauge.IsStreaming);
+        gauge.Sent(10);
+        Assert.True(gauge.IsStreaming);
+
+        // Quiet for longer than the window: the next event goes at once.
+        time.Advance(StreamGauge.Window);
+        Assert.False(gauge.IsStreaming);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Run_EventsStreamIn_Gathered_ButAFewGoAtOnce()
+    {
+        using var temp = new TempDir();
+        using var store = new BaselineStore(temp.Combine("fim.db"));
+        var sink = new BatchSink();
+        var outbox = new Outbox(store.ConnectionString, sink, maxEps: 0, TimeProvider.System);
+        using var cts = new CancellationTokenSource();
+        var run = outbox.RunAsync(cts.Token);
+
+        // A few events 300 ms apart (a file now and then): each goes alone.
+        for (var i = 0; i < 3; i++)
+        {
+            store.Enqueue(new EventMessage('8', "syscheck", $"a{i}"));
+            outbox.Notify();
+            await sink.WaitUntilAsync(() => sink.Messages.Count == i + 1);
+            await Task.Delay(300);
+        }
+
+        Assert.Equal([1, 1, 1], sink.Batches);
+
+        // A stream: 60 events at once (however they go), then 20 more one by one, 1 ms apart, each notified alone.
+        for (var i = 0; i < 60; i++)
+        {
+            store.Enqueue(new EventMessage('8', "syscheck", $"m{i}"));
+        }
+
+        outbox.Notify();
+        await sink.WaitUntilAsync(() => sink.Messages.Count == 63);
+        var before = sink.Batches.Count;
+        for (var i = 60; i < 80; i++)
+        {
+            store.Enqueue(new EventMessage('8', "syscheck", $"m{i}"));
+            outbox.Notify();
+            await Task.Delay(1);
+        }
+
+        await sink.WaitUntilAsync(() => sink.Messages.Count == 83);
+        Assert.Equal([.. Enumerable.Range(0, 3).Select(i => $"a{i}"), .. Enumerable.Range(0, 80).Select(i => $"m{i}")], sink.Messages);
+        var streamed = sink.Batches.Skip(before).ToList();
+        Assert.True(streamed.Count <= 10, $"{streamed.Count} batches for 20 events that streamed in: {string.Join(",", streamed)}");
+
+        // Quiet for a while, then one event: it is not held back to gather others.
+        await Task.Delay(500);
+        store.Enqueue(new EventMessage('8', "syscheck", "alone"));
+        outbox.Notify();
+        await sink.WaitUntilAsync(() => sink.Messages.Count == 84);
+        Assert.Equal(1, sink.Batches[^1]);
+
+        await cts.CancelAsync();
+        await run;
+        Assert.False(outbox.HasBacklog());
+    }
+
+    /// <summary>Records each batch's size; the messages in order.</summary>
+    private sealed class BatchSink : IEventSink
+    {
+        private readonly Lock _gate = new();
+        private readonly List<int> _batches = [];
+        private readonly List<string> _messages = [];
+
+        public IReadOnlyList<int> Batches
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return [.. _batches];
+                }
+            }
+        }
+
+        public IReadOnlyList<string> Messages
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return [.. _messages];
+                }
+            }
+        }
+
+        public ValueTask PublishAsync(EventMessage message, CancellationToken cancellationToken) =>
+            PublishBatchAsync([message], null, cancellationToken);
+
+        public ValueTask PublishBatchAsync(IReadOnlyList<EventMessage> messages, IReadOnlyList<string>? keys, CancellationToken cancellationToken)
+        {
+            lock (_gate)
+            {
+                _batches.Add(messages.Count);
+                _messages.AddRange(messages.Select(m => m.Message));
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        public async Task WaitUntilAsync(Func<bool> condition)
+        {
+            var deadline = Environment.TickCount64 + 10_000;
+            while (!condition())
+            {
+                Assert.True(Environment.TickCount64 < deadline, $"{Messages.Count} messages in {Batches.Count} batches");
+                await Task.Delay(5);
+            }
+        }
+    }
 }
