@@ -56,6 +56,7 @@ internal sealed class AgentBurstScenario : IScenario
             await Console.Error.WriteLineAsync($"agent-burst: --burst-dir {burstDir} does not exist");
             return 2;
         }
+
         if (modes.Length == 0 || modes.Any(m => m is not ("live" or "backlog")))
         {
             await Console.Error.WriteLineAsync("agent-burst: --modes takes live, backlog or both (live,backlog)");
@@ -245,9 +246,9 @@ internal sealed class AgentBurstScenario : IScenario
         }
     }
 
-    // Plain blocking writes on a thread of their own: the asynchronous file API costs this writer several times the
-    // kernel's own work per file, and the live figure measured the writer instead of the agent. With a rate, paced
-    // (20 files, then a sleep until they are due): a steady trickle, where each event costs more than in a burst.
+    // As fast as it can: plain blocking writes on a thread of their own (the asynchronous file API costs this writer
+    // several times the kernel's own work per file, and the live figure measured the writer instead of the agent).
+    // With a rate, paced (20 files, then a wait until they are due): a steady trickle, where each event costs more.
     private static Task WriteFilesAsync(string directory, int files, byte[] content, int rate) => rate <= 0
         ? Task.Factory.StartNew(
             () =>
