@@ -14,12 +14,12 @@ public sealed class PostgresSharedIntelTests(PostgresFixture fixture) : IClassFi
         var intels = databases.Select((d, i) => new PostgresSharedIntel(d, $"m{i}", NullLogger.Instance)).ToList();
         try
         {
-            var results = await Task.WhenAll(Enumerable.Range(0, 24).Select(i => Task.Run(() => intels[i % 3].TryAcquire("key-1", 4, 500))));
+            var results = OnThreadsOfTheirOwn(24, i => intels[i % 3].TryAcquire("key-1", 4, 500));
             Assert.Equal(4, results.Count(r => r is null));
             Assert.All(results.Where(r => r is not null), r => Assert.Equal(QuotaKind.Minute, r!.Value.Kind));
             Assert.Null(intels[0].TryAcquire("key-2", 4, 500));
 
-            var day = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => Task.Run(() => intels[i % 3].TryAcquire("key-3", 100, 2))));
+            var day = OnThreadsOfTheirOwn(6, i => intels[i % 3].TryAcquire("key-3", 100, 2));
             Assert.Equal(2, day.Count(r => r is null));
             Assert.All(day.Where(r => r is not null), r => Assert.Equal(QuotaKind.Daily, r!.Value.Kind));
         }
@@ -35,6 +35,32 @@ public sealed class PostgresSharedIntelTests(PostgresFixture fixture) : IClassFi
                 await database.DisposeAsync();
             }
         }
+    }
+
+    // Blocking calls racing each other, each on a thread of its own: through the thread pool, 24 of them on 2 cores
+    // waited for the pool to grow while the others held their row locks, and timed out on a loaded machine.
+    private static T[] OnThreadsOfTheirOwn<T>(int count, Func<int, T> call)
+    {
+        var results = new T[count];
+        var errors = new Exception?[count];
+        using var start = new ManualResetEventSlim();
+        var threads = Enumerable.Range(0, count).Select(i => new Thread(() =>
+        {
+            start.Wait();
+            try
+            {
+                results[i] = call(i);
+            }
+            catch (Exception ex)
+            {
+                errors[i] = ex;
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        start.Set();
+        threads.ForEach(t => t.Join());
+        var failed = errors.Where(e => e is not null).ToList();
+        return failed.Count == 0 ? results : throw new AggregateException(failed!);
     }
 
     [Fact(Timeout = 120_000)]
