@@ -37,6 +37,33 @@ internal readonly record struct FileStatus(
 
     public static FileStatus? TryGet(string path, bool followLinks) => TryGet(path, followLinks, out _);
 
+    /// <summary>fstat of an open file (statx with AT_EMPTY_PATH: no path lookup); null when it fails.</summary>
+    public static unsafe FileStatus? TryGet(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        StatxBuffer buffer;
+        var isAdded = false;
+        try
+        {
+            handle.DangerousAddRef(ref isAdded);
+            if (LibC.Statx((int)handle.DangerousGetHandle(), "", LibC.AT_EMPTY_PATH, LibC.STATX_BASIC_STATS, &buffer) != 0)
+            {
+                return null;
+            }
+        }
+        finally
+        {
+            if (isAdded)
+            {
+                handle.DangerousRelease();
+            }
+        }
+
+        return new FileStatus(
+            buffer.Mode, (long)buffer.Size, buffer.Uid, buffer.Gid, buffer.Ino, LibC.MakeDev(buffer.DevMajor, buffer.DevMinor),
+            buffer.Nlink, buffer.Mtime.Seconds, buffer.Mtime.Nanoseconds, buffer.Ctime.Seconds, buffer.Ctime.Nanoseconds);
+    }
+
     /// <summary>The 9-character <c>rwxrwxrwx</c> string with s/S and t/T bits, as Wazuh's <c>agent_file_perm</c> writes it.</summary>
     public static string PermissionString(uint mode)
     {

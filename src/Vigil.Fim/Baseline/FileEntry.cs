@@ -29,24 +29,81 @@ internal sealed record FileEntry(
     {
         get
         {
+            // Written as UTF-8 straight into a buffer on the stack: the text is a few hundred bytes at most, and this
+            // runs twice for each event (its row and its message).
+            Span<byte> text = stackalloc byte[1024];
+            var writer = new ChecksumText(text);
             var c = Checks;
-            var text = string.Join(':',
-                Has(FimChecks.Size) ? Size.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
-                Has(FimChecks.Permissions) ? Perm : "",
-                "",
-                Has(FimChecks.Owner) ? Uid.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
-                Has(FimChecks.Group) ? Gid.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
-                Has(FimChecks.Owner) ? UserName : "",
-                Has(FimChecks.Group) ? GroupName : "",
-                Has(FimChecks.Mtime) ? Mtime.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
-                Has(FimChecks.Inode) ? Inode.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
-                Has(FimChecks.Md5) ? Md5 ?? "" : "",
-                Has(FimChecks.Sha1) ? Sha1 ?? "" : "",
-                Has(FimChecks.Sha256) ? Sha256 ?? "" : "");
-            return Convert.ToHexStringLower(SHA1.HashData(Encoding.UTF8.GetBytes(text)));
+            if (Has(FimChecks.Size))
+            {
+                writer.Append(Size);
+            }
+
+            writer.Separator();
+            writer.Append(Has(FimChecks.Permissions) ? Perm : null);
+            writer.Separator();
+            writer.Separator(); // attributes: Windows only
+            if (Has(FimChecks.Owner))
+            {
+                writer.Append(Uid);
+            }
+
+            writer.Separator();
+            if (Has(FimChecks.Group))
+            {
+                writer.Append(Gid);
+            }
+
+            writer.Separator();
+            writer.Append(Has(FimChecks.Owner) ? UserName : null);
+            writer.Separator();
+            writer.Append(Has(FimChecks.Group) ? GroupName : null);
+            writer.Separator();
+            if (Has(FimChecks.Mtime))
+            {
+                writer.Append(Mtime);
+            }
+
+            writer.Separator();
+            if (Has(FimChecks.Inode))
+            {
+                writer.Append(Inode);
+            }
+
+            writer.Separator();
+            writer.Append(Has(FimChecks.Md5) ? Md5 : null);
+            writer.Separator();
+            writer.Append(Has(FimChecks.Sha1) ? Sha1 : null);
+            writer.Separator();
+            writer.Append(Has(FimChecks.Sha256) ? Sha256 : null);
+
+            Span<byte> digest = stackalloc byte[SHA1.HashSizeInBytes];
+            SHA1.HashData(writer.Fits ? text[..writer.Length] : Encoding.UTF8.GetBytes(ChecksumTextAsString()), digest);
+            return Convert.ToHexStringLower(digest);
 
             bool Has(FimChecks check) => (c & check) != 0;
         }
+    }
+
+    // The same text as a string: for the rare entry whose names do not fit the buffer.
+    private string ChecksumTextAsString()
+    {
+        var c = Checks;
+        return string.Join(':',
+            Has(FimChecks.Size) ? Size.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
+            Has(FimChecks.Permissions) ? Perm : "",
+            "",
+            Has(FimChecks.Owner) ? Uid.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
+            Has(FimChecks.Group) ? Gid.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
+            Has(FimChecks.Owner) ? UserName : "",
+            Has(FimChecks.Group) ? GroupName : "",
+            Has(FimChecks.Mtime) ? Mtime.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
+            Has(FimChecks.Inode) ? Inode.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
+            Has(FimChecks.Md5) ? Md5 ?? "" : "",
+            Has(FimChecks.Sha1) ? Sha1 ?? "" : "",
+            Has(FimChecks.Sha256) ? Sha256 ?? "" : "");
+
+        bool Has(FimChecks check) => (c & check) != 0;
     }
 
     /// <summary>
@@ -76,6 +133,60 @@ internal sealed record FileEntry(
             {
                 changed.Add(name);
             }
+        }
+    }
+}
+
+/// <summary>Appends the checksum's fields as UTF-8 to a fixed buffer; <see cref="Fits"/> is false once one did not fit.</summary>
+internal ref struct ChecksumText(Span<byte> buffer)
+{
+    private readonly Span<byte> _buffer = buffer;
+
+    public int Length { get; private set; }
+
+    public bool Fits { get; private set; } = true;
+
+    public void Separator() => Append((byte)':');
+
+    public void Append(string? value)
+    {
+        if (value is null || !Fits)
+        {
+            return;
+        }
+
+        if (Encoding.UTF8.TryGetBytes(value, _buffer[Length..], out var written))
+        {
+            Length += written;
+        }
+        else
+        {
+            Fits = false;
+        }
+    }
+
+    public void Append<T>(T value)
+        where T : IUtf8SpanFormattable
+    {
+        if (Fits && value.TryFormat(_buffer[Length..], out var written, default, System.Globalization.CultureInfo.InvariantCulture))
+        {
+            Length += written;
+        }
+        else
+        {
+            Fits = false;
+        }
+    }
+
+    private void Append(byte value)
+    {
+        if (Fits && Length < _buffer.Length)
+        {
+            _buffer[Length++] = value;
+        }
+        else
+        {
+            Fits = false;
         }
     }
 }

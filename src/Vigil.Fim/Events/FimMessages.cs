@@ -26,6 +26,12 @@ internal static class FimMessages
     /// <summary>Vigil: a file could not be read for hashing; rule 200202.</summary>
     public const string UnreadablePrefix = "vigil: FIM could not read file ";
 
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
     private static readonly JsonWriterOptions s_writerOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static EventMessage ScanStart(long timestamp) => Syscheck($"{{\"type\":\"scan_start\",\"data\":{{\"timestamp\":{timestamp}}}}}");
@@ -167,17 +173,30 @@ internal static class FimMessages
         w.WriteEndObject();
     }
 
+    // One buffer and one writer per thread, reset for each message (the baseline writer makes one per event).
     private static string Json(Action<Utf8JsonWriter> body)
     {
-        var buffer = new ArrayBufferWriter<byte>(512);
-        using (var writer = new Utf8JsonWriter(buffer, s_writerOptions))
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        var writer = t_writer ??= new Utf8JsonWriter(buffer, s_writerOptions);
+        buffer.ResetWrittenCount();
+        writer.Reset(buffer);
+        try
         {
             writer.WriteStartObject();
             body(writer);
             writer.WriteEndObject();
+            writer.Flush();
+            return Encoding.UTF8.GetString(buffer.WrittenSpan);
         }
-
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        finally
+        {
+            // A large message (a long content diff) does not keep its buffer alive on the thread.
+            if (buffer.Capacity > 64 * 1024)
+            {
+                t_buffer = null;
+                t_writer = null;
+            }
+        }
     }
 
     private static EventMessage Syscheck(string json) => new(EventMessage.SyscheckQueue, Location, json);

@@ -258,7 +258,12 @@ internal sealed class InotifyWatcher : IDisposable
             }
             else if ((mask & FimLibC.IN_CREATE) != 0)
             {
-                Queue(new RealtimeWork(path, Settle: true));
+                // Marked before it is queued: a worker may take it at once.
+                _settle.Queued(path);
+                if (!Queue(new RealtimeWork(path, Settle: true)))
+                {
+                    _ = _settle.Dequeued(path);
+                }
             }
             else if ((mask & FimLibC.IN_ATTRIB) != 0 && !_settle.IsPending(path))
             {
@@ -267,13 +272,20 @@ internal sealed class InotifyWatcher : IDisposable
         }
     }
 
-    private void Queue(RealtimeWork work)
+    private bool Queue(RealtimeWork work)
     {
-        if (!_work.Writer.TryWrite(work) && !_stop.IsCancellationRequested)
+        if (_work.Writer.TryWrite(work))
+        {
+            return true;
+        }
+
+        if (!_stop.IsCancellationRequested)
         {
             // The hashing queue is full: never wait here; reconcile the directory against the baseline instead.
             _rescans.Request(Path.GetDirectoryName(work.Path) ?? "/", recursive: false);
         }
+
+        return false;
     }
 
     private void OnOverflow()
@@ -514,15 +526,33 @@ internal sealed class InotifyWatcher : IDisposable
 
     private async Task ProcessAsync(RealtimeWork work, CancellationToken cancellationToken)
     {
-        if (_scope.DirectoryFor(work.Path) is not { } directory || !(directory.Realtime || directory.Whodata))
+        if (work.Settle)
         {
-            return;
+            // A creation: armed when still being written, unless closed since it was queued (then the close's own check
+            // is enough: in a burst, about one creation in six had its close in the next read of inotify and was
+            // checked twice, the second time a second later).
+            if (_settle.ClosedSinceQueued(work.Path))
+            {
+                _ = _settle.Dequeued(work.Path);
+                return;
+            }
+
+            if (_scope.DirectoryFor(work.Path) is { } created && (created.Realtime || created.Whodata)
+                && FileStatus.TryGet(work.Path, created.FollowSymbolicLink) is { IsRegularFile: true } status
+                && _settle.IsRecentlyWritten(status.MtimeSeconds, status.MtimeNanos))
+            {
+                _settle.TryArm(work.Path);
+                return;
+            }
+
+            if (_settle.Dequeued(work.Path))
+            {
+                return; // closed since: the close's own check looks at it
+            }
         }
 
-        if (work.Settle && FileStatus.TryGet(work.Path, directory.FollowSymbolicLink) is { IsRegularFile: true } status
-            && _settle.IsRecentlyWritten(status.MtimeSeconds, status.MtimeNanos))
+        if (_scope.DirectoryFor(work.Path) is not { } directory || !(directory.Realtime || directory.Whodata))
         {
-            _settle.Arm(work.Path);
             return;
         }
 

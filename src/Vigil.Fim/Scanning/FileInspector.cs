@@ -79,10 +79,15 @@ internal sealed class FileInspector(long fileMaxSize, IFileOpener opener)
             var hashes = directory.Checks & FimChecks.Hashes;
             if (before.IsRegularFile && hashes != 0 && before.Size < fileMaxSize)
             {
+                FileStatus? after = null;
                 try
                 {
                     using var handle = opener.Open(path);
-                    (md5, sha1, sha256) = Hash(handle, hashes);
+                    (md5, sha1, sha256) = Hash(handle, hashes, before.Size);
+
+                    // The status of what was read, by its descriptor (no second path lookup). A path replaced since
+                    // the open is the next event's, and the baseline writer's own look at the path sends it back here.
+                    after = FileStatus.TryGet(handle);
                 }
                 catch (FileNotFoundException)
                 {
@@ -97,7 +102,7 @@ internal sealed class FileInspector(long fileMaxSize, IFileOpener opener)
                     error = e.Message;
                 }
 
-                var after = FileStatus.TryGet(path, follow);
+                after ??= FileStatus.TryGet(path, follow);
                 if (after is null)
                 {
                     return new Missing(path);
@@ -119,12 +124,14 @@ internal sealed class FileInspector(long fileMaxSize, IFileOpener opener)
         }
     }
 
-    private static (string?, string?, string?) Hash(SafeFileHandle handle, FimChecks hashes)
+    // knownLength: a short read that reaches the size seen before the open is the end (no last read that returns 0);
+    // a file that grew meanwhile is read on, and its status after the read sends it round again.
+    private static (string?, string?, string?) Hash(SafeFileHandle handle, FimChecks hashes, long knownLength)
     {
         var kinds = ((hashes & FimChecks.Md5) != 0 ? HashKinds.Md5 : HashKinds.None)
             | ((hashes & FimChecks.Sha1) != 0 ? HashKinds.Sha1 : HashKinds.None)
             | ((hashes & FimChecks.Sha256) != 0 ? HashKinds.Sha256 : HashKinds.None);
-        var result = (t_hasher ??= new ContentHasher(BufferSize)).Hash(handle, kinds);
+        var result = (t_hasher ??= new ContentHasher(BufferSize)).Hash(handle, kinds, knownLength);
         return (result.Md5, result.Sha1, result.Sha256);
     }
 }
