@@ -78,7 +78,12 @@ public sealed class OutboxTests
         using var temp = new TempDir();
         using var store = new BaselineStore(temp.Combine("fim.db"));
         var sink = new BatchSink();
-        var outbox = new Outbox(store.ConnectionString, sink, maxEps: 0, TimeProvider.System);
+
+        // The gauge reads a fake clock, moved by the test: on a loaded machine (other test classes run alongside) the
+        // test's own steps could take longer than the gauge's window in real time and so end the stream it measures.
+        // The 50 ms the outbox lets a stream gather stays real.
+        var time = new FakeTimeProvider();
+        var outbox = new Outbox(store.ConnectionString, sink, maxEps: 0, time);
         using var cts = new CancellationTokenSource();
         var run = outbox.RunAsync(cts.Token);
 
@@ -88,7 +93,7 @@ public sealed class OutboxTests
             store.Enqueue(new EventMessage('8', "syscheck", $"a{i}"));
             outbox.Notify();
             await sink.WaitUntilAsync(() => sink.Messages.Count == i + 1);
-            await Task.Delay(300);
+            time.Advance(TimeSpan.FromMilliseconds(300));
         }
 
         Assert.Equal([1, 1, 1], sink.Batches);
@@ -115,7 +120,8 @@ public sealed class OutboxTests
         Assert.True(streamed.Count <= 10, $"{streamed.Count} batches for 20 events that streamed in: {string.Join(",", streamed)}");
 
         // Quiet for a while, then one event: it is not held back to gather others.
-        await Task.Delay(500);
+        time.Advance(TimeSpan.FromMilliseconds(500));
+        await Task.Delay(100);
         store.Enqueue(new EventMessage('8', "syscheck", "alone"));
         outbox.Notify();
         await sink.WaitUntilAsync(() => sink.Messages.Count == 84);
