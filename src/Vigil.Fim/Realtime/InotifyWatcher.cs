@@ -10,8 +10,8 @@ using Vigil.Fim.Scanning;
 
 namespace Vigil.Fim.Realtime;
 
-/// <summary>A path for the realtime workers: check it now, or (<see cref="Settle"/>) wait until its writer is done.</summary>
-internal sealed record RealtimeWork(string Path, bool Settle = false, int Attempt = 0);
+/// <summary>A path for the realtime workers to check now (<see cref="Attempt"/> counts re-checks after staleness).</summary>
+internal sealed record RealtimeWork(string Path, int Attempt = 0);
 
 /// <summary>
 /// Realtime monitoring with raw inotify. One reader thread owns the inotify descriptor and the watch table; it never
@@ -258,12 +258,10 @@ internal sealed class InotifyWatcher : IDisposable
             }
             else if ((mask & FimLibC.IN_CREATE) != 0)
             {
-                // Marked before it is queued: a worker may take it at once.
-                _settle.Queued(path);
-                if (!Queue(new RealtimeWork(path, Settle: true)))
-                {
-                    _ = _settle.Dequeued(path);
-                }
+                // Held briefly, on this thread: its close is usually in the next read, and then only the close's own
+                // check is done. In a burst, a look by a worker at each creation cost a statx and a hand-off per file,
+                // and about one creation in six had its close come after that look and was checked a second time.
+                _settle.Created(path);
             }
             else if ((mask & FimLibC.IN_ATTRIB) != 0 && !_settle.IsPending(path))
             {
@@ -272,20 +270,13 @@ internal sealed class InotifyWatcher : IDisposable
         }
     }
 
-    private bool Queue(RealtimeWork work)
+    private void Queue(RealtimeWork work)
     {
-        if (_work.Writer.TryWrite(work))
-        {
-            return true;
-        }
-
-        if (!_stop.IsCancellationRequested)
+        if (!_work.Writer.TryWrite(work) && !_stop.IsCancellationRequested)
         {
             // The hashing queue is full: never wait here; reconcile the directory against the baseline instead.
             _rescans.Request(Path.GetDirectoryName(work.Path) ?? "/", recursive: false);
         }
-
-        return false;
     }
 
     private void OnOverflow()
@@ -526,31 +517,6 @@ internal sealed class InotifyWatcher : IDisposable
 
     private async Task ProcessAsync(RealtimeWork work, CancellationToken cancellationToken)
     {
-        if (work.Settle)
-        {
-            // A creation: armed when still being written, unless closed since it was queued (then the close's own check
-            // is enough: in a burst, about one creation in six had its close in the next read of inotify and was
-            // checked twice, the second time a second later).
-            if (_settle.ClosedSinceQueued(work.Path))
-            {
-                _ = _settle.Dequeued(work.Path);
-                return;
-            }
-
-            if (_scope.DirectoryFor(work.Path) is { } created && (created.Realtime || created.Whodata)
-                && FileStatus.TryGet(work.Path, created.FollowSymbolicLink) is { IsRegularFile: true } status
-                && _settle.IsRecentlyWritten(status.MtimeSeconds, status.MtimeNanos))
-            {
-                _settle.TryArm(work.Path);
-                return;
-            }
-
-            if (_settle.Dequeued(work.Path))
-            {
-                return; // closed since: the close's own check looks at it
-            }
-        }
-
         if (_scope.DirectoryFor(work.Path) is not { } directory || !(directory.Realtime || directory.Whodata))
         {
             return;

@@ -4,19 +4,19 @@ namespace Vigil.Fim.Realtime;
 /// Files created but not yet closed by their writer. A file created with IN_CREATE is hashed on IN_CLOSE_WRITE; if no
 /// close comes, it is hashed once its mtime has been still for <see cref="Quiet"/> (a writer that keeps the file open and
 /// keeps writing is waited for), so an unfinished download is not reported with a partial hash as its final state.
-/// A creation is looked at by a worker first (<see cref="Queued"/>, then <see cref="TryArm"/>); a close that comes
-/// while it waits for one is remembered, so the worker does not arm a file that is already closed and checked.
+/// A creation is first held for <see cref="Grace"/> only (<see cref="Created"/>): its close usually follows within
+/// microseconds, and then nothing but the close's own check is done. One still not closed by then is looked at: a file
+/// being written waits for <see cref="Quiet"/>, anything else (a hard link, a symbolic link, a file not written since
+/// long ago) is checked at once.
 /// </summary>
 internal sealed class SettleTracker(TimeProvider time)
 {
     private readonly Dictionary<string, long> _pending = new(StringComparer.Ordinal);
-
-    // Creations queued for a worker, and those of them closed since (both bounded by the work queue).
-    private readonly HashSet<string> _queued = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _closedWhileQueued = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
 
     public static TimeSpan Quiet { get; } = TimeSpan.FromSeconds(1);
+
+    public static TimeSpan Grace { get; } = TimeSpan.FromMilliseconds(100);
 
     public int Count
     {
@@ -29,6 +29,7 @@ internal sealed class SettleTracker(TimeProvider time)
         }
     }
 
+    /// <summary>Due once the file has been still for <see cref="Quiet"/>.</summary>
     public void Arm(string path)
     {
         lock (_lock)
@@ -37,50 +38,13 @@ internal sealed class SettleTracker(TimeProvider time)
         }
     }
 
-    /// <summary>A creation was queued for a worker, which will call <see cref="TryArm"/> or <see cref="Dequeued"/>.</summary>
-    public void Queued(string path)
+    /// <summary>A creation (IN_CREATE without its close in the same read): due after <see cref="Grace"/>, unless its close comes first.</summary>
+    public void Created(string path)
     {
         lock (_lock)
         {
-            _queued.Add(path);
-        }
-    }
-
-    /// <summary>
-    /// The worker found the created file still being written: armed, unless a close came since the creation was queued
-    /// (the close's own check looks at the file; arming it too would check it a second time a second later).
-    /// </summary>
-    public bool TryArm(string path)
-    {
-        lock (_lock)
-        {
-            _queued.Remove(path);
-            if (_closedWhileQueued.Remove(path))
-            {
-                return false;
-            }
-
-            _pending[path] = time.GetTimestamp();
-            return true;
-        }
-    }
-
-    /// <summary>Whether a close came since the creation was queued (it stays queued).</summary>
-    public bool ClosedSinceQueued(string path)
-    {
-        lock (_lock)
-        {
-            return _closedWhileQueued.Contains(path);
-        }
-    }
-
-    /// <summary>The worker is done with a queued creation without arming it; true when a close came since it was queued.</summary>
-    public bool Dequeued(string path)
-    {
-        lock (_lock)
-        {
-            _queued.Remove(path);
-            return _closedWhileQueued.Remove(path);
+            // Armed as if Quiet - Grace ago: due Grace from now. A path already waiting keeps its time.
+            _pending.TryAdd(path, time.GetTimestamp() - (long)((Quiet - Grace).TotalSeconds * time.TimestampFrequency));
         }
     }
 
@@ -92,16 +56,11 @@ internal sealed class SettleTracker(TimeProvider time)
         }
     }
 
-    /// <summary>The file was closed (or moved, or deleted): it is checked now, not when it settles.</summary>
     public void Cancel(string path)
     {
         lock (_lock)
         {
             _pending.Remove(path);
-            if (_queued.Contains(path))
-            {
-                _closedWhileQueued.Add(path);
-            }
         }
     }
 

@@ -8,71 +8,58 @@ public sealed class SettleTrackerTests
     private const string File = "/srv/upload/new.bin";
 
     [Fact]
-    public void ACreationClosedBeforeItsWorkerLooks_IsNotArmed_AndIsNotLookedAtAgain()
+    public void ACreationClosedWithinItsGrace_IsNeverDue()
     {
         var time = new FakeTimeProvider();
         var settle = new SettleTracker(time);
-        settle.Queued(File);
-        Assert.False(settle.ClosedSinceQueued(File));
-        settle.Cancel(File); // IN_CLOSE_WRITE in the next read of inotify, its own check queued
+        settle.Created(File);
+        Assert.True(settle.IsPending(File));
 
-        Assert.True(settle.ClosedSinceQueued(File));
-        Assert.False(settle.TryArm(File));
-        Assert.False(settle.ClosedSinceQueued(File));
-        time.Advance(SettleTracker.Quiet + TimeSpan.FromSeconds(1));
+        settle.Cancel(File); // IN_CLOSE_WRITE in the next read of inotify: its own check is queued
+        time.Advance(SettleTracker.Quiet * 2);
         Assert.Empty(settle.TakeDue());
         Assert.Equal(0, settle.Count);
     }
 
     [Fact]
-    public void ACreationStillOpen_IsArmed_AndDueOnceQuiet()
+    public void ACreationNotClosed_IsDueAfterItsGrace_NotAfterTheQuietTime()
     {
         var time = new FakeTimeProvider();
         var settle = new SettleTracker(time);
-        settle.Queued(File);
+        settle.Created(File);
 
-        Assert.True(settle.TryArm(File));
-        Assert.True(settle.IsPending(File));
+        time.Advance(SettleTracker.Grace - TimeSpan.FromMilliseconds(1));
         Assert.Empty(settle.TakeDue());
-        time.Advance(SettleTracker.Quiet);
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal([File], settle.TakeDue());
+        Assert.False(settle.IsPending(File));
+    }
+
+    [Fact]
+    public void AFileStillBeingWritten_ReArmed_IsDueOnceQuiet()
+    {
+        var time = new FakeTimeProvider();
+        var settle = new SettleTracker(time);
+        settle.Created(File);
+        time.Advance(SettleTracker.Grace);
+        Assert.Equal([File], settle.TakeDue());
+
+        settle.Arm(File); // its mtime is recent: wait for it to be still
+        time.Advance(SettleTracker.Quiet - TimeSpan.FromMilliseconds(1));
+        Assert.Empty(settle.TakeDue());
+        time.Advance(TimeSpan.FromMilliseconds(1));
         Assert.Equal([File], settle.TakeDue());
     }
 
     [Fact]
-    public void ACloseAfterTheArm_CancelsIt_AndLeavesNothingForTheNextCreation()
+    public void ACreationOfAPathAlreadyWaiting_KeepsItsTime()
     {
         var time = new FakeTimeProvider();
         var settle = new SettleTracker(time);
-        settle.Queued(File);
-        Assert.True(settle.TryArm(File));
-        settle.Cancel(File);
-        Assert.False(settle.IsPending(File));
-
-        // The same name created again later is a creation of its own: nothing remembered from the first one.
-        settle.Queued(File);
-        Assert.True(settle.TryArm(File));
-    }
-
-    [Fact]
-    public void Dequeued_SaysWhetherACloseCame_AndForgetsIt()
-    {
-        var settle = new SettleTracker(new FakeTimeProvider());
-        settle.Queued(File);
-        Assert.False(settle.Dequeued(File));
-
-        settle.Queued(File);
-        settle.Cancel(File);
-        Assert.True(settle.Dequeued(File));
-        settle.Queued(File);
-        Assert.False(settle.Dequeued(File));
-    }
-
-    [Fact]
-    public void ACloseOfAFileNoWorkerWaitsFor_IsNotRemembered()
-    {
-        var settle = new SettleTracker(new FakeTimeProvider());
-        settle.Cancel(File);
-        settle.Queued(File);
-        Assert.True(settle.TryArm(File));
+        settle.Arm(File);
+        time.Advance(SettleTracker.Quiet - TimeSpan.FromMilliseconds(10));
+        settle.Created(File);
+        time.Advance(TimeSpan.FromMilliseconds(10));
+        Assert.Equal([File], settle.TakeDue());
     }
 }
