@@ -18,10 +18,12 @@ internal sealed class DefaultFileOpener : IFileOpener
 {
     public static readonly DefaultFileOpener Instance = new();
 
-    // open(2) on the path's bytes (PathBytes), so a name that is not valid UTF-8 is read too.
+    // open(2) on the path's bytes (PathBytes), so a name that is not valid UTF-8 is read too. O_NONBLOCK: a FIFO put in
+    // place of the file between its statx and this open would otherwise hold the hashing thread until some writer
+    // opened it (a few such and realtime monitoring stops); reads of a regular file do not change with it.
     public SafeFileHandle Open(string path)
     {
-        var fd = LibC.Open(path, LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
+        var fd = LibC.Open(path, LibC.O_RDONLY | LibC.O_CLOEXEC | LibC.O_NONBLOCK, 0);
         if (fd < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
