@@ -34,20 +34,20 @@ public sealed class LiveManagerLeftTests(PostgresFixture postgres) : IClassFixtu
             ["agent", "--home", web1.Home, "--data-dir", web1.Data, "--keep-alive", "1", "--manager", $"{proxy.Endpoint},{b.AgentEndpoint}"]);
         await agent.WaitForOutputAsync($"Connected to the manager at {proxy.Endpoint}", s_flow);
 
-        // A burst of distinct files in two halves. A analyses and commits the first; then its next shared commit is
-        // held (its manager_commits row locked for 10 s) before the second half is written, so the batch A analyses
-        // next (files of the second half) cannot be committed when the agent leaves it, and B starts from the older
-        // watermark. The connection to A is cut once A waits on that lock, A still running.
+        // A burst of distinct files in two halves. Once A has alerted the first, its next shared commit is held (its
+        // manager_commits row locked for 10 s) before the second half is written. The commit that waits holds files of
+        // the burst (A's last batch of the first half, or its first of the second), analysed and not committed when
+        // the agent leaves A, so B starts from the older watermark. The connection to A is cut once A waits on the
+        // lock, A still running.
         const int Files = 200;
         var files = Enumerable.Range(0, Files).Select(i => Path.Combine(web1.Watched, $"burst-{i:000}.txt")).ToList();
         string Count(string sql) => postgres.Server.PsqlAsync(name, sql).GetAwaiter().GetResult().Trim();
         await WriteAsync(files.Take(Files / 2));
         await WaitForAsync(() => CountFor(a, files) == Files / 2, managerA, agent);
-        await Task.Delay(TimeSpan.FromSeconds(1)); // A's commit of its last batch, made just after it wrote the alerts
 
         var held = postgres.Server.PsqlAsync(name,
             $"BEGIN; SELECT 1 FROM manager_commits WHERE manager LIKE '%:{a.AgentPort}' FOR UPDATE; SELECT pg_sleep(10); COMMIT;");
-        await WaitForAsync(() => Count("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg' || '_sleep(10)%' AND pid <> pg_backend_pid() AND datname = current_database()") != "0", managerA, agent);
+        await WaitForAsync(() => Count("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(10)%' AND pid <> pg_backend_pid() AND datname = current_database()") != "0", managerA, agent);
         var writer = WriteAsync(files.Skip(Files / 2));
         await WaitForAsync(() => Count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()") != "0", managerA, agent);
         proxy.Cut();

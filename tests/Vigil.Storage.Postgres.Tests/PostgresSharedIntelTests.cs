@@ -55,10 +55,13 @@ public sealed class PostgresSharedIntelTests(PostgresFixture fixture) : IClassFi
             {
                 errors[i] = ex;
             }
-        })).ToList();
+        })
+        { IsBackground = true }).ToList();
         threads.ForEach(t => t.Start());
         start.Set();
-        threads.ForEach(t => t.Join());
+
+        // Bounded: each call gives up within the database's own timeouts (10 s to connect, 30 s a command).
+        Assert.All(threads, t => Assert.True(t.Join(TimeSpan.FromSeconds(90)), "a TryAcquire call did not return within 90 s"));
         var failed = errors.Where(e => e is not null).ToList();
         return failed.Count == 0 ? results : throw new AggregateException(failed!);
     }

@@ -30,9 +30,7 @@ internal readonly record struct FileStatus(
         }
 
         errno = 0;
-        return new FileStatus(
-            buffer.Mode, (long)buffer.Size, buffer.Uid, buffer.Gid, buffer.Ino, LibC.MakeDev(buffer.DevMajor, buffer.DevMinor),
-            buffer.Nlink, buffer.Mtime.Seconds, buffer.Mtime.Nanoseconds, buffer.Ctime.Seconds, buffer.Ctime.Nanoseconds);
+        return From(buffer);
     }
 
     public static FileStatus? TryGet(string path, bool followLinks) => TryGet(path, followLinks, out _);
@@ -59,10 +57,12 @@ internal readonly record struct FileStatus(
             }
         }
 
-        return new FileStatus(
-            buffer.Mode, (long)buffer.Size, buffer.Uid, buffer.Gid, buffer.Ino, LibC.MakeDev(buffer.DevMajor, buffer.DevMinor),
-            buffer.Nlink, buffer.Mtime.Seconds, buffer.Mtime.Nanoseconds, buffer.Ctime.Seconds, buffer.Ctime.Nanoseconds);
+        return From(buffer);
     }
+
+    private static FileStatus From(in StatxBuffer buffer) => new(
+        buffer.Mode, (long)buffer.Size, buffer.Uid, buffer.Gid, buffer.Ino, LibC.MakeDev(buffer.DevMajor, buffer.DevMinor),
+        buffer.Nlink, buffer.Mtime.Seconds, buffer.Mtime.Nanoseconds, buffer.Ctime.Seconds, buffer.Ctime.Nanoseconds);
 
     /// <summary>The 9-character <c>rwxrwxrwx</c> string with s/S and t/T bits, as Wazuh's <c>agent_file_perm</c> writes it.</summary>
     public static string PermissionString(uint mode)

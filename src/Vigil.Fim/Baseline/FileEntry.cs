@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using Vigil.Core.Configuration;
@@ -29,81 +30,43 @@ internal sealed record FileEntry(
     {
         get
         {
-            // Written as UTF-8 straight into a buffer on the stack: the text is a few hundred bytes at most, and this
-            // runs twice for each event (its row and its message).
-            Span<byte> text = stackalloc byte[1024];
-            var writer = new ChecksumText(text);
-            var c = Checks;
-            if (Has(FimChecks.Size))
+            // The text is written as UTF-8 straight into a buffer sized for its longest form (on the stack unless the
+            // names are very long): this runs twice for each event, for its row and its message.
+            var longest = 5 * 20 + 11 + Encoding.UTF8.GetMaxByteCount(
+                Perm.Length + UserName.Length + GroupName.Length + (Md5?.Length ?? 0) + (Sha1?.Length ?? 0) + (Sha256?.Length ?? 0));
+            byte[]? rented = null;
+            var buffer = longest <= 1024 ? stackalloc byte[1024] : (rented = ArrayPool<byte>.Shared.Rent(longest));
+            try
             {
-                writer.Append(Size);
-            }
+                var text = new ChecksumText(buffer);
+                var c = Checks;
+                text.Append(Size, Has(FimChecks.Size));
+                text.Append(Has(FimChecks.Permissions) ? Perm : null);
+                text.Append((string?)null); // attributes: Windows only
+                text.Append(Uid, Has(FimChecks.Owner));
+                text.Append(Gid, Has(FimChecks.Group));
+                text.Append(Has(FimChecks.Owner) ? UserName : null);
+                text.Append(Has(FimChecks.Group) ? GroupName : null);
+                text.Append(Mtime, Has(FimChecks.Mtime));
+                text.Append(Inode, Has(FimChecks.Inode));
+                text.Append(Has(FimChecks.Md5) ? Md5 : null);
+                text.Append(Has(FimChecks.Sha1) ? Sha1 : null);
+                text.Append(Has(FimChecks.Sha256) ? Sha256 : null);
 
-            writer.Separator();
-            writer.Append(Has(FimChecks.Permissions) ? Perm : null);
-            writer.Separator();
-            writer.Separator(); // attributes: Windows only
-            if (Has(FimChecks.Owner))
+                Span<byte> digest = stackalloc byte[SHA1.HashSizeInBytes];
+                SHA1.HashData(text.Written, digest);
+                return Convert.ToHexStringLower(digest);
+
+                bool Has(FimChecks check) => (c & check) != 0;
+            }
+            finally
             {
-                writer.Append(Uid);
+                if (rented is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(rented);
+                }
             }
-
-            writer.Separator();
-            if (Has(FimChecks.Group))
-            {
-                writer.Append(Gid);
-            }
-
-            writer.Separator();
-            writer.Append(Has(FimChecks.Owner) ? UserName : null);
-            writer.Separator();
-            writer.Append(Has(FimChecks.Group) ? GroupName : null);
-            writer.Separator();
-            if (Has(FimChecks.Mtime))
-            {
-                writer.Append(Mtime);
-            }
-
-            writer.Separator();
-            if (Has(FimChecks.Inode))
-            {
-                writer.Append(Inode);
-            }
-
-            writer.Separator();
-            writer.Append(Has(FimChecks.Md5) ? Md5 : null);
-            writer.Separator();
-            writer.Append(Has(FimChecks.Sha1) ? Sha1 : null);
-            writer.Separator();
-            writer.Append(Has(FimChecks.Sha256) ? Sha256 : null);
-
-            Span<byte> digest = stackalloc byte[SHA1.HashSizeInBytes];
-            SHA1.HashData(writer.Fits ? text[..writer.Length] : Encoding.UTF8.GetBytes(ChecksumTextAsString()), digest);
-            return Convert.ToHexStringLower(digest);
-
-            bool Has(FimChecks check) => (c & check) != 0;
         }
-    }
-
-    // The same text as a string: for the rare entry whose names do not fit the buffer.
-    private string ChecksumTextAsString()
-    {
-        var c = Checks;
-        return string.Join(':',
-            Has(FimChecks.Size) ? Size.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
-            Has(FimChecks.Permissions) ? Perm : "",
-            "",
-            Has(FimChecks.Owner) ? Uid.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
-            Has(FimChecks.Group) ? Gid.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
-            Has(FimChecks.Owner) ? UserName : "",
-            Has(FimChecks.Group) ? GroupName : "",
-            Has(FimChecks.Mtime) ? Mtime.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
-            Has(FimChecks.Inode) ? Inode.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
-            Has(FimChecks.Md5) ? Md5 ?? "" : "",
-            Has(FimChecks.Sha1) ? Sha1 ?? "" : "",
-            Has(FimChecks.Sha256) ? Sha256 ?? "" : "");
-
-        bool Has(FimChecks check) => (c & check) != 0;
     }
 
     /// <summary>
@@ -137,56 +100,44 @@ internal sealed record FileEntry(
     }
 }
 
-/// <summary>Appends the checksum's fields as UTF-8 to a fixed buffer; <see cref="Fits"/> is false once one did not fit.</summary>
+/// <summary>The checksum's fields as UTF-8, ':' between them, into a buffer large enough for all of them.</summary>
 internal ref struct ChecksumText(Span<byte> buffer)
 {
     private readonly Span<byte> _buffer = buffer;
+    private int _length;
+    private bool _first = true;
 
-    public int Length { get; private set; }
+    public readonly ReadOnlySpan<byte> Written => _buffer[.._length];
 
-    public bool Fits { get; private set; } = true;
-
-    public void Separator() => Append((byte)':');
-
+    /// <summary>A text field; null writes it empty.</summary>
     public void Append(string? value)
     {
-        if (value is null || !Fits)
+        Separate();
+        if (value is not null)
         {
-            return;
-        }
-
-        if (Encoding.UTF8.TryGetBytes(value, _buffer[Length..], out var written))
-        {
-            Length += written;
-        }
-        else
-        {
-            Fits = false;
+            _length += Encoding.UTF8.GetBytes(value, _buffer[_length..]);
         }
     }
 
-    public void Append<T>(T value)
+    /// <summary>A number field; written empty when not <paramref name="included"/>.</summary>
+    public void Append<T>(T value, bool included)
         where T : IUtf8SpanFormattable
     {
-        if (Fits && value.TryFormat(_buffer[Length..], out var written, default, System.Globalization.CultureInfo.InvariantCulture))
+        Separate();
+        if (included)
         {
-            Length += written;
-        }
-        else
-        {
-            Fits = false;
+            value.TryFormat(_buffer[_length..], out var written, default, System.Globalization.CultureInfo.InvariantCulture);
+            _length += written;
         }
     }
 
-    private void Append(byte value)
+    private void Separate()
     {
-        if (Fits && Length < _buffer.Length)
+        if (!_first)
         {
-            _buffer[Length++] = value;
+            _buffer[_length++] = (byte)':';
         }
-        else
-        {
-            Fits = false;
-        }
+
+        _first = false;
     }
 }
