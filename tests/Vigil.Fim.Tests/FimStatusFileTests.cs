@@ -96,14 +96,14 @@ public sealed class FimStatusFileTests
     {
         private readonly ManualResetEventSlim _released = new();
 
-        public SafeFileHandle Open(string path)
+        public SafeFileHandle Open(string path, bool followSymbolicLink)
         {
             if (Path.GetFileName(path) == name)
             {
                 _released.Wait(TimeSpan.FromSeconds(30));
             }
 
-            return DefaultFileOpener.Instance.Open(path);
+            return DefaultFileOpener.Instance.Open(path, followSymbolicLink);
         }
 
         public void Release() => _released.Set();

@@ -18,6 +18,9 @@ internal readonly record struct FileStatus(
         && MtimeSeconds == other.MtimeSeconds && MtimeNanos == other.MtimeNanos
         && CtimeSeconds == other.CtimeSeconds && CtimeNanos == other.CtimeNanos;
 
+    /// <summary>Whether both describe the same file (device and inode), whatever its version.</summary>
+    public bool IsSameFileAs(FileStatus other) => Inode == other.Inode && Device == other.Device;
+
     /// <summary>lstat (or stat when following links); null with the errno when the path cannot be examined.</summary>
     public static unsafe FileStatus? TryGet(string path, bool followLinks, out int errno)
     {

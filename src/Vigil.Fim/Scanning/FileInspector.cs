@@ -11,7 +11,11 @@ namespace Vigil.Fim.Scanning;
 /// <summary>Opens a file for hashing; a seam so tests can make a file unreadable even for root.</summary>
 internal interface IFileOpener
 {
-    public SafeFileHandle Open(string path);
+    /// <summary>
+    /// Opens <paramref name="path"/> to read it; without <paramref name="followSymbolicLink"/> a symbolic link at the
+    /// path is not followed (the open fails).
+    /// </summary>
+    public SafeFileHandle Open(string path, bool followSymbolicLink);
 }
 
 internal sealed class DefaultFileOpener : IFileOpener
@@ -21,9 +25,11 @@ internal sealed class DefaultFileOpener : IFileOpener
     // open(2) on the path's bytes (PathBytes), so a name that is not valid UTF-8 is read too. O_NONBLOCK: a FIFO put in
     // place of the file between its statx and this open would otherwise hold the hashing thread until some writer
     // opened it (a few such and realtime monitoring stops); reads of a regular file do not change with it.
-    public SafeFileHandle Open(string path)
+    // O_NOFOLLOW unless the directory follows symbolic links: a link put in place of the file is not opened at all
+    // (opening some devices does something: a tape rewinds, a watchdog starts).
+    public SafeFileHandle Open(string path, bool followSymbolicLink)
     {
-        var fd = LibC.Open(path, LibC.O_RDONLY | LibC.O_CLOEXEC | LibC.O_NONBLOCK, 0);
+        var fd = LibC.Open(path, LibC.O_RDONLY | LibC.O_CLOEXEC | LibC.O_NONBLOCK | (followSymbolicLink ? 0 : LibC.O_NOFOLLOW), 0);
         if (fd < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
@@ -84,12 +90,28 @@ internal sealed class FileInspector(long fileMaxSize, IFileOpener opener)
                 FileStatus? after = null;
                 try
                 {
-                    using var handle = opener.Open(path);
-                    (md5, sha1, sha256) = Hash(handle, hashes, before.Size);
+                    using var handle = opener.Open(path, follow);
 
-                    // The status of what was read, by its descriptor (no second path lookup). A path replaced since
-                    // the open is the next event's, and the baseline writer's own look at the path sends it back here.
-                    after = FileStatus.TryGet(handle);
+                    // What was opened must be the file the statx saw: a path swapped meanwhile for a link to /dev/zero
+                    // would be read for ever, and one swapped for a link to another file would give that file's hashes.
+                    if (FileStatus.TryGet(handle) is not { IsRegularFile: true } opened || !opened.IsSameFileAs(before))
+                    {
+                        if (attempt < Attempts)
+                        {
+                            continue;
+                        }
+
+                        error = $"{path}: replaced by another file while it was opened";
+                    }
+                    else
+                    {
+                        (md5, sha1, sha256) = Hash(handle, hashes, before.Size);
+
+                        // The status of what was read, by its descriptor (no second path lookup). A path replaced
+                        // since the open is the next event's, and the baseline writer's own look at the path sends
+                        // it back here.
+                        after = FileStatus.TryGet(handle);
+                    }
                 }
                 catch (FileNotFoundException)
                 {
@@ -116,6 +138,10 @@ internal sealed class FileInspector(long fileMaxSize, IFileOpener opener)
                 }
 
                 before = after.Value;
+                if (!(before.IsRegularFile || before.IsSymlink))
+                {
+                    return new NotRecorded(path, before);
+                }
             }
 
             var entry = new FileEntry(

@@ -163,8 +163,8 @@ public sealed class ScannerTests
 
     private sealed class FailingOpener(string name) : IFileOpener
     {
-        public SafeFileHandle Open(string path) =>
-            Path.GetFileName(path) == name ? throw new UnauthorizedAccessException("Permission denied") : DefaultFileOpener.Instance.Open(path);
+        public SafeFileHandle Open(string path, bool followSymbolicLink) =>
+            Path.GetFileName(path) == name ? throw new UnauthorizedAccessException("Permission denied") : DefaultFileOpener.Instance.Open(path, followSymbolicLink);
     }
 
     // The baseline is keyed by path: a walk in name order puts a directory's rows into the same B-tree pages one after
