@@ -207,5 +207,15 @@ internal sealed class AgentEngines : IAsyncDisposable
 
             await next.PublishBatchAsync(messages, keys, cancellationToken);
         }
+
+        public async ValueTask PublishStreamAsync(IReadOnlyList<EventMessage> messages, string stream, IReadOnlyList<long> positions, CancellationToken cancellationToken)
+        {
+            foreach (var message in messages)
+            {
+                await engines.OfferAsync(message, cancellationToken);
+            }
+
+            await next.PublishStreamAsync(messages, stream, positions, cancellationToken);
+        }
     }
 }

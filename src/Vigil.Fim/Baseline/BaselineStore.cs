@@ -8,7 +8,8 @@ namespace Vigil.Fim.Baseline;
 /// The persistent baseline (<c>fim.db</c>): one row per recorded file, which configured directories have had their first
 /// (silent) scan, and an outbox of messages not yet handed to the sink. Unlike Wazuh's volatile DB it is kept across
 /// restarts, so the first scan after a start reports what changed while the agent was stopped. One writer connection
-/// (used by a single thread) and one outbox connection; WAL, private cache.
+/// (used by a single thread) and one outbox connection; WAL, private cache. Its <c>epoch</c> (meta), drawn when the
+/// file is made, names the outbox's stream: a new fim.db starts its sequence again, under another name.
 /// </summary>
 internal sealed class BaselineStore : IDisposable
 {
@@ -34,6 +35,8 @@ internal sealed class BaselineStore : IDisposable
             CREATE INDEX IF NOT EXISTS file_entry_inode ON file_entry (dev, inode);
             CREATE TABLE IF NOT EXISTS baselined_directory (path TEXT NOT NULL PRIMARY KEY) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, location TEXT NOT NULL, message TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+            INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', lower(hex(randomblob(16))));
             """);
         _get = Prepare($"SELECT {Columns} FROM file_entry WHERE path = $path", "$path");
         _upsert = Prepare(
@@ -176,12 +179,14 @@ internal sealed class BaselineStore : IDisposable
         command.ExecuteNonQuery();
     }
 
-    public void Enqueue(EventMessage message)
+    /// <summary>Queues a message in the outbox; its sequence (the row's key, which AUTOINCREMENT never reuses).</summary>
+    public long Enqueue(EventMessage message)
     {
         _enqueue.Parameters[0].Value = message.Queue.ToString();
         _enqueue.Parameters[1].Value = message.Location;
         _enqueue.Parameters[2].Value = message.Message;
         _enqueue.ExecuteNonQuery();
+        return SQLitePCL.raw.sqlite3_last_insert_rowid(_connection.Handle);
     }
 
     public void Dispose()

@@ -17,7 +17,9 @@ internal sealed record PendingEffect(long Id, string Kind, string Payload);
 /// only when the manager acknowledges it, so nothing is lost across a manager or agent crash. A batch from one
 /// producer (<see cref="PublishBatchAsync"/>: FIM's outbox hands over up to 1,024 events at once) is one transaction,
 /// one fsync; its producer is answered only after that commit. A keyed event whose key was already taken (the
-/// producer re-sent a row after a crash, before it could delete it) is skipped: the last 65,536 keys are kept.
+/// producer re-sent a row after a crash, before it could delete it) is skipped: the last 65,536 keys are kept. A
+/// stream's events (<see cref="PublishStreamAsync"/>: FIM's outbox rows and their sequences) are skipped at or before
+/// the last position taken from that stream, one number kept per stream in the same transaction.
 /// `vigil run` uses the same queue in front of its own analysis, and <see cref="Commit"/> to forget analysed events
 /// together with where the alert files end and the side effects the batch decided.
 /// Bounded on disk: at <see cref="Capacity"/> events the NEWEST are dropped (the oldest evidence is kept and the
@@ -32,6 +34,7 @@ internal sealed class DurableEventQueue : IEventSink, IDisposable
     private readonly SqliteConnection _connection;
     private readonly Lock _gate = new();
     private readonly ILogger _logger;
+    private readonly Dictionary<string, long> _streams = new(StringComparer.Ordinal); // the last position taken per stream, once read
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _count;
     private long _dropped;
@@ -79,6 +82,79 @@ internal sealed class DurableEventQueue : IEventSink, IDisposable
     {
         EnqueueMany(messages, keys);
         return ValueTask.CompletedTask;
+    }
+
+    public ValueTask PublishStreamAsync(IReadOnlyList<EventMessage> messages, string stream, IReadOnlyList<long> positions, CancellationToken cancellationToken)
+    {
+        EnqueueStream(messages, stream, positions);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Commits events of one producer's stream in one transaction, skipping positions at or before the last one
+    /// taken from that stream, which is kept in the same transaction (state <c>stream:NAME</c>); each event past
+    /// capacity is counted dropped and its position is taken all the same, as a keyed event's key is.
+    /// </summary>
+    public void EnqueueStream(IReadOnlyList<EventMessage> messages, string stream, IReadOnlyList<long> positions)
+    {
+        if (positions.Count != messages.Count)
+        {
+            throw new ArgumentException("one position per message", nameof(positions));
+        }
+
+        if (messages.Count == 0)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            var key = "stream:" + stream;
+            if (!_streams.TryGetValue(stream, out var taken))
+            {
+                taken = GetState(key) ?? 0;
+            }
+
+            using var transaction = _connection.BeginTransaction();
+            FlushDropNotice(transaction);
+            var dropped = _dropped;
+            var last = taken;
+            for (var i = 0; i < messages.Count; i++)
+            {
+                if (positions[i] <= last)
+                {
+                    continue;
+                }
+
+                last = positions[i];
+                if (_count >= Capacity)
+                {
+                    if (_dropped++ == 0)
+                    {
+                        TransportLog.QueueFull(_logger, Capacity);
+                    }
+
+                    continue;
+                }
+
+                Insert(messages[i], transaction);
+            }
+
+            if (last != taken)
+            {
+                SetState(key, last, transaction);
+            }
+
+            if (_dropped != dropped)
+            {
+                SetDropped(_dropped, transaction);
+            }
+
+            transaction.Commit();
+            _streams[stream] = last;
+        }
+
+        Signal();
     }
 
     /// <summary>Commits events in one transaction (each counted dropped when the queue is full), skipping keys already taken.</summary>

@@ -132,6 +132,173 @@ public sealed class OutboxTests
         Assert.False(outbox.HasBacklog());
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task Run_CommittedRowsHandedOver_SentFromMemory_InOrderOnce_AndDeleted()
+    {
+        using var temp = new TempDir();
+        using var store = new BaselineStore(temp.Combine("fim.db"));
+        var sink = new BatchSink();
+        var outbox = new Outbox(store.ConnectionString, sink, maxEps: 0, new FakeTimeProvider());
+        using var cts = new CancellationTokenSource();
+        var run = outbox.RunAsync(cts.Token);
+
+        for (var commit = 0; commit < 3; commit++)
+        {
+            outbox.Committed(Commit(store, $"c{commit}-", 5));
+        }
+
+        await sink.WaitUntilAsync(() => sink.Messages.Count == 15);
+        Assert.Equal([.. Enumerable.Range(0, 3).SelectMany(c => Enumerable.Range(0, 5).Select(i => $"c{c}-{i}"))], sink.Messages);
+        Assert.Equal(0, outbox.RowsReadFromTable);
+        await cts.CancelAsync();
+        await run;
+        Assert.False(outbox.HasBacklog());
+    }
+
+    // A restart: rows left in the table from before (never handed over) go first, then what is committed now, each
+    // once, in order; the rows handed over that the table read already sent are not sent again.
+    [Fact(Timeout = 30_000)]
+    public async Task Run_RowsLeftFromBefore_ThenCommittedRows_EachOnceInOrder()
+    {
+        using var temp = new TempDir();
+        using var store = new BaselineStore(temp.Combine("fim.db"));
+        Commit(store, "old-", 4);
+        var sink = new BatchSink();
+        var outbox = new Outbox(store.ConnectionString, sink, maxEps: 0, new FakeTimeProvider());
+        outbox.Committed(Commit(store, "new-", 3));
+        using var cts = new CancellationTokenSource();
+        var run = outbox.RunAsync(cts.Token);
+        await sink.WaitUntilAsync(() => sink.Messages.Count >= 7);
+        outbox.Committed(Commit(store, "next-", 2));
+        await sink.WaitUntilAsync(() => sink.Messages.Count >= 9);
+        await Task.Delay(100);
+
+        Assert.Equal(["old-0", "old-1", "old-2", "old-3", "new-0", "new-1", "new-2", "next-0", "next-1"], sink.Messages);
+        Assert.True(outbox.RowsReadFromTable >= 4, $"{outbox.RowsReadFromTable} rows read from the table");
+        await cts.CancelAsync();
+        await run;
+        Assert.False(outbox.HasBacklog());
+    }
+
+    // The positions go with fim.db's stream: kept when the file is reopened, another one for a new file (whose
+    // sequence starts again at 1, and must not be taken for positions already sent).
+    [Fact(Timeout = 30_000)]
+    public async Task Run_PositionsAreTheSequences_InAStreamNamedByTheFile()
+    {
+        using var temp = new TempDir();
+        var path = temp.Combine("fim.db");
+        string epoch;
+        using (var store = new BaselineStore(path))
+        {
+            epoch = await SendAsync(store, 2);
+        }
+
+        using (var reopened = new BaselineStore(path))
+        {
+            Assert.Equal(epoch, await SendAsync(reopened, 1));
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools(); // as after a restart: no connection to the old file is kept
+        File.Delete(path);
+        using var recreated = new BaselineStore(path);
+        Assert.NotEqual(epoch, await SendAsync(recreated, 1));
+
+        static async Task<string> SendAsync(BaselineStore store, int count)
+        {
+            var sink = new KeySink();
+            var outbox = new Outbox(store.ConnectionString, sink, maxEps: 0, new FakeTimeProvider());
+            outbox.Committed(Commit(store, "m", count));
+            using var cts = new CancellationTokenSource();
+            var run = outbox.RunAsync(cts.Token);
+            await sink.WaitUntilAsync(() => sink.Keys.Count == count);
+            await cts.CancelAsync();
+            await run;
+            var streams = sink.Keys.Select(k => k[..k.LastIndexOf(':')]).Distinct().ToList();
+            var stream = Assert.Single(streams);
+            Assert.Matches("^fim-[0-9a-f]{32}$", stream);
+            Assert.Equal(sink.Keys.Select(k => long.Parse(k[(k.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture)).Order(), sink.Keys.Select(k => long.Parse(k[(k.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture)));
+            return stream;
+        }
+    }
+
+    [Fact]
+    public void CommittedRows_TakesOnlyWhatFollowsOn_LeavesTheRestToTheTable()
+    {
+        var rows = new CommittedRows(capacity: 6);
+        rows.Add(Rows(1, 3));
+        rows.Add(Rows(4, 5)); // 3 + 5 > 6: left to the table
+        rows.Add(Rows(9, 3));
+
+        Assert.Equal([2L, 3L], rows.Take(sent: 1, max: 10)!.Select(r => r.Seq));          // 1 was sent already
+        Assert.Null(rows.Take(sent: 3, max: 10));                                        // 4 to 8 went to the table only
+        Assert.Equal([9L, 10L], rows.Take(sent: 8, max: 2)!.Select(r => r.Seq));          // a commit taken in parts
+        Assert.Equal([11L], rows.Take(sent: 10, max: 10)!.Select(r => r.Seq));
+        Assert.Equal(0, rows.Count);
+        Assert.Null(rows.Take(sent: 11, max: 10));
+
+        // What the table read sent meanwhile is forgotten, in part or whole commits.
+        rows.Add(Rows(12, 3));
+        rows.Add(Rows(15, 2));
+        Assert.Equal([16L], rows.Take(sent: 15, max: 10)!.Select(r => r.Seq));
+        Assert.Equal(0, rows.Count);
+
+        var disabled = new CommittedRows(capacity: 0);
+        disabled.Add(Rows(1, 1));
+        Assert.Null(disabled.Take(sent: 0, max: 10));
+    }
+
+    private static OutboxRow[] Rows(long first, int count) =>
+        [.. Enumerable.Range(0, count).Select(i => new OutboxRow(first + i, new EventMessage('8', "syscheck", $"r{first + i}")))];
+
+    // One transaction of the baseline writer's kind: the rows, committed, as the writer hands them over.
+    private static OutboxRow[] Commit(BaselineStore store, string prefix, int count)
+    {
+        store.Begin();
+        var rows = Enumerable.Range(0, count).Select(i => new EventMessage('8', "syscheck", $"{prefix}{i}")).Select(m => new OutboxRow(store.Enqueue(m), m)).ToArray();
+        store.Commit();
+        return rows;
+    }
+
+    /// <summary>A sink without streams of its own: the positions reach it as keys (the interface's default).</summary>
+    private sealed class KeySink : IEventSink
+    {
+        private readonly Lock _gate = new();
+        private readonly List<string> _keys = [];
+
+        public IReadOnlyList<string> Keys
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return [.. _keys];
+                }
+            }
+        }
+
+        public ValueTask PublishAsync(EventMessage message, CancellationToken cancellationToken) => throw new InvalidOperationException("keyed only");
+
+        public ValueTask PublishBatchAsync(IReadOnlyList<EventMessage> messages, IReadOnlyList<string>? keys, CancellationToken cancellationToken)
+        {
+            lock (_gate)
+            {
+                _keys.AddRange(keys!);
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        public async Task WaitUntilAsync(Func<bool> condition)
+        {
+            var deadline = Environment.TickCount64 + 10_000;
+            while (!condition())
+            {
+                Assert.True(Environment.TickCount64 < deadline, $"{Keys.Count} keys");
+                await Task.Delay(5);
+            }
+        }
+    }
+
     /// <summary>Records each batch's size; the messages in order.</summary>
     private sealed class BatchSink : IEventSink
     {

@@ -79,6 +79,67 @@ public sealed class DurableEventQueueTests
     }
 
     [Fact]
+    public async Task PublishStream_PositionsSentAgainAfterACrash_TakenOnce_PerStream()
+    {
+        using var temp = new TempDirectory();
+        var path = temp.Combine("events.db");
+        IEventSink sink;
+        using (var queue = new DurableEventQueue(path))
+        {
+            sink = queue;
+            await sink.PublishStreamAsync([Fim(0), Fim(1), Fim(2)], "fim-a", [1, 2, 3], CancellationToken.None);
+        }
+
+        // The producer crashed before deleting its rows 2 and 3, and sends them again with a new one; the queue was
+        // reopened in between, so how far the stream came was read back from the database.
+        using var reopened = new DurableEventQueue(path);
+        sink = reopened;
+        await sink.PublishStreamAsync([Fim(1), Fim(2), Fim(3)], "fim-a", [2, 3, 4], CancellationToken.None);
+        Assert.Equal(["{\"n\":0}", "{\"n\":1}", "{\"n\":2}", "{\"n\":3}"], reopened.ReadAfter(0, 10).Select(e => e.Message.Message));
+
+        // A whole batch sent again is taken not at all; positions with gaps are taken as they come.
+        await sink.PublishStreamAsync([Fim(1), Fim(3)], "fim-a", [2, 4], CancellationToken.None);
+        await sink.PublishStreamAsync([Fim(6), Fim(9)], "fim-a", [6, 9], CancellationToken.None);
+        Assert.Equal(6, reopened.Count);
+
+        // Another stream (a new fim.db, starting again at 1) is its own: its positions are not the first one's.
+        await sink.PublishStreamAsync([Fim(100), Fim(101)], "fim-b", [1, 2], CancellationToken.None);
+        Assert.Equal(8, reopened.Count);
+        Assert.Equal(9, reopened.GetState("stream:fim-a"));
+        Assert.Equal(2, reopened.GetState("stream:fim-b"));
+    }
+
+    // What a stream's positions cost the queue: one number per stream, not one key per event.
+    [Fact]
+    public async Task PublishStream_KeepsNoKeyPerEvent()
+    {
+        using var temp = new TempDirectory();
+        using var queue = new DurableEventQueue(temp.Combine("events.db"));
+        IEventSink sink = queue;
+        await sink.PublishStreamAsync([.. Enumerable.Range(0, 100).Select(Fim)], "fim-a", [.. Enumerable.Range(1, 100).Select(i => (long)i)], CancellationToken.None);
+
+        Assert.Equal(100, queue.Count);
+        Assert.False(queue.HasKey("fim-a:1"));
+        Assert.Equal(100, queue.GetState("stream:fim-a"));
+    }
+
+    [Fact]
+    public async Task PublishStream_PastCapacity_DroppedAreCounted_AndTheirPositionsTaken()
+    {
+        using var temp = new TempDirectory();
+        using var queue = new DurableEventQueue(temp.Combine("events.db"), capacity: 2);
+        IEventSink sink = queue;
+        await sink.PublishStreamAsync([Fim(0), Fim(1), Fim(2)], "fim-a", [1, 2, 3], CancellationToken.None);
+        Assert.Equal(2, queue.Count);
+        Assert.Equal(1, queue.Dropped);
+
+        // Sent again after a crash, the dropped one is not queued twice over: it was taken (as dropped).
+        queue.Acknowledge(queue.ReadAfter(0, 10)[^1].Sequence);
+        await sink.PublishStreamAsync([Fim(2)], "fim-a", [3], CancellationToken.None);
+        Assert.StartsWith("vigil: Agent event queue full: 1 events dropped", Assert.Single(queue.ReadAfter(0, 10)).Message.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Commit_ForgetsEventsAndKeepsEndsAndEffectsAcrossReopen()
     {
         using var temp = new TempDirectory();
