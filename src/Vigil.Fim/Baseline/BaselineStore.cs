@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Vigil.Core.Configuration;
 using Vigil.Core.Events;
+using Vigil.Core.Storage;
 
 namespace Vigil.Fim.Baseline;
 
@@ -17,8 +18,8 @@ internal sealed class BaselineStore : IDisposable
 
     private readonly SqliteConnection _connection;
     private readonly SqliteCommand _get;
-    private readonly SqliteCommand _upsert;
-    private readonly SqliteCommand _enqueue;
+    private readonly SqliteStatement _upsert;
+    private readonly SqliteStatement _enqueue;
     private SqliteTransaction? _transaction;
 
     public BaselineStore(string databasePath)
@@ -39,10 +40,9 @@ internal sealed class BaselineStore : IDisposable
             INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', lower(hex(randomblob(16))));
             """);
         _get = Prepare($"SELECT {Columns} FROM file_entry WHERE path = $path", "$path");
-        _upsert = Prepare(
-            $"INSERT OR REPLACE INTO file_entry ({Columns}) VALUES ($path, $size, $perm, $uid, $gid, $user_name, $group_name, $mtime, $inode, $dev, $md5, $sha1, $sha256, $checksum, $options)",
-            "$path", "$size", "$perm", "$uid", "$gid", "$user_name", "$group_name", "$mtime", "$inode", "$dev", "$md5", "$sha1", "$sha256", "$checksum", "$options");
-        _enqueue = Prepare("INSERT INTO outbox (queue, location, message) VALUES ($queue, $location, $message)", "$queue", "$location", "$message");
+        // The two statements of every file event, bound by position (SqliteStatement).
+        _upsert = new SqliteStatement(_connection, $"INSERT OR REPLACE INTO file_entry ({Columns}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+        _enqueue = new SqliteStatement(_connection, "INSERT INTO outbox (queue, location, message) VALUES (?1, ?2, ?3)");
         Count = Convert.ToInt32(Scalar("SELECT COUNT(*) FROM file_entry"), System.Globalization.CultureInfo.InvariantCulture);
     }
 
@@ -64,7 +64,7 @@ internal sealed class BaselineStore : IDisposable
     public void Begin()
     {
         _transaction ??= _connection.BeginTransaction();
-        _get.Transaction = _upsert.Transaction = _enqueue.Transaction = _transaction;
+        _get.Transaction = _transaction;
     }
 
     public void Commit()
@@ -72,7 +72,7 @@ internal sealed class BaselineStore : IDisposable
         _transaction?.Commit();
         _transaction?.Dispose();
         _transaction = null;
-        _get.Transaction = _upsert.Transaction = _enqueue.Transaction = null;
+        _get.Transaction = null;
     }
 
     public FileEntry? Get(string path)
@@ -84,23 +84,11 @@ internal sealed class BaselineStore : IDisposable
 
     public void Upsert(FileEntry entry, bool isNew)
     {
-        var p = _upsert.Parameters;
-        p[0].Value = entry.Path;
-        p[1].Value = entry.Size;
-        p[2].Value = entry.Perm;
-        p[3].Value = (long)entry.Uid;
-        p[4].Value = (long)entry.Gid;
-        p[5].Value = entry.UserName;
-        p[6].Value = entry.GroupName;
-        p[7].Value = entry.Mtime;
-        p[8].Value = unchecked((long)entry.Inode);
-        p[9].Value = unchecked((long)entry.Device);
-        p[10].Value = (object?)entry.Md5 ?? DBNull.Value;
-        p[11].Value = (object?)entry.Sha1 ?? DBNull.Value;
-        p[12].Value = (object?)entry.Sha256 ?? DBNull.Value;
-        p[13].Value = entry.Checksum;
-        p[14].Value = (int)entry.Checks;
-        _upsert.ExecuteNonQuery();
+        _upsert.Bind(1, entry.Path).Bind(2, entry.Size).Bind(3, entry.Perm).Bind(4, entry.Uid).Bind(5, entry.Gid)
+            .Bind(6, entry.UserName).Bind(7, entry.GroupName).Bind(8, entry.Mtime)
+            .Bind(9, unchecked((long)entry.Inode)).Bind(10, unchecked((long)entry.Device))
+            .Bind(11, entry.Md5).Bind(12, entry.Sha1).Bind(13, entry.Sha256).Bind(14, entry.Checksum).Bind(15, (int)entry.Checks)
+            .Execute();
         if (isNew)
         {
             Count++;
@@ -182,10 +170,7 @@ internal sealed class BaselineStore : IDisposable
     /// <summary>Queues a message in the outbox; its sequence (the row's key, which AUTOINCREMENT never reuses).</summary>
     public long Enqueue(EventMessage message)
     {
-        _enqueue.Parameters[0].Value = message.Queue.ToString();
-        _enqueue.Parameters[1].Value = message.Location;
-        _enqueue.Parameters[2].Value = message.Message;
-        _enqueue.ExecuteNonQuery();
+        _enqueue.Bind(1, message.Queue.ToString()).Bind(2, message.Location).Bind(3, message.Message).Execute();
         return SQLitePCL.raw.sqlite3_last_insert_rowid(_connection.Handle);
     }
 

@@ -3,6 +3,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Vigil.Core.Events;
+using Vigil.Core.Storage;
 
 namespace Vigil.Transport.Agent;
 
@@ -38,7 +39,7 @@ internal sealed class DurableEventQueue : IEventSink, IDisposable
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _count;
     private long _dropped;
-    private SqliteCommand? _insert;
+    private SqliteStatement? _insert;
     private SqliteCommand? _takeKey;
 
     public DurableEventQueue(string path, int capacity = DefaultCapacity, ILogger? logger = null)
@@ -137,7 +138,7 @@ internal sealed class DurableEventQueue : IEventSink, IDisposable
                     continue;
                 }
 
-                Insert(messages[i], transaction);
+                Insert(messages[i]);
             }
 
             if (last != taken)
@@ -187,7 +188,7 @@ internal sealed class DurableEventQueue : IEventSink, IDisposable
                     continue;
                 }
 
-                Insert(messages[i], transaction);
+                Insert(messages[i]);
             }
 
             if (_dropped != dropped)
@@ -337,7 +338,7 @@ internal sealed class DurableEventQueue : IEventSink, IDisposable
 
             using var transaction = _connection.BeginTransaction();
             FlushDropNotice(transaction);
-            Insert(message, transaction);
+            Insert(message);
             transaction.Commit();
         }
 
@@ -417,7 +418,7 @@ internal sealed class DurableEventQueue : IEventSink, IDisposable
         }
 
         var notice = $"vigil: Agent event queue full: {_dropped.ToString(CultureInfo.InvariantCulture)} events dropped (capacity {Capacity.ToString(CultureInfo.InvariantCulture)})";
-        Insert(new EventMessage(EventMessage.LocalFileQueue, NoticeLocation, notice), transaction);
+        Insert(new EventMessage(EventMessage.LocalFileQueue, NoticeLocation, notice));
         _dropped = 0;
         using var command = _connection.CreateCommand();
         command.Transaction = transaction;
@@ -425,15 +426,12 @@ internal sealed class DurableEventQueue : IEventSink, IDisposable
         command.ExecuteNonQuery();
     }
 
-    private void Insert(EventMessage message, SqliteTransaction transaction)
+    // Inside the transaction the connection has open. One statement per event of a batch: prepared once, kept for the
+    // connection's life (under the gate), bound by position (SqliteStatement).
+    private void Insert(EventMessage message)
     {
-        // One statement per event of a batch: prepared once, kept for the connection's life (under the gate).
-        var command = _insert ??= Prepared("INSERT INTO events(queue, location, message) VALUES ($queue, $location, $message)", "$queue", "$location", "$message");
-        command.Transaction = transaction;
-        command.Parameters[0].Value = message.Queue.ToString();
-        command.Parameters[1].Value = message.Location;
-        command.Parameters[2].Value = message.Message;
-        command.ExecuteNonQuery();
+        var insert = _insert ??= new SqliteStatement(_connection, "INSERT INTO events(queue, location, message) VALUES (?1, ?2, ?3)");
+        insert.Bind(1, message.Queue.ToString()).Bind(2, message.Location).Bind(3, message.Message).Execute();
         _count++;
     }
 

@@ -1,7 +1,6 @@
-using System.Buffers;
 using System.Text;
 using Microsoft.Data.Sqlite;
-using SQLitePCL;
+using Vigil.Core.Storage;
 
 namespace Vigil.Web.Index;
 
@@ -79,7 +78,7 @@ internal sealed class AlertIndexWriter : IDisposable
         lock (_gate)
         {
             using var transaction = _writer.BeginTransaction();
-            var insert = _insert ??= Prepare(_writer, """
+            var insert = _insert ??= new SqliteStatement(_writer, """
                 INSERT INTO alerts(seq, ts, alert_id, rule_id, level, agent_id, agent_name, description, file, caused_by, groups, json)
                 VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                 """);
@@ -94,19 +93,10 @@ internal sealed class AlertIndexWriter : IDisposable
                 }
 
                 var groupList = string.Join(',', fields.Groups);
-                raw.sqlite3_bind_int64(insert, 1, seq);
-                raw.sqlite3_bind_int64(insert, 2, fields.Timestamp.ToUnixTimeMilliseconds());
-                BindText(insert, 3, fields.Id);
-                raw.sqlite3_bind_int64(insert, 4, fields.RuleId);
-                raw.sqlite3_bind_int64(insert, 5, fields.Level);
-                BindText(insert, 6, fields.AgentId);
-                BindText(insert, 7, fields.AgentName);
-                BindText(insert, 8, fields.Description);
-                BindText(insert, 9, fields.File);
-                BindText(insert, 10, fields.CausedBy);
-                BindText(insert, 11, "," + groupList + ",");
-                raw.sqlite3_bind_text(insert, 12, utf8);
-                Step(insert);
+                insert.Bind(1, seq).Bind(2, fields.Timestamp.ToUnixTimeMilliseconds()).Bind(3, fields.Id).Bind(4, fields.RuleId).Bind(5, fields.Level)
+                    .Bind(6, fields.AgentId).Bind(7, fields.AgentName).Bind(8, fields.Description).Bind(9, fields.File).Bind(10, fields.CausedBy)
+                    .Bind(11, "," + groupList + ",").Bind(12, utf8)
+                    .Execute();
                 if (_ruleGroups.Add((fields.RuleId, groupList)))
                 {
                     NoteRuleGroups(transaction, fields.RuleId, fields.Groups);
@@ -142,54 +132,7 @@ internal sealed class AlertIndexWriter : IDisposable
     }
 
     // The insert is prepared once and kept (SQLite re-prepares it itself should the schema change).
-    private sqlite3_stmt? _insert;
-
-    private static sqlite3_stmt Prepare(SqliteConnection connection, string sql)
-    {
-        var rc = raw.sqlite3_prepare_v2(connection.Handle, sql, out var statement);
-        SqliteException.ThrowExceptionForRC(rc, connection.Handle);
-        return statement;
-    }
-
-    private void Step(sqlite3_stmt statement)
-    {
-        var rc = raw.sqlite3_step(statement);
-        if (rc != raw.SQLITE_DONE)
-        {
-            var message = raw.sqlite3_errmsg(_writer.Handle).utf8_to_string();
-            raw.sqlite3_reset(statement);
-            throw new SqliteException($"SQLite Error {rc}: '{message}'.", rc);
-        }
-
-        raw.sqlite3_reset(statement);
-    }
-
-    private static void BindText(sqlite3_stmt statement, int index, string? value)
-    {
-        if (value is null)
-        {
-            raw.sqlite3_bind_null(statement, index);
-            return;
-        }
-
-        var max = Encoding.UTF8.GetMaxByteCount(value.Length);
-        if (max <= 1024)
-        {
-            Span<byte> small = stackalloc byte[1024];
-            raw.sqlite3_bind_text(statement, index, (ReadOnlySpan<byte>)small[..Encoding.UTF8.GetBytes(value, small)]);
-            return;
-        }
-
-        var rented = ArrayPool<byte>.Shared.Rent(max);
-        try
-        {
-            raw.sqlite3_bind_text(statement, index, new ReadOnlySpan<byte>(rented, 0, Encoding.UTF8.GetBytes(value, rented)));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
-    }
+    private SqliteStatement? _insert;
 
     // Checkpoints (copying the WAL back into the database, then one fsync) run on a thread of their own, so the writer
     // never waits for them: they cost about a quarter of the insert time when the writer ran them itself. A PASSIVE
