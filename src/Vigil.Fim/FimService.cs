@@ -101,10 +101,7 @@ public sealed class FimService : IAsyncDisposable
         var inspector = new FileInspector(_options.FileMaxSizeBytes, FileOpener);
         _store = new BaselineStore(Path.Combine(_dataDirectory, "fim.db"));
         _outbox = new Outbox(_store.ConnectionString, _sink, _options.MaxEps, _time);
-        _writer = new BaselineWriter(_store, new ContentChanges(_dataDirectory, _options, _patterns), _options, _time, _outbox.Committed, Recheck)
-        {
-            Pace = _outbox.WaitForRoomAsync,
-        };
+        _writer = new BaselineWriter(_store, new ContentChanges(_dataDirectory, _options, _patterns), _options, _time, _outbox.Notify, Recheck);
         _writer.LoadState();
         _entriesAtStart = _store.Count;
         _scanner = new Scanner(scope, inspector, _writer, _time, Recheck);

@@ -102,8 +102,10 @@ public sealed record SyscheckOptions
     public DirectoryOptions? DirectoryFor(string path)
     {
         DirectoryOptions? best = null;
-        foreach (var directory in Directories)
+        var directories = Directories;
+        for (var i = 0; i < directories.Count; i++) // once per event: no enumerator
         {
+            var directory = directories[i];
             if (directory.Contains(path) && (best is null || directory.Path.Length > best.Path.Length))
             {
                 best = directory;

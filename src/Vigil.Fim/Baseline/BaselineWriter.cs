@@ -33,21 +33,17 @@ internal sealed class BaselineWriter(
     ContentChanges contentChanges,
     SyscheckOptions options,
     TimeProvider time,
-    Action<OutboxRow[]> committed,
+    Action committed,
     RecheckRequest recheck)
 {
     private const int MaxBatch = 1000;
 
     private readonly Channel<Change> _changes = Channel.CreateBounded<Change>(new BoundedChannelOptions(8192) { SingleReader = true });
-    private readonly List<OutboxRow> _queued = [];
     private HashSet<string> _baselined = [];
     private string _dbState = "normal";
     private bool _limitNoticeSent;
 
     public ChannelWriter<Change> Changes => _changes.Writer;
-
-    /// <summary>Awaited before each transaction: the outbox's sender paces the writer in a burst.</summary>
-    internal Func<CancellationToken, ValueTask>? Pace { get; init; }
 
     public BaselineStore Store => store;
 
@@ -76,13 +72,7 @@ internal sealed class BaselineWriter(
         {
             while (await reader.WaitToReadAsync(cancellationToken))
             {
-                if (Pace is not null)
-                {
-                    await Pace(cancellationToken);
-                }
-
                 store.Begin();
-                _queued.Clear();
                 try
                 {
                     for (var n = 0; n < MaxBatch && reader.TryRead(out var change); n++)
@@ -97,9 +87,7 @@ internal sealed class BaselineWriter(
                     store.Commit();
                 }
 
-                // The outbox rows this commit made durable, handed to the outbox's sender as they are, so that it
-                // need not read them back (the table stays the copy that survives a stop or a crash).
-                committed([.. _queued]);
+                committed();
                 foreach (var tcs in done)
                 {
                     tcs.TrySetResult();
@@ -115,7 +103,7 @@ internal sealed class BaselineWriter(
 
     public void Enqueue(EventMessage message)
     {
-        _queued.Add(new OutboxRow(store.Enqueue(message), message));
+        store.Enqueue(message);
         EventsQueued++;
     }
 
