@@ -167,12 +167,8 @@ internal sealed class BaselineStore : IDisposable
         command.ExecuteNonQuery();
     }
 
-    /// <summary>Queues a message in the outbox; its sequence (the row's key, which AUTOINCREMENT never reuses).</summary>
-    public long Enqueue(EventMessage message)
-    {
+    public void Enqueue(EventMessage message) =>
         _enqueue.Bind(1, message.Queue.ToString()).Bind(2, message.Location).Bind(3, message.Message).Execute();
-        return SQLitePCL.raw.sqlite3_last_insert_rowid(_connection.Handle);
-    }
 
     public void Dispose()
     {

@@ -12,16 +12,10 @@ internal readonly record struct OutboxRow(long Seq, EventMessage Message);
 /// loses). Each message goes with its outbox sequence (never reused) in the stream <c>fim-EPOCH</c> (fim.db's), so a sink
 /// that remembers how far a stream came takes a message re-sent after a crash only once. <c>max_eps</c> throttles: after that many messages in one
 /// second the sender waits for the next second; nothing is dropped, the backlog waits in the outbox.
-/// The baseline writer hands over the rows of each commit as well (<see cref="Committed"/>): while they follow on from
-/// what was sent, they go from memory and are not read back; after a restart, behind a throttle or beyond what memory
-/// keeps, they are read from the table, which always has them.
 /// </summary>
 internal sealed class Outbox(string connectionString, IEventSink sink, int maxEps, TimeProvider time)
 {
     private const int BatchSize = 1024;
-
-    /// <summary>Rows kept in memory for the sender at most (a burst's few batches); beyond, it reads the table.</summary>
-    internal const int InMemoryRows = 4096;
 
     /// <summary>
     /// How long the sender lets events gather before it reads while they stream in (<see cref="StreamGauge"/>: at
@@ -35,9 +29,6 @@ internal sealed class Outbox(string connectionString, IEventSink sink, int maxEp
 
     private readonly StreamGauge _stream = new(time);
 
-    // Throttled, the backlog waits in the table only: memory would hold it for as long as the throttle lasts.
-    private readonly CommittedRows _committed = new(maxEps > 0 ? 0 : InMemoryRows);
-
     private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
     private long _windowStart;
     private int _sentInWindow;
@@ -49,23 +40,6 @@ internal sealed class Outbox(string connectionString, IEventSink sink, int maxEp
         {
             _signal.Release();
         }
-    }
-
-    /// <summary>Rows read back from the table (not handed over in memory) since start; for tests.</summary>
-    internal long RowsReadFromTable { get; private set; }
-
-    /// <summary>
-    /// For the writer before a transaction: waits (1 s at most) while the rows handed over fill half of what memory
-    /// keeps, so that in a burst the writer goes at the sender's pace instead of leaving it to read its rows back.
-    /// Real time on purpose, as <see cref="Linger"/>: it only paces work, it decides nothing.
-    /// </summary>
-    public ValueTask WaitForRoomAsync(CancellationToken cancellationToken) => _committed.WaitForRoomAsync(TimeSpan.FromSeconds(1), TimeProvider.System, cancellationToken);
-
-    /// <summary>Tells the sender that these rows (in sequence order, perhaps none) were committed to the outbox.</summary>
-    public void Committed(OutboxRow[] rows)
-    {
-        _committed.Add(rows);
-        Notify();
     }
 
     /// <summary>Whether messages wait in the outbox.</summary>
@@ -98,13 +72,7 @@ internal sealed class Outbox(string connectionString, IEventSink sink, int maxEp
                 }
             }
 
-            var batch = _committed.Take(sent, BatchSize);
-            if (batch is null)
-            {
-                batch = Read(connection, sent);
-                RowsReadFromTable += batch.Count;
-            }
-
+            var batch = Read(connection, sent);
             if (batch.Count == 0)
             {
                 try
@@ -215,122 +183,6 @@ internal sealed class Outbox(string connectionString, IEventSink sink, int maxEp
         command.CommandText = "DELETE FROM outbox WHERE seq <= $last";
         command.Parameters.AddWithValue("$last", last);
         command.ExecuteNonQuery();
-    }
-}
-
-/// <summary>
-/// The rows of the baseline writer's last commits, oldest first, for the sender (at most <c>capacity</c>: a commit
-/// that does not fit is left to the table). Taken only while they follow on from the last row sent.
-/// </summary>
-internal sealed class CommittedRows(int capacity)
-{
-    private readonly Lock _gate = new();
-    private readonly Queue<OutboxRow[]> _commits = new();
-    private TaskCompletionSource _taken = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _offset; // rows of the oldest commit already taken
-    private int _count;
-
-    /// <summary>
-    /// Waits, at most <paramref name="limit"/>, while half the capacity or more waits to be taken: the writer then
-    /// goes at the sender's pace, and its rows go from memory rather than being read back from the table. Bounded, so
-    /// that a sink that does not take stops nothing: past the limit the rows wait in the table, as without memory.
-    /// </summary>
-    public async ValueTask WaitForRoomAsync(TimeSpan limit, TimeProvider time, CancellationToken cancellationToken)
-    {
-        Task taken;
-        lock (_gate)
-        {
-            if (capacity == 0 || _count < capacity / 2)
-            {
-                return;
-            }
-
-            taken = _taken.Task;
-        }
-
-        try
-        {
-            await taken.WaitAsync(limit, time, cancellationToken);
-        }
-        catch (TimeoutException)
-        {
-        }
-    }
-
-    public int Count
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _count;
-            }
-        }
-    }
-
-    public void Add(OutboxRow[] rows)
-    {
-        if (rows.Length == 0)
-        {
-            return;
-        }
-
-        lock (_gate)
-        {
-            if (_count + rows.Length > capacity)
-            {
-                return;
-            }
-
-            _commits.Enqueue(rows);
-            _count += rows.Length;
-        }
-    }
-
-    /// <summary>
-    /// Up to <paramref name="max"/> rows from <paramref name="sent"/> + 1 on without a gap, forgetting those up to
-    /// <paramref name="sent"/>; null when the next row to send is not the oldest kept (read the table).
-    /// </summary>
-    public List<OutboxRow>? Take(long sent, int max)
-    {
-        lock (_gate)
-        {
-            while (_commits.TryPeek(out var oldest) && oldest[_offset].Seq <= sent)
-            {
-                _offset++;
-                _count--;
-                if (_offset == oldest.Length)
-                {
-                    _commits.Dequeue();
-                    _offset = 0;
-                }
-            }
-
-            if (!_commits.TryPeek(out var first) || first[_offset].Seq != sent + 1)
-            {
-                return null;
-            }
-
-            var done = _taken;
-            _taken = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            done.TrySetResult();
-            var taken = new List<OutboxRow>(Math.Min(max, _count));
-            var next = sent + 1;
-            while (taken.Count < max && _commits.TryPeek(out var commit) && commit[_offset].Seq == next)
-            {
-                taken.Add(commit[_offset]);
-                next++;
-                _offset++;
-                _count--;
-                if (_offset == commit.Length)
-                {
-                    _commits.Dequeue();
-                    _offset = 0;
-                }
-            }
-
-            return taken;
-        }
     }
 }
 

@@ -132,54 +132,6 @@ public sealed class OutboxTests
         Assert.False(outbox.HasBacklog());
     }
 
-    [Fact(Timeout = 30_000)]
-    public async Task Run_CommittedRowsHandedOver_SentFromMemory_InOrderOnce_AndDeleted()
-    {
-        using var temp = new TempDir();
-        using var store = new BaselineStore(temp.Combine("fim.db"));
-        var sink = new BatchSink();
-        var outbox = new Outbox(store.ConnectionString, sink, maxEps: 0, new FakeTimeProvider());
-        using var cts = new CancellationTokenSource();
-        var run = outbox.RunAsync(cts.Token);
-
-        for (var commit = 0; commit < 3; commit++)
-        {
-            outbox.Committed(Commit(store, $"c{commit}-", 5));
-        }
-
-        await sink.WaitUntilAsync(() => sink.Messages.Count == 15);
-        Assert.Equal([.. Enumerable.Range(0, 3).SelectMany(c => Enumerable.Range(0, 5).Select(i => $"c{c}-{i}"))], sink.Messages);
-        Assert.Equal(0, outbox.RowsReadFromTable);
-        await cts.CancelAsync();
-        await run;
-        Assert.False(outbox.HasBacklog());
-    }
-
-    // A restart: rows left in the table from before (never handed over) go first, then what is committed now, each
-    // once, in order; the rows handed over that the table read already sent are not sent again.
-    [Fact(Timeout = 30_000)]
-    public async Task Run_RowsLeftFromBefore_ThenCommittedRows_EachOnceInOrder()
-    {
-        using var temp = new TempDir();
-        using var store = new BaselineStore(temp.Combine("fim.db"));
-        Commit(store, "old-", 4);
-        var sink = new BatchSink();
-        var outbox = new Outbox(store.ConnectionString, sink, maxEps: 0, new FakeTimeProvider());
-        outbox.Committed(Commit(store, "new-", 3));
-        using var cts = new CancellationTokenSource();
-        var run = outbox.RunAsync(cts.Token);
-        await sink.WaitUntilAsync(() => sink.Messages.Count >= 7);
-        outbox.Committed(Commit(store, "next-", 2));
-        await sink.WaitUntilAsync(() => sink.Messages.Count >= 9);
-        await Task.Delay(100);
-
-        Assert.Equal(["old-0", "old-1", "old-2", "old-3", "new-0", "new-1", "new-2", "next-0", "next-1"], sink.Messages);
-        Assert.True(outbox.RowsReadFromTable >= 4, $"{outbox.RowsReadFromTable} rows read from the table");
-        await cts.CancelAsync();
-        await run;
-        Assert.False(outbox.HasBacklog());
-    }
-
     // The positions go with fim.db's stream: kept when the file is reopened, another one for a new file (whose
     // sequence starts again at 1, and must not be taken for positions already sent).
     [Fact(Timeout = 30_000)]
@@ -207,7 +159,7 @@ public sealed class OutboxTests
         {
             var sink = new KeySink();
             var outbox = new Outbox(store.ConnectionString, sink, maxEps: 0, new FakeTimeProvider());
-            outbox.Committed(Commit(store, "m", count));
+            Commit(store, "m", count);
             using var cts = new CancellationTokenSource();
             var run = outbox.RunAsync(cts.Token);
             await sink.WaitUntilAsync(() => sink.Keys.Count == count);
@@ -221,42 +173,16 @@ public sealed class OutboxTests
         }
     }
 
-    [Fact]
-    public void CommittedRows_TakesOnlyWhatFollowsOn_LeavesTheRestToTheTable()
-    {
-        var rows = new CommittedRows(capacity: 6);
-        rows.Add(Rows(1, 3));
-        rows.Add(Rows(4, 5)); // 3 + 5 > 6: left to the table
-        rows.Add(Rows(9, 3));
-
-        Assert.Equal([2L, 3L], rows.Take(sent: 1, max: 10)!.Select(r => r.Seq));          // 1 was sent already
-        Assert.Null(rows.Take(sent: 3, max: 10));                                        // 4 to 8 went to the table only
-        Assert.Equal([9L, 10L], rows.Take(sent: 8, max: 2)!.Select(r => r.Seq));          // a commit taken in parts
-        Assert.Equal([11L], rows.Take(sent: 10, max: 10)!.Select(r => r.Seq));
-        Assert.Equal(0, rows.Count);
-        Assert.Null(rows.Take(sent: 11, max: 10));
-
-        // What the table read sent meanwhile is forgotten, in part or whole commits.
-        rows.Add(Rows(12, 3));
-        rows.Add(Rows(15, 2));
-        Assert.Equal([16L], rows.Take(sent: 15, max: 10)!.Select(r => r.Seq));
-        Assert.Equal(0, rows.Count);
-
-        var disabled = new CommittedRows(capacity: 0);
-        disabled.Add(Rows(1, 1));
-        Assert.Null(disabled.Take(sent: 0, max: 10));
-    }
-
-    private static OutboxRow[] Rows(long first, int count) =>
-        [.. Enumerable.Range(0, count).Select(i => new OutboxRow(first + i, new EventMessage('8', "syscheck", $"r{first + i}")))];
-
-    // One transaction of the baseline writer's kind: the rows, committed, as the writer hands them over.
-    private static OutboxRow[] Commit(BaselineStore store, string prefix, int count)
+    // One transaction of the baseline writer's kind: the rows, committed.
+    private static void Commit(BaselineStore store, string prefix, int count)
     {
         store.Begin();
-        var rows = Enumerable.Range(0, count).Select(i => new EventMessage('8', "syscheck", $"{prefix}{i}")).Select(m => new OutboxRow(store.Enqueue(m), m)).ToArray();
+        for (var i = 0; i < count; i++)
+        {
+            store.Enqueue(new EventMessage('8', "syscheck", $"{prefix}{i}"));
+        }
+
         store.Commit();
-        return rows;
     }
 
     /// <summary>A sink without streams of its own: the positions reach it as keys (the interface's default).</summary>
