@@ -128,17 +128,7 @@ internal sealed class DurableEventQueue : IEventSink, IDisposable
                 }
 
                 last = positions[i];
-                if (_count >= Capacity)
-                {
-                    if (_dropped++ == 0)
-                    {
-                        TransportLog.QueueFull(_logger, Capacity);
-                    }
-
-                    continue;
-                }
-
-                Insert(messages[i]);
+                InsertOrDrop(messages[i]);
             }
 
             if (last != taken)
@@ -173,22 +163,10 @@ internal sealed class DurableEventQueue : IEventSink, IDisposable
             var dropped = _dropped;
             for (var i = 0; i < messages.Count; i++)
             {
-                if (keys is not null && !TakeKey(keys[i], transaction))
+                if (keys is null || TakeKey(keys[i], transaction))
                 {
-                    continue;
+                    InsertOrDrop(messages[i]);
                 }
-
-                if (_count >= Capacity)
-                {
-                    if (_dropped++ == 0)
-                    {
-                        TransportLog.QueueFull(_logger, Capacity);
-                    }
-
-                    continue;
-                }
-
-                Insert(messages[i]);
             }
 
             if (_dropped != dropped)
@@ -424,6 +402,19 @@ internal sealed class DurableEventQueue : IEventSink, IDisposable
         command.Transaction = transaction;
         command.CommandText = "DELETE FROM state WHERE key = 'dropped'";
         command.ExecuteNonQuery();
+    }
+
+    // An event of a batch, inside its transaction: queued, or counted dropped when the queue is full.
+    private void InsertOrDrop(EventMessage message)
+    {
+        if (_count < Capacity)
+        {
+            Insert(message);
+        }
+        else if (_dropped++ == 0)
+        {
+            TransportLog.QueueFull(_logger, Capacity);
+        }
     }
 
     // Inside the transaction the connection has open. One statement per event of a batch: prepared once, kept for the
