@@ -249,38 +249,39 @@ internal sealed class AgentBurstScenario : IScenario
         }
     }
 
+    // The burst's paths as open(2) takes them (UTF-8, null-terminated), built before the clock starts.
+    private static byte[][] BurstPaths(string directory, int files) =>
+        [.. Enumerable.Range(0, files).Select(i => Encoding.UTF8.GetBytes(Path.Combine(directory, $"f{i:D6}.txt") + "\0"))];
+
     // As fast as it can: open(2), write(2) and close(2) on a thread of their own, with the paths built before the clock
     // starts, as a native writer (tar, cp) does. The framework's file API costs this writer several times the kernel's
     // own work per file (a lock, a status and a truncation on each open, and this process's JIT on the way), and on two
     // cores the writer's cpu is taken from the agent and the manager it measures.
     // With a rate, paced (20 files, then a wait until they are due): a steady trickle, where each event costs more.
-    private static byte[][] BurstPaths(string directory, int files) =>
-        [.. Enumerable.Range(0, files).Select(i => Encoding.UTF8.GetBytes(Path.Combine(directory, $"f{i:D6}.txt") + "\0"))];
-
     private static Task WriteFilesAsync(byte[][] paths, byte[] content, int rate) => rate <= 0
-            ? Task.Factory.StartNew(
-                () =>
-                {
-                    foreach (var path in paths)
-                    {
-                        Writer.Write(path, content);
-                    }
-                },
-                CancellationToken.None,
-                TaskCreationOptions.LongRunning,
-                TaskScheduler.Default)
-            : Task.Run(async () =>
+        ? Task.Factory.StartNew(
+            () =>
             {
-                var clock = Stopwatch.StartNew();
-                for (var i = 0; i < paths.Length; i++)
+                foreach (var path in paths)
                 {
-                    Writer.Write(paths[i], content);
-                    if (i % 20 == 19 && TimeSpan.FromSeconds((i + 1.0) / rate) - clock.Elapsed is { Ticks: > 0 } ahead)
-                    {
-                        await Task.Delay(ahead, TimeProvider.System);
-                    }
+                    Writer.Write(path, content);
                 }
-            });
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default)
+        : Task.Run(async () =>
+        {
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < paths.Length; i++)
+            {
+                Writer.Write(paths[i], content);
+                if (i % 20 == 19 && TimeSpan.FromSeconds((i + 1.0) / rate) - clock.Elapsed is { Ticks: > 0 } ahead)
+                {
+                    await Task.Delay(ahead, TimeProvider.System);
+                }
+            }
+        });
 
     // The writer's system calls, called before the measure too (on files outside the watched tree), so that none of
     // them is compiled inside it.

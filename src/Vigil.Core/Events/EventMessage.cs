@@ -106,8 +106,8 @@ public interface IEventSink
     /// <summary>
     /// Accepts events of one producer's stream in order, each with its position there (increasing, never reused in
     /// <paramref name="stream"/>); returns once every one is durably queued or processed. The producer may publish
-    /// positions again after a crash (rows it had not yet deleted): a sink that remembers how far each stream came takes
-    /// each position once, at the cost of one number per stream instead of one key per event. By default, the
+    /// positions again after a crash (rows it had not yet deleted): a sink that remembers how far each stream came
+    /// takes each position once, at the cost of one number per stream instead of one key per event. By default, the
     /// positions are keys (<c>STREAM:POSITION</c>).
     /// </summary>
     public ValueTask PublishStreamAsync(IReadOnlyList<EventMessage> messages, string stream, IReadOnlyList<long> positions, CancellationToken cancellationToken) =>

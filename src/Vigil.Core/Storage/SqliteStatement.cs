@@ -24,46 +24,34 @@ internal sealed class SqliteStatement : IDisposable
         SqliteException.ThrowExceptionForRC(rc, connection.Handle);
     }
 
-    public SqliteStatement Bind(int index, long value)
-    {
-        raw.sqlite3_bind_int64(_statement, index, value);
-        return this;
-    }
+    public SqliteStatement Bind(int index, long value) => Bound(raw.sqlite3_bind_int64(_statement, index, value));
 
     public SqliteStatement Bind(int index, string? value)
     {
         if (value is null)
         {
-            raw.sqlite3_bind_null(_statement, index);
-            return this;
+            return Bound(raw.sqlite3_bind_null(_statement, index));
         }
 
         var max = Encoding.UTF8.GetMaxByteCount(value.Length);
         if (max <= 1024)
         {
             Span<byte> small = stackalloc byte[1024];
-            raw.sqlite3_bind_text(_statement, index, (ReadOnlySpan<byte>)small[..Encoding.UTF8.GetBytes(value, small)]);
-            return this;
+            return Bound(raw.sqlite3_bind_text(_statement, index, (ReadOnlySpan<byte>)small[..Encoding.UTF8.GetBytes(value, small)]));
         }
 
         var rented = ArrayPool<byte>.Shared.Rent(max);
         try
         {
-            raw.sqlite3_bind_text(_statement, index, new ReadOnlySpan<byte>(rented, 0, Encoding.UTF8.GetBytes(value, rented)));
+            return Bound(raw.sqlite3_bind_text(_statement, index, new ReadOnlySpan<byte>(rented, 0, Encoding.UTF8.GetBytes(value, rented))));
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(rented);
         }
-
-        return this;
     }
 
-    public SqliteStatement Bind(int index, ReadOnlySpan<byte> utf8)
-    {
-        raw.sqlite3_bind_text(_statement, index, utf8);
-        return this;
-    }
+    public SqliteStatement Bind(int index, ReadOnlySpan<byte> utf8) => Bound(raw.sqlite3_bind_text(_statement, index, utf8));
 
     /// <summary>Runs the statement to its end (a write); a failure is a <see cref="SqliteException"/> with SQLite's message.</summary>
     public void Execute()
@@ -80,4 +68,11 @@ internal sealed class SqliteStatement : IDisposable
     }
 
     public void Dispose() => _statement.Dispose();
+
+    // A parameter index the statement does not have (a mistake in its SQL or its caller) fails here, not as a null.
+    private SqliteStatement Bound(int rc)
+    {
+        SqliteException.ThrowExceptionForRC(rc, _connection.Handle);
+        return this;
+    }
 }

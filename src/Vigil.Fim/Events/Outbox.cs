@@ -9,9 +9,10 @@ internal readonly record struct OutboxRow(long Seq, EventMessage Message);
 /// <summary>
 /// Hands the messages queued in the baseline's outbox to the sink, oldest first, a batch at a time (a durable sink
 /// commits it at once), deleting each batch once the sink has accepted it (so a stop or a crash re-sends rather than
-/// loses). Each message goes with its outbox sequence (never reused) in the stream <c>fim-EPOCH</c> (fim.db's), so a sink
-/// that remembers how far a stream came takes a message re-sent after a crash only once. <c>max_eps</c> throttles: after that many messages in one
-/// second the sender waits for the next second; nothing is dropped, the backlog waits in the outbox.
+/// loses). Each message goes with its outbox sequence (never reused) in the stream <c>fim-EPOCH</c> (fim.db's), so a
+/// sink that remembers how far a stream came takes a message re-sent after a crash only once. <c>max_eps</c> throttles:
+/// after that many messages in one second the sender waits for the next second; nothing is dropped, the backlog waits
+/// in the outbox.
 /// </summary>
 internal sealed class Outbox(string connectionString, IEventSink sink, int maxEps, TimeProvider time)
 {

@@ -35,7 +35,8 @@ internal sealed class DurableEventQueue : IEventSink, IDisposable
     private readonly SqliteConnection _connection;
     private readonly Lock _gate = new();
     private readonly ILogger _logger;
-    private readonly Dictionary<string, long> _streams = new(StringComparer.Ordinal); // the last position taken per stream, once read
+    // The last position taken from each stream, once read from the state table.
+    private readonly Dictionary<string, long> _streams = new(StringComparer.Ordinal);
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _count;
     private long _dropped;

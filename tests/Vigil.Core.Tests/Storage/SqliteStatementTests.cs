@@ -68,6 +68,14 @@ public sealed class SqliteStatementTests : IDisposable
     }
 
     [Fact]
+    public void Bind_AnIndexTheStatementDoesNotHave_Throws()
+    {
+        using var insert = new SqliteStatement(_connection, "INSERT INTO t (k, n) VALUES (?1, ?2)");
+        Assert.Throws<SqliteException>(() => insert.Bind(3, 1));
+        Assert.Throws<SqliteException>(() => insert.Bind(0, "k"));
+    }
+
+    [Fact]
     public void Execute_InsideTheConnectionsTransaction_RolledBackWithIt()
     {
         using var insert = new SqliteStatement(_connection, "INSERT INTO t (k) VALUES (?1)");

@@ -165,10 +165,11 @@ public sealed class OutboxTests
             await sink.WaitUntilAsync(() => sink.Keys.Count == count);
             await cts.CancelAsync();
             await run;
-            var streams = sink.Keys.Select(k => k[..k.LastIndexOf(':')]).Distinct().ToList();
-            var stream = Assert.Single(streams);
+            var stream = Assert.Single(sink.Keys.Select(k => k[..k.LastIndexOf(':')]).Distinct());
             Assert.Matches("^fim-[0-9a-f]{32}$", stream);
-            Assert.Equal(sink.Keys.Select(k => long.Parse(k[(k.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture)).Order(), sink.Keys.Select(k => long.Parse(k[(k.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture)));
+            var positions = sink.Keys.Select(k => long.Parse(k[(k.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            Assert.Equal(positions.Order(), positions);
+            Assert.Equal(count, positions.Distinct().Count());
             return stream;
         }
     }
