@@ -82,6 +82,7 @@ public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixtu
     // The page's script sends a visitor without a session to the login page once its session check answers 401: the
     // address is polled until it is there (a navigation event and load state the wait could miss are not needed).
     private static readonly Regex s_login = new("/login(\\?|$)");
+    private static readonly Regex s_intel = new("/#/intel$");
     private static readonly PageAssertionsToHaveURLOptions s_redirect = new() { Timeout = 15_000 };
 
     [Fact]
@@ -94,8 +95,8 @@ public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixtu
         await page.GetByLabel("User name").FillAsync("viewer");
         await page.GetByLabel("Password").FillAsync(ManagerWebServer.ViewerPassword);
         await page.GetByRole(AriaRole.Button, new() { Name = "Log in" }).ClickAsync();
-        await page.WaitForURLAsync("**/#/intel");
-        await Expect(page).ToHaveTitleAsync("Intelligence — Vigil");
+        await Expect(page).ToHaveURLAsync(s_intel, s_redirect);
+        await Expect(page).ToHaveTitleAsync("Intelligence — Vigil", new() { Timeout = 15_000 });
         await Expect(page.GetByTestId("user-role")).ToHaveTextAsync("viewer");
 
         // The logout is a POST with the session cookie: the server answers 204 only when it carries the CSRF token.
@@ -103,7 +104,7 @@ public sealed partial class DashboardPagesTests(Chromium chromium) : IClassFixtu
         var logout = await page.RunAndWaitForResponseAsync(
             () => page.GetByRole(AriaRole.Button, new() { Name = "Log out" }).ClickAsync(), r => r.Url.EndsWith("/api/logout", StringComparison.Ordinal));
         Assert.Equal(204, logout.Status);
-        await page.WaitForURLAsync("**/login");
+        await Expect(page).ToHaveURLAsync(s_login, s_redirect);
         using (var client = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = _server.BaseAddress })
         {
             using var me = new HttpRequestMessage(HttpMethod.Get, "api/me");
